@@ -1,0 +1,136 @@
+"""The provider seam: what every WhatsApp provider adapter offers and returns.
+
+An adapter never raises for a provider's "no": it returns a `PictureResult` whose `reason` is
+plain words for a person and whose `kind` is what the bot decides on. It raises only for bugs.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Capability(enum.Flag):
+    """What a provider can do with pictures."""
+
+    NONE = 0
+    SET_GROUP = enum.auto()
+    DELETE_GROUP = enum.auto()
+    GET_GROUP = enum.auto()
+    SET_OWN = enum.auto()
+    DELETE_OWN = enum.auto()
+    GET_OWN = enum.auto()
+    #: the provider downloads the picture from a public URL instead of taking the bytes
+    NEEDS_PUBLIC_URL = enum.auto()
+
+
+class FailureKind(str, enum.Enum):
+    NOT_SUPPORTED = "not_supported"  # the provider has no such operation
+    NOT_ALLOWED = "not_allowed"  # WhatsApp/the provider refuses this account this change
+    NOT_FOUND = "not_found"  # unknown group, session or device
+    BAD_IMAGE = "bad_image"  # the provider or WhatsApp refused the picture
+    RATE_LIMITED = "rate_limited"  # try again later (see retry_after)
+    UNAVAILABLE = "unavailable"  # timeouts, 5xx, unreadable answers, connection errors
+    AUTH = "auth"  # our credentials, or the WhatsApp session needs a new login
+    BAD_REQUEST = "bad_request"  # the provider rejected the request itself
+
+
+@dataclass(frozen=True)
+class PreparedPicture:
+    """A picture WhatsApp accepts: a square baseline RGB JPEG of at most 640 px and 100 KB."""
+
+    jpeg: bytes
+    side: int
+    #: set for providers with NEEDS_PUBLIC_URL: where the provider can download `jpeg`
+    public_url: str | None = None
+
+    content_type: ClassVar[str] = "image/jpeg"
+    filename: ClassVar[str] = "avatar.jpg"
+
+    def with_public_url(self, url: str) -> PreparedPicture:
+        return replace(self, public_url=url)
+
+
+@dataclass(frozen=True)
+class PictureResult:
+    ok: bool
+    #: the avatar URL, when the provider tells it
+    url: str | None = None
+    #: plain words for a person (why it failed, or a remark on a success)
+    reason: str | None = None
+    kind: FailureKind | None = None
+    #: seconds to wait before trying again, when the provider says so
+    retry_after: float | None = None
+
+    @classmethod
+    def success(cls, url: str | None = None, note: str | None = None) -> PictureResult:
+        return cls(ok=True, url=url or None, reason=note)
+
+    @classmethod
+    def failure(
+        cls, kind: FailureKind, reason: str, retry_after: float | None = None
+    ) -> PictureResult:
+        return cls(ok=False, kind=kind, reason=reason, retry_after=retry_after)
+
+
+class ProviderSettings(BaseModel):
+    """Base of every adapter's config model (one `providers.<name>` entry of config.yaml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    #: seconds to wait for one provider answer
+    timeout_seconds: float = 60.0
+
+
+class Provider:
+    """Base class of the adapters. Every operation defaults to "this provider cannot"."""
+
+    #: the `kind:` value in config.yaml
+    kind: ClassVar[str]
+    #: the name people read ("Green API")
+    label: ClassVar[str]
+    settings_model: ClassVar[type[ProviderSettings]]
+    capabilities: ClassVar[Capability] = Capability.NONE
+
+    def __init__(self, name: str, settings: ProviderSettings) -> None:
+        self.name = name
+        self.settings = settings
+
+    def can(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def check_group_id(self, chat_id: str) -> str | None:
+        """Say what is wrong with a group id for this provider, or None when it is well formed."""
+        return None
+
+    def _cannot(self, what: str) -> PictureResult:
+        return PictureResult.failure(FailureKind.NOT_SUPPORTED, f"{self.label} cannot {what}")
+
+    async def set_group_picture(self, group_id: str, picture: PreparedPicture) -> PictureResult:
+        return self._cannot("set a group picture")
+
+    async def delete_group_picture(self, group_id: str) -> PictureResult:
+        return self._cannot("remove a group picture")
+
+    async def get_group_picture(self, group_id: str) -> PictureResult:
+        return self._cannot("show a group picture")
+
+    async def set_own_picture(self, picture: PreparedPicture) -> PictureResult:
+        return self._cannot("set the account's own picture")
+
+    async def delete_own_picture(self) -> PictureResult:
+        return self._cannot("remove the account's own picture")
+
+    async def get_own_picture(self) -> PictureResult:
+        return self._cannot("show the account's own picture")
+
+    async def check(self) -> PictureResult:
+        """Ask the provider something harmless: is it there, and are we authorised?"""
+        return PictureResult.success(note="nothing to check")
+
+    async def aclose(self) -> None:
+        """Release network clients; called once at shutdown."""
