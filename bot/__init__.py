@@ -1,0 +1,1 @@
+"""avatarops: manage WhatsApp group pictures from Telegram."""

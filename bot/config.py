@@ -1,0 +1,189 @@
+"""config.yaml as pydantic models, with `${VAR}` secrets read from the environment.
+
+Every problem is reported as one line naming the key (`ConfigError`), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from adapters import ProviderSettings, provider_class
+
+ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class ConfigError(Exception):
+    """A config problem, worded as `key.path: what is wrong` (one line per problem)."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(Section):
+    token: SecretStr
+    #: a self-hosted Bot API server; the bot uses <api_base_url>/bot<token>/
+    api_base_url: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+
+
+class StorageSettings(Section):
+    path: Path = Path("data/avatarops.sqlite3")
+
+
+class GroupSettings(Section):
+    provider: str
+    chat_id: str = Field(min_length=1)
+    title: str | None = None
+
+
+class ServerSettings(Section):
+    listen: str = "127.0.0.1:8080"
+    #: how Telegram and the providers reach this server (behind a reverse proxy)
+    public_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    media_ttl_seconds: float = Field(default=600, gt=0)
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = self.listen.rpartition(":")
+        return host or "127.0.0.1", int(port)
+
+    @model_validator(mode="after")
+    def _listen_is_host_port(self) -> ServerSettings:
+        host, sep, port = self.listen.rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError("listen must be host:port, e.g. 127.0.0.1:8080")
+        return self
+
+
+class AppConfig(Section):
+    telegram: TelegramSettings
+    storage: StorageSettings = StorageSettings()
+    owners: list[int] = Field(min_length=1)
+    providers: dict[str, ProviderSettings] = Field(min_length=1)
+    groups: dict[str, GroupSettings] = {}
+    links: dict[int, str] = {}
+    notify_chat_id: int | None = None
+    #: how long the bot waits for the photo after `/setgrouppic family` alone
+    photo_wait_seconds: float = Field(default=300, gt=0)
+    server: ServerSettings | None = None
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> AppConfig:
+        for alias, group in self.groups.items():
+            if not re.match(ALIAS_PATTERN, alias):
+                raise ValueError(
+                    f"groups.{alias}: an alias is 1-32 lowercase letters, digits, - or _"
+                )
+            if group.provider not in self.providers:
+                raise ValueError(
+                    f"groups.{alias}.provider: unknown provider {group.provider!r}"
+                    f" (configured: {', '.join(self.providers)})"
+                )
+        for chat_id, alias in self.links.items():
+            if alias not in self.groups:
+                raise ValueError(f"links.{chat_id}: unknown group {alias!r}")
+        if self.telegram.mode == "webhook" and (
+            self.server is None or not self.server.public_url or not self.server.webhook_secret
+        ):
+            raise ValueError(
+                "telegram.mode: webhook mode needs server.public_url and server.webhook_secret"
+            )
+        return self
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the config, for log redaction."""
+        found = [self.telegram.token.get_secret_value()]
+        if self.server and self.server.webhook_secret:
+            found.append(self.server.webhook_secret.get_secret_value())
+        for settings in self.providers.values():
+            found += [
+                value.get_secret_value()
+                for value in settings.__dict__.values()
+                if isinstance(value, SecretStr)
+            ]
+        return [secret for secret in found if secret]
+
+
+def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> AppConfig:
+    """Read, expand and validate config.yaml; raise ConfigError with one line per problem."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return parse_config(raw, os.environ if environ is None else environ)
+
+
+def parse_config(raw: dict[str, Any], environ: dict[str, str]) -> AppConfig:
+    expanded = _expand_env(raw, environ, ())
+    providers = _parse_providers(expanded.get("providers"))
+    try:
+        return AppConfig.model_validate({**expanded, "providers": providers})
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {key: _expand_env(item, environ, (*where, str(key))) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(item, environ, (*where, str(i))) for i, item in enumerate(value)]
+    if isinstance(value, str):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                raise ConfigError(
+                    f"{'.'.join(where)}: environment variable {name} is not set"
+                )
+            return environ[name]
+
+        return _ENV_REFERENCE.sub(substitute, value)
+    return value
+
+
+def _parse_providers(raw: Any) -> Any:
+    """Validate each provider entry with the settings model of its adapter kind."""
+    if not isinstance(raw, dict):
+        return raw  # let the model say what is wrong
+    parsed: dict[str, ProviderSettings] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict) or "kind" not in entry:
+            raise ConfigError(f"providers.{name}.kind: missing (which provider is this?)")
+        try:
+            model = provider_class(str(entry["kind"])).settings_model
+        except KeyError as unknown:
+            raise ConfigError(f"providers.{name}.kind: {unknown.args[0]}") from None
+        try:
+            parsed[str(name)] = model.model_validate(entry)
+        except ValidationError as error:
+            raise ConfigError(_describe(error, prefix=f"providers.{name}")) from None
+    return parsed
+
+
+def _describe(error: ValidationError, prefix: str = "") -> str:
+    lines = []
+    for problem in error.errors():
+        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
+        message = problem["msg"].removeprefix("Value error, ")
+        if problem["type"] == "missing":
+            message = "missing"
+        elif problem["type"] == "extra_forbidden":
+            message = "unknown setting"
+        lines.append(f"{key}: {message}" if key else message)
+    return "\n".join(lines)
