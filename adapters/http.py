@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from datetime import datetime, timezone
@@ -30,8 +30,8 @@ class ProviderUnreachable(Exception):
 
 
 def returns_result(
-    method: Callable[P, Awaitable[PictureResult]],
-) -> Callable[P, Awaitable[PictureResult]]:
+    method: Callable[P, Coroutine[Any, Any, PictureResult]],
+) -> Callable[P, Coroutine[Any, Any, PictureResult]]:
     """Turn a `ProviderUnreachable` raised in an adapter method into the result it carries."""
 
     @functools.wraps(method)

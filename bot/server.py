@@ -1,0 +1,117 @@
+"""The bot's own ASGI app: published pictures, the Telegram webhook and a health check.
+
+Nothing here logs a request path: /media/<token> paths are secrets while the link lives.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.media import MediaStore
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+#: what Telegram allows for `setWebhook(secret_token=...)`
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where Telegram posts updates, the secret it sends along, and who receives them."""
+
+    #: a random or configured path segment; the route is POST /telegram/<path>
+    path: str
+    secret_token: str
+    deliver: Callable[[dict[str, Any]], Awaitable[None]]
+
+    def __post_init__(self) -> None:
+        if not self.path.strip("/"):
+            raise ValueError("the webhook path must not be empty")
+        if not _SECRET_TOKEN.fullmatch(self.secret_token):
+            raise ValueError("the webhook secret token must be 1-256 of A-Z, a-z, 0-9, _ and -")
+
+    @property
+    def route(self) -> str:
+        return "/telegram/" + self.path.strip("/")
+
+
+def create_server_app(
+    *,
+    media: MediaStore | None,
+    health: Callable[[], Awaitable[dict[str, Any]]],
+    webhook: WebhookEndpoint | None,
+) -> Starlette:
+    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook."""
+    routes = [Route("/healthz", _health_route(health), methods=["GET"])]
+    if media is not None:
+        routes.append(Route("/media/{token}", _media_route(media), methods=["GET"]))
+    if webhook is not None:
+        routes.append(Route(webhook.route, _webhook_route(webhook), methods=["POST"]))
+    return Starlette(routes=routes)
+
+
+def _not_found() -> Response:
+    """The same answer as for any unknown path: it tells nothing about the token."""
+    return PlainTextResponse("Not Found", status_code=404)
+
+
+def _media_route(media: MediaStore) -> Callable[[Request], Awaitable[Response]]:
+    async def picture(request: Request) -> Response:
+        published = media.lookup(request.path_params["token"])
+        if published is None:
+            return _not_found()
+        return Response(
+            published.jpeg,
+            media_type="image/jpeg",
+            headers={
+                "Cache-Control": f"private, max-age={int(published.seconds_left)}",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    return picture
+
+
+def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Response]]:
+    expected = webhook.secret_token.encode()
+
+    async def receive(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            return PlainTextResponse("Forbidden", status_code=403)
+        try:
+            update = json.loads(await request.body())
+        except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
+            return PlainTextResponse("Bad Request", status_code=400)
+        if not isinstance(update, dict):
+            return PlainTextResponse("Bad Request", status_code=400)
+        await webhook.deliver(update)
+        return Response(status_code=200)
+
+    return receive
+
+
+def _health_route(
+    health: Callable[[], Awaitable[dict[str, Any]]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def healthz(request: Request) -> Response:
+        try:
+            report = await health()
+        except Exception:
+            log.exception("the health check failed")
+            return JSONResponse({"ok": False, "error": "health check failed"}, status_code=503)
+        return JSONResponse(report, status_code=200 if report.get("ok") else 503)
+
+    return healthz
