@@ -13,7 +13,7 @@ import uvicorn
 @asynccontextmanager
 async def serve(app) -> AsyncIterator[str]:
     """Run `app` on a free loopback port and yield its base URL (no trailing slash)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
