@@ -1,0 +1,95 @@
+"""`python -m bot [run|check|grant|revoke] --config config.yaml`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import AppConfig, ConfigError, load_config
+from bot.logs import configure_logging
+from bot.permissions import ANY_GROUP, Role
+
+USAGE = """\
+python -m bot [run] --config config.yaml [--debug]   run the bot
+python -m bot check --config config.yaml             validate the config, ask each provider
+python -m bot grant USER_ID SCOPE ROLE --config ...  SCOPE: a group alias or '*'; ROLE: admin|requester
+python -m bot revoke USER_ID SCOPE --config ...\
+"""
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"python -m bot {command}", usage=USAGE)
+    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    if command == "run":
+        parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
+    if command in ("grant", "revoke"):
+        parser.add_argument("user_id", type=int)
+        parser.add_argument("scope")
+    if command == "grant":
+        parser.add_argument("role", choices=[Role.ADMIN.value, Role.REQUESTER.value])
+    return parser
+
+
+async def _check(config: AppConfig) -> int:
+    from bot.app import create_providers
+
+    providers = create_providers(config)
+    failed = 0
+    try:
+        for name, provider in providers.items():
+            result = await provider.check()
+            state = "ok" if result.ok else "FAILED"
+            failed += not result.ok
+            print(f"{name} ({provider.label}): {state}" + (f" - {result.reason}" if result.reason else ""))
+    finally:
+        for provider in providers.values():
+            await provider.aclose()
+    return 1 if failed else 0
+
+
+async def _change_grant(config: AppConfig, args: argparse.Namespace, command: str) -> int:
+    from bot.app import config_groups
+    from bot.store import Store
+
+    store = await Store.open(config.storage.path)
+    try:
+        await store.sync_config(config_groups(config), config.links)
+        if args.scope != ANY_GROUP and await store.group(args.scope) is None:
+            print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
+            return 2
+        if command == "grant":
+            await store.grant(args.user_id, args.scope, Role(args.role), granted_by=None)
+            print(f"granted {args.role} on {args.scope} to {args.user_id}")
+        elif await store.revoke(args.user_id, args.scope):
+            print(f"revoked {args.user_id}'s grant on {args.scope}")
+        else:
+            print(f"{args.user_id} had no grant on {args.scope}")
+        return 0
+    finally:
+        await store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv.pop(0) if argv and argv[0] in ("run", "check", "grant", "revoke") else "run"
+    args = _parser(command).parse_args(argv)
+    try:
+        config = load_config(args.config)
+        configure_logging(config.secrets(), debug=getattr(args, "debug", False))
+        if command == "check":
+            return asyncio.run(_check(config))
+        if command in ("grant", "revoke"):
+            return asyncio.run(_change_grant(config, args, command))
+        from bot.runner import run
+
+        asyncio.run(run(config))
+        return 0
+    except ConfigError as error:
+        for line in str(error).splitlines():
+            print(f"config error: {line}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

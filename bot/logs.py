@@ -1,0 +1,44 @@
+"""Logging set-up that never prints a secret (bot token, provider tokens in URL paths...)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+MASK = "***"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every known secret in a record's message and traceback with ***."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def redact(self, text: str) -> str:
+        return self._pattern.sub(MASK, text) if self._pattern else text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._pattern is None:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(secrets: Iterable[str], *, debug: bool = False) -> None:
+    """Log to stderr through the redacting filter; keep per-request HTTP lines at DEBUG only."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    # httpx logs every request URL at INFO, and Green API's token is in its URL path
+    logging.getLogger("httpx").setLevel(logging.DEBUG if debug else logging.WARNING)

@@ -1,0 +1,125 @@
+"""Running the bot standalone: the PTB application, and the bot's own HTTP server when needed."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+
+import uvicorn
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder
+
+import handlers
+from bot.app import Services
+from bot.config import AppConfig
+from bot.server import WebhookEndpoint, create_server_app
+
+log = logging.getLogger(__name__)
+
+
+def build_application(config: AppConfig) -> Application:
+    api = config.telegram.api_base_url.rstrip("/")
+    return (
+        ApplicationBuilder()
+        .token(config.telegram.token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .concurrent_updates(True)
+        .build()
+    )
+
+
+async def run(config: AppConfig) -> None:
+    """Start everything, run until SIGINT/SIGTERM, then stop everything in order."""
+    application = build_application(config)
+    services = handlers.install(application, config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    server = _http_server(config, application, services)
+    server_task: asyncio.Task | None = None
+    await application.initialize()
+    try:
+        await application.post_init(application)
+        if server is not None:
+            server_task = asyncio.create_task(server.serve())
+            await _until_started(server, server_task)
+        await application.start()
+        await _start_receiving(config, application)
+        log.info("avatarops is running (%s mode)", config.telegram.mode)
+        await _until(stop, server_task)
+    finally:
+        if application.updater and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        if server_task is not None:
+            server.should_exit = True
+            await asyncio.gather(server_task, return_exceptions=True)
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def _start_receiving(config: AppConfig, application: Application) -> None:
+    if config.telegram.mode == "webhook":
+        await application.bot.set_webhook(
+            url=f"{config.server.public_url.rstrip('/')}/telegram/{_webhook_path(config)}",
+            secret_token=config.server.webhook_secret.get_secret_value(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def _webhook_path(config: AppConfig) -> str:
+    """A path derived from the token, so guessing the webhook URL is as hard as the token."""
+    return hashlib.sha256(config.telegram.token.get_secret_value().encode()).hexdigest()[:32]
+
+
+def _http_server(
+    config: AppConfig, application: Application, services: Services
+) -> uvicorn.Server | None:
+    """The bot's own server: media links for URL-only providers, the webhook, /healthz."""
+    if config.server is None:
+        return None
+    webhook = None
+    if config.telegram.mode == "webhook":
+
+        async def deliver(data: dict) -> None:
+            await application.update_queue.put(Update.de_json(data, application.bot))
+
+        webhook = WebhookEndpoint(
+            path=_webhook_path(config),
+            secret_token=config.server.webhook_secret.get_secret_value(),
+            deliver=deliver,
+        )
+    app = create_server_app(media=services.media, health=services.health, webhook=webhook)
+    host, port = config.server.host_port
+    return uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
+                       lifespan="off")
+    )
+
+
+async def _until_started(server: uvicorn.Server, task: asyncio.Task) -> None:
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the HTTP server stopped during start-up")
+        await asyncio.sleep(0.02)
+
+
+async def _until(stop: asyncio.Event, server_task: asyncio.Task | None) -> None:
+    """Wait for a stop signal (or for the HTTP server to die, which is fatal)."""
+    waiters = [asyncio.create_task(stop.wait())] + ([server_task] if server_task else [])
+    done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    if server_task in done:
+        server_task.result()
+        raise RuntimeError("the HTTP server stopped")
+    for waiter in waiters:
+        if waiter is not server_task:
+            waiter.cancel()

@@ -1,0 +1,296 @@
+"""The avatar service: one picture change from request to audit.
+
+resolve the group -> check the permission and the provider's capability -> fetch and prepare the
+picture -> call the adapter -> audit -> notify. Knows nothing of Telegram types: the handlers
+give it an `Actor` and a `PhotoSource`, and word the `Outcome` it returns.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from adapters import Capability, PictureResult, PreparedPicture, Provider
+from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
+from bot.media import MediaStore
+from bot.notify import Actor, ChangeEvent, Notifier
+from bot.permissions import Action, may
+from bot.store import AuditEntry, Group, Store
+
+log = logging.getLogger(__name__)
+
+#: what each action needs from the provider, and how to say that it cannot
+_NEEDS: dict[Action, tuple[Capability, str]] = {
+    Action.SET_GROUP_PICTURE: (Capability.SET_GROUP, "set a group picture"),
+    Action.DELETE_GROUP_PICTURE: (Capability.DELETE_GROUP, "remove a group picture"),
+    Action.VIEW_GROUP_PICTURE: (Capability.GET_GROUP, "show a group picture"),
+    Action.SET_OWN_PICTURE: (Capability.SET_OWN, "set the account's own picture"),
+    Action.VIEW_OWN_PICTURE: (Capability.GET_OWN, "show the account's own picture"),
+}
+_VERB = {
+    Action.SET_GROUP_PICTURE: "change",
+    Action.DELETE_GROUP_PICTURE: "remove",
+    Action.VIEW_GROUP_PICTURE: "see",
+}
+
+
+class Refusal(Exception):
+    """The request is refused before any provider call; `reason` is plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """A picture the user sent, not yet downloaded."""
+
+    file_size: int | None
+    download: Callable[[], Awaitable[bytes]]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a change is about: a group, or the account of one provider."""
+
+    provider: Provider
+    title: str
+    group: Group | None = None
+
+    @property
+    def audit_name(self) -> str:
+        return self.group.alias if self.group else f"account:{self.provider.name}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    target: str
+    url: str | None = None
+    #: why it failed, or a remark on a success
+    reason: str | None = None
+    #: refused before any provider call (nothing was changed)
+    refused: bool = False
+
+
+class AvatarService:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        providers: dict[str, Provider],
+        owners: Iterable[int],
+        notifier: Notifier,
+        media: MediaStore | None = None,
+    ) -> None:
+        self.store = store
+        self.providers = providers
+        self.owners = frozenset(owners)
+        self.notifier = notifier
+        self.media = media
+
+    # the use cases -----------------------------------------------------------------------------
+
+    async def authorize(self, actor: Actor, action: Action, name: str | None) -> Target:
+        """Resolve what `name` means for this action and check it may be done; audit a refusal.
+
+        `name` is a group alias for group actions, a provider name for the account's own
+        picture; None means "the default" (the chat's linked group, or the only provider).
+        """
+        try:
+            return await self._authorize(actor, action, name)
+        except Refusal as refusal:
+            await self._audit(actor, action, name, None, "refused", refusal.reason)
+            raise
+
+    async def set_group_picture(
+        self, actor: Actor, alias: str | None, photo: PhotoSource
+    ) -> Outcome:
+        return await self._change(actor, Action.SET_GROUP_PICTURE, alias, photo)
+
+    async def delete_group_picture(self, actor: Actor, alias: str | None) -> Outcome:
+        return await self._change(actor, Action.DELETE_GROUP_PICTURE, alias, None)
+
+    async def set_own_picture(
+        self, actor: Actor, provider: str | None, photo: PhotoSource
+    ) -> Outcome:
+        return await self._change(actor, Action.SET_OWN_PICTURE, provider, photo)
+
+    async def get_group_picture(self, actor: Actor, alias: str | None) -> Outcome:
+        return await self._view(actor, Action.VIEW_GROUP_PICTURE, alias)
+
+    async def get_own_picture(self, actor: Actor, provider: str | None) -> Outcome:
+        return await self._view(actor, Action.VIEW_OWN_PICTURE, provider)
+
+    async def choices(self, actor: Actor, action: Action) -> list[str]:
+        """The names (group aliases or provider names) this user may use for `action`."""
+        if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
+            if not may(actor.user_id, action, None, owners=self.owners,
+                       grants=await self.store.grants_of(actor.user_id)):
+                return []
+            return [p.name for p in self.providers.values() if p.can(_NEEDS[action][0])]
+        grants = await self.store.grants_of(actor.user_id)
+        return [
+            group.alias
+            for group in await self.store.groups()
+            if may(actor.user_id, action, group.alias, owners=self.owners, grants=grants)
+        ]
+
+    # the steps ---------------------------------------------------------------------------------
+
+    async def _change(
+        self, actor: Actor, action: Action, name: str | None, photo: PhotoSource | None
+    ) -> Outcome:
+        try:
+            target = await self._authorize(actor, action, name)
+            picture = await self._prepare(photo) if photo else None
+        except Refusal as refusal:
+            return await self._refused(actor, action, name, refusal)
+        result = await self._execute(action, target, picture)
+        await self._audit(
+            actor, action, target.audit_name, target.provider.name,
+            "done" if result.ok else "failed", result.reason, result.url,
+        )
+        await self.notifier.change_executed(
+            ChangeEvent(
+                actor=actor,
+                action=action,
+                alias=target.group.alias if target.group else None,
+                target=target.title,
+                provider=target.provider.name,
+                result=result,
+            )
+        )
+        return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
+
+    async def _view(self, actor: Actor, action: Action, name: str | None) -> Outcome:
+        try:
+            target = await self._authorize(actor, action, name)
+        except Refusal as refusal:
+            return await self._refused(actor, action, name, refusal)
+        if target.group:
+            result = await target.provider.get_group_picture(target.group.chat_id)
+        else:
+            result = await target.provider.get_own_picture()
+        return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
+
+    async def _authorize(self, actor: Actor, action: Action, name: str | None) -> Target:
+        if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
+            target = self._account_target(actor, action, name)
+            alias = None
+        else:
+            group = await self._resolve_group(actor, action, name)
+            target = Target(
+                provider=self.providers[group.provider], title=group.title, group=group
+            )
+            alias = group.alias
+        grants = await self.store.grants_of(actor.user_id)
+        if not may(actor.user_id, action, alias, owners=self.owners, grants=grants):
+            if alias is None:
+                raise Refusal(
+                    "only owners may change the account picture"
+                    if action is Action.SET_OWN_PICTURE
+                    else "you may not see the account picture"
+                )
+            raise Refusal(f"you may not {_VERB[action]} the picture of {target.title}")
+        capability, words = _NEEDS[action]
+        if not target.provider.can(capability):
+            raise Refusal(f"{target.provider.label} cannot {words}, so nothing was changed")
+        return target
+
+    async def _resolve_group(self, actor: Actor, action: Action, alias: str | None) -> Group:
+        if alias is None:
+            alias = await self.store.linked_alias(actor.chat_id)
+            if alias is None:
+                raise Refusal(await self._which(actor, action, "which group?"))
+        group = await self.store.group(alias.lower())
+        if group is None:
+            raise Refusal(await self._which(actor, action, f"there is no group called {alias!r}."))
+        return group
+
+    async def _which(self, actor: Actor, action: Action, question: str) -> str:
+        names = await self.choices(actor, action)
+        if not names:
+            return f"{question} You have no groups you may use."
+        return f"{question} You may use: {', '.join(names)}."
+
+    def _account_target(self, actor: Actor, action: Action, name: str | None) -> Target:
+        capability = _NEEDS[action][0]
+        if name is None:
+            able = [p for p in self.providers.values() if p.can(capability)] or list(
+                self.providers.values()
+            )
+            if len(able) != 1:
+                raise Refusal(
+                    f"which provider? Name one of: {', '.join(p.name for p in able)}."
+                )
+            provider = able[0]
+        else:
+            provider = self.providers.get(name)
+            if provider is None:
+                raise Refusal(
+                    f"there is no provider called {name!r}. "
+                    f"Configured: {', '.join(self.providers)}."
+                )
+        return Target(provider=provider, title=f"the WhatsApp account ({provider.name})")
+
+    async def _prepare(self, photo: PhotoSource) -> PreparedPicture:
+        if photo.file_size is not None and photo.file_size > MAX_DOWNLOAD_BYTES:
+            raise Refusal(
+                f"the file is {photo.file_size / 1_000_000:.1f} MB; the limit is "
+                f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB"
+            )
+        try:
+            data = await photo.download()
+        except Exception:
+            log.warning("could not download a photo from Telegram", exc_info=True)
+            raise Refusal("I could not download the picture from Telegram; send it again") from None
+        try:
+            return await prepare_picture_async(data)
+        except ImageRefused as refused:
+            raise Refusal(refused.reason) from None
+
+    async def _execute(
+        self, action: Action, target: Target, picture: PreparedPicture | None
+    ) -> PictureResult:
+        provider = target.provider
+        if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
+            if self.media is None:  # start-up refuses this configuration; a bug if reached
+                raise RuntimeError(f"{provider.name} needs server.public_url")
+            picture = picture.with_public_url(self.media.publish(picture.jpeg))
+        if action is Action.SET_GROUP_PICTURE:
+            return await provider.set_group_picture(target.group.chat_id, picture)
+        if action is Action.DELETE_GROUP_PICTURE:
+            return await provider.delete_group_picture(target.group.chat_id)
+        return await provider.set_own_picture(picture)
+
+    async def _refused(
+        self, actor: Actor, action: Action, name: str | None, refusal: Refusal
+    ) -> Outcome:
+        await self._audit(actor, action, name, None, "refused", refusal.reason)
+        return Outcome(ok=False, target=name or "", reason=refusal.reason, refused=True)
+
+    async def _audit(
+        self,
+        actor: Actor,
+        action: Action,
+        target: str | None,
+        provider: str | None,
+        outcome: str,
+        reason: str | None,
+        url: str | None = None,
+    ) -> None:
+        await self.store.record(
+            AuditEntry(
+                user_id=actor.user_id,
+                chat_id=actor.chat_id,
+                action=action.value,
+                target=target,
+                provider=provider,
+                outcome=outcome,
+                reason=reason,
+                url=url,
+            )
+        )
