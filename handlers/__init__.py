@@ -1,0 +1,88 @@
+"""The Telegram face of avatarops. `install()` adds its handlers to any PTB Application."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.app import Services
+from bot.config import AppConfig
+from handlers import pictures
+from handlers.common import SERVICES_KEY
+from handlers.help import MENU, help_command
+
+log = logging.getLogger(__name__)
+
+_NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
+_PICTURES = filters.PHOTO | filters.Document.ALL
+
+
+def install(application: Application, config: AppConfig, *, group: int = 0) -> Services:
+    """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
+
+    The services open at start-up (post_init) or at the first update, whichever comes first,
+    and close at shutdown; hooks the application already had still run.
+    """
+    services = Services(
+        config, send=lambda chat_id, text: application.bot.send_message(chat_id, text)
+    )
+    application.bot_data[SERVICES_KEY] = services
+    set_commands = list(pictures.SET_COMMANDS)
+    view_commands = list(pictures.VIEW_COMMANDS)
+    application.add_handlers(
+        [
+            CommandHandler(["start", "help"], help_command, filters=_NEW_MESSAGES),
+            CommandHandler(set_commands, pictures.set_picture_command, filters=_NEW_MESSAGES),
+            CommandHandler("delgrouppic", pictures.delete_command, filters=_NEW_MESSAGES),
+            CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
+            CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
+            MessageHandler(
+                _NEW_MESSAGES & filters.CaptionRegex(rf"^/({'|'.join(set_commands)})(@\w+)?(\s|$)"),
+                pictures.caption_command,
+            ),
+            MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
+            CallbackQueryHandler(pictures.delete_confirmation, pattern=pictures.CALLBACK_PATTERN),
+        ],
+        group=group,
+    )
+    application.add_error_handler(_log_error)
+    _chain_lifecycle(application, services)
+    return services
+
+
+def _chain_lifecycle(application: Application, services: Services) -> None:
+    previous_init, previous_shutdown = application.post_init, application.post_shutdown
+
+    async def post_init(app: Application) -> None:
+        await services.get()
+        await app.bot.set_my_commands(MENU)
+        if previous_init:
+            await previous_init(app)
+
+    async def post_shutdown(app: Application) -> None:
+        await services.aclose()
+        if previous_shutdown:
+            await previous_shutdown(app)
+
+    application.post_init = post_init
+    application.post_shutdown = post_shutdown
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message:
+        try:
+            await update.effective_message.reply_text(
+                "Something went wrong on my side; nothing more was done. Please try again."
+            )
+        except Exception:
+            log.warning("could not tell the user about the failure", exc_info=True)

@@ -1,0 +1,73 @@
+"""Reading Telegram updates: who asked, in which chat, with which picture."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import Message, PhotoSize, Update
+from telegram.ext import ContextTypes
+
+from bot.app import Services
+from bot.notify import Actor
+from bot.service import PhotoSource
+
+SERVICES_KEY = "avatarops.services"
+#: the shorter side an avatar needs; smaller Telegram variants are upscaled thumbnails
+AVATAR_SIDE = 640
+_COMMAND = re.compile(r"^/(?P<command>\w+)(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.DOTALL)
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data[SERVICES_KEY]
+
+
+def actor_of(update: Update) -> Actor | None:
+    """The person behind an update; None when they post as a chat (anonymous admin, channel)."""
+    message = update.effective_message
+    user = update.effective_user
+    if user is None or update.effective_chat is None or (message and message.sender_chat):
+        return None
+    return Actor(user_id=user.id, chat_id=update.effective_chat.id, name=user.full_name)
+
+
+@dataclass(frozen=True)
+class CommandText:
+    command: str
+    args: list[str]
+
+
+def parse_command(text: str | None, bot_username: str | None) -> CommandText | None:
+    """`/cmd@bot args` from a caption; None when it is no command, or one for another bot."""
+    match = _COMMAND.match((text or "").strip())
+    if match is None:
+        return None
+    addressed = match.group("bot")
+    if addressed and bot_username and addressed.lower() != bot_username.lower():
+        return None
+    return CommandText(match.group("command").lower(), (match.group("args") or "").split())
+
+
+def pick_photo(sizes: Sequence[PhotoSize]) -> PhotoSize:
+    """The smallest variant whose shorter side is enough for an avatar, else the largest.
+    Telegram promises no order, so pick by size, not position."""
+    big_enough = [s for s in sizes if min(s.width, s.height) >= AVATAR_SIDE]
+    if big_enough:
+        return min(big_enough, key=lambda s: s.width * s.height)
+    return max(sizes, key=lambda s: s.width * s.height)
+
+
+def photo_source(message: Message | None) -> PhotoSource | None:
+    """The picture a message carries (a photo, or a file), not yet downloaded."""
+    if message is None:
+        return None
+    media = pick_photo(message.photo) if message.photo else message.document
+    if media is None:
+        return None
+
+    async def download() -> bytes:
+        file = await media.get_file()
+        return bytes(await file.download_as_bytearray())
+
+    return PhotoSource(file_size=media.file_size, download=download)

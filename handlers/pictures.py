@@ -1,0 +1,217 @@
+"""The picture commands: set (three photo forms), delete (after a confirmation), show."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.notify import Actor
+from bot.permissions import Action
+from bot.service import PhotoSource, Refusal, Target
+from handlers.common import actor_of, parse_command, photo_source, services_of
+from handlers.replies import (
+    ANONYMOUS,
+    NO_PICTURE_IN_REPLY,
+    NOT_A_PICTURE,
+    WORKING,
+    outcome_text,
+    sentence,
+)
+
+SET_COMMANDS = {"setgrouppic": Action.SET_GROUP_PICTURE, "setprofilepic": Action.SET_OWN_PICTURE}
+VIEW_COMMANDS = {"grouppic": Action.VIEW_GROUP_PICTURE, "profilepic": Action.VIEW_OWN_PICTURE}
+PENDING_KEY = "avatarops.pending"
+CALLBACK_PATTERN = r"^(del|keep):"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A set command waiting for its photo in one chat."""
+
+    action: Action
+    name: str
+    question_id: int
+    deadline: float
+
+
+def _command_name(message: Message) -> str:
+    return message.text.split(maxsplit=1)[0][1:].split("@")[0].lower()
+
+
+def _resolved_name(target: Target) -> str:
+    return target.group.alias if target.group else target.provider.name
+
+
+async def set_picture_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/setgrouppic family` as text: the reply form, or ask for the photo."""
+    message = update.effective_message
+    actor = actor_of(update)
+    if actor is None:
+        await message.reply_text(ANONYMOUS)
+        return
+    action = SET_COMMANDS[_command_name(message)]
+    name = context.args[0] if context.args else None
+    if message.reply_to_message is not None:
+        source = photo_source(message.reply_to_message)
+        if source is None:
+            await message.reply_text(NO_PICTURE_IN_REPLY)
+            return
+        await _run_change(message, context, actor, action, name, source)
+        return
+    await _ask_for_photo(message, context, actor, action, name)
+
+
+async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or file whose caption is `/setgrouppic family`."""
+    message = update.effective_message
+    parsed = parse_command(message.caption, context.bot.username)
+    if parsed is None or parsed.command not in SET_COMMANDS:
+        return
+    actor = actor_of(update)
+    if actor is None:
+        await message.reply_text(ANONYMOUS)
+        return
+    source = photo_source(message)
+    if source is None:
+        await message.reply_text(NOT_A_PICTURE)
+        return
+    name = parsed.args[0] if parsed.args else None
+    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source)
+
+
+async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The photo the bot asked for: a reply to its question, or sent before the deadline."""
+    message = update.effective_message
+    actor = actor_of(update)
+    waiting: dict[int, Pending] = context.chat_data.get(PENDING_KEY, {})
+    pending = waiting.get(actor.user_id) if actor else None
+    if pending is None:
+        return
+    replied = message.reply_to_message
+    if not (replied and replied.message_id == pending.question_id) and (
+        time.monotonic() > pending.deadline
+    ):
+        del waiting[actor.user_id]
+        return
+    del waiting[actor.user_id]
+    await _run_change(message, context, actor, pending.action, pending.name, photo_source(message))
+
+
+async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    actor = actor_of(update)
+    waiting: dict[int, Pending] = context.chat_data.get(PENDING_KEY, {})
+    if actor and waiting.pop(actor.user_id, None):
+        await update.effective_message.reply_text("Cancelled: I am no longer waiting for a photo.")
+    else:
+        await update.effective_message.reply_text("There was nothing to cancel.")
+
+
+async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
+    message = update.effective_message
+    actor = actor_of(update)
+    if actor is None:
+        await message.reply_text(ANONYMOUS)
+        return
+    service = await services_of(context).get()
+    name = context.args[0] if context.args else None
+    try:
+        target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
+    except Refusal as refusal:
+        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        return
+    alias = _resolved_name(target)
+    buttons = InlineKeyboardMarkup(
+        [[
+            InlineKeyboardButton("Remove it", callback_data=f"del:{actor.user_id}:{alias}"),
+            InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
+        ]]
+    )
+    await message.reply_text(
+        f"Remove the picture of {target.title}? This cannot be undone.", reply_markup=buttons
+    )
+
+
+async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on Remove it / Keep it. Only the asker may answer; rights are checked again."""
+    query = update.callback_query
+    verb, asker, *rest = query.data.split(":", 2)
+    actor = actor_of(update)
+    if actor is None or str(actor.user_id) != asker:
+        await query.answer("Only the person who asked can answer this.", show_alert=True)
+        return
+    await query.answer()
+    if verb == "keep":
+        await query.edit_message_text("Kept: nothing was changed.")
+        return
+    await query.edit_message_text(WORKING)
+    service = await services_of(context).get()
+    outcome = await service.delete_group_picture(actor, rest[0])
+    await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
+
+
+async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """`/grouppic family` and `/profilepic green`: the current picture's URL."""
+    message = update.effective_message
+    actor = actor_of(update)
+    if actor is None:
+        await message.reply_text(ANONYMOUS)
+        return
+    action = VIEW_COMMANDS[_command_name(message)]
+    service = await services_of(context).get()
+    name = context.args[0] if context.args else None
+    if action is Action.VIEW_GROUP_PICTURE:
+        outcome = await service.get_group_picture(actor, name)
+    else:
+        outcome = await service.get_own_picture(actor, name)
+    await message.reply_text(outcome_text(action, outcome))
+
+
+async def _ask_for_photo(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    action: Action,
+    name: str | None,
+) -> None:
+    service = await services_of(context).get()
+    try:
+        target = await service.authorize(actor, action, name)
+    except Refusal as refusal:
+        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        return
+    wait = services_of(context).config.photo_wait_seconds
+    question = await message.reply_text(
+        f"Send me the new picture for {target.title}: a photo or an image file, as a reply to "
+        f"this message or within {wait / 60:.0f} minutes. /cancel stops.",
+        reply_markup=ForceReply(selective=True),
+    )
+    context.chat_data.setdefault(PENDING_KEY, {})[actor.user_id] = Pending(
+        action=action,
+        name=_resolved_name(target),
+        question_id=question.message_id,
+        deadline=time.monotonic() + wait,
+    )
+
+
+async def _run_change(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    action: Action,
+    name: str | None,
+    source: PhotoSource | None,
+) -> None:
+    if source is None:
+        await message.reply_text(NOT_A_PICTURE)
+        return
+    progress = await message.reply_text(WORKING)
+    service = await services_of(context).get()
+    if action is Action.SET_GROUP_PICTURE:
+        outcome = await service.set_group_picture(actor, name, source)
+    else:
+        outcome = await service.set_own_picture(actor, name, source)
+    await progress.edit_text(outcome_text(action, outcome))

@@ -1,0 +1,48 @@
+"""How the bot words its answers. Plain text only: nothing a user typed can become markup."""
+
+from __future__ import annotations
+
+from bot.permissions import Action
+from bot.service import Outcome
+
+ANONYMOUS = (
+    "I can't tell who you are when you post as a chat or channel. "
+    "Send the command from your own account."
+)
+NO_PICTURE_IN_REPLY = (
+    "That message has no picture. Reply to a photo or an image file, "
+    "or send the photo with the command as its caption."
+)
+NOT_A_PICTURE = "Send the command as the caption of a photo or an image file."
+WORKING = "Working on it…"
+
+
+def sentence(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def outcome_text(action: Action, outcome: Outcome) -> str:
+    if outcome.refused:
+        return sentence(f"Sorry, {outcome.reason}")
+    if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
+        return _view_text(outcome)
+    if not outcome.ok:
+        verb = "remove" if action is Action.DELETE_GROUP_PICTURE else "change"
+        return sentence(f"Could not {verb} the picture of {outcome.target}: {outcome.reason}")
+    if action is Action.DELETE_GROUP_PICTURE:
+        text = f"Done: the picture of {outcome.target} is removed."
+    else:
+        text = f"Done: {outcome.target} has a new picture."
+        text += f"\n{outcome.url}" if outcome.url else "\nThe provider did not tell its URL."
+    return text + (f"\n{sentence(outcome.reason)}" if outcome.reason else "")
+
+
+def _view_text(outcome: Outcome) -> str:
+    if not outcome.ok:
+        return sentence(f"Could not read the picture of {outcome.target}: {outcome.reason}")
+    if outcome.url:
+        return f"The picture of {outcome.target}:\n{outcome.url}"
+    note = f" ({outcome.reason})" if outcome.reason else ""
+    return f"{outcome.target} has no picture{note}."

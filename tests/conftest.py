@@ -1,0 +1,133 @@
+"""Shared test pieces: the people, the groups, pictures, and a bot driven in-process."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from PIL import Image
+from telegram.ext import Application, ApplicationBuilder
+
+import handlers
+from bot.app import Services
+from bot.config import parse_config
+from bot.permissions import Role
+from bot.store import Store
+from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.serve import serve
+from tests.fakes.telegram import FakeTelegram, FakeUser
+
+BOT_TOKEN = "123456:TEST-bot-token-SECRET"
+GREEN_TOKEN = "green-token-SECRET"
+GREEN_ID = "7105000000"
+FAMILY = "120363043968066561@g.us"
+WORK = "120363000000000002@g.us"
+LINKED_CHAT = -1001234567890
+OWNER, OTHER_OWNER, ADMIN, WORK_ADMIN, REQUESTER, STRANGER = 111, 112, 222, 223, 224, 333
+
+
+def photo_bytes(width: int = 2000, height: int = 1500, fmt: str = "JPEG") -> bytes:
+    """A photo-like picture: noisy, so that sizes and compression are realistic."""
+    rng = random.Random(width * height)
+    image = Image.new("RGB", (width // 8, height // 8))
+    image.putdata([(rng.randrange(256), rng.randrange(256), 90) for _ in range(image.width * image.height)])
+    buffer = io.BytesIO()
+    image.resize((width, height)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def raw_config(tmp_path, green_url: str, **extra: Any) -> dict[str, Any]:
+    """config.yaml as the tests write it: Green API for two groups, one linked chat."""
+    return {
+        "telegram": {"token": BOT_TOKEN},
+        "storage": {"path": str(tmp_path / "avatarops.sqlite3")},
+        "owners": [OWNER, OTHER_OWNER],
+        "providers": {
+            "green": {
+                "kind": "greenapi",
+                "api_url": green_url,
+                "id_instance": GREEN_ID,
+                "api_token_instance": GREEN_TOKEN,
+                "timeout_seconds": 2,
+            }
+        },
+        "groups": {
+            "family": {"provider": "green", "chat_id": FAMILY, "title": "Family"},
+            "work": {"provider": "green", "chat_id": WORK, "title": "Work"},
+        },
+        "links": {LINKED_CHAT: "family"},
+        **extra,
+    }
+
+
+@dataclass
+class Bot:
+    """The bot installed into a bare PTB Application, talking to the fake Telegram in-process."""
+
+    telegram: FakeTelegram
+    application: Application
+    green: FakeGreenApi
+    services: Services
+
+    @property
+    def store(self) -> Store:
+        assert self.services.store is not None
+        return self.services.store
+
+    def user(self, user_id: int, name: str) -> FakeUser:
+        return self.telegram.user(user_id, name)
+
+    async def deliver(self) -> None:
+        """Let the bot process everything users sent so far (each update to completion)."""
+        await self.telegram.feed(self.application)
+
+    async def say(self, user: FakeUser, text: str, **kwargs: Any) -> str:
+        """Send a text and return the bot's last answer in that chat."""
+        await user.send(text, **kwargs)
+        return await self.answer(kwargs.get("chat", user))
+
+    async def answer(self, chat: Any) -> str:
+        await self.deliver()
+        messages = self.telegram.bot_messages(chat)
+        assert messages, "the bot said nothing"
+        return messages[-1].content
+
+
+@pytest.fixture
+async def green() -> AsyncIterator[tuple[FakeGreenApi, str]]:
+    fake = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY, WORK})
+    async with serve(fake.app) as url:
+        yield fake, url
+
+
+async def start_bot(raw: dict[str, Any], green: FakeGreenApi) -> tuple[Bot, Application]:
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    application = (
+        ApplicationBuilder()
+        .token(BOT_TOKEN)
+        .request(telegram.request())
+        .get_updates_request(telegram.request())
+        .updater(None)
+        .build()
+    )
+    services = handlers.install(application, parse_config(raw, {}))
+    await application.initialize()
+    await application.post_init(application)
+    bot = Bot(telegram, application, green, services)
+    await bot.store.grant(ADMIN, "family", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grant(WORK_ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grant(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)
+    return bot, application
+
+
+@pytest.fixture
+async def bot(tmp_path, green) -> AsyncIterator[Bot]:
+    fake, url = green
+    started, application = await start_bot(raw_config(tmp_path, url), fake)
+    yield started
+    await application.post_shutdown(application)
+    await application.shutdown()
