@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
+import httpx
 from PIL import Image, ImageOps, UnidentifiedImageError
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
@@ -432,6 +433,20 @@ class FakeTelegram:
         for update in updates:
             await application.process_update(Update.de_json(update, application.bot))
         return updates
+
+    async def deliver_to_webhook(self, secret: str | None = None) -> list[int]:
+        """POST every pending update to the webhook, as Telegram does; the HTTP statuses.
+
+        `secret` overrides the secret header sent (default: the one set with setWebhook)."""
+        assert self.webhook_url, "no webhook is set"
+        token = self.webhook_secret if secret is None else secret
+        headers = {"X-Telegram-Bot-Api-Secret-Token": token} if token else {}
+        updates, self._updates = self._updates, []
+        async with httpx.AsyncClient() as client:
+            return [
+                (await client.post(self.webhook_url, json=update, headers=headers)).status_code
+                for update in updates
+            ]
 
     def close(self) -> None:
         """Make pending and future getUpdates long polls answer at once (lets servers stop)."""

@@ -1,0 +1,117 @@
+"""The bot started the way the README starts it (`python -m bot --config ...`), for e2e tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.fakes.telegram import BotMessage, FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKING = "Working on it…"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_cli(*args: str, config: Path, env: dict[str, str]) -> Finished:
+    """`python -m bot <args> --config <config>` to completion (grant, revoke, check); async, so
+    the fake servers in this event loop can answer it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, "--config", str(config),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    return Finished(process.returncode, stdout.decode(), stderr.decode())
+
+
+def write_config(tmp_path: Path, raw: dict[str, Any]) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    log_path: Path
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@asynccontextmanager
+async def running_bot(
+    config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str
+) -> AsyncIterator[BotProcess]:
+    """Start the bot, wait until it has set its command menu, stop it with SIGTERM at the end."""
+    log_path = config.parent / "bot.log"
+    with log_path.open("wb") as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(config), *args,
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    bot = BotProcess(process, log_path)
+    try:
+        for _ in range(300):
+            if telegram.calls("setMyCommands") and _receiving(telegram):
+                break
+            if process.returncode is not None:
+                raise AssertionError(f"the bot exited at start-up:\n{bot.log}")
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the bot did not start within 15 s:\n{bot.log}")
+        yield bot
+    finally:
+        telegram.close()  # end the pending long poll, so the bot can stop at once
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+                raise AssertionError(f"the bot did not stop on SIGTERM:\n{bot.log}") from None
+    assert process.returncode == 0, f"the bot exited with {process.returncode}:\n{bot.log}"
+
+
+def _receiving(telegram: FakeTelegram) -> bool:
+    return bool(telegram.calls("getUpdates") or telegram.calls("setWebhook"))
+
+
+def bot_env(**secrets: str) -> dict[str, str]:
+    """A minimal environment: the secrets config.yaml names, and what Python needs."""
+    keep = {k: os.environ[k] for k in ("PATH", "HOME", "LANG", "SYSTEMROOT") if k in os.environ}
+    return {**keep, **secrets}
+
+
+async def answer_to(telegram: FakeTelegram, chat: Any, message: dict, timeout: float = 20) -> str:
+    """The bot's final answer after a user's message: the first later bot message in that chat
+    that is not the 'working on it' placeholder (edits count)."""
+
+    def final(candidate: BotMessage) -> bool:
+        return candidate.message_id > message["message_id"] and candidate.content != WORKING
+
+    return (await telegram.wait_for_bot_message(chat, predicate=final, timeout=timeout)).content
