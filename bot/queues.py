@@ -1,0 +1,101 @@
+"""Per-account serial queues: one provider account's changes run one at a time, at its pace.
+
+Changes for different accounts run in parallel (one queue each). A waiting change for a target
+can be replaced by a newer one for the same target: the newer picture wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(eq=False)
+class Job:
+    #: what the job changes (a group alias, or the account): a newer job for it replaces this one
+    target: str
+    #: the pacing class: jobs of one class keep the provider's minimum interval between them
+    pace: str
+    run: Callable[[], Awaitable[Any]]
+    future: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(frozen=True)
+class Submitted:
+    job: Job
+    #: changes queued or running before this one
+    ahead: int
+    #: waiting jobs for the same target that this one replaced (their futures are still open)
+    replaced: list[Job]
+
+
+class AccountQueue:
+    def __init__(
+        self,
+        intervals: dict[str, float],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    ) -> None:
+        self._intervals = intervals
+        self._clock = clock
+        self._sleep = sleep
+        self._last_start: dict[str, float] = {}
+        self._waiting: list[Job] = []
+        self._running: Job | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        """Jobs waiting or running."""
+        return len(self._waiting) + (self._running is not None)
+
+    def submit(self, job: Job, *, replace_same_target: bool = False) -> Submitted:
+        replaced = []
+        if replace_same_target:
+            replaced = [waiting for waiting in self._waiting if waiting.target == job.target]
+            self._waiting = [waiting for waiting in self._waiting if waiting not in replaced]
+        ahead = len(self)
+        self._waiting.append(job)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work())
+        return Submitted(job, ahead, replaced)
+
+    async def close(self) -> None:
+        """Stop the worker; jobs not yet started stay unstarted (durable ones resume later)."""
+        self._waiting.clear()
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+
+    async def _work(self) -> None:
+        try:
+            while self._waiting:
+                job = self._running = self._waiting.pop(0)
+                await self._keep_pace(job.pace)
+                try:
+                    outcome = await job.run()
+                except Exception as error:  # a bug in the job: hand it to whoever awaits it
+                    if not job.future.done():
+                        job.future.set_exception(error)
+                else:
+                    if not job.future.done():
+                        job.future.set_result(outcome)
+                finally:
+                    self._running = None
+        finally:
+            self._worker = None
+
+    async def _keep_pace(self, pace: str) -> None:
+        interval = self._intervals.get(pace, 0.0)
+        last = self._last_start.get(pace)
+        if last is not None:
+            wait = last + interval - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+        self._last_start[pace] = self._clock()

@@ -1,0 +1,89 @@
+"""Per-account queues: serial, paced, the newer picture wins, accounts run side by side."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.queues import AccountQueue, Job
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+def job(target: str, log: list[str], pace: str = "group", gate: asyncio.Event | None = None) -> Job:
+    async def run() -> str:
+        log.append(f"start {target}")
+        if gate is not None:
+            await gate.wait()
+        log.append(f"end {target}")
+        return f"done {target}"
+
+    return Job(target=target, pace=pace, run=run)
+
+
+async def test_jobs_of_one_account_run_one_at_a_time_in_order():
+    log: list[str] = []
+    clock = Clock()
+    queue = AccountQueue({"group": 1.0}, clock=lambda: clock.now, sleep=clock.sleep)
+    jobs = [queue.submit(job(name, log)) for name in ("a", "b", "c")]
+    assert [s.ahead for s in jobs] == [0, 1, 2]
+    assert await asyncio.gather(*(s.job.future for s in jobs)) == ["done a", "done b", "done c"]
+    assert log == ["start a", "end a", "start b", "end b", "start c", "end c"]
+    assert clock.slept == [1.0, 1.0]  # the provider's pace between starts
+
+
+async def test_paces_are_kept_per_kind_of_change():
+    log: list[str] = []
+    clock = Clock()
+    queue = AccountQueue({"group": 1.0, "own": 10.0}, clock=lambda: clock.now, sleep=clock.sleep)
+    for name, pace in (("own1", "own"), ("g1", "group"), ("own2", "own")):
+        last = queue.submit(job(name, log, pace))
+    await last.job.future
+    assert clock.slept == [10.0]  # g1 had no group start before it; own2 waited for own1
+
+
+async def test_a_newer_change_for_the_same_target_replaces_the_waiting_one():
+    log: list[str] = []
+    gate = asyncio.Event()
+    queue = AccountQueue({})
+    running = queue.submit(job("family", log, gate=gate))
+    await asyncio.sleep(0)  # let it start
+    older = queue.submit(job("family", log), replace_same_target=True)
+    other = queue.submit(job("work", log), replace_same_target=True)
+    newer = queue.submit(job("family", log), replace_same_target=True)
+    assert running.replaced == [] and older.replaced == []  # a running change is not replaced
+    assert newer.replaced == [older.job] and newer.ahead == 2
+    gate.set()
+    await asyncio.gather(running.job.future, other.job.future, newer.job.future)
+    assert log.count("start family") == 2 and not older.job.future.done()
+
+
+async def test_two_accounts_run_side_by_side():
+    log: list[str] = []
+    gate = asyncio.Event()
+    first, second = AccountQueue({}), AccountQueue({})
+    slow = first.submit(job("a", log, gate=gate))
+    fast = second.submit(job("b", log))
+    assert await fast.job.future == "done b"  # not stuck behind account one
+    assert not slow.job.future.done()
+    gate.set()
+    await slow.job.future
+
+
+async def test_a_failing_job_reaches_its_waiter_and_the_queue_goes_on():
+    queue = AccountQueue({})
+
+    async def broken() -> None:
+        raise RuntimeError("bug")
+
+    bad = queue.submit(Job(target="x", pace="group", run=broken))
+    good = queue.submit(job("y", []))
+    assert isinstance(await asyncio.gather(bad.job.future, return_exceptions=True), list)
+    assert await good.job.future == "done y"
