@@ -211,9 +211,14 @@ class FakeUser:
         *,
         chat: ChatRef | None = None,
         reply_to: Mapping[str, Any] | BotMessage | None = None,
+        anonymously: bool = False,
     ) -> JSON:
-        """Send a text message (private chat when `chat` is None); return the Message dict."""
-        return self.fake._post(self, chat, reply_to, text=text, entities=_command_entities(text))
+        """Send a text message (private chat when `chat` is None); return the Message dict.
+
+        `anonymously`: as an anonymous group admin (Telegram shows the group as the sender)."""
+        return self.fake._post(
+            self, chat, reply_to, anonymously, text=text, entities=_command_entities(text)
+        )
 
     async def send_photo(
         self,
@@ -222,12 +227,14 @@ class FakeUser:
         caption: str | None = None,
         chat: ChatRef | None = None,
         reply_to: Mapping[str, Any] | BotMessage | None = None,
+        anonymously: bool = False,
     ) -> JSON:
         """Send a compressed photo: Telegram stores several JPEG variants, listed unsorted."""
         return self.fake._post(
             self,
             chat,
             reply_to,
+            anonymously,
             photo=self.fake._store_photo(image),
             caption=caption,
             caption_entities=_command_entities(caption),
@@ -258,6 +265,7 @@ class FakeUser:
             self,
             chat,
             reply_to,
+            False,
             document=document,
             caption=caption,
             caption_entities=_command_entities(caption),
@@ -268,6 +276,8 @@ class FakeUser:
         return self.fake._press(self, message, callback_data)
 
 
+#: the user Telegram shows as the sender of an anonymous group admin's messages
+ANONYMOUS_ADMIN = User(1087968824, "Group", is_bot=True, username="GroupAnonymousBot")
 ChatRef = FakeChat | FakeUser | int  # a chat, a user standing for its private chat, or an id
 Handler = Callable[[Call], Awaitable[Any]]
 
@@ -636,6 +646,10 @@ class FakeTelegram:
             return condition()
         return True
 
+    def push_update(self, kind: str, payload: JSON) -> None:
+        """Push any update as it is, e.g. an "edited_message" or a "channel_post"."""
+        self._push(kind, payload)
+
     def _push(self, kind: str, payload: JSON) -> None:
         self._last_update_id += 1
         self._updates.append({"update_id": self._last_update_id, kind: payload})
@@ -708,6 +722,7 @@ class FakeTelegram:
         user: FakeUser,
         chat: ChatRef | None,
         reply_to: Mapping[str, Any] | BotMessage | None,
+        anonymously: bool,
         **content: Any,
     ) -> JSON:
         """Record a user's message in `chat` (default: the private chat) and push it."""
@@ -716,7 +731,8 @@ class FakeTelegram:
             self._next_message_id(target.id),
             _datetime(_now()),
             target.to_chat(),
-            from_user=user.to_user(),
+            from_user=ANONYMOUS_ADMIN if anonymously else user.to_user(),
+            sender_chat=target.to_chat() if anonymously else None,
             **content,
         ).to_dict()
         if reply_to is not None:
