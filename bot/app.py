@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import secrets
+from dataclasses import dataclass
+from datetime import timedelta
 
 from adapters import Capability, Provider, create_provider
+from bot.admin_map import AdminMap
+from bot.approvals import Approvals
 from bot.config import AppConfig, ConfigError
 from bot.media import MediaStore
-from bot.notify import Notifier, Send
+from bot.messenger import Messenger
+from bot.notify import Notifier
+from bot.overview import Overview
+from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
 from bot.store import Group, Store
+
+log = logging.getLogger(__name__)
+
+#: how often pending proposals are checked for expiry
+SWEEP_SECONDS = 60.0
 
 
 def create_providers(config: AppConfig) -> dict[str, Provider]:
@@ -41,16 +55,27 @@ def config_groups(config: AppConfig) -> list[Group]:
     ]
 
 
-class Services:
-    """The bot's long-lived parts. `get()` opens them once (start-up, or the first update)."""
+@dataclass(frozen=True)
+class UseCases:
+    avatars: AvatarService
+    approvals: Approvals
+    admin_map: AdminMap
+    overview: Overview
 
-    def __init__(self, config: AppConfig, send: Send) -> None:
+
+class Services:
+    """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
+    update), and starts the sweep that expires proposals nobody decided."""
+
+    def __init__(self, config: AppConfig, messenger: Messenger, clock: Clock = utc_clock) -> None:
         self.config = config
-        self._send = send
+        self._messenger = messenger
+        self._clock = clock
         self.providers = create_providers(config)
         self.media = self._media_store(config)
         self.store: Store | None = None
-        self._service: AvatarService | None = None
+        self._use_cases: UseCases | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -64,20 +89,53 @@ class Services:
         )
 
     async def get(self) -> AvatarService:
+        return (await self.use_cases()).avatars
+
+    async def use_cases(self) -> UseCases:
         async with self._lock:
-            if self._service is None:
-                self.store = await Store.open(self.config.storage.path)
-                await self.store.sync_config(config_groups(self.config), self.config.links)
-                self._service = AvatarService(
-                    store=self.store,
-                    providers=self.providers,
-                    owners=self.config.owners,
-                    notifier=Notifier(
-                        self._send, self.store, self.config.owners, self.config.notify_chat_id
-                    ),
-                    media=self.media,
-                )
-            return self._service
+            if self._use_cases is None:
+                self._use_cases = await self._open()
+                self._sweeper = asyncio.create_task(self._sweep(self._use_cases.approvals))
+            return self._use_cases
+
+    async def _open(self) -> UseCases:
+        config = self.config
+        self.store = store = await Store.open(config.storage.path)
+        await store.sync_config(config_groups(config), config.links)
+        notifier = Notifier(self._messenger.send, store, config.owners, config.notify_chat_id)
+        box = ProposalBox(
+            store,
+            self._messenger,
+            owners=config.owners,
+            notify_chat_id=config.notify_chat_id,
+            ttl=timedelta(hours=config.approval_ttl_hours),
+            clock=self._clock,
+        )
+        avatars = AvatarService(
+            store=store,
+            providers=self.providers,
+            owners=config.owners,
+            notifier=notifier,
+            proposals=box,
+            media=self.media,
+        )
+        return UseCases(
+            avatars=avatars,
+            approvals=Approvals(avatars, box, store, config.owners),
+            admin_map=AdminMap(
+                store=store, providers=self.providers, owners=config.owners, notifier=notifier
+            ),
+            overview=Overview(store=store, providers=self.providers, owners=config.owners),
+        )
+
+    @staticmethod
+    async def _sweep(approvals: Approvals) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await approvals.expire_due()
+            except Exception:
+                log.exception("could not expire the overdue proposals")
 
     async def health(self) -> dict:
         """What /healthz reports: the store answers, and which providers are configured."""
@@ -88,9 +146,14 @@ class Services:
         return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
 
     async def aclose(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:
             await self.store.close()
             self.store = None
-        self._service = None
+        self._use_cases = None

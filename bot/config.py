@@ -74,6 +74,8 @@ class AppConfig(Section):
     notify_chat_id: int | None = None
     #: how long the bot waits for the photo after `/setgrouppic family` alone
     photo_wait_seconds: float = Field(default=300, gt=0)
+    #: how long a requester's proposal waits for an admin's decision
+    approval_ttl_hours: float = Field(default=24, gt=0)
     server: ServerSettings | None = None
 
     @model_validator(mode="after")

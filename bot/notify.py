@@ -1,4 +1,8 @@
-"""Who hears about an executed change, and telling them without breaking the change."""
+"""Who hears about an executed change, and telling them without breaking the change.
+
+Also: the admin map's changes (to the owners), and one alert per provider whose credentials
+stop working (to the owners, again only once it has worked in between).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from adapters import PictureResult
+from adapters import FailureKind, PictureResult
 from bot.permissions import Action, Role
 from bot.store import Store
 
@@ -44,13 +48,20 @@ class ChangeEvent:
     target: str  # what people read: "Family", "the WhatsApp account (green)"
     provider: str
     result: PictureResult
+    #: who proposed the change, when `actor` approved it
+    requester: Actor | None = None
+
+
+def who(person: Actor) -> str:
+    return f"{person.name} ({person.user_id})"
 
 
 def describe(event: ChangeEvent) -> str:
     """The notification text: who, what, which provider, the outcome and URL or reason."""
     verbs = _DONE if event.result.ok else _TRIED
-    line = f"{event.actor.name} ({event.actor.user_id}) {verbs[event.action]} {event.target}"
-    line += f" via {event.provider}"
+    line = f"{who(event.actor)} {verbs[event.action]} {event.target} via {event.provider}"
+    if event.requester is not None:
+        line += f" (proposed by {who(event.requester)})"
     if event.result.ok:
         return line + (f".\nNew picture: {event.result.url}" if event.result.url else ".")
     return line + f", but it failed: {event.result.reason}"
@@ -64,24 +75,51 @@ class Notifier:
         self._store = store
         self._owners = frozenset(owners)
         self._notify_chat_id = notify_chat_id
+        #: providers whose last answer was an authentication failure (already alerted)
+        self._failing_auth: set[str] = set()
 
     async def recipients(self, event: ChangeEvent) -> list[int]:
-        """Owners, the group's admins and the notify chat; never the actor's own chat twice."""
-        chats = set(self._owners)
+        """Owners, the group's admins and the notify chat, less those who opted out; never the
+        actor's (or the requester's) own chat: they hear the outcome anyway."""
+        people = set(self._owners)
         if event.alias is not None:
-            chats |= {
+            people |= {
                 grant.user_id
                 for grant in await self._store.grants_covering(event.alias)
                 if grant.role is Role.ADMIN
             }
+        chats = people - await self._store.opted_out()
         if self._notify_chat_id is not None:
             chats.add(self._notify_chat_id)
-        chats -= {event.actor.user_id, event.actor.chat_id}
+        for person in (event.actor, event.requester):
+            if person is not None:
+                chats -= {person.user_id, person.chat_id}
         return sorted(chats)
 
     async def change_executed(self, event: ChangeEvent) -> None:
-        text = describe(event)
-        for chat_id in await self.recipients(event):
+        await self.tell(await self.recipients(event), describe(event))
+
+    async def map_changed(self, actor: Actor, summary: str) -> None:
+        """Tell the other owners about a change to the admin map (no opting out of these)."""
+        await self.tell(sorted(self._owners - {actor.user_id}), f"{who(actor)} {summary}.")
+
+    async def provider_answered(self, provider: str, result: PictureResult) -> None:
+        """Alert the owners when a provider starts failing authentication, not on every
+        attempt; tell them once more when it works again."""
+        if result.kind is FailureKind.AUTH and provider not in self._failing_auth:
+            self._failing_auth.add(provider)
+            await self.tell(
+                sorted(self._owners),
+                f"Alert: the provider {provider} fails to authenticate: {result.reason}. "
+                "Every change through it fails until this is fixed; "
+                "I will not repeat this alert.",
+            )
+        elif result.ok and provider in self._failing_auth:
+            self._failing_auth.discard(provider)
+            await self.tell(sorted(self._owners), f"The provider {provider} works again.")
+
+    async def tell(self, chats: Iterable[int], text: str) -> None:
+        for chat_id in chats:
             try:
                 await self._send(chat_id, text)
             except Exception:  # a blocked bot or a gone chat must not break the change

@@ -1,22 +1,27 @@
 """The avatar service: one picture change from request to audit.
 
 resolve the group -> check the permission and the provider's capability -> fetch and prepare the
-picture -> call the adapter -> audit -> notify. Knows nothing of Telegram types: the handlers
-give it an `Actor` and a `PhotoSource`, and word the `Outcome` it returns.
+picture -> call the adapter -> audit -> notify. A requester's change stops after the picture is
+prepared and becomes a proposal; once approved it runs from the adapter call on, with the
+approver as the actor. Knows nothing of Telegram types: the handlers give it an `Actor` and a
+`PhotoSource`, and word the `Outcome` it returns.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
+from bot import audit
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.media import MediaStore
 from bot.notify import Actor, ChangeEvent, Notifier
-from bot.permissions import Action, may
-from bot.store import AuditEntry, Group, Store
+from bot.permissions import PROPOSABLE, Action, Grant, may
+from bot.proposals import ProposalBox, readable
+from bot.store import Group, Proposal, ProposalStatus, Store
+from bot.words import short
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,8 @@ class Target:
     provider: Provider
     title: str
     group: Group | None = None
+    #: the actor may only propose this change; the group's admins decide
+    needs_approval: bool = False
 
     @property
     def audit_name(self) -> str:
@@ -73,6 +80,8 @@ class Outcome:
     reason: str | None = None
     #: refused before any provider call (nothing was changed)
     refused: bool = False
+    #: the change was proposed for approval (not made); its proposal's id
+    proposal: int | None = None
 
 
 class AvatarService:
@@ -83,12 +92,14 @@ class AvatarService:
         providers: dict[str, Provider],
         owners: Iterable[int],
         notifier: Notifier,
+        proposals: ProposalBox,
         media: MediaStore | None = None,
     ) -> None:
         self.store = store
         self.providers = providers
         self.owners = frozenset(owners)
         self.notifier = notifier
+        self.proposals = proposals
         self.media = media
 
     # the use cases -----------------------------------------------------------------------------
@@ -98,6 +109,7 @@ class AvatarService:
 
         `name` is a group alias for group actions, a provider name for the account's own
         picture; None means "the default" (the chat's linked group, or the only provider).
+        A requester's set or delete passes with `needs_approval`.
         """
         try:
             return await self._authorize(actor, action, name)
@@ -124,6 +136,18 @@ class AvatarService:
     async def get_own_picture(self, actor: Actor, provider: str | None) -> Outcome:
         return await self._view(actor, Action.VIEW_OWN_PICTURE, provider)
 
+    async def run_approved(self, approver: Actor, proposal: Proposal) -> Outcome:
+        """Make a proposed change with its already prepared picture, as the approver; their
+        rights and the provider are checked again now."""
+        action = Action(proposal.action)
+        try:
+            target = await self._authorize(approver, action, proposal.alias, may_propose=False)
+        except Refusal as refusal:
+            return await self._refused(approver, action, proposal.alias, refusal)
+        picture = PreparedPicture(proposal.jpeg, proposal.side) if proposal.jpeg else None
+        requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
+        return await self._apply(approver, action, target, picture, requester)
+
     async def choices(self, actor: Actor, action: Action) -> list[str]:
         """The names (group aliases or provider names) this user may use for `action`."""
         if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
@@ -148,10 +172,24 @@ class AvatarService:
             picture = await self._prepare(photo) if photo else None
         except Refusal as refusal:
             return await self._refused(actor, action, name, refusal)
+        if target.needs_approval:
+            return await self._propose(actor, action, target, picture)
+        return await self._apply(actor, action, target, picture)
+
+    async def _apply(
+        self,
+        actor: Actor,
+        action: Action,
+        target: Target,
+        picture: PreparedPicture | None,
+        requester: Actor | None = None,
+    ) -> Outcome:
         result = await self._execute(action, target, picture)
+        await self.notifier.provider_answered(target.provider.name, result)
         await self._audit(
             actor, action, target.audit_name, target.provider.name,
             "done" if result.ok else "failed", result.reason, result.url,
+            requested_by=requester.user_id if requester else None,
         )
         await self.notifier.change_executed(
             ChangeEvent(
@@ -161,9 +199,28 @@ class AvatarService:
                 target=target.title,
                 provider=target.provider.name,
                 result=result,
+                requester=requester,
             )
         )
         return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
+
+    async def _propose(
+        self, actor: Actor, action: Action, target: Target, picture: PreparedPicture | None
+    ) -> Outcome:
+        proposal = await self.proposals.open(
+            actor, action, target.group, target.provider.name, picture
+        )
+        if proposal.status is ProposalStatus.PENDING:
+            outcome, reason = "proposed", f"open until {readable(proposal.expires_at)}"
+        else:
+            outcome, reason = "failed", "I could not reach anyone who may approve it"
+        await self._audit(
+            actor, action, target.audit_name, target.provider.name, outcome,
+            f"proposal {proposal.id}: {reason}",
+        )
+        return Outcome(
+            ok=outcome == "proposed", target=target.title, reason=reason, proposal=proposal.id
+        )
 
     async def _view(self, actor: Actor, action: Action, name: str | None) -> Outcome:
         try:
@@ -174,31 +231,48 @@ class AvatarService:
             result = await target.provider.get_group_picture(target.group.chat_id)
         else:
             result = await target.provider.get_own_picture()
+        await self.notifier.provider_answered(target.provider.name, result)
         return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
 
-    async def _authorize(self, actor: Actor, action: Action, name: str | None) -> Target:
+    async def _authorize(
+        self, actor: Actor, action: Action, name: str | None, *, may_propose: bool = True
+    ) -> Target:
         if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
             target = self._account_target(actor, action, name)
             alias = None
         else:
             group = await self._resolve_group(actor, action, name)
-            target = Target(
-                provider=self.providers[group.provider], title=group.title, group=group
-            )
+            provider = self.providers.get(group.provider)
+            if provider is None:  # a group added from chat, whose provider left config.yaml
+                raise Refusal(f"the provider of {group.title} ({group.provider}) is gone")
+            target = Target(provider=provider, title=group.title, group=group)
             alias = group.alias
         grants = await self.store.grants_of(actor.user_id)
         if not may(actor.user_id, action, alias, owners=self.owners, grants=grants):
-            if alias is None:
+            if may_propose and self._may_propose(actor, action, alias, grants):
+                target = replace(target, needs_approval=True)
+            elif alias is None:
                 raise Refusal(
                     "only owners may change the account picture"
                     if action is Action.SET_OWN_PICTURE
                     else "you may not see the account picture"
                 )
-            raise Refusal(f"you may not {_VERB[action]} the picture of {target.title}")
+            else:
+                raise Refusal(f"you may not {_VERB[action]} the picture of {target.title}")
         capability, words = _NEEDS[action]
         if not target.provider.can(capability):
             raise Refusal(f"{target.provider.label} cannot {words}, so nothing was changed")
         return target
+
+    def _may_propose(
+        self, actor: Actor, action: Action, alias: str | None, grants: list[Grant]
+    ) -> bool:
+        return (
+            action in PROPOSABLE
+            and alias is not None
+            and may(actor.user_id, Action.PROPOSE_CHANGE, alias, owners=self.owners,
+                    grants=grants)
+        )
 
     async def _resolve_group(self, actor: Actor, action: Action, alias: str | None) -> Group:
         if alias is None:
@@ -207,11 +281,15 @@ class AvatarService:
                 raise Refusal(await self._which(actor, action, "which group?"))
         group = await self.store.group(alias.lower())
         if group is None:
-            raise Refusal(await self._which(actor, action, f"there is no group called {alias!r}."))
+            raise Refusal(
+                await self._which(actor, action, f"there is no group called {short(alias)!r}.")
+            )
         return group
 
     async def _which(self, actor: Actor, action: Action, question: str) -> str:
         names = await self.choices(actor, action)
+        if action in PROPOSABLE:  # a requester may name the groups they may propose for
+            names = sorted({*names, *await self.choices(actor, Action.PROPOSE_CHANGE)})
         if not names:
             return f"{question} You have no groups you may use."
         return f"{question} You may use: {', '.join(names)}."
@@ -231,7 +309,7 @@ class AvatarService:
             provider = self.providers.get(name)
             if provider is None:
                 raise Refusal(
-                    f"there is no provider called {name!r}. "
+                    f"there is no provider called {short(name)!r}. "
                     f"Configured: {', '.join(self.providers)}."
                 )
         return Target(provider=provider, title=f"the WhatsApp account ({provider.name})")
@@ -281,16 +359,10 @@ class AvatarService:
         outcome: str,
         reason: str | None,
         url: str | None = None,
+        *,
+        requested_by: int | None = None,
     ) -> None:
-        await self.store.record(
-            AuditEntry(
-                user_id=actor.user_id,
-                chat_id=actor.chat_id,
-                action=action.value,
-                target=target,
-                provider=provider,
-                outcome=outcome,
-                reason=reason,
-                url=url,
-            )
+        await audit.record(
+            self.store, actor, action.value, target, outcome, reason,
+            provider=provider, url=url, requested_by=requested_by,
         )

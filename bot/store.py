@@ -6,7 +6,8 @@ busy timeout let the bot and the shell commands (`python -m bot grant ...`) writ
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import enum
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,39 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_target ON audit (target, id);
     """,
+    # 2: running the map from chat: notification opt-outs, requesters' proposals and the
+    # messages that carry their buttons, and on whose behalf an approved change was made
+    """
+    ALTER TABLE audit ADD COLUMN requested_by INTEGER;
+    CREATE TABLE notify_optouts (
+        user_id INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL
+    );
+    CREATE TABLE proposals (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        action          TEXT NOT NULL,
+        alias           TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        requested_by    INTEGER NOT NULL,
+        requester_name  TEXT NOT NULL,
+        chat_id         INTEGER NOT NULL,
+        jpeg            BLOB,
+        side            INTEGER,
+        status          TEXT NOT NULL DEFAULT 'pending',
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        decided_by      INTEGER,
+        decided_by_name TEXT,
+        decided_at      TEXT
+    );
+    CREATE INDEX proposals_due ON proposals (status, expires_at);
+    CREATE TABLE proposal_messages (
+        proposal_id INTEGER NOT NULL REFERENCES proposals (id),
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, chat_id, message_id)
+    );
+    """,
 ]
 
 
@@ -68,17 +102,54 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Link:
+    telegram_chat_id: int
+    alias: str
+    source: str  # config | chat
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     user_id: int | None
     chat_id: int | None
     action: str
     target: str | None
-    outcome: str  # done | failed | refused
+    outcome: str  # done | failed | refused | proposed | rejected | expired
     provider: str | None = None
     reason: str | None = None
     url: str | None = None
     at: str = ""
     id: int | None = None
+    #: who proposed a change that `user_id` approved (or rejected)
+    requested_by: int | None = None
+
+
+class ProposalStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A requester's change waiting for (or past) an admin's decision."""
+
+    id: int
+    action: str
+    alias: str
+    title: str  # the group's title when proposed
+    requested_by: int
+    requester_name: str
+    chat_id: int  # where the requester asked, and hears the outcome
+    jpeg: bytes | None  # the prepared picture; None for a removal
+    side: int | None
+    status: ProposalStatus
+    created_at: str
+    expires_at: str
+    decided_by: int | None = None
+    decided_by_name: str | None = None
+    decided_at: str | None = None
 
 
 class Store:
@@ -153,12 +224,75 @@ class Store:
         ) as cursor:
             return [Group(**row) async for row in cursor]
 
-    async def linked_alias(self, telegram_chat_id: int) -> str | None:
+    async def group_source(self, alias: str) -> str | None:
+        """'config' or 'chat' (added with /addgroup); None when there is no such group."""
         async with self._db.execute(
-            "SELECT alias FROM links WHERE telegram_chat_id = ?", (telegram_chat_id,)
+            "SELECT source FROM groups WHERE alias = ?", (alias,)
         ) as cursor:
             row = await cursor.fetchone()
-        return row["alias"] if row else None
+        return row["source"] if row else None
+
+    async def group_with_chat_id(self, chat_id: str) -> Group | None:
+        async with self._db.execute(
+            "SELECT alias, provider, chat_id, title FROM groups WHERE chat_id = ?", (chat_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Group(**row) if row else None
+
+    async def add_group(self, group: Group) -> bool:
+        """Add a chat-sourced group; False (and nothing changed) when the alias is taken."""
+        cursor = await self._db.execute(
+            "INSERT INTO groups (alias, provider, chat_id, title, source)"
+            " VALUES (?, ?, ?, ?, 'chat') ON CONFLICT (alias) DO NOTHING",
+            (group.alias, group.provider, group.chat_id, group.title),
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
+
+    async def remove_group(self, alias: str) -> bool:
+        """Remove a chat-sourced group with its grants and links, so that none of them comes
+        back to life if the alias is added again; False when there is no such chat group."""
+        try:  # one transaction: sqlite3 opens it at the first DELETE
+            cursor = await self._db.execute(
+                "DELETE FROM groups WHERE alias = ? AND source = 'chat'", (alias,)
+            )
+            removed = cursor.rowcount > 0
+            if removed:
+                await self._db.execute("DELETE FROM grants WHERE scope = ?", (alias,))
+                await self._db.execute("DELETE FROM links WHERE alias = ?", (alias,))
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+        return removed
+
+    async def linked_alias(self, telegram_chat_id: int) -> str | None:
+        link = await self.link_of(telegram_chat_id)
+        return link.alias if link else None
+
+    async def link_of(self, telegram_chat_id: int) -> Link | None:
+        async with self._db.execute(
+            "SELECT telegram_chat_id, alias, source FROM links WHERE telegram_chat_id = ?",
+            (telegram_chat_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Link(**row) if row else None
+
+    async def set_link(self, telegram_chat_id: int, alias: str) -> None:
+        await self._db.execute(
+            "INSERT INTO links (telegram_chat_id, alias, source) VALUES (?, ?, 'chat')"
+            " ON CONFLICT (telegram_chat_id) DO UPDATE SET alias = excluded.alias,"
+            " source = 'chat'",
+            (telegram_chat_id, alias),
+        )
+        await self._db.commit()
+
+    async def remove_link(self, telegram_chat_id: int) -> bool:
+        cursor = await self._db.execute(
+            "DELETE FROM links WHERE telegram_chat_id = ?", (telegram_chat_id,)
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
 
     # grants -----------------------------------------------------------------------------------
 
@@ -182,6 +316,9 @@ class Store:
     async def grants_of(self, user_id: int) -> list[Grant]:
         return await self._grants("WHERE user_id = ?", (user_id,))
 
+    async def all_grants(self) -> list[Grant]:
+        return await self._grants("", ())
+
     async def grants_covering(self, alias: str) -> list[Grant]:
         """Grants whose scope includes this group (its own alias, or `*`)."""
         return await self._grants("WHERE scope IN (?, '*')", (alias,))
@@ -203,12 +340,106 @@ class Store:
                 async for row in cursor
             ]
 
+    # notifications ----------------------------------------------------------------------------
+
+    async def set_notifications(self, user_id: int, on: bool) -> None:
+        if on:
+            await self._db.execute("DELETE FROM notify_optouts WHERE user_id = ?", (user_id,))
+        else:
+            await self._db.execute(
+                "INSERT INTO notify_optouts (user_id, at) VALUES (?, ?)"
+                " ON CONFLICT (user_id) DO NOTHING",
+                (user_id, utc_now()),
+            )
+        await self._db.commit()
+
+    async def opted_out(self) -> set[int]:
+        """The users who turned their change notifications off."""
+        async with self._db.execute("SELECT user_id FROM notify_optouts") as cursor:
+            return {row["user_id"] async for row in cursor}
+
+    # proposals --------------------------------------------------------------------------------
+
+    async def add_proposal(
+        self,
+        *,
+        action: str,
+        alias: str,
+        title: str,
+        requested_by: int,
+        requester_name: str,
+        chat_id: int,
+        jpeg: bytes | None,
+        side: int | None,
+        created_at: str,
+        expires_at: str,
+    ) -> Proposal:
+        cursor = await self._db.execute(
+            "INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,"
+            " jpeg, side, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (action, alias, title, requested_by, requester_name, chat_id, jpeg, side,
+             created_at, expires_at),
+        )
+        await self._db.commit()
+        return await self.proposal(cursor.lastrowid)
+
+    async def proposal(self, proposal_id: int) -> Proposal | None:
+        async with self._db.execute(
+            "SELECT * FROM proposals WHERE id = ?", (proposal_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Proposal(**{**dict(row), "status": ProposalStatus(row["status"])})
+
+    async def close_proposal(
+        self,
+        proposal_id: int,
+        status: ProposalStatus,
+        at: str,
+        decided_by: int | None = None,
+        decided_by_name: str | None = None,
+    ) -> Proposal | None:
+        """Move a pending proposal to `status`; None when it was no longer pending (the first
+        decision wins, even when two presses arrive at once)."""
+        cursor = await self._db.execute(
+            "UPDATE proposals SET status = ?, decided_at = ?, decided_by = ?,"
+            " decided_by_name = ? WHERE id = ? AND status = 'pending'",
+            (status.value, at, decided_by, decided_by_name, proposal_id),
+        )
+        await self._db.commit()
+        return await self.proposal(proposal_id) if cursor.rowcount else None
+
+    async def due_proposals(self, now: str) -> list[int]:
+        """Pending proposals whose time is up."""
+        async with self._db.execute(
+            "SELECT id FROM proposals WHERE status = 'pending' AND expires_at <= ? ORDER BY id",
+            (now,),
+        ) as cursor:
+            return [row["id"] async for row in cursor]
+
+    async def add_proposal_message(self, proposal_id: int, chat_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "INSERT INTO proposal_messages (proposal_id, chat_id, message_id) VALUES (?, ?, ?)",
+            (proposal_id, chat_id, message_id),
+        )
+        await self._db.commit()
+
+    async def proposal_messages(self, proposal_id: int) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of every message that carries this proposal's buttons."""
+        async with self._db.execute(
+            "SELECT chat_id, message_id FROM proposal_messages WHERE proposal_id = ?"
+            " ORDER BY chat_id, message_id",
+            (proposal_id,),
+        ) as cursor:
+            return [(row["chat_id"], row["message_id"]) async for row in cursor]
+
     # audit ------------------------------------------------------------------------------------
 
     async def record(self, entry: AuditEntry) -> int:
         cursor = await self._db.execute(
             "INSERT INTO audit (at, user_id, chat_id, action, target, provider, outcome,"
-            " reason, url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reason, url, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 entry.at or utc_now(),
                 entry.user_id,
@@ -219,6 +450,7 @@ class Store:
                 entry.outcome,
                 entry.reason,
                 entry.url,
+                entry.requested_by,
             ),
         )
         await self._db.commit()
@@ -229,5 +461,14 @@ class Store:
         where, parameters = ("WHERE target = ?", (target, limit)) if target else ("", (limit,))
         async with self._db.execute(
             f"SELECT * FROM audit {where} ORDER BY id DESC LIMIT ?", parameters
+        ) as cursor:
+            return [AuditEntry(**row) async for row in cursor]
+
+    async def audit_of(self, targets: Collection[str], limit: int = 10) -> list[AuditEntry]:
+        """The newest audit rows about any of `targets` first."""
+        marks = ", ".join("?" * len(targets))
+        async with self._db.execute(
+            f"SELECT * FROM audit WHERE target IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*targets, limit),
         ) as cursor:
             return [AuditEntry(**row) async for row in cursor]

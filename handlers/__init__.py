@@ -16,25 +16,39 @@ from telegram.ext import (
 
 from bot.app import Services
 from bot.config import AppConfig
-from handlers import pictures
+from bot.proposals import Clock, utc_clock
+from handlers import admin, approvals, pictures
 from handlers.common import SERVICES_KEY
 from handlers.help import MENU, help_command
+from handlers.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
 _PICTURES = filters.PHOTO | filters.Document.ALL
+ADMIN_COMMANDS = {
+    "grant": admin.grant_command,
+    "revoke": admin.revoke_command,
+    "admins": admin.admins_command,
+    "groups": admin.groups_command,
+    "addgroup": admin.addgroup_command,
+    "removegroup": admin.removegroup_command,
+    "link": admin.link_command,
+    "unlink": admin.unlink_command,
+    "history": admin.history_command,
+    "notify": admin.notify_command,
+}
 
 
-def install(application: Application, config: AppConfig, *, group: int = 0) -> Services:
+def install(
+    application: Application, config: AppConfig, *, group: int = 0, clock: Clock = utc_clock
+) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
 
     The services open at start-up (post_init) or at the first update, whichever comes first,
-    and close at shutdown; hooks the application already had still run.
+    and close at shutdown; hooks the application already had still run. `clock` is for tests.
     """
-    services = Services(
-        config, send=lambda chat_id, text: application.bot.send_message(chat_id, text)
-    )
+    services = Services(config, TelegramMessenger(application.bot), clock)
     application.bot_data[SERVICES_KEY] = services
     set_commands = list(pictures.SET_COMMANDS)
     view_commands = list(pictures.VIEW_COMMANDS)
@@ -45,12 +59,17 @@ def install(application: Application, config: AppConfig, *, group: int = 0) -> S
             CommandHandler("delgrouppic", pictures.delete_command, filters=_NEW_MESSAGES),
             CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
             CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
+            *[
+                CommandHandler(name, handler, filters=_NEW_MESSAGES)
+                for name, handler in ADMIN_COMMANDS.items()
+            ],
             MessageHandler(
                 _NEW_MESSAGES & filters.CaptionRegex(rf"^/({'|'.join(set_commands)})(@\w+)?(\s|$)"),
                 pictures.caption_command,
             ),
             MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
             CallbackQueryHandler(pictures.delete_confirmation, pattern=pictures.CALLBACK_PATTERN),
+            CallbackQueryHandler(approvals.decision_pressed, pattern=approvals.CALLBACK_PATTERN),
         ],
         group=group,
     )

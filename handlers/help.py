@@ -2,24 +2,56 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from telegram import BotCommand, Update
 from telegram.ext import ContextTypes
 
+from bot.app import UseCases
+from bot.notify import Actor
 from bot.permissions import Action
 from handlers.common import actor_of, services_of
 from handlers.replies import ANONYMOUS
 
-#: (command, what it does, the action it needs)
-COMMANDS: list[tuple[str, str, Action]] = [
-    ("setgrouppic", "<group> set a group's picture (caption of a photo, reply to one, "
-     "or send it next)", Action.SET_GROUP_PICTURE),
-    ("delgrouppic", "<group> remove a group's picture", Action.DELETE_GROUP_PICTURE),
-    ("grouppic", "<group> show a group's picture", Action.VIEW_GROUP_PICTURE),
-    ("setprofilepic", "<provider> set the WhatsApp account's picture", Action.SET_OWN_PICTURE),
-    ("profilepic", "<provider> show the WhatsApp account's picture", Action.VIEW_OWN_PICTURE),
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    args: str
+    about: str
+    #: the action it needs; the caller sees the command when they may take it somewhere
+    action: Action
+    #: name the groups (or providers) the caller may use it on
+    list_choices: bool = False
+
+
+COMMANDS: list[Command] = [
+    Command("setgrouppic", "<group>", "set a group's picture (caption of a photo, reply to "
+            "one, or send it next)", Action.SET_GROUP_PICTURE, list_choices=True),
+    Command("delgrouppic", "<group>", "remove a group's picture", Action.DELETE_GROUP_PICTURE,
+            list_choices=True),
+    Command("grouppic", "<group>", "show a group's picture", Action.VIEW_GROUP_PICTURE,
+            list_choices=True),
+    Command("setprofilepic", "<provider>", "set the WhatsApp account's picture",
+            Action.SET_OWN_PICTURE, list_choices=True),
+    Command("profilepic", "<provider>", "show the WhatsApp account's picture",
+            Action.VIEW_OWN_PICTURE, list_choices=True),
+    Command("groups", "", "your groups, and what their providers can do",
+            Action.VIEW_GROUP_PICTURE),
+    Command("admins", "[group]", "who may do what", Action.VIEW_GRANTS),
+    Command("history", "[group] [n]", "the latest changes and attempts", Action.VIEW_HISTORY),
+    Command("link", "<group>", "make a group the default of this chat", Action.LINK_CHAT),
+    Command("unlink", "", "forget this chat's default group", Action.LINK_CHAT),
+    Command("notify", "on|off", "your change notifications", Action.CHOOSE_NOTIFICATIONS),
+    Command("grant", "<user> <group|*> <admin|requester>", "give someone a role",
+            Action.MANAGE_GRANTS),
+    Command("revoke", "<user> <group|*>", "take a role away", Action.MANAGE_GRANTS),
+    Command("addgroup", "<alias> <provider> <chat id> [title]", "add a WhatsApp group",
+            Action.MANAGE_GROUPS),
+    Command("removegroup", "<alias>", "remove a group added from chat", Action.MANAGE_GROUPS),
 ]
 
-MENU = [BotCommand(name, about.split(" ", 1)[1][:256]) for name, about, _ in COMMANDS] + [
+MENU = [BotCommand(command.name, command.about[:256]) for command in COMMANDS] + [
     BotCommand("cancel", "stop waiting for a photo"),
     BotCommand("help", "what you may do here"),
 ]
@@ -30,12 +62,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if actor is None:
         await update.effective_message.reply_text(ANONYMOUS)
         return
-    service = await services_of(context).get()
-    lines = []
-    for name, about, action in COMMANDS:
-        choices = await service.choices(actor, action)
-        if choices:
-            lines.append(f"/{name} {about}\n    you may use: {', '.join(choices)}")
+    lines = await _lines(await services_of(context).use_cases(), actor)
     if not lines:
         text = (
             "I change the pictures of WhatsApp groups, but you have no rights here yet. "
@@ -44,3 +71,28 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     else:
         text = "What you may do:\n\n" + "\n".join(lines) + "\n\n/cancel stops waiting for a photo."
     await update.effective_message.reply_text(text)
+
+
+async def _lines(cases: UseCases, actor: Actor) -> list[str]:
+    lines = []
+    for command in COMMANDS:
+        usage = f"/{command.name} {command.args}".rstrip() + f" {command.about}"
+        if command.list_choices:
+            choices = await cases.avatars.choices(actor, command.action)
+            if choices:
+                lines.append(f"{usage}\n    you may use: {', '.join(choices)}")
+        elif await cases.overview.allowed(actor, command.action):
+            lines.append(usage)
+    direct = set(await cases.avatars.choices(actor, Action.SET_GROUP_PICTURE))
+    proposable = [
+        alias
+        for alias in await cases.avatars.choices(actor, Action.PROPOSE_CHANGE)
+        if alias not in direct
+    ]
+    if proposable:
+        lines.insert(
+            0,
+            "/setgrouppic and /delgrouppic <group> propose a new picture or its removal; an "
+            f"admin of the group decides\n    you may propose for: {', '.join(proposable)}",
+        )
+    return lines

@@ -124,15 +124,18 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
         return
     alias = _resolved_name(target)
+    remove, question = (
+        ("Propose it", f"Propose to the admins of {target.title} to remove its picture?")
+        if target.needs_approval
+        else ("Remove it", f"Remove the picture of {target.title}? This cannot be undone.")
+    )
     buttons = InlineKeyboardMarkup(
         [[
-            InlineKeyboardButton("Remove it", callback_data=f"del:{actor.user_id}:{alias}"),
+            InlineKeyboardButton(remove, callback_data=f"del:{actor.user_id}:{alias}"),
             InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
         ]]
     )
-    await message.reply_text(
-        f"Remove the picture of {target.title}? This cannot be undone.", reply_markup=buttons
-    )
+    await message.reply_text(question, reply_markup=buttons)
 
 
 async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -184,8 +187,9 @@ async def _ask_for_photo(
         await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
         return
     wait = services_of(context).config.photo_wait_seconds
+    what = "the picture you propose" if target.needs_approval else "the new picture"
     question = await message.reply_text(
-        f"Send me the new picture for {target.title}: a photo or an image file, as a reply to "
+        f"Send me {what} for {target.title}: a photo or an image file, as a reply to "
         f"this message or within {wait / 60:.0f} minutes. /cancel stops.",
         reply_markup=ForceReply(selective=True),
     )

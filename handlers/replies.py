@@ -26,6 +26,8 @@ def sentence(text: str) -> str:
 def outcome_text(action: Action, outcome: Outcome) -> str:
     if outcome.refused:
         return sentence(f"Sorry, {outcome.reason}")
+    if outcome.proposal is not None:
+        return _proposal_text(action, outcome)
     if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
         return _view_text(outcome)
     if not outcome.ok:
@@ -46,3 +48,18 @@ def _view_text(outcome: Outcome) -> str:
         return f"The picture of {outcome.target}:\n{outcome.url}"
     note = f" ({outcome.reason})" if outcome.reason else ""
     return f"{outcome.target} has no picture{note}."
+
+
+def _proposal_text(action: Action, outcome: Outcome) -> str:
+    what = (
+        "the removal of the picture of"
+        if action is Action.DELETE_GROUP_PICTURE
+        else "your picture for"
+    )
+    if not outcome.ok:
+        return sentence(f"Could not propose {what} {outcome.target}: {outcome.reason}")
+    return (
+        f"You may not make this change yourself, so I sent {what} {outcome.target} to its "
+        f"admins for approval (proposal {outcome.proposal}, {outcome.reason}). "
+        "I will tell you here what they decide."
+    )

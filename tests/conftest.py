@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import random
+import sqlite3
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -64,6 +66,31 @@ def raw_config(tmp_path, green_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+class FakeClock:
+    """The bot's clock in tests: starts at the real time, moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+#: what the store holds, table by table, without the timestamps (see `Bot.tables`)
+SNAPSHOT = {
+    "groups": "alias, provider, chat_id, title, source",
+    "grants": "user_id, scope, role, granted_by",
+    "links": "telegram_chat_id, alias, source",
+    "notify_optouts": "user_id",
+    "proposals": "id, action, alias, requested_by, chat_id, status, decided_by",
+    "proposal_messages": "proposal_id, chat_id",
+    "audit": "user_id, action, target, outcome, requested_by",
+}
+
+
 @dataclass
 class Bot:
     """The bot installed into a bare PTB Application, talking to the fake Telegram in-process."""
@@ -72,6 +99,7 @@ class Bot:
     application: Application
     green: FakeGreenApi
     services: Services
+    clock: FakeClock = field(default_factory=FakeClock)
 
     @property
     def store(self) -> Store:
@@ -96,6 +124,19 @@ class Bot:
         assert messages, "the bot said nothing"
         return messages[-1].content
 
+    def tables(self) -> dict[str, list[tuple]]:
+        """Every row of the store (read straight from the file), for "nothing else changed"."""
+        with sqlite3.connect(self.services.config.storage.path) as db:
+            return {
+                table: sorted(db.execute(f"SELECT {columns} FROM {table}").fetchall(), key=repr)
+                for table, columns in SNAPSHOT.items()
+            }
+
+    def sent_to(self) -> list[int]:
+        """The chat of every sendMessage and sendPhoto so far, delivered or not, in order."""
+        calls = self.telegram.calls()
+        return [c.params["chat_id"] for c in calls if c.method in ("sendMessage", "sendPhoto")]
+
 
 @pytest.fixture
 async def green() -> AsyncIterator[tuple[FakeGreenApi, str]]:
@@ -106,6 +147,7 @@ async def green() -> AsyncIterator[tuple[FakeGreenApi, str]]:
 
 async def start_bot(raw: dict[str, Any], green: FakeGreenApi) -> tuple[Bot, Application]:
     telegram = FakeTelegram(token=BOT_TOKEN)
+    clock = FakeClock()
     application = (
         ApplicationBuilder()
         .token(BOT_TOKEN)
@@ -114,10 +156,10 @@ async def start_bot(raw: dict[str, Any], green: FakeGreenApi) -> tuple[Bot, Appl
         .updater(None)
         .build()
     )
-    services = handlers.install(application, parse_config(raw, {}))
+    services = handlers.install(application, parse_config(raw, {}), clock=clock)
     await application.initialize()
     await application.post_init(application)
-    bot = Bot(telegram, application, green, services)
+    bot = Bot(telegram, application, green, services, clock)
     await bot.store.grant(ADMIN, "family", Role.ADMIN, granted_by=OWNER)
     await bot.store.grant(WORK_ADMIN, "work", Role.ADMIN, granted_by=OWNER)
     await bot.store.grant(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)

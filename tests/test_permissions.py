@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.permissions import Action, Grant, Role, may
+from bot.permissions import Action, Grant, Role, may, may_decide, role_in
 
 OWNER, ADMIN, WILDCARD_ADMIN, REQUESTER, STRANGER = 1, 2, 3, 4, 5
 GRANTS = [
@@ -45,3 +45,56 @@ def test_only_owners_change_the_account_picture_admins_may_see_it():
 def test_someone_elses_grant_gives_nothing():
     assert not may(STRANGER, Action.SET_GROUP_PICTURE, "family", owners=set(),
                    grants=[Grant(ADMIN, "family", Role.ADMIN)])
+
+
+def test_the_admin_map_itself_is_for_owners_only():
+    for action in (Action.MANAGE_GRANTS, Action.MANAGE_GROUPS):
+        assert allowed(OWNER, action, None)
+        for user in (ADMIN, WILDCARD_ADMIN, REQUESTER, STRANGER):
+            assert not allowed(user, action, None)
+            assert not allowed(user, action, "family")
+
+
+def test_linking_a_chat_and_seeing_grants_are_for_the_groups_admins():
+    for action in (Action.LINK_CHAT, Action.VIEW_GRANTS):
+        assert allowed(ADMIN, action, "family") and allowed(WILDCARD_ADMIN, action, "work")
+        assert not allowed(ADMIN, action, "work")
+        assert not allowed(REQUESTER, action, "family")
+
+
+def test_requesters_propose_and_read_the_history_of_their_groups():
+    for action in (Action.PROPOSE_CHANGE, Action.VIEW_HISTORY):
+        assert allowed(REQUESTER, action, "family") and allowed(ADMIN, action, "family")
+        assert not allowed(REQUESTER, action, "work")
+        assert not allowed(STRANGER, action, "family")
+    # the whole history (alias None) is the owners'
+    assert allowed(OWNER, Action.VIEW_HISTORY, None)
+    assert not allowed(WILDCARD_ADMIN, Action.VIEW_HISTORY, None)
+
+
+def test_admins_of_any_group_choose_their_notifications():
+    assert allowed(ADMIN, Action.CHOOSE_NOTIFICATIONS, None)
+    assert not allowed(REQUESTER, Action.CHOOSE_NOTIFICATIONS, None)
+
+
+def test_deciding_a_proposal_needs_the_right_to_make_the_change():
+    def decides(user: int, action: Action, alias: str) -> bool:
+        return may_decide(user, action, alias, owners={OWNER}, grants=GRANTS)
+
+    assert decides(ADMIN, Action.SET_GROUP_PICTURE, "family")
+    assert decides(OWNER, Action.DELETE_GROUP_PICTURE, "work")
+    assert not decides(ADMIN, Action.SET_GROUP_PICTURE, "work")
+    assert not decides(REQUESTER, Action.SET_GROUP_PICTURE, "family")
+    assert not decides(ADMIN, Action.VIEW_GROUP_PICTURE, "family")  # nothing to decide
+
+
+def test_role_in_names_the_strongest_role():
+    def role(user: int, alias: str) -> Role | None:
+        return role_in(user, alias, owners={OWNER}, grants=GRANTS)
+
+    assert role(OWNER, "family") is Role.OWNER
+    assert role(ADMIN, "family") is Role.ADMIN and role(ADMIN, "work") is None
+    assert role(WILDCARD_ADMIN, "work") is Role.ADMIN
+    assert role(REQUESTER, "family") is Role.REQUESTER
+    both = [*GRANTS, Grant(REQUESTER, "*", Role.ADMIN)]
+    assert role_in(REQUESTER, "family", owners=(), grants=both) is Role.ADMIN

@@ -1,0 +1,149 @@
+"""Deciding a requester's proposal: Approve / Reject presses, and expiry.
+
+A press is first *claimed*: the proposal must be pending and not past its time, and the presser
+must be allowed, by the admin map as it is at the press, to make that change. Claiming is one
+atomic update, so the first decision wins even when two presses arrive together. Only then is
+the decision *carried out*: every copy's buttons show it, an approved change runs (as the
+approver, mentioning the requester) and the requester hears the outcome.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot import audit
+from bot.notify import Actor, who
+from bot.permissions import Action, may_decide
+from bot.proposals import ProposalBox
+from bot.service import AvatarService, Outcome
+from bot.store import Proposal, ProposalStatus, Store
+
+
+class Verdict(enum.Enum):
+    APPROVED = "approved"  # this press decided
+    REJECTED = "rejected"  # this press decided
+    ALREADY_DECIDED = "already_decided"
+    EXPIRED = "expired"
+    NOT_ALLOWED = "not_allowed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Claim:
+    verdict: Verdict
+    proposal: Proposal | None = None
+    decider: Actor | None = None
+    #: for NOT_ALLOWED: why, in plain words
+    reason: str | None = None
+
+    @property
+    def won(self) -> bool:
+        return self.verdict in (Verdict.APPROVED, Verdict.REJECTED)
+
+
+_CLOSED = {
+    ProposalStatus.APPROVED: Verdict.ALREADY_DECIDED,
+    ProposalStatus.REJECTED: Verdict.ALREADY_DECIDED,
+    ProposalStatus.EXPIRED: Verdict.EXPIRED,
+}
+_WHAT = {
+    Action.SET_GROUP_PICTURE: "change the picture of",
+    Action.DELETE_GROUP_PICTURE: "remove the picture of",
+}
+
+
+class Approvals:
+    def __init__(
+        self, service: AvatarService, box: ProposalBox, store: Store, owners: Iterable[int]
+    ) -> None:
+        self._service = service
+        self._box = box
+        self._store = store
+        self._owners = frozenset(owners)
+
+    async def claim(self, actor: Actor, proposal_id: int, approve: bool) -> Claim:
+        proposal = await self._store.proposal(proposal_id)
+        if proposal is None:
+            return Claim(Verdict.UNKNOWN)
+        if proposal.status is not ProposalStatus.PENDING:
+            return Claim(_CLOSED[proposal.status], proposal)
+        if self._box.is_due(proposal):
+            await self._expire(proposal)
+            return Claim(Verdict.EXPIRED, proposal)
+        action = Action(proposal.action)
+        grants = await self._store.grants_of(actor.user_id)
+        if not may_decide(
+            actor.user_id, action, proposal.alias, owners=self._owners, grants=grants
+        ):
+            reason = (
+                f"only those who may {_WHAT[action]} {proposal.title} may decide this proposal"
+            )
+            await self._audit(actor, proposal, "refused", reason)
+            return Claim(Verdict.NOT_ALLOWED, proposal, reason=reason)
+        status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
+        closed = await self._store.close_proposal(
+            proposal.id, status, self._box.now(), actor.user_id, actor.name
+        )
+        if closed is None:  # someone else's press came first
+            latest = await self._store.proposal(proposal.id)
+            return Claim(_CLOSED[latest.status], latest)
+        return Claim(Verdict(status.value), closed, decider=actor)
+
+    async def carry_out(self, claim: Claim) -> Outcome | None:
+        """Show the decision everywhere; run an approved change and return its outcome."""
+        proposal, decider = claim.proposal, claim.decider
+        await self._box.show_decision(proposal)
+        what = f"{_WHAT[Action(proposal.action)]} {proposal.title}"
+        if claim.verdict is Verdict.REJECTED:
+            await self._audit(decider, proposal, "rejected")
+            await self._box.tell_requester(
+                proposal, f"Your proposal to {what} was rejected by {who(decider)}."
+            )
+            return None
+        outcome = await self._service.run_approved(decider, proposal)
+        await self._box.tell_requester(proposal, _approved_text(what, decider, outcome))
+        return outcome
+
+    async def expire_due(self) -> None:
+        """Close every pending proposal whose time is up (the periodic sweep)."""
+        for proposal_id in await self._store.due_proposals(self._box.now()):
+            proposal = await self._store.proposal(proposal_id)
+            await self._expire(proposal)
+
+    async def _expire(self, proposal: Proposal) -> None:
+        closed = await self._store.close_proposal(
+            proposal.id, ProposalStatus.EXPIRED, self._box.now()
+        )
+        if closed is None:
+            return
+        await self._audit(None, closed, "expired")
+        await self._box.show_decision(closed)
+        await self._box.tell_requester(
+            closed,
+            f"Your proposal to {_WHAT[Action(closed.action)]} {closed.title} expired: nobody "
+            f"decided within {_duration(self._box.ttl)}.",
+        )
+
+    async def _audit(
+        self, actor: Actor | None, proposal: Proposal, outcome: str, reason: str | None = None
+    ) -> None:
+        note = f"proposal {proposal.id}" + (f": {reason}" if reason else "")
+        await audit.record(
+            self._store, actor, proposal.action, proposal.alias, outcome, note,
+            requested_by=proposal.requested_by,
+        )
+
+
+def _approved_text(what: str, decider: Actor, outcome: Outcome) -> str:
+    text = f"Your proposal to {what} was approved by {who(decider)}"
+    if outcome.ok:
+        return text + (f". Done.\nNew picture: {outcome.url}" if outcome.url else ". Done.")
+    return text + f", but it could not be done: {outcome.reason}"
+
+
+def _duration(ttl: timedelta) -> str:
+    hours = ttl.total_seconds() / 3600
+    return f"{hours:g} h" if hours >= 1 else f"{ttl.total_seconds() / 60:g} min"

@@ -1,0 +1,25 @@
+"""How bot/ talks to Telegram on its own initiative (notifications, proposals).
+
+The Telegram side injects an implementation, so that nothing in bot/ imports telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+#: an inline button: (label, callback_data); callback_data stays far below Telegram's 64 bytes
+Button = tuple[str, str]
+
+
+class Messenger(Protocol):
+    async def send(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        """Send plain text (buttons in one row); return the message id."""
+
+    async def send_photo(
+        self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[Button] = ()
+    ) -> int:
+        """Upload a JPEG with a plain-text caption; return the message id."""
+
+    async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
+        """Replace the buttons of a message the bot sent."""

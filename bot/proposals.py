@@ -1,0 +1,157 @@
+"""A requester's proposal on its way to the people who may decide it, and back.
+
+Opening one stores it with the prepared picture and sends every decider a copy with Approve /
+Reject buttons; every copy is remembered so that all of them can show the decision later.
+The buttons carry only `ap:<id>` / `rj:<id>`: who may decide is checked at the press.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+
+from adapters import PreparedPicture
+from bot.messenger import Button, Messenger
+from bot.notify import Actor, who
+from bot.permissions import Action, Role
+from bot.store import Group, Proposal, ProposalStatus, Store
+from bot.words import short
+
+log = logging.getLogger(__name__)
+
+#: the current time, aware; injected so that tests move it instead of sleeping
+Clock = Callable[[], datetime]
+
+APPROVE, REJECT = "ap", "rj"
+_LABELS = {
+    ProposalStatus.APPROVED: "✅ Approved by {name}",
+    ProposalStatus.REJECTED: "❌ Rejected by {name}",
+    ProposalStatus.EXPIRED: "⌛ Expired",
+}
+
+
+def utc_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stamp(moment: datetime) -> str:
+    """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def readable(timestamp: str) -> str:
+    return datetime.fromisoformat(timestamp).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def decision_buttons(proposal_id: int) -> list[Button]:
+    return [("Approve", f"{APPROVE}:{proposal_id}"), ("Reject", f"{REJECT}:{proposal_id}")]
+
+
+class ProposalBox:
+    def __init__(
+        self,
+        store: Store,
+        messenger: Messenger,
+        *,
+        owners: Iterable[int],
+        notify_chat_id: int | None,
+        ttl: timedelta,
+        clock: Clock = utc_clock,
+    ) -> None:
+        self._store = store
+        self._messenger = messenger
+        self._owners = frozenset(owners)
+        self._notify_chat_id = notify_chat_id
+        self.ttl = ttl
+        self._clock = clock
+
+    def now(self) -> str:
+        return stamp(self._clock())
+
+    def is_due(self, proposal: Proposal) -> bool:
+        return proposal.expires_at <= self.now()
+
+    async def open(
+        self,
+        requester: Actor,
+        action: Action,
+        group: Group,
+        provider: str,
+        picture: PreparedPicture | None,
+    ) -> Proposal:
+        """Store the proposal and send it to the deciders. Returned closed (expired at once)
+        when no copy could be delivered: nobody would ever be able to decide it."""
+        now = self._clock()
+        proposal = await self._store.add_proposal(
+            action=action.value,
+            alias=group.alias,
+            title=group.title,
+            requested_by=requester.user_id,
+            requester_name=short(requester.name),
+            chat_id=requester.chat_id,
+            jpeg=picture.jpeg if picture else None,
+            side=picture.side if picture else None,
+            created_at=stamp(now),
+            expires_at=stamp(now + self.ttl),
+        )
+        text = self._invitation(proposal, requester, provider)
+        buttons = decision_buttons(proposal.id)
+        delivered = False
+        for chat_id in await self._deciders(group.alias, requester):
+            try:
+                if picture is not None:
+                    message_id = await self._messenger.send_photo(
+                        chat_id, picture.jpeg, text, buttons
+                    )
+                else:
+                    message_id = await self._messenger.send(chat_id, text, buttons)
+            except Exception:  # a decider who blocked the bot must not stop the others
+                log.warning("could not send proposal %s to chat %s", proposal.id, chat_id,
+                            exc_info=True)
+                continue
+            await self._store.add_proposal_message(proposal.id, chat_id, message_id)
+            delivered = True
+        if delivered:
+            return proposal
+        return await self._store.close_proposal(proposal.id, ProposalStatus.EXPIRED, self.now())
+
+    async def show_decision(self, proposal: Proposal) -> None:
+        """Replace the buttons of every copy with one that says who decided (or that it
+        expired); pressing it again just says so."""
+        label = _LABELS[proposal.status].format(name=short(proposal.decided_by_name or ""))
+        buttons = [(label, f"{APPROVE}:{proposal.id}")]
+        for chat_id, message_id in await self._store.proposal_messages(proposal.id):
+            try:
+                await self._messenger.set_buttons(chat_id, message_id, buttons)
+            except Exception:
+                log.warning("could not update proposal %s in chat %s", proposal.id, chat_id,
+                            exc_info=True)
+
+    async def tell_requester(self, proposal: Proposal, text: str) -> None:
+        try:
+            await self._messenger.send(proposal.chat_id, text)
+        except Exception:
+            log.warning("could not tell the requester of proposal %s", proposal.id,
+                        exc_info=True)
+
+    async def _deciders(self, alias: str, requester: Actor) -> list[int]:
+        """The group's admins (the owners when it has none) and the notify chat."""
+        admins = {
+            grant.user_id
+            for grant in await self._store.grants_covering(alias)
+            if grant.role is Role.ADMIN
+        }
+        chats = (admins or set(self._owners)) - {requester.user_id}
+        if self._notify_chat_id is not None:
+            chats.add(self._notify_chat_id)
+        return sorted(chats)
+
+    @staticmethod
+    def _invitation(proposal: Proposal, requester: Actor, provider: str) -> str:
+        what = "this picture for" if proposal.jpeg is not None else "to remove the picture of"
+        return (
+            f"{who(requester)} proposes {what} {proposal.title} ({proposal.alias}, via "
+            f"{provider}). The first decision counts; open until "
+            f"{readable(proposal.expires_at)}."
+        )

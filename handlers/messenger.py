@@ -1,0 +1,40 @@
+"""The `Messenger` that bot/ is given: python-telegram-bot calls, plain text only."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.messenger import Button
+
+
+def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One row of callback buttons; None for none."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]]
+    )
+
+
+class TelegramMessenger:
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def send(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+        message = await self._bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+        return message.message_id
+
+    async def send_photo(
+        self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[Button] = ()
+    ) -> int:
+        message = await self._bot.send_photo(
+            chat_id, jpeg, caption=caption, reply_markup=keyboard(buttons)
+        )
+        return message.message_id
+
+    async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
+        await self._bot.edit_message_reply_markup(
+            chat_id, message_id, reply_markup=keyboard(buttons)
+        )
