@@ -33,7 +33,9 @@ class FailureKind(str, enum.Enum):
     NOT_FOUND = "not_found"  # unknown group, session or device
     BAD_IMAGE = "bad_image"  # the provider or WhatsApp refused the picture
     RATE_LIMITED = "rate_limited"  # try again later (see retry_after)
-    UNAVAILABLE = "unavailable"  # timeouts, 5xx, unreadable answers, connection errors
+    UNAVAILABLE = "unavailable"  # timeouts, connection errors, 502/503/504, unreadable answers
+    #: the provider failed and gave no sign that trying again helps (HTTP 500, no reason given)
+    PROVIDER_ERROR = "provider_error"
     AUTH = "auth"  # our credentials, or the WhatsApp session needs a new login
     BAD_REQUEST = "bad_request"  # the provider rejected the request itself
 

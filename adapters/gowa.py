@@ -288,8 +288,7 @@ class GowaProvider(Provider):
                 f"WhatsApp does not know group {group_id}, or this account is not a member",
             )
         return PictureResult.failure(
-            FailureKind.UNAVAILABLE,
-            f"GOWA had an internal error (HTTP 500): {said}; try again later",
+            FailureKind.PROVIDER_ERROR, f"GOWA had an internal error (HTTP 500): {said}"
         )
 
     def _quote(self, message: str) -> str:

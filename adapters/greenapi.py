@@ -235,7 +235,7 @@ class GreenApiProvider(Provider):
         if not said:
             hint = f"; check that the {app} account is in the group and may edit its info"
             return PictureResult.failure(
-                FailureKind.UNAVAILABLE,
+                FailureKind.PROVIDER_ERROR,
                 f"Green API did not change {what} (no reason given){hint if group else ''}",
             )
         if group and lowered == "timed out":
@@ -264,7 +264,7 @@ class GreenApiProvider(Provider):
             )
             return PictureResult.failure(FailureKind.NOT_ALLOWED, words)
         return PictureResult.failure(
-            FailureKind.UNAVAILABLE, f'Green API did not change {what} ("{said}")'
+            FailureKind.PROVIDER_ERROR, f'Green API did not change {what} ("{said}")'
         )
 
     def _http_failure(self, reply: Reply, rate_wait: float) -> PictureResult:

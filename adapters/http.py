@@ -159,9 +159,13 @@ def common_failure(label: str, reply: Reply) -> PictureResult:
         return PictureResult.failure(
             FailureKind.RATE_LIMITED, f"{label} is rate-limiting us (HTTP 429){hint}", wait
         )
+    if status in (502, 503, 504):
+        return PictureResult.failure(
+            FailureKind.UNAVAILABLE, f"{label} is unavailable (HTTP {status}); try again later"
+        )
     if status >= 500:
         return PictureResult.failure(
-            FailureKind.UNAVAILABLE, f"{label} had an internal error (HTTP {status}); try again later"
+            FailureKind.PROVIDER_ERROR, f"{label} had an internal error (HTTP {status})"
         )
     if not reply.is_json:
         return unreadable(label, reply)

@@ -432,7 +432,7 @@ async def test_a_missing_base_path_prefix_is_named(start: Start) -> None:
             "setGroupPhoto",
             Failure.ERROR,
             "websocket: close 1006 (abnormal closure)",
-            FailureKind.UNAVAILABLE,
+            FailureKind.PROVIDER_ERROR,
             '"websocket: close 1006 (abnormal closure)"',
         ),
         (
@@ -547,7 +547,7 @@ async def test_the_password_never_shows_even_if_gowa_echoes_it(start: Start) -> 
     fake, provider = await start()
     fake.fail_next("setGroupPhoto", Failure.ERROR, f"bad auth {USER}:{PASSWORD}")
 
-    assert_failure(await provider.set_group_picture(GROUP, PICTURE), FailureKind.UNAVAILABLE, "***")
+    assert_failure(await provider.set_group_picture(GROUP, PICTURE), FailureKind.PROVIDER_ERROR, "***")
 
 
 # -- settings and group ids ------------------------------------------------------------------

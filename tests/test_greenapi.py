@@ -323,11 +323,11 @@ def case(
 FAILURES = [
     # HTTP 200 with `set...Picture: false`
     case("timed-out", SET_GROUP, Fault.refused("Timed Out"), K.NOT_FOUND, "group id", "not in"),
-    case("empty-reason", SET_GROUP, Fault.refused(""), K.UNAVAILABLE, "no reason given"),
-    case("null-reason", SET_OWN, Fault.refused(None), K.UNAVAILABLE, "profile", "no reason given"),
+    case("empty-reason", SET_GROUP, Fault.refused(""), K.PROVIDER_ERROR, "no reason given"),
+    case("null-reason", SET_OWN, Fault.refused(None), K.PROVIDER_ERROR, "profile", "no reason given"),
     case("not-admin", SET_GROUP, Fault.refused("not-authorized"), K.NOT_ALLOWED, "admin"),
     case("forbidden", SET_GROUP, Fault.refused("forbidden"), K.NOT_ALLOWED, "edit its info"),
-    case("odd-reason", SET_GROUP, Fault.refused("Odd Thing"), K.UNAVAILABLE, '"Odd Thing"'),
+    case("odd-reason", SET_GROUP, Fault.refused("Odd Thing"), K.PROVIDER_ERROR, '"Odd Thing"'),
     case(
         "own-overlimit",
         SET_OWN,
@@ -402,7 +402,7 @@ FAILURES = [
     case("429-own", SET_OWN, Fault.too_many(), K.RATE_LIMITED, "10 s", wait=10),
     case("429-retry-after", GET_GROUP, Fault.too_many("7"), K.RATE_LIMITED, "7 s", wait=7),
     case("466", SET_GROUP, Fault.quota(), K.NOT_ALLOWED, "quota", "HTTP 466"),
-    case("500", SET_GROUP, Fault.server_error(), K.UNAVAILABLE, "HTTP 500"),
+    case("500", SET_GROUP, Fault.server_error(), K.PROVIDER_ERROR, "HTTP 500"),
     case("502-html", CHECK, Fault.bad_gateway(), K.UNAVAILABLE, "HTTP 502"),
     case("invalid-json", SET_GROUP, Fault.invalid_json(), K.UNAVAILABLE, "not JSON"),
 ]

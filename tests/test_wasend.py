@@ -184,7 +184,7 @@ FAILURES: list[tuple[Mode, FailureKind, tuple[str, ...], float | None]] = [
     ("403", FailureKind.NOT_ALLOWED, ("HTTP 403", "not an admin", "group settings"), None),
     ("429", FailureKind.RATE_LIMITED, ("HTTP 429", "in a moment"), None),
     ("429-retry-after", FailureKind.RATE_LIMITED, ("HTTP 429", "in 7 s"), 7.0),
-    ("500", FailureKind.UNAVAILABLE, ("HTTP 500",), None),
+    ("500", FailureKind.PROVIDER_ERROR, ("HTTP 500",), None),
     ("502-html", FailureKind.UNAVAILABLE, ("HTTP 502",), None),
     ("invalid-json", FailureKind.UNAVAILABLE, ("not JSON",), None),
     ("success-false", FailureKind.BAD_REQUEST, ("url must be a URL address",), None),
