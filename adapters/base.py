@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Capability(enum.Flag):
@@ -85,7 +85,12 @@ class ProviderSettings(BaseModel):
 
     kind: str
     #: seconds to wait for one provider answer
-    timeout_seconds: float = 60.0
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    #: the account's pace: minimum seconds between two group picture changes (Green API's
+    #: limiter allows one a second) and between two changes of its own picture (WhatsApp:
+    #: one every 10 s, "rate-overlimit" otherwise)
+    group_interval_seconds: float = Field(default=1.0, ge=0)
+    own_interval_seconds: float = Field(default=10.0, ge=0)
 
 
 class Provider:

@@ -12,6 +12,7 @@ from datetime import timedelta
 from adapters import Capability, Provider, create_provider
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
+from bot.changes import ChangeRunner, Outcome
 from bot.config import AppConfig, ConfigError
 from bot.media import MediaStore
 from bot.messenger import Messenger
@@ -19,7 +20,8 @@ from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
-from bot.store import Group, Store
+from bot.permissions import Action
+from bot.store import Group, Operation, Store
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class Services:
         self.store: Store | None = None
         self._use_cases: UseCases | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._changes: ChangeRunner | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -111,13 +114,23 @@ class Services:
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
+        self._changes = ChangeRunner(
+            store=store,
+            providers=self.providers,
+            notifier=notifier,
+            media=self.media,
+            policy=config.reliability.retry_policy(),
+            max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
+            report=self._report,
+        )
+        await self._changes.resume()
         avatars = AvatarService(
             store=store,
             providers=self.providers,
             owners=config.owners,
             notifier=notifier,
             proposals=box,
-            media=self.media,
+            changes=self._changes,
         )
         return UseCases(
             avatars=avatars,
@@ -127,6 +140,14 @@ class Services:
             ),
             overview=Overview(store=store, providers=self.providers, owners=config.owners),
         )
+
+    async def _report(self, operation: Operation, outcome: Outcome) -> None:
+        """How a change resumed after a restart ended, where its requester waited for it."""
+        if operation.reply_chat_id is not None:
+            chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
+        else:
+            chat_id, message_id = operation.actor_chat_id, None
+        await self._messenger.report(chat_id, message_id, Action(operation.action), outcome)
 
     @staticmethod
     async def _sweep(approvals: Approvals) -> None:
@@ -146,6 +167,9 @@ class Services:
         return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
 
     async def aclose(self) -> None:
+        if self._changes is not None:
+            await self._changes.close()
+            self._changes = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

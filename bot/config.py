@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from adapters import ProviderSettings, provider_class
+from bot.retry import RetryPolicy
 
 ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -64,6 +65,26 @@ class ServerSettings(Section):
         return self
 
 
+class ReliabilitySettings(Section):
+    """Retries of provider calls, and resuming changes after a restart."""
+
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    base_delay_seconds: float = Field(default=1.0, ge=0)
+    max_delay_seconds: float = Field(default=30.0, ge=0)
+    #: no retry starts later than this after a change's first attempt
+    max_total_seconds: float = Field(default=120.0, ge=0)
+    #: a change left open by a crash is resumed only when younger than this
+    resume_max_age_seconds: float = Field(default=3600.0, gt=0)
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            base_delay=self.base_delay_seconds,
+            max_delay=self.max_delay_seconds,
+            max_total_seconds=self.max_total_seconds,
+        )
+
+
 class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
@@ -77,6 +98,7 @@ class AppConfig(Section):
     #: how long a requester's proposal waits for an admin's decision
     approval_ttl_hours: float = Field(default=24, gt=0)
     server: ServerSettings | None = None
+    reliability: ReliabilitySettings = ReliabilitySettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:

@@ -13,11 +13,11 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
-from adapters import Capability, PictureResult, PreparedPicture, Provider
+from adapters import Capability, PreparedPicture, Provider
 from bot import audit
+from bot.changes import Change, ChangeRunner, Outcome, Progress, Target
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
-from bot.media import MediaStore
-from bot.notify import Actor, ChangeEvent, Notifier
+from bot.notify import Actor, Notifier
 from bot.permissions import PROPOSABLE, Action, Grant, may
 from bot.proposals import ProposalBox, readable
 from bot.store import Group, Proposal, ProposalStatus, Store
@@ -56,34 +56,6 @@ class PhotoSource:
     download: Callable[[], Awaitable[bytes]]
 
 
-@dataclass(frozen=True)
-class Target:
-    """What a change is about: a group, or the account of one provider."""
-
-    provider: Provider
-    title: str
-    group: Group | None = None
-    #: the actor may only propose this change; the group's admins decide
-    needs_approval: bool = False
-
-    @property
-    def audit_name(self) -> str:
-        return self.group.alias if self.group else f"account:{self.provider.name}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    target: str
-    url: str | None = None
-    #: why it failed, or a remark on a success
-    reason: str | None = None
-    #: refused before any provider call (nothing was changed)
-    refused: bool = False
-    #: the change was proposed for approval (not made); its proposal's id
-    proposal: int | None = None
-
-
 class AvatarService:
     def __init__(
         self,
@@ -93,14 +65,14 @@ class AvatarService:
         owners: Iterable[int],
         notifier: Notifier,
         proposals: ProposalBox,
-        media: MediaStore | None = None,
+        changes: ChangeRunner,
     ) -> None:
         self.store = store
         self.providers = providers
         self.owners = frozenset(owners)
         self.notifier = notifier
         self.proposals = proposals
-        self.media = media
+        self.changes = changes
 
     # the use cases -----------------------------------------------------------------------------
 
@@ -118,17 +90,24 @@ class AvatarService:
             raise
 
     async def set_group_picture(
-        self, actor: Actor, alias: str | None, photo: PhotoSource
+        self, actor: Actor, alias: str | None, photo: PhotoSource, progress: Progress | None = None
     ) -> Outcome:
-        return await self._change(actor, Action.SET_GROUP_PICTURE, alias, photo)
+        return await self._change(actor, Action.SET_GROUP_PICTURE, alias, photo, progress)
 
-    async def delete_group_picture(self, actor: Actor, alias: str | None) -> Outcome:
-        return await self._change(actor, Action.DELETE_GROUP_PICTURE, alias, None)
+    async def delete_group_picture(
+        self, actor: Actor, alias: str | None, progress: Progress | None = None
+    ) -> Outcome:
+        return await self._change(actor, Action.DELETE_GROUP_PICTURE, alias, None, progress)
 
     async def set_own_picture(
-        self, actor: Actor, provider: str | None, photo: PhotoSource
+        self, actor: Actor, provider: str | None, photo: PhotoSource,
+        progress: Progress | None = None,
     ) -> Outcome:
-        return await self._change(actor, Action.SET_OWN_PICTURE, provider, photo)
+        return await self._change(actor, Action.SET_OWN_PICTURE, provider, photo, progress)
+
+    async def already_requested(self, request_key: str) -> bool:
+        """Whether a change was already accepted for this request (a redelivered update)."""
+        return await self.changes.already_requested(request_key)
 
     async def get_group_picture(self, actor: Actor, alias: str | None) -> Outcome:
         return await self._view(actor, Action.VIEW_GROUP_PICTURE, alias)
@@ -146,7 +125,7 @@ class AvatarService:
             return await self._refused(approver, action, proposal.alias, refusal)
         picture = PreparedPicture(proposal.jpeg, proposal.side) if proposal.jpeg else None
         requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
-        return await self._apply(approver, action, target, picture, requester)
+        return await self.changes.submit(Change(action, target, approver, picture, requester))
 
     async def choices(self, actor: Actor, action: Action) -> list[str]:
         """The names (group aliases or provider names) this user may use for `action`."""
@@ -165,7 +144,12 @@ class AvatarService:
     # the steps ---------------------------------------------------------------------------------
 
     async def _change(
-        self, actor: Actor, action: Action, name: str | None, photo: PhotoSource | None
+        self,
+        actor: Actor,
+        action: Action,
+        name: str | None,
+        photo: PhotoSource | None,
+        progress: Progress | None,
     ) -> Outcome:
         try:
             target = await self._authorize(actor, action, name)
@@ -174,35 +158,7 @@ class AvatarService:
             return await self._refused(actor, action, name, refusal)
         if target.needs_approval:
             return await self._propose(actor, action, target, picture)
-        return await self._apply(actor, action, target, picture)
-
-    async def _apply(
-        self,
-        actor: Actor,
-        action: Action,
-        target: Target,
-        picture: PreparedPicture | None,
-        requester: Actor | None = None,
-    ) -> Outcome:
-        result = await self._execute(action, target, picture)
-        await self.notifier.provider_answered(target.provider.name, result)
-        await self._audit(
-            actor, action, target.audit_name, target.provider.name,
-            "done" if result.ok else "failed", result.reason, result.url,
-            requested_by=requester.user_id if requester else None,
-        )
-        await self.notifier.change_executed(
-            ChangeEvent(
-                actor=actor,
-                action=action,
-                alias=target.group.alias if target.group else None,
-                target=target.title,
-                provider=target.provider.name,
-                result=result,
-                requester=requester,
-            )
-        )
-        return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
+        return await self.changes.submit(Change(action, target, actor, picture), progress)
 
     async def _propose(
         self, actor: Actor, action: Action, target: Target, picture: PreparedPicture | None
@@ -312,7 +268,7 @@ class AvatarService:
                     f"there is no provider called {short(name)!r}. "
                     f"Configured: {', '.join(self.providers)}."
                 )
-        return Target(provider=provider, title=f"the WhatsApp account ({provider.name})")
+        return Target.account(provider)
 
     async def _prepare(self, photo: PhotoSource) -> PreparedPicture:
         if photo.file_size is not None and photo.file_size > MAX_DOWNLOAD_BYTES:
@@ -329,20 +285,6 @@ class AvatarService:
             return await prepare_picture_async(data)
         except ImageRefused as refused:
             raise Refusal(refused.reason) from None
-
-    async def _execute(
-        self, action: Action, target: Target, picture: PreparedPicture | None
-    ) -> PictureResult:
-        provider = target.provider
-        if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
-            if self.media is None:  # start-up refuses this configuration; a bug if reached
-                raise RuntimeError(f"{provider.name} needs server.public_url")
-            picture = picture.with_public_url(self.media.publish(picture.jpeg))
-        if action is Action.SET_GROUP_PICTURE:
-            return await provider.set_group_picture(target.group.chat_id, picture)
-        if action is Action.DELETE_GROUP_PICTURE:
-            return await provider.delete_group_picture(target.group.chat_id)
-        return await provider.set_own_picture(picture)
 
     async def _refused(
         self, actor: Actor, action: Action, name: str | None, refusal: Refusal

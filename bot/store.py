@@ -6,8 +6,10 @@ busy timeout let the bot and the shell commands (`python -m bot grant ...`) writ
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
-from collections.abc import Collection, Iterable
+from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -86,6 +88,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, chat_id, message_id)
     );
     """,
+    # 3: durable changes: each accepted change is written down, with its picture, before it runs
+    """
+    CREATE TABLE operations (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        action           TEXT NOT NULL,
+        target           TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        actor_id         INTEGER NOT NULL,
+        actor_name       TEXT NOT NULL,
+        actor_chat_id    INTEGER NOT NULL,
+        requester_id     INTEGER,
+        requester_name   TEXT,
+        requester_chat_id INTEGER,
+        request_key      TEXT UNIQUE,
+        reply_chat_id    INTEGER,
+        reply_message_id INTEGER,
+        jpeg             BLOB,
+        side             INTEGER,
+        status           TEXT NOT NULL DEFAULT 'pending',
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        url              TEXT,
+        reason           TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+    );
+    CREATE INDEX operations_open ON operations (status) WHERE status IN ('pending', 'running');
+    """,
 ]
 
 
@@ -152,9 +181,53 @@ class Proposal:
     decided_at: str | None = None
 
 
+class OperationStatus(str, enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+OPEN_STATUSES = (OperationStatus.PENDING, OperationStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One accepted picture change, written down before it runs."""
+
+    action: str
+    target: str  # a group alias, or account:<provider>
+    provider: str
+    actor_id: int
+    actor_name: str
+    actor_chat_id: int
+    requester_id: int | None = None
+    requester_name: str | None = None
+    requester_chat_id: int | None = None
+    #: what asked for it ("<chat>:<message>"): a redelivered update finds it and does nothing
+    request_key: str | None = None
+    #: the bot's message that shows the change's progress and final answer
+    reply_chat_id: int | None = None
+    reply_message_id: int | None = None
+    jpeg: bytes | None = None
+    side: int | None = None
+    status: OperationStatus = OperationStatus.PENDING
+    attempts: int = 0
+    url: str | None = None
+    reason: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    id: int | None = None
+
+
+_OPERATION_FIELDS = [name for name in Operation.__dataclass_fields__ if name != "id"]
+
+
 class Store:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
@@ -171,6 +244,18 @@ class Store:
 
     async def close(self) -> None:
         await self._db.close()
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """One write transaction at a time. The connection is shared by every coroutine, so
+        without the lock one's commit could commit another's half-done transaction."""
+        async with self._write_lock:
+            try:
+                yield
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
 
     async def _migrate(self) -> None:
         async with self._db.execute("PRAGMA user_version") as cursor:
@@ -193,23 +278,23 @@ class Store:
 
     async def sync_config(self, groups: Iterable[Group], links: dict[int, str]) -> None:
         """Make the config's groups and links the store's config-sourced rows."""
-        groups = list(groups)
-        await self._db.execute("DELETE FROM groups WHERE source = 'config'")
-        await self._db.executemany(
-            "INSERT INTO groups (alias, provider, chat_id, title, source)"
-            " VALUES (?, ?, ?, ?, 'config')"
-            " ON CONFLICT (alias) DO UPDATE SET provider = excluded.provider,"
-            " chat_id = excluded.chat_id, title = excluded.title, source = 'config'",
-            [(g.alias, g.provider, g.chat_id, g.title) for g in groups],
-        )
-        await self._db.execute("DELETE FROM links WHERE source = 'config'")
-        await self._db.executemany(
-            "INSERT INTO links (telegram_chat_id, alias, source) VALUES (?, ?, 'config')"
-            " ON CONFLICT (telegram_chat_id) DO UPDATE SET alias = excluded.alias,"
-            " source = 'config'",
-            list(links.items()),
-        )
-        await self._db.commit()
+        async with self._writing():
+            groups = list(groups)
+            await self._db.execute("DELETE FROM groups WHERE source = 'config'")
+            await self._db.executemany(
+                "INSERT INTO groups (alias, provider, chat_id, title, source)"
+                " VALUES (?, ?, ?, ?, 'config')"
+                " ON CONFLICT (alias) DO UPDATE SET provider = excluded.provider,"
+                " chat_id = excluded.chat_id, title = excluded.title, source = 'config'",
+                [(g.alias, g.provider, g.chat_id, g.title) for g in groups],
+            )
+            await self._db.execute("DELETE FROM links WHERE source = 'config'")
+            await self._db.executemany(
+                "INSERT INTO links (telegram_chat_id, alias, source) VALUES (?, ?, 'config')"
+                " ON CONFLICT (telegram_chat_id) DO UPDATE SET alias = excluded.alias,"
+                " source = 'config'",
+                list(links.items()),
+            )
 
     async def group(self, alias: str) -> Group | None:
         async with self._db.execute(
@@ -241,18 +326,18 @@ class Store:
 
     async def add_group(self, group: Group) -> bool:
         """Add a chat-sourced group; False (and nothing changed) when the alias is taken."""
-        cursor = await self._db.execute(
-            "INSERT INTO groups (alias, provider, chat_id, title, source)"
-            " VALUES (?, ?, ?, ?, 'chat') ON CONFLICT (alias) DO NOTHING",
-            (group.alias, group.provider, group.chat_id, group.title),
-        )
-        await self._db.commit()
+        async with self._writing():
+            cursor = await self._db.execute(
+                "INSERT INTO groups (alias, provider, chat_id, title, source)"
+                " VALUES (?, ?, ?, ?, 'chat') ON CONFLICT (alias) DO NOTHING",
+                (group.alias, group.provider, group.chat_id, group.title),
+            )
         return cursor.rowcount > 0
 
     async def remove_group(self, alias: str) -> bool:
         """Remove a chat-sourced group with its grants and links, so that none of them comes
         back to life if the alias is added again; False when there is no such chat group."""
-        try:  # one transaction: sqlite3 opens it at the first DELETE
+        async with self._writing():
             cursor = await self._db.execute(
                 "DELETE FROM groups WHERE alias = ? AND source = 'chat'", (alias,)
             )
@@ -260,10 +345,6 @@ class Store:
             if removed:
                 await self._db.execute("DELETE FROM grants WHERE scope = ?", (alias,))
                 await self._db.execute("DELETE FROM links WHERE alias = ?", (alias,))
-            await self._db.commit()
-        except BaseException:
-            await self._db.rollback()
-            raise
         return removed
 
     async def linked_alias(self, telegram_chat_id: int) -> str | None:
@@ -279,38 +360,38 @@ class Store:
         return Link(**row) if row else None
 
     async def set_link(self, telegram_chat_id: int, alias: str) -> None:
-        await self._db.execute(
-            "INSERT INTO links (telegram_chat_id, alias, source) VALUES (?, ?, 'chat')"
-            " ON CONFLICT (telegram_chat_id) DO UPDATE SET alias = excluded.alias,"
-            " source = 'chat'",
-            (telegram_chat_id, alias),
-        )
-        await self._db.commit()
+        async with self._writing():
+            await self._db.execute(
+                "INSERT INTO links (telegram_chat_id, alias, source) VALUES (?, ?, 'chat')"
+                " ON CONFLICT (telegram_chat_id) DO UPDATE SET alias = excluded.alias,"
+                " source = 'chat'",
+                (telegram_chat_id, alias),
+            )
 
     async def remove_link(self, telegram_chat_id: int) -> bool:
-        cursor = await self._db.execute(
-            "DELETE FROM links WHERE telegram_chat_id = ?", (telegram_chat_id,)
-        )
-        await self._db.commit()
+        async with self._writing():
+            cursor = await self._db.execute(
+                "DELETE FROM links WHERE telegram_chat_id = ?", (telegram_chat_id,)
+            )
         return cursor.rowcount > 0
 
     # grants -----------------------------------------------------------------------------------
 
     async def grant(self, user_id: int, scope: str, role: Role, granted_by: int | None) -> None:
-        await self._db.execute(
-            "INSERT INTO grants (user_id, scope, role, granted_by, granted_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (user_id, scope) DO UPDATE SET role = excluded.role,"
-            " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-            (user_id, scope, role.value, granted_by, utc_now()),
-        )
-        await self._db.commit()
+        async with self._writing():
+            await self._db.execute(
+                "INSERT INTO grants (user_id, scope, role, granted_by, granted_at)"
+                " VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (user_id, scope) DO UPDATE SET role = excluded.role,"
+                " granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+                (user_id, scope, role.value, granted_by, utc_now()),
+            )
 
     async def revoke(self, user_id: int, scope: str) -> bool:
-        cursor = await self._db.execute(
-            "DELETE FROM grants WHERE user_id = ? AND scope = ?", (user_id, scope)
-        )
-        await self._db.commit()
+        async with self._writing():
+            cursor = await self._db.execute(
+                "DELETE FROM grants WHERE user_id = ? AND scope = ?", (user_id, scope)
+            )
         return cursor.rowcount > 0
 
     async def grants_of(self, user_id: int) -> list[Grant]:
@@ -343,15 +424,15 @@ class Store:
     # notifications ----------------------------------------------------------------------------
 
     async def set_notifications(self, user_id: int, on: bool) -> None:
-        if on:
-            await self._db.execute("DELETE FROM notify_optouts WHERE user_id = ?", (user_id,))
-        else:
-            await self._db.execute(
-                "INSERT INTO notify_optouts (user_id, at) VALUES (?, ?)"
-                " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, utc_now()),
-            )
-        await self._db.commit()
+        async with self._writing():
+            if on:
+                await self._db.execute("DELETE FROM notify_optouts WHERE user_id = ?", (user_id,))
+            else:
+                await self._db.execute(
+                    "INSERT INTO notify_optouts (user_id, at) VALUES (?, ?)"
+                    " ON CONFLICT (user_id) DO NOTHING",
+                    (user_id, utc_now()),
+                )
 
     async def opted_out(self) -> set[int]:
         """The users who turned their change notifications off."""
@@ -374,13 +455,13 @@ class Store:
         created_at: str,
         expires_at: str,
     ) -> Proposal:
-        cursor = await self._db.execute(
-            "INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,"
-            " jpeg, side, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (action, alias, title, requested_by, requester_name, chat_id, jpeg, side,
-             created_at, expires_at),
-        )
-        await self._db.commit()
+        async with self._writing():
+            cursor = await self._db.execute(
+                "INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,"
+                " jpeg, side, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (action, alias, title, requested_by, requester_name, chat_id, jpeg, side,
+                 created_at, expires_at),
+            )
         return await self.proposal(cursor.lastrowid)
 
     async def proposal(self, proposal_id: int) -> Proposal | None:
@@ -402,12 +483,12 @@ class Store:
     ) -> Proposal | None:
         """Move a pending proposal to `status`; None when it was no longer pending (the first
         decision wins, even when two presses arrive at once)."""
-        cursor = await self._db.execute(
-            "UPDATE proposals SET status = ?, decided_at = ?, decided_by = ?,"
-            " decided_by_name = ? WHERE id = ? AND status = 'pending'",
-            (status.value, at, decided_by, decided_by_name, proposal_id),
-        )
-        await self._db.commit()
+        async with self._writing():
+            cursor = await self._db.execute(
+                "UPDATE proposals SET status = ?, decided_at = ?, decided_by = ?,"
+                " decided_by_name = ? WHERE id = ? AND status = 'pending'",
+                (status.value, at, decided_by, decided_by_name, proposal_id),
+            )
         return await self.proposal(proposal_id) if cursor.rowcount else None
 
     async def due_proposals(self, now: str) -> list[int]:
@@ -419,11 +500,11 @@ class Store:
             return [row["id"] async for row in cursor]
 
     async def add_proposal_message(self, proposal_id: int, chat_id: int, message_id: int) -> None:
-        await self._db.execute(
-            "INSERT INTO proposal_messages (proposal_id, chat_id, message_id) VALUES (?, ?, ?)",
-            (proposal_id, chat_id, message_id),
-        )
-        await self._db.commit()
+        async with self._writing():
+            await self._db.execute(
+                "INSERT INTO proposal_messages (proposal_id, chat_id, message_id) VALUES (?, ?, ?)",
+                (proposal_id, chat_id, message_id),
+            )
 
     async def proposal_messages(self, proposal_id: int) -> list[tuple[int, int]]:
         """(chat_id, message_id) of every message that carries this proposal's buttons."""
@@ -437,6 +518,10 @@ class Store:
     # audit ------------------------------------------------------------------------------------
 
     async def record(self, entry: AuditEntry) -> int:
+        async with self._writing():
+            return await self._insert_audit(entry)
+
+    async def _insert_audit(self, entry: AuditEntry) -> int:
         cursor = await self._db.execute(
             "INSERT INTO audit (at, user_id, chat_id, action, target, provider, outcome,"
             " reason, url, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -453,7 +538,6 @@ class Store:
                 entry.requested_by,
             ),
         )
-        await self._db.commit()
         return cursor.lastrowid
 
     async def audit_log(self, target: str | None = None, limit: int = 10) -> list[AuditEntry]:
@@ -472,3 +556,65 @@ class Store:
             (*targets, limit),
         ) as cursor:
             return [AuditEntry(**row) async for row in cursor]
+
+    # operations -------------------------------------------------------------------------------
+
+    async def add_operation(self, operation: Operation) -> int:
+        """Write an accepted change down; its id."""
+        now = utc_now()
+        values = {**operation.__dict__, "created_at": operation.created_at or now, "updated_at": now}
+        values["status"] = OperationStatus(values["status"]).value
+        async with self._writing():
+            cursor = await self._db.execute(
+                f"INSERT INTO operations ({', '.join(_OPERATION_FIELDS)})"
+                f" VALUES ({', '.join('?' * len(_OPERATION_FIELDS))})",
+                [values[name] for name in _OPERATION_FIELDS],
+            )
+        return cursor.lastrowid
+
+    async def operation(self, operation_id: int) -> Operation | None:
+        found = await self._operations("WHERE id = ?", (operation_id,))
+        return found[0] if found else None
+
+    async def operation_for_request(self, request_key: str) -> Operation | None:
+        found = await self._operations("WHERE request_key = ?", (request_key,))
+        return found[0] if found else None
+
+    async def open_operations(self) -> list[Operation]:
+        """Changes not finished (pending, or running when the bot stopped), oldest first."""
+        return await self._operations("WHERE status IN ('pending', 'running')", ())
+
+    async def start_attempt(self, operation_id: int) -> None:
+        async with self._writing():
+            await self._db.execute(
+                "UPDATE operations SET status = 'running', attempts = attempts + 1,"
+                " updated_at = ? WHERE id = ?",
+                (utc_now(), operation_id),
+            )
+
+    async def finish_operation(
+        self,
+        operation_id: int,
+        status: OperationStatus,
+        audit: AuditEntry,
+        *,
+        url: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Close a change and write its audit row in one transaction; the picture is dropped."""
+        async with self._writing():
+            await self._db.execute(
+                "UPDATE operations SET status = ?, url = ?, reason = ?, jpeg = NULL,"
+                " updated_at = ? WHERE id = ?",
+                (status.value, url, reason, utc_now(), operation_id),
+            )
+            await self._insert_audit(audit)
+
+    async def _operations(self, where: str, parameters: tuple) -> list[Operation]:
+        async with self._db.execute(
+            f"SELECT * FROM operations {where} ORDER BY id", parameters
+        ) as cursor:
+            return [
+                Operation(**{**dict(row), "status": OperationStatus(row["status"])})
+                async for row in cursor
+            ]

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.changes import Outcome
 from bot.messenger import Button
+from bot.permissions import Action
+from handlers.replies import outcome_text
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -38,3 +41,12 @@ class TelegramMessenger:
         await self._bot.edit_message_reply_markup(
             chat_id, message_id, reply_markup=keyboard(buttons)
         )
+
+    async def report(
+        self, chat_id: int, message_id: int | None, action: Action, outcome: Outcome
+    ) -> None:
+        text = outcome_text(action, outcome)
+        if message_id is None:
+            await self._bot.send_message(chat_id, text)
+        else:
+            await self._bot.edit_message_text(text, chat_id, message_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
+from bot.changes import MessageRef, Progress
 from bot.notify import Actor
 from bot.permissions import Action
 from bot.service import PhotoSource, Refusal, Target
@@ -18,6 +19,7 @@ from handlers.replies import (
     NOT_A_PICTURE,
     WORKING,
     outcome_text,
+    queued_text,
     sentence,
 )
 
@@ -150,9 +152,14 @@ async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE
     if verb == "keep":
         await query.edit_message_text("Kept: nothing was changed.")
         return
-    await query.edit_message_text(WORKING)
     service = await services_of(context).get()
-    outcome = await service.delete_group_picture(actor, rest[0])
+    request = f"{query.message.chat_id}:{query.message.message_id}"
+    if await service.already_requested(request):  # a second press, or a redelivered update
+        return
+    await query.edit_message_text(WORKING)
+    outcome = await service.delete_group_picture(
+        actor, rest[0], _progress(query.message, request)
+    )
     await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
@@ -212,10 +219,24 @@ async def _run_change(
     if source is None:
         await message.reply_text(NOT_A_PICTURE)
         return
-    progress = await message.reply_text(WORKING)
     service = await services_of(context).get()
+    request = f"{message.chat_id}:{message.message_id}"
+    if await service.already_requested(request):  # redelivered after a restart: it resumes
+        return
+    answer = await message.reply_text(WORKING, do_quote=True)  # which request it answers
     if action is Action.SET_GROUP_PICTURE:
-        outcome = await service.set_group_picture(actor, name, source)
+        outcome = await service.set_group_picture(
+            actor, name, source, _progress(answer, request)
+        )
     else:
-        outcome = await service.set_own_picture(actor, name, source)
-    await progress.edit_text(outcome_text(action, outcome))
+        outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
+    await answer.edit_text(outcome_text(action, outcome))
+
+
+def _progress(answer: Message, request: str) -> Progress:
+    """The bot's `answer` message shows the change's progress and, at the end, its outcome."""
+
+    async def queued(ahead: int) -> None:
+        await answer.edit_text(queued_text(ahead))
+
+    return Progress(MessageRef(answer.chat_id, answer.message_id), request, queued)

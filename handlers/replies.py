@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bot.changes import Outcome
 from bot.permissions import Action
-from bot.service import Outcome
 
 ANONYMOUS = (
     "I can't tell who you are when you post as a chat or channel. "
@@ -24,6 +24,17 @@ def sentence(text: str) -> str:
 
 
 def outcome_text(action: Action, outcome: Outcome) -> str:
+    text = _outcome_text(action, outcome)
+    return f"Resumed after a restart. {text}" if outcome.resumed else text
+
+
+def queued_text(ahead: int) -> str:
+    return f"Queued ({ahead} ahead of it)…"
+
+
+def _outcome_text(action: Action, outcome: Outcome) -> str:
+    if outcome.superseded:
+        return sentence(f"Not sent: {outcome.reason}, which replaces this one")
     if outcome.refused:
         return sentence(f"Sorry, {outcome.reason}")
     if outcome.proposal is not None:

@@ -54,9 +54,13 @@ def raw_config(tmp_path, green_url: str, **extra: Any) -> dict[str, Any]:
                 "api_url": green_url,
                 "id_instance": GREEN_ID,
                 "api_token_instance": GREEN_TOKEN,
-                "timeout_seconds": 2,
+                "timeout_seconds": 1,
+                # the pace of a real account would only slow the tests down
+                "group_interval_seconds": 0,
+                "own_interval_seconds": 0,
             }
         },
+        "reliability": {"max_attempts": 2, "base_delay_seconds": 0.01, "max_delay_seconds": 0.05},
         "groups": {
             "family": {"provider": "green", "chat_id": FAMILY, "title": "Family"},
             "work": {"provider": "green", "chat_id": WORK, "title": "Work"},
@@ -145,8 +149,10 @@ async def green() -> AsyncIterator[tuple[FakeGreenApi, str]]:
         yield fake, url
 
 
-async def start_bot(raw: dict[str, Any], green: FakeGreenApi) -> tuple[Bot, Application]:
-    telegram = FakeTelegram(token=BOT_TOKEN)
+async def start_bot(
+    raw: dict[str, Any], green: FakeGreenApi, telegram: FakeTelegram | None = None
+) -> tuple[Bot, Application]:
+    telegram = telegram or FakeTelegram(token=BOT_TOKEN)
     clock = FakeClock()
     application = (
         ApplicationBuilder()
@@ -154,6 +160,7 @@ async def start_bot(raw: dict[str, Any], green: FakeGreenApi) -> tuple[Bot, Appl
         .request(telegram.request())
         .get_updates_request(telegram.request())
         .updater(None)
+        .concurrent_updates(True)  # as bot/runner.py runs it
         .build()
     )
     services = handlers.install(application, parse_config(raw, {}), clock=clock)

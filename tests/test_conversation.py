@@ -178,20 +178,21 @@ async def test_a_provider_refusal_is_reported_in_plain_words_and_audited(bot: Bo
 
 
 async def test_a_provider_that_times_out_is_reported(bot: Bot):
-    bot.green.fail_next("setGroupPicture", Fault.slow(5))
+    bot.green.fail_next("setGroupPicture", Fault.slow(5), times=2)
     owner = bot.user(OWNER, "Olga")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
     assert await bot.answer(owner) == (
-        "Could not change the picture of Family: Green API did not answer within 2 s."
+        "Could not change the picture of Family: Green API did not answer within 1 s."
     )
 
 
-async def test_a_provider_html_error_page_is_reported(bot: Bot):
-    bot.green.fail_next("setGroupPicture", Fault.bad_gateway())
+async def test_a_provider_html_error_page_is_retried_then_reported(bot: Bot):
+    bot.green.fail_next("setGroupPicture", Fault.bad_gateway(), times=2)
     owner = bot.user(OWNER, "Olga")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
     answer = await bot.answer(owner)
     assert answer.startswith("Could not change the picture of Family:") and "502" in answer
+    assert len(bot.green.set_calls()) == 2  # the configured max_attempts
 
 
 async def test_delgrouppic_on_green_api_explains_without_calling_anything(bot: Bot):

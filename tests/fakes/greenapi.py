@@ -14,8 +14,9 @@ import asyncio
 import itertools
 import json
 import re
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from starlette.applications import Starlette
@@ -64,6 +65,8 @@ class ReceivedRequest:
     file_name: str | None
     file_content_type: str | None
     body: bytes  # the raw body of a non-multipart request
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def json(self) -> Any:

@@ -1,0 +1,155 @@
+"""Durable changes: written down first, one account at a time at its pace, the newer picture
+wins, and what a crash left open is resumed (or failed when too old) and reported."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from bot.images import prepare_picture_async
+from bot.store import Operation, OperationStatus, Store
+from tests.conftest import BOT_TOKEN, FAMILY, OWNER, Bot, photo_bytes, raw_config, start_bot
+from tests.fakes.greenapi import FakeGreenApi, Fault
+from tests.fakes.serve import serve
+from tests.fakes.telegram import BotMessage, FakeTelegram
+
+
+async def until(condition: Callable[[], object], timeout: float = 10) -> None:
+    """Wait for something another task does (no fixed sleeps)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.01)
+
+
+def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
+    """The bot's answer to a user's message."""
+    return next((m for m in bot.telegram.bot_messages(chat)
+                 if m.reply_to_message_id == message["message_id"]), None)
+
+
+async def operations(store: Store) -> list[Operation]:
+    return [await store.operation(i) for i in range(1, 100) if await store.operation(i)]
+
+
+async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+    assert (await bot.answer(owner)).startswith("Done")
+    [operation] = await operations(bot.store)
+    assert operation.status is OperationStatus.DONE and operation.attempts == 1
+    assert operation.jpeg is None  # the picture is not kept once the change is closed
+    assert operation.url == bot.green.avatar_of(FAMILY)
+    [audit] = await bot.store.audit_log()
+    assert (audit.outcome, audit.url, audit.target) == ("done", operation.url, "family")
+
+
+async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
+    owner, other = bot.user(OWNER, "Olga"), bot.user(222, "Ada")
+    bot.green.fail_next("setGroupPicture", Fault.slow(0.5))  # the first change takes a while
+    first = await owner.send_photo(photo_bytes(900, 900), caption="/setgrouppic family")
+    running = [asyncio.create_task(bot.deliver())]
+    await until(lambda: bot.green.set_calls())
+    second = await other.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
+    running.append(asyncio.create_task(bot.deliver()))
+    await until(lambda: reply_to(bot, other, second)
+                and reply_to(bot, other, second).content.startswith("Queued"))
+    third = await owner.send_photo(photo_bytes(700, 700), caption="/setgrouppic family")
+    running.append(asyncio.create_task(bot.deliver()))
+    await asyncio.gather(*running)
+
+    replaced = reply_to(bot, other, second)
+    assert replaced.content == (
+        "Not sent: Olga sent a newer change for Family, which replaces this one."
+    )
+    assert "Queued (1 ahead of it)…" in [revision.text for revision in replaced.history]
+    assert reply_to(bot, owner, first).content.startswith("Done")
+    assert reply_to(bot, owner, third).content.startswith("Done")
+    assert len(bot.green.set_calls()) == 2  # the replaced picture never reached Green API
+    statuses = [op.status for op in await operations(bot.store)]
+    assert statuses == [OperationStatus.DONE, OperationStatus.SUPERSEDED, OperationStatus.DONE]
+    # one audit row per operation, saying what its status says
+    assert sorted(row.outcome for row in await bot.store.audit_log(limit=10)) == [
+        "done", "done", "superseded"]
+
+
+async def test_the_account_picture_keeps_whatsapps_pace(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    raw["providers"]["green"]["own_interval_seconds"] = 0.4
+    bot, application = await start_bot(raw, fake)
+    try:
+        owner = bot.user(OWNER, "Olga")
+        for _ in range(2):
+            await owner.send_photo(photo_bytes(), caption="/setprofilepic")
+            await bot.deliver()
+        assert [m.content[:5] for m in bot.telegram.bot_messages(owner)] == ["Done:", "Done:"]
+        first, second = fake.calls("setProfilePicture")
+        # the pace is kept between the starts of the calls; the arrivals differ by the upload
+        assert second.received_at - first.received_at >= 0.3
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def test_two_accounts_change_side_by_side(tmp_path, green):
+    fake, url = green
+    other = FakeGreenApi(id_instance="7105000001", token="other-SECRET", groups={"120363999@g.us"})
+    async with serve(other.app) as other_url:
+        raw = raw_config(tmp_path, url)
+        raw["providers"]["other"] = {**raw["providers"]["green"], "api_url": other_url,
+                                     "id_instance": "7105000001",
+                                     "api_token_instance": "other-SECRET"}
+        raw["groups"]["club"] = {"provider": "other", "chat_id": "120363999@g.us"}
+        bot, application = await start_bot(raw, fake)
+        try:
+            owner = bot.user(OWNER, "Olga")
+            fake.fail_next("setGroupPicture", Fault.slow(0.8))
+            await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+            slow = asyncio.create_task(bot.deliver())
+            await until(lambda: fake.set_calls())
+            await owner.send_photo(photo_bytes(), caption="/setgrouppic club")
+            await bot.deliver()  # finishes while the other account is still busy
+            assert bot.telegram.bot_messages(owner)[-1].content.startswith("Done: club has")
+            assert not slow.done()
+            await slow
+        finally:
+            await application.post_shutdown(application)
+            await application.shutdown()
+
+
+async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    store = await Store.open(raw["storage"]["path"])
+    jpeg = (await prepare_picture_async(photo_bytes())).jpeg
+    left_open = Operation(action="set_group_picture", target="family", provider="green",
+                          actor_id=OWNER, actor_name="Olga", actor_chat_id=OWNER,
+                          request_key=f"{OWNER}:7", jpeg=jpeg, side=640,
+                          status=OperationStatus.RUNNING, attempts=1)
+    too_old = Operation(**{**left_open.__dict__, "request_key": f"{OWNER}:8",
+                           "created_at": "2026-01-01T00:00:00+00:00"})
+    await store.add_operation(left_open)
+    await store.add_operation(too_old)
+    await store.close()
+
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    owner = telegram.user(OWNER, "Olga")  # the chat the reports go to exists before start-up
+    bot, application = await start_bot(raw, fake, telegram)
+    try:
+        await until(lambda: len(bot.telegram.bot_messages(owner)) == 2)
+        texts = sorted(m.content for m in bot.telegram.bot_messages(owner))
+        assert texts[0].startswith("Resumed after a restart. Could not change the picture of")
+        assert "older than 60 minutes" in texts[0]
+        assert texts[1].startswith("Resumed after a restart. Done: Family has a new picture.")
+        [upload] = fake.set_calls()
+        assert upload.file == jpeg  # the picture written down before the crash
+        assert [op.status for op in await operations(bot.store)] == [
+            OperationStatus.DONE, OperationStatus.FAILED]
+        assert await bot.store.open_operations() == []
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
