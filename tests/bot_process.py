@@ -65,28 +65,39 @@ class BotProcess:
         return self.log_path.read_text(errors="replace")
 
 
-@asynccontextmanager
-async def running_bot(
+async def spawn_bot(
     config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str
-) -> AsyncIterator[BotProcess]:
-    """Start the bot with DEBUG logging, wait until it has set its command menu, and stop it with
-    SIGTERM at the end; then no secret may appear in its log or in anything it sent Telegram."""
-    log_path = config.parent / "bot.log"
+) -> BotProcess:
+    """Start the bot with DEBUG logging and wait until it has set its command menu and asks
+    Telegram for updates (each start of the same config logs to its own file)."""
+    log_path = config.parent / f"bot-{len(list(config.parent.glob('bot-*.log')))}.log"
+    menus_before = len(telegram.calls("setMyCommands"))
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "--config", str(config), "--debug", *args,
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     bot = BotProcess(process, log_path)
+    for _ in range(300):
+        menus = telegram.calls("setMyCommands")
+        if len(menus) > menus_before and _receiving(telegram, after=menus[-1]):
+            return bot
+        if process.returncode is not None:
+            raise AssertionError(f"the bot exited at start-up:\n{bot.log}")
+        await asyncio.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the bot did not start within 15 s:\n{bot.log}")
+
+
+@asynccontextmanager
+async def running_bot(
+    config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str
+) -> AsyncIterator[BotProcess]:
+    """The bot from `spawn_bot`, stopped with SIGTERM at the end; then no secret may appear in
+    its log or in anything it sent Telegram."""
+    bot = await spawn_bot(config, telegram, env, *args)
+    process = bot.process
     try:
-        for _ in range(300):
-            if telegram.calls("setMyCommands") and _receiving(telegram):
-                break
-            if process.returncode is not None:
-                raise AssertionError(f"the bot exited at start-up:\n{bot.log}")
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError(f"the bot did not start within 15 s:\n{bot.log}")
         yield bot
     finally:
         telegram.close()  # end the pending long poll, so the bot can stop at once
@@ -107,8 +118,11 @@ async def running_bot(
         assert SECRET_MARKER not in repr(sent), f"a secret reached Telegram: {call.method}"
 
 
-def _receiving(telegram: FakeTelegram) -> bool:
-    return bool(telegram.calls("getUpdates") or telegram.calls("setWebhook"))
+def _receiving(telegram: FakeTelegram, after: object) -> bool:
+    """Whether the bot asked for updates (or set its webhook) after the call `after`."""
+    calls = telegram.calls()
+    position = next(i for i, call in enumerate(calls) if call is after)
+    return any(call.method in ("getUpdates", "setWebhook") for call in calls[position + 1:])
 
 
 def bot_env(**secrets: str) -> dict[str, str]:

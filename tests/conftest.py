@@ -122,6 +122,14 @@ class Bot:
         await user.send(text, **kwargs)
         return await self.answer(kwargs.get("chat", user))
 
+    async def reply_to(self, chat: Any, message: dict[str, Any]) -> str:
+        """Deliver, then the bot's answer to one message (the bot quotes what it answers)."""
+        await self.deliver()
+        for candidate in self.telegram.bot_messages(chat):
+            if candidate.reply_to_message_id == message["message_id"]:
+                return candidate.content
+        raise AssertionError(f"no answer to that message:\n{self.telegram.transcript(chat)}")
+
     async def answer(self, chat: Any) -> str:
         await self.deliver()
         messages = self.telegram.bot_messages(chat)

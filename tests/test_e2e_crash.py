@@ -1,0 +1,63 @@
+"""A crash in the middle of a change: SIGKILL while Green API holds the request, then restart.
+The change completes exactly once from the user's view and the store has no half-written rows."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+
+from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
+from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, photo_bytes, raw_config
+from tests.fakes.greenapi import FakeGreenApi, Fault
+from tests.fakes.serve import serve
+from tests.fakes.telegram import FakeTelegram
+from tests.test_reliability import until
+
+ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
+
+
+def rows(path: str, sql: str) -> list[tuple]:
+    with sqlite3.connect(path) as db:
+        return db.execute(sql).fetchall()
+
+
+async def test_a_change_in_flight_survives_sigkill(tmp_path):
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    owner = telegram.user(OWNER, "Olga")
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = raw_config(tmp_path, green_url)
+        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
+        raw["providers"]["green"].update(api_token_instance="${GREEN_API_TOKEN}",
+                                         timeout_seconds=60)
+        config = write_config(tmp_path, raw)
+        database = raw["storage"]["path"]
+
+        green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the first upload
+        first = await spawn_bot(config, telegram, ENV)
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        await until(lambda: green.set_calls(), timeout=20)
+        first.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.process.wait(), 10)
+
+        # written down before it ran, and nothing half-written: running, no audit row yet
+        assert rows(database, "SELECT status, attempts, jpeg IS NOT NULL FROM operations") == [
+            ("running", 1, 1)]
+        assert rows(database, "SELECT outcome FROM audit") == []
+
+        async with running_bot(config, telegram, ENV):
+            final = await telegram.wait_for_bot_message(
+                owner, predicate=lambda m: "Done" in m.content, timeout=30)
+            await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
+
+    # one answer to the request: the first reply, edited, saying it resumed
+    answers = [m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]]
+    assert answers == [final]
+    assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
+    assert green.avatar_of(FAMILY) in final.content
+    # Green API saw the held upload and the resumed one (setting a picture is idempotent)
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
+    assert rows(database, "SELECT status, attempts, jpeg IS NULL FROM operations") == [
+        ("done", 2, 1)]
+    assert rows(database, "SELECT outcome, url FROM audit") == [("done", green.avatar_of(FAMILY))]
