@@ -150,9 +150,13 @@ def common_failure(label: str, reply: Reply) -> PictureResult:
             FailureKind.AUTH, f"{label} refused our credentials (HTTP 401): check the token"
         )
     if status == 403:
-        return PictureResult.failure(FailureKind.NOT_ALLOWED, f"{label} refused the request (HTTP 403)")
+        return PictureResult.failure(
+            FailureKind.NOT_ALLOWED, f"{label} refused the request (HTTP 403)"
+        )
     if status == 404:
-        return PictureResult.failure(FailureKind.NOT_FOUND, f"{label} does not know that (HTTP 404)")
+        return PictureResult.failure(
+            FailureKind.NOT_FOUND, f"{label} does not know that (HTTP 404)"
+        )
     if status == 429:
         wait = reply.retry_after()
         hint = f"; try again in {wait:.0f} s" if wait else "; try again in a moment"
@@ -169,4 +173,6 @@ def common_failure(label: str, reply: Reply) -> PictureResult:
         )
     if not reply.is_json:
         return unreadable(label, reply)
-    return PictureResult.failure(FailureKind.BAD_REQUEST, f"{label} rejected the request (HTTP {status})")
+    return PictureResult.failure(
+        FailureKind.BAD_REQUEST, f"{label} rejected the request (HTTP {status})"
+    )

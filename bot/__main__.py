@@ -13,7 +13,7 @@ from bot.permissions import ANY_GROUP, Role
 USAGE = """\
 python -m bot [run] --config config.yaml [--debug]   run the bot
 python -m bot check --config config.yaml             validate the config, ask each provider
-python -m bot grant USER_ID SCOPE ROLE --config ...  SCOPE: a group alias or '*'; ROLE: admin|requester
+python -m bot grant USER_ID SCOPE ROLE --config ...  SCOPE: an alias or '*'; ROLE: admin|requester
 python -m bot revoke USER_ID SCOPE --config ...\
 """
 
@@ -41,7 +41,8 @@ async def _check(config: AppConfig) -> int:
             result = await provider.check()
             state = "ok" if result.ok else "FAILED"
             failed += not result.ok
-            print(f"{name} ({provider.label}): {state}" + (f" - {result.reason}" if result.reason else ""))
+            detail = f" - {result.reason}" if result.reason else ""
+            print(f"{name} ({provider.label}): {state}{detail}")
     finally:
         for provider in providers.values():
             await provider.aclose()

@@ -32,7 +32,9 @@ SWEEP_SECONDS = 60.0
 def create_providers(config: AppConfig) -> dict[str, Provider]:
     """One adapter (with its own HTTP client) per configured provider; checks what the config
     alone cannot: group ids in each provider's format, and a public URL for URL-only providers."""
-    providers = {name: create_provider(name, settings) for name, settings in config.providers.items()}
+    providers = {
+        name: create_provider(name, settings) for name, settings in config.providers.items()
+    }
     problems = [
         f"groups.{alias}.chat_id: {problem}"
         for alias, group in config.groups.items()

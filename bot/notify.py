@@ -122,5 +122,5 @@ class Notifier:
         for chat_id in chats:
             try:
                 await self._send(chat_id, text)
-            except Exception:  # a blocked bot or a gone chat must not break the change
-                log.warning("could not notify chat %s", chat_id, exc_info=True)
+            except Exception as error:  # a blocked bot or a gone chat must not break the change
+                log.warning("could not notify chat %s: %s", chat_id, error)

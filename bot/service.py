@@ -1,10 +1,10 @@
-"""The avatar service: one picture change from request to audit.
+"""The avatar service: the picture use cases, from a person's request to an accepted change.
 
 resolve the group -> check the permission and the provider's capability -> fetch and prepare the
-picture -> call the adapter -> audit -> notify. A requester's change stops after the picture is
-prepared and becomes a proposal; once approved it runs from the adapter call on, with the
-approver as the actor. Knows nothing of Telegram types: the handlers give it an `Actor` and a
-`PhotoSource`, and word the `Outcome` it returns.
+picture -> hand the change to bot/changes.py (record, queue, adapter, audit, notify). A
+requester's change stops after the picture is prepared and becomes a proposal; once approved it
+runs with the approver as the actor. Knows nothing of Telegram types: the handlers give it an
+`Actor` and a `PhotoSource`, and word the `Outcome` it returns.
 """
 
 from __future__ import annotations

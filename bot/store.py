@@ -457,8 +457,9 @@ class Store:
     ) -> Proposal:
         async with self._writing():
             cursor = await self._db.execute(
-                "INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,"
-                " jpeg, side, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO proposals (action, alias, title, requested_by, requester_name,"
+                " chat_id, jpeg, side, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (action, alias, title, requested_by, requester_name, chat_id, jpeg, side,
                  created_at, expires_at),
             )
@@ -562,7 +563,9 @@ class Store:
     async def add_operation(self, operation: Operation) -> int:
         """Write an accepted change down; its id."""
         now = utc_now()
-        values = {**operation.__dict__, "created_at": operation.created_at or now, "updated_at": now}
+        values = {
+            **operation.__dict__, "created_at": operation.created_at or now, "updated_at": now
+        }
         values["status"] = OperationStatus(values["status"]).value
         async with self._writing():
             cursor = await self._db.execute(
