@@ -16,8 +16,8 @@ from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
 from bot.service import Refusal
 from bot.store import AuditEntry
 from bot.words import short
-from handlers.common import actor_of, services_of
-from handlers.replies import ANONYMOUS, sentence
+from handlers.common import services_of, with_actor
+from handlers.replies import sentence
 
 USAGE = {
     "grant": "/grant <user id> <group|*> <admin|requester>, or as a reply to a message of that "
@@ -43,12 +43,9 @@ Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
 def command(work: Work) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
     """A handler that finds the actor, runs `work` and replies; a refusal becomes "Sorry, ..."."""
 
-    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    @with_actor
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
         message = update.effective_message
-        actor = actor_of(update)
-        if actor is None:
-            await message.reply_text(ANONYMOUS)
-            return
         use_cases = await services_of(context).use_cases()
         try:
             text = await work(use_cases, actor, list(context.args or []), message)

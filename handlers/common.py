@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from telegram import Message, PhotoSize, Update
@@ -12,6 +13,7 @@ from telegram.ext import ContextTypes
 from bot.app import Services
 from bot.notify import Actor
 from bot.service import PhotoSource
+from handlers.replies import ANONYMOUS
 
 SERVICES_KEY = "avatarops.services"
 #: the shorter side an avatar needs; smaller Telegram variants are upscaled thumbnails
@@ -21,6 +23,27 @@ _COMMAND = re.compile(r"^/(?P<command>\w+)(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
+
+
+#: a handler that needs to know who is asking
+ActorHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[None]]
+
+
+def with_actor(
+    handler: ActorHandler,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """Run `handler` with the person asking; a post made as a chat (an anonymous group admin,
+    a channel) could be anyone's, so it is answered with a request to post as oneself."""
+
+    @functools.wraps(handler)
+    async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        actor = actor_of(update)
+        if actor is None:
+            await update.effective_message.reply_text(ANONYMOUS)
+            return
+        await handler(update, context, actor)
+
+    return wrapper
 
 
 def actor_of(update: Update) -> Actor | None:

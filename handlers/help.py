@@ -10,8 +10,7 @@ from telegram.ext import ContextTypes
 from bot.app import UseCases
 from bot.notify import Actor
 from bot.permissions import Action
-from handlers.common import actor_of, services_of
-from handlers.replies import ANONYMOUS
+from handlers.common import services_of, with_actor
 
 
 @dataclass(frozen=True)
@@ -57,11 +56,8 @@ MENU = [BotCommand(command.name, command.about[:256]) for command in COMMANDS] +
 ]
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    actor = actor_of(update)
-    if actor is None:
-        await update.effective_message.reply_text(ANONYMOUS)
-        return
+@with_actor
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     lines = await _lines(await services_of(context).use_cases(), actor)
     if not lines:
         text = (

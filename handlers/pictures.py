@@ -12,7 +12,7 @@ from bot.changes import MessageRef, Progress
 from bot.notify import Actor
 from bot.permissions import Action
 from bot.service import PhotoSource, Refusal, Target
-from handlers.common import actor_of, parse_command, photo_source, services_of
+from handlers.common import actor_of, parse_command, photo_source, services_of, with_actor
 from handlers.replies import (
     ANONYMOUS,
     NO_PICTURE_IN_REPLY,
@@ -47,13 +47,12 @@ def _resolved_name(target: Target) -> str:
     return target.group.alias if target.group else target.provider.name
 
 
-async def set_picture_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@with_actor
+async def set_picture_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
     message = update.effective_message
-    actor = actor_of(update)
-    if actor is None:
-        await message.reply_text(ANONYMOUS)
-        return
     action = SET_COMMANDS[_command_name(message)]
     name = context.args[0] if context.args else None
     if message.reply_to_message is not None:
@@ -111,13 +110,12 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await update.effective_message.reply_text("There was nothing to cancel.")
 
 
-async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@with_actor
+async def delete_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = update.effective_message
-    actor = actor_of(update)
-    if actor is None:
-        await message.reply_text(ANONYMOUS)
-        return
     service = await services_of(context).get()
     name = context.args[0] if context.args else None
     try:
@@ -163,13 +161,12 @@ async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE
     await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
-async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@with_actor
+async def view_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
     """`/grouppic family` and `/profilepic green`: the current picture's URL."""
     message = update.effective_message
-    actor = actor_of(update)
-    if actor is None:
-        await message.reply_text(ANONYMOUS)
-        return
     action = VIEW_COMMANDS[_command_name(message)]
     service = await services_of(context).get()
     name = context.args[0] if context.args else None
