@@ -90,6 +90,15 @@ class Change:
     requester: Actor | None = None
 
 
+@dataclass(frozen=True)
+class _Finished:
+    """What a queued job ends with: the outcome, and the notice to send once the account's
+    queue has moved on (notices must not hold up the account's next change)."""
+
+    outcome: Outcome
+    notice: ChangeEvent | None = None
+
+
 #: tells the person who asked how a change they no longer wait for ended (after a restart)
 Report = Callable[[Operation, Outcome], Awaitable[object]]
 
@@ -133,7 +142,7 @@ class ChangeRunner:
         job, ahead = await self._enqueue(operation_id, change)
         if ahead and progress.queued is not None:
             await progress.queued(ahead)
-        return await job.future
+        return await self._finished(job)
 
     async def already_requested(self, request_key: str) -> bool:
         return await self._store.operation_for_request(request_key) is not None
@@ -153,7 +162,7 @@ class ChangeRunner:
                 await self._report_resumed(operation, outcome)
                 continue
             job, _ = await self._enqueue(operation.id, change)
-            self._report_later(operation, job.future)
+            self._report_later(operation, self._finished(job))
 
     async def close(self) -> None:
         """Stop the queues; what did not finish stays open in the store and resumes later."""
@@ -178,15 +187,21 @@ class ChangeRunner:
         for replaced in submitted.replaced:
             older_id, older = self._jobs[replaced]
             reason = f"{change.actor.name} sent a newer change for {change.target.title}"
-            replaced.future.set_result(
-                await self._close_unrun(
-                    await self._store.operation(older_id), OperationStatus.SUPERSEDED, reason,
-                    title=older.target.title,
-                )
+            outcome = await self._close_unrun(
+                await self._store.operation(older_id), OperationStatus.SUPERSEDED, reason,
+                title=older.target.title,
             )
+            replaced.future.set_result(_Finished(outcome))
         return job, submitted.ahead
 
-    async def _run(self, operation_id: int, change: Change) -> Outcome:
+    async def _finished(self, job: Job) -> Outcome:
+        """Wait for a job, then send its notice (the account's queue has moved on by then)."""
+        finished: _Finished = await job.future
+        if finished.notice is not None:
+            await self._notifier.change_executed(finished.notice)
+        return finished.outcome
+
+    async def _run(self, operation_id: int, change: Change) -> _Finished:
         async def attempt() -> PictureResult:
             await self._store.start_attempt(operation_id)
             return await self._call(change)
@@ -211,7 +226,8 @@ class ChangeRunner:
             url=result.url,
             reason=result.reason,
         )
-        await self._notifier.change_executed(
+        return _Finished(
+            Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason),
             ChangeEvent(
                 actor=change.actor,
                 action=change.action,
@@ -220,9 +236,8 @@ class ChangeRunner:
                 provider=provider.name,
                 result=result,
                 requester=change.requester,
-            )
+            ),
         )
-        return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
 
     async def _call(self, change: Change) -> PictureResult:
         provider, picture = change.target.provider, change.picture

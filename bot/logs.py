@@ -46,3 +46,5 @@ def configure_logging(secrets: Iterable[str], *, debug: bool = False) -> None:
     root.setLevel(logging.DEBUG if debug else logging.INFO)
     # httpx logs every request URL at INFO, and Green API's token is in its URL path
     logging.getLogger("httpx").setLevel(logging.DEBUG if debug else logging.WARNING)
+    # aiosqlite's DEBUG lines repeat every query's parameters, pictures included
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

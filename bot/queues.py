@@ -1,5 +1,8 @@
 """Per-account serial queues: one provider account's changes run one at a time, at its pace.
 
+The pace is kept from the end of one change to the start of the next of its kind, so that two
+provider calls are never closer than the interval, however long the work around each call.
+
 Changes for different accounts run in parallel (one queue each). A waiting change for a target
 can be replaced by a newer one for the same target: the newer picture wins.
 """
@@ -45,7 +48,7 @@ class AccountQueue:
         self._intervals = intervals
         self._clock = clock
         self._sleep = sleep
-        self._last_start: dict[str, float] = {}
+        self._last_end: dict[str, float] = {}
         self._waiting: list[Job] = []
         self._running: Job | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -87,15 +90,14 @@ class AccountQueue:
                     if not job.future.done():
                         job.future.set_result(outcome)
                 finally:
+                    self._last_end[job.pace] = self._clock()
                     self._running = None
         finally:
             self._worker = None
 
     async def _keep_pace(self, pace: str) -> None:
-        interval = self._intervals.get(pace, 0.0)
-        last = self._last_start.get(pace)
+        last = self._last_end.get(pace)
         if last is not None:
-            wait = last + interval - self._clock()
+            wait = last + self._intervals.get(pace, 0.0) - self._clock()
             if wait > 0:
                 await self._sleep(wait)
-        self._last_start[pace] = self._clock()

@@ -66,15 +66,15 @@ class BotProcess:
 
 
 async def spawn_bot(
-    config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str
+    config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str, debug: bool = True
 ) -> BotProcess:
-    """Start the bot with DEBUG logging and wait until it has set its command menu and asks
-    Telegram for updates (each start of the same config logs to its own file)."""
+    """Start the bot (with DEBUG logging unless told not) and wait until it has set its command
+    menu and asks Telegram for updates (each start of the same config logs to its own file)."""
     log_path = config.parent / f"bot-{len(list(config.parent.glob('bot-*.log')))}.log"
     menus_before = len(telegram.calls("setMyCommands"))
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config), "--debug", *args,
+            sys.executable, "-m", "bot", "--config", str(config), *(["--debug"] * debug), *args,
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     bot = BotProcess(process, log_path)
@@ -96,26 +96,30 @@ async def running_bot(
     """The bot from `spawn_bot`, stopped with SIGTERM at the end; then no secret may appear in
     its log or in anything it sent Telegram."""
     bot = await spawn_bot(config, telegram, env, *args)
-    process = bot.process
     try:
         yield bot
     finally:
-        telegram.close()  # end the pending long poll, so the bot can stop at once
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 15)
-            except TimeoutError:
-                process.kill()
-                await process.wait()
-                raise AssertionError(f"the bot did not stop on SIGTERM:\n{bot.log}") from None
-    assert process.returncode == 0, f"the bot exited with {process.returncode}:\n{bot.log}"
+        await stop_bot(bot, telegram)
+    assert bot.process.returncode == 0, f"the bot exited with {bot.process.returncode}:\n{bot.log}"
     assert "DEBUG" in bot.log
     assert SECRET_MARKER not in bot.log, "a secret reached the log"
     for call in telegram.calls():
         # the webhook secret is Telegram's to know: it sends it back with every update
         sent = {k: v for k, v in call.params.items() if (call.method, k) != ("setWebhook", "secret_token")}
         assert SECRET_MARKER not in repr(sent), f"a secret reached Telegram: {call.method}"
+
+
+async def stop_bot(bot: BotProcess, telegram: FakeTelegram) -> None:
+    """SIGTERM, as a service manager stops it; kill it and fail when it does not stop."""
+    telegram.close()  # end the pending long poll, so the bot can stop at once
+    if bot.process.returncode is None:
+        bot.process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(bot.process.wait(), 15)
+        except TimeoutError:
+            bot.process.kill()
+            await bot.process.wait()
+            raise AssertionError(f"the bot did not stop on SIGTERM:\n{bot.log}") from None
 
 
 def _receiving(telegram: FakeTelegram, after: object) -> bool:

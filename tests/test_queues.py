@@ -87,3 +87,21 @@ async def test_a_failing_job_reaches_its_waiter_and_the_queue_goes_on():
     good = queue.submit(job("y", []))
     assert isinstance(await asyncio.gather(bad.job.future, return_exceptions=True), list)
     assert await good.job.future == "done y"
+
+
+async def test_the_pace_holds_between_calls_however_long_each_change_takes():
+    clock = Clock()
+    queue = AccountQueue({"group": 1.0}, clock=lambda: clock.now, sleep=clock.sleep)
+    calls: list[float] = []
+
+    def change(work_before_call: float) -> Job:
+        async def run() -> None:
+            clock.now += work_before_call  # e.g. a slow database write before the upload
+            calls.append(clock.now)
+
+        return Job(target="t", pace="group", run=run)
+
+    queue.submit(change(0.5))
+    last = queue.submit(change(0.0))
+    await last.job.future
+    assert calls[1] - calls[0] >= 1.0

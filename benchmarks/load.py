@@ -1,0 +1,569 @@
+"""Load benchmark: many picture changes through the real bot process, against the fake servers.
+
+Run from the project root:
+
+    .venv/bin/python benchmarks/load.py [--changes 500 --users 50 --groups 20 --accounts 4
+                                         --rate 20 --pace 1.0 --timeout 120]
+
+It starts the fake Telegram Bot API and one fake Green API per provider account on 127.0.0.1
+(each account serves groups/accounts groups), writes a config.yaml in a temporary folder, grants
+every user `admin` on one group with `python -m bot grant` (scoped grants: every executed change
+notifies the owners and the group's admins, so this keeps it to the owner and the group's two or
+three admins, as in real use, where `'*'` grants would send 50 notices a change), and starts the
+bot as the README does (`python -m bot --config ...`, a subprocess, logging at INFO). Then the
+users send photos captioned `/setgrouppic <alias>` at `--rate` a second, round robin over the
+users, each to the group they administer.
+
+How to read the report:
+
+- latency: from pushing the update to the fake Bot API to the bot's final answer reaching it.
+  The bot first answers "Working on it…" (quoting the request), may edit it to "Queued (n ahead
+  of it)…", then edits it to the final answer; the final answer is the first text quoting the
+  request that is neither of those two.
+- outcomes: "Done", "Could not" (the provider refused; none expected here), "Not sent"
+  (superseded: a newer picture for the same group replaced this one while it waited), "other"
+  (any other answer, e.g. a refusal: a setup mistake).
+- lost: changes with no final answer `--timeout` seconds after the first update.
+- duplicated: extra final answers to one request (each request must get exactly one), plus
+  setGroupPicture calls a group received beyond the number of its changes that ended "Done" or
+  "Could not". No faults are injected, so no retry is expected: one would count here.
+- missing calls: changes of a group that ended "Done" beyond the setGroupPicture calls that
+  group received (a success the provider never saw).
+- throughput: changes answered per second of wall time (first update to last final answer);
+  below saturation it is the arrival rate.
+- set calls: per account, and the closest two calls to one account (the bot keeps the pace from
+  the end of one change to the start of the next, so no two arrivals should be closer).
+- bot peak RSS and CPU: VmHWM and utime + stime from /proc/<pid>, read just before stopping it.
+
+With the real pace (`--pace 1.0`: Green API's limiter takes one group picture a second per
+account) more changes arrive than four accounts can make, so most end "Not sent": that is the
+designed behaviour (the newer picture wins), not a failure. `--pace 0` measures the bot's own
+overhead. The script exits with 1 when a change is lost or duplicated or a call is missing.
+
+Why 20 changes a second by default: the bot's Python runs on one core and handles about 35
+changes a second on a 2-core machine that also runs the fakes (`--rate 0 --pace 0` shows it);
+below that, the latencies are those of a bot that keeps up, not of a backlog that grows with the
+length of the run. `--rate 0` sends as fast as the fake can take the photos (saturation).
+The fake Bot API re-encodes every photo into Telegram's sizes in this script's event loop:
+800x600 photos keep that at ~8 ms each (1280 px ones cost ~21 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.bot_process import (  # noqa: E402
+    WORKING,
+    BotProcess,
+    bot_env,
+    run_cli,
+    spawn_bot,
+    stop_bot,
+    write_config,
+)
+from tests.fakes.greenapi import FakeGreenApi  # noqa: E402
+from tests.fakes.serve import serve  # noqa: E402
+from tests.fakes.telegram import FakeTelegram, FakeUser, Reply  # noqa: E402
+
+BOT_TOKEN = "123456:load-benchmark-token"
+OWNER_ID = 100
+FIRST_USER_ID = 1000
+PHOTO_SIZE = (800, 600)
+PHOTO_COUNT = 4
+#: after the last answer, wait this long for late duplicates before counting
+SETTLE_SECONDS = 1.0
+QUEUED_PREFIX = "Queued ("
+#: answer prefix -> outcome
+OUTCOMES = {"Done:": "done", "Could not": "could not", "Not sent:": "superseded"}
+EXECUTED = ("done", "could not")
+ANSWER_METHODS = ("sendmessage", "editmessagetext")
+
+
+@dataclass(frozen=True)
+class Settings:
+    changes: int
+    users: int
+    groups: int
+    accounts: int
+    rate: float
+    pace: float
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    id_instance: str
+    token: str
+
+    @property
+    def token_variable(self) -> str:
+        return f"{self.name.upper()}_TOKEN"
+
+
+@dataclass(frozen=True)
+class Group:
+    alias: str
+    chat_id: str
+    account: Account
+
+
+@dataclass
+class Request:
+    """One change as sent, and the final answers the bot gave to it."""
+
+    alias: str
+    sent_at: float
+    answers: list[tuple[float, str]] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        if not self.answers:
+            return "lost"
+        text = self.answers[0][1]
+        return next((name for prefix, name in OUTCOMES.items() if text.startswith(prefix)), "other")
+
+    @property
+    def latency(self) -> float:
+        return self.answers[0][0] - self.sent_at
+
+
+class TimedTelegram(FakeTelegram):
+    """The fake Bot API, noting when each request's answer becomes final (and how often)."""
+
+    def __init__(self, token: str, expected: int) -> None:
+        super().__init__(token)
+        self.requests: dict[tuple[int, int], Request] = {}
+        self.all_answered = asyncio.Event()
+        self._expected = expected
+        self._answered = 0
+        self._recording = True
+
+    def track(self, message: Mapping[str, Any], alias: str) -> None:
+        """Call right after a user's message is pushed (before the bot can answer it)."""
+        key = (message["chat"]["id"], message["message_id"])
+        self.requests[key] = Request(alias, time.monotonic())
+
+    def stop_recording(self) -> None:
+        """What the bot answers from now on (while it stops) does not count."""
+        self._recording = False
+
+    async def handle(
+        self, path: str, fields: Mapping[str, str], files: Mapping[str, bytes]
+    ) -> Reply:
+        reply = await super().handle(path, fields, files)
+        answer = path.rsplit("/", 1)[-1].lower() in ANSWER_METHODS
+        if self._recording and answer and reply.status == 200:
+            self._note(json.loads(reply.body)["result"])
+        return reply
+
+    def _note(self, message: Mapping[str, Any]) -> None:
+        text, quoted = message.get("text") or "", message.get("reply_to_message")
+        if quoted is None or text == WORKING or text.startswith(QUEUED_PREFIX):
+            return
+        request = self.requests.get((message["chat"]["id"], quoted["message_id"]))
+        if request is None:
+            return
+        request.answers.append((time.monotonic(), text))
+        if len(request.answers) == 1:
+            self._answered += 1
+            if self._answered == self._expected:
+                self.all_answered.set()
+
+
+# ----- the world: accounts, groups, people, photos, config ----------------------------------
+
+
+def make_accounts(count: int) -> list[Account]:
+    return [
+        Account(f"account{n}", f"11010000{n:02d}", f"green-token-{n}") for n in range(1, count + 1)
+    ]
+
+
+def make_groups(count: int, accounts: list[Account]) -> list[Group]:
+    return [
+        Group(f"g{n:02d}", f"120363{n:012d}@g.us", accounts[(n - 1) % len(accounts)])
+        for n in range(1, count + 1)
+    ]
+
+
+def make_photos() -> list[bytes]:
+    """A few photo-like JPEGs (gradients plus noise), made once."""
+    photos = []
+    for n in range(PHOTO_COUNT):
+        gradient = Image.linear_gradient("L").rotate(90 * n).resize(PHOTO_SIZE)
+        across = Image.linear_gradient("L").rotate(90 * n + 90).resize(PHOTO_SIZE)
+        out = io.BytesIO()
+        Image.merge("RGB", (gradient, across, Image.effect_noise(PHOTO_SIZE, 30))).save(
+            out, "JPEG", quality=90
+        )
+        photos.append(out.getvalue())
+    return photos
+
+
+def group_of(user_index: int, groups: list[Group]) -> Group:
+    """The one group a user administers."""
+    return groups[user_index % len(groups)]
+
+
+def bot_config(
+    folder: Path,
+    settings: Settings,
+    telegram_url: str,
+    accounts: list[Account],
+    groups: list[Group],
+    urls: dict[str, str],
+) -> Path:
+    return write_config(
+        folder,
+        {
+            "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": telegram_url},
+            "storage": {"path": str(folder / "avatarops.sqlite3")},
+            "owners": [OWNER_ID],
+            "providers": {
+                account.name: {
+                    "kind": "greenapi",
+                    "api_url": urls[account.name],
+                    "id_instance": account.id_instance,
+                    "api_token_instance": f"${{{account.token_variable}}}",
+                    "group_interval_seconds": settings.pace,
+                }
+                for account in accounts
+            },
+            "groups": {
+                group.alias: {
+                    "provider": group.account.name,
+                    "chat_id": group.chat_id,
+                    "title": f"Group {group.alias}",
+                }
+                for group in groups
+            },
+        },
+    )
+
+
+async def grant_admins(
+    config: Path, env: dict[str, str], users: list[FakeUser], groups: list[Group]
+) -> None:
+    """`python -m bot grant <user> <group> admin`, one per user; the first alone (it creates the
+    store), the rest a few at a time."""
+    slots = asyncio.Semaphore(os.cpu_count() or 2)
+
+    async def grant(index: int, user: FakeUser) -> None:
+        async with slots:
+            alias = group_of(index, groups).alias
+            done = await run_cli("grant", str(user.id), alias, "admin", config=config, env=env)
+        if done.returncode != 0:
+            raise SystemExit(f"grant {user.id} {alias} failed:\n{done.stderr}")
+
+    await grant(0, users[0])
+    await asyncio.gather(*(grant(index, user) for index, user in enumerate(users) if index))
+
+
+# ----- the run ------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def bot_process(
+    config: Path, telegram: FakeTelegram, env: dict[str, str]
+) -> AsyncIterator[BotProcess]:
+    """`python -m bot --config ...` as the README runs it, logging at INFO: at DEBUG, the
+    benchmark would measure the logging."""
+    bot = await spawn_bot(config, telegram, env, debug=False)
+    try:
+        yield bot
+    finally:
+        await stop_bot(bot, telegram)
+
+
+async def send_changes(
+    telegram: TimedTelegram, users: list[FakeUser], groups: list[Group], settings: Settings
+) -> float:
+    """Send the changes at `settings.rate` a second (0: as fast as possible); the seconds taken."""
+    photos = make_photos()
+    start = time.monotonic()
+    for n in range(settings.changes):
+        due = start + n / settings.rate if settings.rate else 0.0
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        user_index = n % len(users)
+        alias = group_of(user_index, groups).alias
+        message = await users[user_index].send_photo(
+            photos[n % len(photos)], caption=f"/setgrouppic {alias}"
+        )
+        telegram.track(message, alias)
+    return time.monotonic() - start
+
+
+async def wait_for_answers(telegram: TimedTelegram, deadline: float) -> None:
+    """Until every change has its final answer (then a little longer, for late duplicates), or
+    until the deadline."""
+    try:
+        await asyncio.wait_for(telegram.all_answered.wait(), max(0.0, deadline - time.monotonic()))
+    except TimeoutError:
+        return
+    await asyncio.sleep(SETTLE_SECONDS)
+
+
+@dataclass(frozen=True)
+class BotFigures:
+    """The bot process, read from /proc just before it is stopped."""
+
+    peak_rss_kib: int
+    #: CPU time (user + system) it spent while the changes ran
+    cpu_seconds: float
+    #: its log's WARNING, ERROR and CRITICAL lines so far
+    problems: list[str]
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime: fields 14 and 15 of /proc/<pid>/stat, the 12th and 13th after "(comm)"."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bot_figures(bot: BotProcess, cpu_at_start: float) -> BotFigures:
+    status = Path(f"/proc/{bot.process.pid}/status").read_text().splitlines()
+    peak = next(line for line in status if line.startswith("VmHWM:"))
+    return BotFigures(
+        peak_rss_kib=int(peak.split()[1]),
+        cpu_seconds=cpu_seconds(bot.process.pid) - cpu_at_start,
+        problems=[
+            line for line in bot.log.splitlines()
+            if line.split(" ", 3)[2:3] in (["WARNING"], ["ERROR"], ["CRITICAL"])
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Results:
+    settings: Settings
+    requests: list[Request]
+    sending_seconds: float
+    #: when each account received its setGroupPicture calls; how many each group received
+    call_times: dict[str, list[float]]
+    calls_per_group: Counter[str]
+    groups: list[Group]
+    bot: BotFigures
+
+
+async def run(settings: Settings) -> Results:
+    accounts = make_accounts(settings.accounts)
+    groups = make_groups(settings.groups, accounts)
+    telegram = TimedTelegram(BOT_TOKEN, expected=settings.changes)
+    fakes = {
+        account.name: FakeGreenApi(
+            id_instance=account.id_instance,
+            token=account.token,
+            groups={group.chat_id for group in groups if group.account == account},
+        )
+        for account in accounts
+    }
+    env = bot_env(
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+        **{account.token_variable: account.token for account in accounts},
+    )
+    telegram.user(OWNER_ID, "Owner")
+    users = [telegram.user(FIRST_USER_ID + n, f"User{n}") for n in range(settings.users)]
+    async with AsyncExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="avatarops-load-")))
+        telegram_url = await stack.enter_async_context(serve(telegram.app))
+        urls = {
+            name: await stack.enter_async_context(serve(fake.app)) for name, fake in fakes.items()
+        }
+        config = bot_config(folder, settings, telegram_url, accounts, groups, urls)
+        await grant_admins(config, env, users, groups)
+        async with bot_process(config, telegram, env) as bot:
+            start, cpu_at_start = time.monotonic(), cpu_seconds(bot.process.pid)
+            sending = await send_changes(telegram, users, groups, settings)
+            await wait_for_answers(telegram, start + settings.timeout)
+            telegram.stop_recording()
+            return Results(
+                settings=settings,
+                requests=list(telegram.requests.values()),
+                sending_seconds=sending,
+                call_times={
+                    name: [call.received_at for call in fake.set_calls()]
+                    for name, fake in fakes.items()
+                },
+                calls_per_group=Counter(
+                    call.form.get("groupId", "")
+                    for fake in fakes.values()
+                    for call in fake.set_calls()
+                ),
+                groups=groups,
+                bot=bot_figures(bot, cpu_at_start),
+            )
+
+
+# ----- the report ---------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def latency_row(name: str, requests: list[Request]) -> str:
+    latencies = [request.latency for request in requests]
+    if not latencies:
+        return f"    {name:<11} {0:>5}"
+    cells = [percentile(latencies, p) for p in (50, 90, 99)] + [max(latencies)]
+    return f"    {name:<11} {len(latencies):>5}" + "".join(f" {s * 1000:>7.0f}" for s in cells)
+
+
+def closest_gap(call_times: dict[str, list[float]]) -> float:
+    """The shortest time between two calls to one account: at least the pace, if it is kept."""
+    gaps = [
+        later - earlier
+        for times in call_times.values()
+        for earlier, later in pairwise(sorted(times))
+    ]
+    return min(gaps, default=math.nan)
+
+
+@dataclass(frozen=True)
+class Integrity:
+    lost: int
+    extra_answers: int
+    extra_calls: int
+    missing_calls: int
+
+    @property
+    def duplicated(self) -> int:
+        return self.extra_answers + self.extra_calls
+
+    @property
+    def ok(self) -> bool:
+        return self.lost == self.duplicated == self.missing_calls == 0
+
+
+def integrity(results: Results) -> Integrity:
+    executed: Counter[str] = Counter()
+    done: Counter[str] = Counter()
+    for request in results.requests:
+        executed[request.alias] += request.outcome in EXECUTED
+        done[request.alias] += request.outcome == "done"
+    calls = {group.alias: results.calls_per_group[group.chat_id] for group in results.groups}
+    return Integrity(
+        lost=sum(request.outcome == "lost" for request in results.requests),
+        extra_answers=sum(max(0, len(request.answers) - 1) for request in results.requests),
+        extra_calls=sum(max(0, calls[alias] - executed[alias]) for alias in calls),
+        missing_calls=sum(max(0, done[alias] - calls[alias]) for alias in calls),
+    )
+
+
+def row(label: str, value: str) -> str:
+    return f"  {label:<14} {value}"
+
+
+def report(results: Results) -> Integrity:
+    settings, requests, bot = results.settings, results.requests, results.bot
+    answered = [request for request in requests if request.answers]
+    by_outcome: dict[str, list[Request]] = {}
+    for request in answered:
+        by_outcome.setdefault(request.outcome, []).append(request)
+    first = min(request.sent_at for request in requests)
+    wall = max((request.answers[0][0] for request in answered), default=first) - first
+    checks = integrity(results)
+    rate = f"{settings.rate:g}/s" if settings.rate else "as fast as possible"
+    pace = f"{settings.pace:g} s between two group pictures per account" + (
+        " (Green API's limiter)" if settings.pace == 1.0
+        else " (no pacing: the bot's own overhead)" if settings.pace == 0 else ""
+    )
+    calls = ", ".join(f"{name} {len(times)}" for name, times in results.call_times.items())
+    lines = [
+        "avatarops load benchmark (bot subprocess, fake Telegram and Green API on 127.0.0.1)",
+        row("changes", f"{settings.changes} from {settings.users} users over {settings.groups}"
+                       f" groups on {settings.accounts} accounts"),
+        row("arrival", f"{rate}; all sent in {results.sending_seconds:.1f} s"),
+        row("pace", pace),
+        row("wall time", f"{wall:.1f} s (first update to last final answer)"),
+        row("throughput", f"{len(answered) / wall if wall else 0:.1f} changes answered/s"),
+        "  latency, update -> final answer (ms)",
+        f"    {'outcome':<11} {'count':>5} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}",
+        latency_row("all", answered),
+        *(latency_row(name, by_outcome.get(name, [])) for name in (*OUTCOMES.values(), "other")),
+        row("lost", f"{checks.lost}  (no final answer quoting the request within"
+                    f" {settings.timeout:g} s of the first update)"),
+        row("duplicated", f"{checks.duplicated}  ({checks.extra_answers} extra final answers to one"
+                          f" request + {checks.extra_calls} set calls beyond a group's"
+                          " done/could-not changes)"),
+        row("missing calls", f"{checks.missing_calls}  (done changes beyond a group's set calls)"),
+        row("set calls", f"{calls}; closest two to one account"
+                         f" {closest_gap(results.call_times):.3f} s apart"),
+        row("bot peak RSS", f"{bot.peak_rss_kib / 1024:.1f} MiB (VmHWM)"),
+        row("bot CPU", f"{bot.cpu_seconds:.1f} s while the changes ran,"
+                       f" {bot.cpu_seconds / settings.changes * 1000:.0f} ms a change"),
+        row("bot log", f"{len(bot.problems)} warnings or errors"
+                       + (f", the first: {bot.problems[0][:160]}" if bot.problems else "")),
+    ]
+    if other := by_outcome.get("other"):
+        lines.append(row("other, e.g.", repr(other[0].answers[0][1])))
+    if settings.pace > 0 and by_outcome.get("superseded"):
+        lines.append(row("note", "superseded changes are the design, not a failure: at the"
+                                 " provider's pace a group's newer picture replaces one waiting"))
+    lines.append(row("result", "OK" if checks.ok else "FAILED: lost, duplicated or missing"))
+    print("\n".join(lines))
+    return checks
+
+
+def parse_settings() -> Settings:
+    parser = argparse.ArgumentParser(
+        description="Picture changes through the bot process against fake servers."
+    )
+    parser.add_argument("--changes", type=int, default=500)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--groups", type=int, default=20)
+    parser.add_argument("--accounts", type=int, default=4)
+    parser.add_argument(
+        "--rate", type=float, default=20.0,
+        help="changes sent per second; 0: as fast as possible (default 20)",
+    )
+    parser.add_argument(
+        "--pace", type=float, default=1.0,
+        help="every account's group_interval_seconds (default 1.0, Green API's limiter)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=120.0,
+        help="seconds from the first update until an unanswered change counts as lost",
+    )
+    args = parser.parse_args()
+    if min(args.changes, args.users, args.groups, args.accounts) < 1:
+        parser.error("--changes, --users, --groups and --accounts must be at least 1")
+    if args.rate < 0 or args.pace < 0:
+        parser.error("--rate and --pace cannot be negative")
+    if args.groups < args.accounts:
+        parser.error("--groups must be at least --accounts (every account serves a group)")
+    return Settings(
+        args.changes, args.users, args.groups, args.accounts, args.rate, args.pace, args.timeout
+    )
+
+
+def main() -> int:
+    results = asyncio.run(run(parse_settings()))
+    return 0 if report(results).ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
