@@ -71,6 +71,26 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
         await store.close()
 
 
+def _run(config: AppConfig) -> int:
+    """Run the bot; a Telegram that refuses the token or cannot be reached is one line."""
+    from telegram.error import InvalidToken, NetworkError
+
+    from bot.logs import RedactSecrets
+    from bot.runner import run
+
+    try:
+        asyncio.run(run(config))
+    except InvalidToken:
+        print("error: Telegram refused the bot token (telegram.token)", file=sys.stderr)
+        return 1
+    except NetworkError as error:
+        reason = RedactSecrets(config.secrets()).redact(str(error))
+        where = config.telegram.api_base_url
+        print(f"error: could not reach Telegram at {where}: {reason}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("run", "check", "grant", "revoke") else "run"
@@ -82,10 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_check(config))
         if command in ("grant", "revoke"):
             return asyncio.run(_change_grant(config, args, command))
-        from bot.runner import run
-
-        asyncio.run(run(config))
-        return 0
+        return _run(config)
     except ConfigError as error:
         for line in str(error).splitlines():
             print(f"config error: {line}", file=sys.stderr)

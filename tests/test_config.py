@@ -102,3 +102,18 @@ def test_a_group_id_in_the_wrong_format_is_refused_at_start_up(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.startswith("config error: groups.family.chat_id:")
+
+
+def test_an_unreachable_telegram_is_one_line_without_the_token(tmp_path):
+    raw = example()
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # nothing listens on the discard port
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(path)],
+        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 1
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9")
+    assert "Traceback" not in done.stderr and "tg-secret" not in done.stderr
