@@ -144,12 +144,16 @@ class Services:
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
-        """How a change resumed after a restart ended, where its requester waited for it."""
+        """How a change resumed after a restart ended, where its requester waited for it (and
+        to whoever proposed it, for an approved proposal)."""
+        action = Action(operation.action)
         if operation.reply_chat_id is not None:
             chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
         else:
             chat_id, message_id = operation.actor_chat_id, None
-        await self._messenger.report(chat_id, message_id, Action(operation.action), outcome)
+        await self._messenger.report(chat_id, message_id, action, outcome)
+        if operation.requester_chat_id not in (None, chat_id):
+            await self._messenger.report(operation.requester_chat_id, None, action, outcome)
 
     @staticmethod
     async def _sweep(approvals: Approvals) -> None:

@@ -9,7 +9,16 @@ from collections.abc import Callable
 
 from bot.images import prepare_picture_async
 from bot.store import Operation, OperationStatus, Store
-from tests.conftest import BOT_TOKEN, FAMILY, OWNER, Bot, photo_bytes, raw_config, start_bot
+from tests.conftest import (
+    BOT_TOKEN,
+    FAMILY,
+    OWNER,
+    REQUESTER,
+    Bot,
+    photo_bytes,
+    raw_config,
+    start_bot,
+)
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeTelegram
@@ -124,8 +133,11 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
     raw = raw_config(tmp_path, url)
     store = await Store.open(raw["storage"]["path"])
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
+    # Olga approved Rita's proposal, and the bot crashed while it ran
     left_open = Operation(action="set_group_picture", target="family", provider="green",
                           actor_id=OWNER, actor_name="Olga", actor_chat_id=OWNER,
+                          requester_id=REQUESTER, requester_name="Rita",
+                          requester_chat_id=REQUESTER,
                           request_key=f"{OWNER}:7", jpeg=jpeg, side=640,
                           status=OperationStatus.RUNNING, attempts=1)
     too_old = Operation(**{**left_open.__dict__, "request_key": f"{OWNER}:8",
@@ -135,11 +147,13 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
     await store.close()
 
     telegram = FakeTelegram(token=BOT_TOKEN)
-    owner = telegram.user(OWNER, "Olga")  # the chat the reports go to exists before start-up
+    owner = telegram.user(OWNER, "Olga")  # the chats the reports go to exist before start-up
+    requester = telegram.user(REQUESTER, "Rita")
     bot, application = await start_bot(raw, fake, telegram)
     try:
-        await until(lambda: len(bot.telegram.bot_messages(owner)) == 2)
+        await until(lambda: len(bot.telegram.bot_messages(requester)) == 2)
         texts = sorted(m.content for m in bot.telegram.bot_messages(owner))
+        assert sorted(m.content for m in bot.telegram.bot_messages(requester)) == texts
         assert texts[0].startswith("Resumed after a restart. Could not change the picture of")
         assert "older than 60 minutes" in texts[0]
         assert texts[1].startswith("Resumed after a restart. Done: Family has a new picture.")
