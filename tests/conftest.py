@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import random
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from PIL import Image
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
@@ -30,16 +27,6 @@ FAMILY = "120363043968066561@g.us"
 WORK = "120363000000000002@g.us"
 LINKED_CHAT = -1001234567890
 OWNER, OTHER_OWNER, ADMIN, WORK_ADMIN, REQUESTER, STRANGER = 111, 112, 222, 223, 224, 333
-
-
-def photo_bytes(width: int = 2000, height: int = 1500, fmt: str = "JPEG") -> bytes:
-    """A photo-like picture: noisy, so that sizes and compression are realistic."""
-    rng = random.Random(width * height)
-    image = Image.new("RGB", (width // 8, height // 8))
-    image.putdata([(rng.randrange(256), rng.randrange(256), 90) for _ in range(image.width * image.height)])
-    buffer = io.BytesIO()
-    image.resize((width, height)).save(buffer, fmt)
-    return buffer.getvalue()
 
 
 def raw_config(tmp_path, green_url: str, **extra: Any) -> dict[str, Any]:

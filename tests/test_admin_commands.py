@@ -28,11 +28,11 @@ from tests.conftest import (
     WORK,
     WORK_ADMIN,
     Bot,
-    photo_bytes,
     raw_config,
     start_bot,
 )
 from tests.fakes.greenapi import FakeGreenApi
+from tests.pictures import photo_bytes
 
 CALLERS = {"owner": OWNER, "admin": ADMIN, "other admin": WORK_ADMIN,
            "requester": REQUESTER, "stranger": STRANGER}

@@ -27,7 +27,6 @@ from tests.conftest import (
     STRANGER,
     WORK_ADMIN,
     Bot,
-    photo_bytes,
     raw_config,
     start_bot,
 )
@@ -35,6 +34,7 @@ from tests.fakes.gowa import FakeGowa
 from tests.fakes.greenapi import Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeUser
+from tests.pictures import photo_bytes
 
 NOTIFY_CHAT = -100999
 SECOND_ADMIN = 225

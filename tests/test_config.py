@@ -75,15 +75,20 @@ def test_missing_file_and_bad_yaml(tmp_path):
         load_config(broken)
 
 
+def start(tmp_path, raw: dict, *command: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot [command] --config <raw written as config.yaml>`, to its end."""
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *command, "--config", str(path)],
+        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
+    )
+
+
 def test_start_up_with_a_bad_config_prints_one_line_and_no_traceback(tmp_path):
     raw = example()
     raw["providers"]["green"]["kind"] = "fax"
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(path)],
-        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
-    )
+    done = start(tmp_path, raw)
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("config error: providers.green.kind: unknown provider kind 'fax' (known:")
@@ -94,12 +99,7 @@ def test_start_up_with_a_bad_config_prints_one_line_and_no_traceback(tmp_path):
 def test_a_group_id_in_the_wrong_format_is_refused_at_start_up(tmp_path):
     raw = example()
     raw["groups"]["family"]["chat_id"] = "family-chat"
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "check", "--config", str(path)],
-        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
-    )
+    done = start(tmp_path, raw, "check")
     assert done.returncode == 2
     assert done.stderr.startswith("config error: groups.family.chat_id:")
 
@@ -107,12 +107,7 @@ def test_a_group_id_in_the_wrong_format_is_refused_at_start_up(tmp_path):
 def test_an_unreachable_telegram_is_one_line_without_the_token(tmp_path):
     raw = example()
     raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # nothing listens on the discard port
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "--config", str(path)],
-        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
-    )
+    done = start(tmp_path, raw)
     assert done.returncode == 1
     [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9")

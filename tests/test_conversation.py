@@ -17,9 +17,9 @@ from tests.conftest import (
     STRANGER,
     WORK_ADMIN,
     Bot,
-    photo_bytes,
 )
 from tests.fakes.greenapi import Fault
+from tests.pictures import photo_bytes
 
 
 def assert_avatar_jpeg(data: bytes) -> None:

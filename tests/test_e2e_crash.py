@@ -8,10 +8,11 @@ import signal
 import sqlite3
 
 from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
-from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, photo_bytes, raw_config
+from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_config
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeTelegram
+from tests.pictures import photo_bytes
 from tests.test_reliability import until
 
 ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)

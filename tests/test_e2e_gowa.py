@@ -6,10 +6,11 @@ import base64
 from pathlib import Path
 
 from tests.bot_process import answer_to, bot_env, running_bot, write_config
-from tests.conftest import BOT_TOKEN, OWNER, photo_bytes
+from tests.conftest import BOT_TOKEN, OWNER
 from tests.fakes.gowa import Failure, FakeGowa
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeTelegram
+from tests.pictures import photo_bytes
 
 CLUB = "120363222222222222@g.us"
 OWN_JID = "6281234567890@s.whatsapp.net"

@@ -17,12 +17,12 @@ from tests.conftest import (
     GREEN_TOKEN,
     OWNER,
     STRANGER,
-    photo_bytes,
     raw_config,
 )
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeTelegram
+from tests.pictures import photo_bytes
 
 ENV = bot_env()
 

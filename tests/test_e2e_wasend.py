@@ -22,10 +22,11 @@ from tests.bot_process import (
     running_bot,
     write_config,
 )
-from tests.conftest import BOT_TOKEN, OWNER, STRANGER, photo_bytes
+from tests.conftest import BOT_TOKEN, OWNER, STRANGER
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wasend import FakeWasend
+from tests.pictures import photo_bytes
 
 TEAM = "120363111111111111@g.us"
 WASEND_KEY = "wasend-key-SECRET"

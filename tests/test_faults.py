@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import pytest
 
 from bot.store import OperationStatus
-from tests.conftest import FAMILY, OTHER_OWNER, OWNER, Bot, photo_bytes, raw_config, start_bot
+from tests.conftest import FAMILY, OTHER_OWNER, OWNER, Bot, raw_config, start_bot
 from tests.fakes.greenapi import Fault
+from tests.pictures import photo_bytes
 
 MAX_ATTEMPTS = 3
 

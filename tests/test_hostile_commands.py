@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dtm
 
-from tests.conftest import LINKED_CHAT, OWNER, STRANGER, Bot, photo_bytes
+from tests.conftest import LINKED_CHAT, OWNER, STRANGER, Bot
+from tests.pictures import photo_bytes
 
 
 async def test_an_anonymous_group_admin_is_asked_to_use_their_own_account(bot: Bot):

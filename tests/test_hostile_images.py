@@ -25,25 +25,12 @@ from PIL import Image, ImageDraw, ImageOps
 
 from adapters.base import PreparedPicture
 from bot.images import ImageRefused, prepare_picture
+from tests.pictures import encode, photo
 
 RED, BLUE, WHITE = (255, 0, 0), (0, 0, 255), (255, 255, 255)
 
 
 # ---- building inputs --------------------------------------------------------------------
-
-
-def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **params)
-    return out.getvalue()
-
-
-def photo(width: int, height: int) -> Image.Image:
-    """Photo-like: gradients plus noise."""
-    size = (width, height)
-    gradient = Image.linear_gradient("L").resize(size)
-    across = Image.linear_gradient("L").rotate(90).resize(size)
-    return Image.merge("RGB", (gradient, across, Image.effect_noise(size, 40)))
 
 
 def jpeg(width: int = 400, height: int = 300, **params: object) -> bytes:

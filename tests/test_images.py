@@ -13,26 +13,12 @@ from PIL import Image, ImageDraw, ImageFile
 
 from adapters.base import PreparedPicture
 from bot.images import ImageRefused, prepare_picture, prepare_picture_async
+from tests.pictures import encode, photo
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 
 
 # ---- inputs -----------------------------------------------------------------------------
-
-
-def encode(image: Image.Image, fmt: str, **params: object) -> bytes:
-    out = io.BytesIO()
-    image.save(out, fmt, **params)
-    return out.getvalue()
-
-
-def photo(width: int, height: int) -> Image.Image:
-    """Photo-like: gradients plus noise, so it compresses like a real photo."""
-    size = (width, height)
-    gradient = Image.linear_gradient("L").resize(size)
-    across = Image.linear_gradient("L").rotate(90).resize(size)
-    noise = Image.effect_noise(size, 40)
-    return Image.merge("RGB", (gradient, across, noise))
 
 
 def halves(size: tuple[int, int], left: object, right: object, mode: str = "RGB") -> Image.Image:

@@ -7,8 +7,9 @@ from telegram.ext import Application, ApplicationBuilder, CommandHandler, Contex
 
 import handlers
 from bot.config import parse_config
-from tests.conftest import BOT_TOKEN, FAMILY, OWNER, photo_bytes, raw_config
+from tests.conftest import BOT_TOKEN, FAMILY, OWNER, raw_config
 from tests.fakes.telegram import FakeTelegram
+from tests.pictures import photo_bytes
 
 
 async def test_install_into_a_bare_application_keeps_the_hosts_handlers_and_hooks(

@@ -15,13 +15,13 @@ from tests.conftest import (
     OWNER,
     REQUESTER,
     Bot,
-    photo_bytes,
     raw_config,
     start_bot,
 )
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.pictures import photo_bytes
 
 
 async def until(condition: Callable[[], object], timeout: float = 10) -> None:
