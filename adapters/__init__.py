@@ -35,13 +35,13 @@ def create_provider(name: str, settings: ProviderSettings) -> Provider:
 
 
 __all__ = [
+    "PROVIDER_KINDS",
     "Capability",
     "FailureKind",
     "PictureResult",
     "PreparedPicture",
     "Provider",
     "ProviderSettings",
-    "PROVIDER_KINDS",
     "create_provider",
     "provider_class",
 ]

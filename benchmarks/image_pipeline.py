@@ -17,8 +17,8 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.base import PreparedPicture  # noqa: E402
-from bot.images import _centre_square, _encode, _to_rgb, prepare_picture  # noqa: E402
+from adapters.base import PreparedPicture
+from bot.images import _centre_square, _encode, _to_rgb, prepare_picture
 
 SIZES = {"800 px": (800, 600), "1280 px": (1280, 960), "12 MP": (4000, 3000)}
 

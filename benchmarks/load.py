@@ -348,7 +348,8 @@ def bot_figures(bot: BotProcess, cpu_at_start: float) -> BotFigures:
         peak_rss_kib=int(peak.split()[1]),
         cpu_seconds=cpu_seconds(bot.process.pid) - cpu_at_start,
         problems=[
-            line for line in bot.log.splitlines()
+            line
+            for line in bot.log.splitlines()
             if line.split(" ", 3)[2:3] in (["WARNING"], ["ERROR"], ["CRITICAL"])
         ],
     )
@@ -488,14 +489,20 @@ def report(results: Results) -> Integrity:
     checks = integrity(results)
     rate = f"{settings.rate:g}/s" if settings.rate else "as fast as possible"
     pace = f"{settings.pace:g} s between two group pictures per account" + (
-        " (Green API's limiter)" if settings.pace == 1.0
-        else " (no pacing: the bot's own overhead)" if settings.pace == 0 else ""
+        " (Green API's limiter)"
+        if settings.pace == 1.0
+        else " (no pacing: the bot's own overhead)"
+        if settings.pace == 0
+        else ""
     )
     calls = ", ".join(f"{name} {len(times)}" for name, times in results.call_times.items())
     lines = [
         "avatarops load benchmark (bot subprocess, fake Telegram and Green API on 127.0.0.1)",
-        row("changes", f"{settings.changes} from {settings.users} users over {settings.groups}"
-                       f" groups on {settings.accounts} accounts"),
+        row(
+            "changes",
+            f"{settings.changes} from {settings.users} users over {settings.groups}"
+            f" groups on {settings.accounts} accounts",
+        ),
         row("arrival", f"{rate}; all sent in {results.sending_seconds:.1f} s"),
         row("pace", pace),
         row("wall time", f"{wall:.1f} s (first update to last final answer)"),
@@ -504,25 +511,44 @@ def report(results: Results) -> Integrity:
         f"    {'outcome':<11} {'count':>5} {'p50':>7} {'p90':>7} {'p99':>7} {'max':>7}",
         latency_row("all", answered),
         *(latency_row(name, by_outcome.get(name, [])) for name in (*OUTCOMES.values(), "other")),
-        row("lost", f"{checks.lost}  (no final answer quoting the request within"
-                    f" {settings.timeout:g} s of the first update)"),
-        row("duplicated", f"{checks.duplicated}  ({checks.extra_answers} extra final answers to one"
-                          f" request + {checks.extra_calls} set calls beyond a group's"
-                          " done/could-not changes)"),
+        row(
+            "lost",
+            f"{checks.lost}  (no final answer quoting the request within"
+            f" {settings.timeout:g} s of the first update)",
+        ),
+        row(
+            "duplicated",
+            f"{checks.duplicated}  ({checks.extra_answers} extra final answers to one"
+            f" request + {checks.extra_calls} set calls beyond a group's"
+            " done/could-not changes)",
+        ),
         row("missing calls", f"{checks.missing_calls}  (done changes beyond a group's set calls)"),
-        row("set calls", f"{calls}; closest two to one account"
-                         f" {closest_gap(results.call_times):.3f} s apart"),
+        row(
+            "set calls",
+            f"{calls}; closest two to one account {closest_gap(results.call_times):.3f} s apart",
+        ),
         row("bot peak RSS", f"{bot.peak_rss_kib / 1024:.1f} MiB (VmHWM)"),
-        row("bot CPU", f"{bot.cpu_seconds:.1f} s while the changes ran,"
-                       f" {bot.cpu_seconds / settings.changes * 1000:.0f} ms a change"),
-        row("bot log", f"{len(bot.problems)} warnings or errors"
-                       + (f", the first: {bot.problems[0][:160]}" if bot.problems else "")),
+        row(
+            "bot CPU",
+            f"{bot.cpu_seconds:.1f} s while the changes ran,"
+            f" {bot.cpu_seconds / settings.changes * 1000:.0f} ms a change",
+        ),
+        row(
+            "bot log",
+            f"{len(bot.problems)} warnings or errors"
+            + (f", the first: {bot.problems[0][:160]}" if bot.problems else ""),
+        ),
     ]
     if other := by_outcome.get("other"):
         lines.append(row("other, e.g.", repr(other[0].answers[0][1])))
     if settings.pace > 0 and by_outcome.get("superseded"):
-        lines.append(row("note", "superseded changes are the design, not a failure: at the"
-                                 " provider's pace a group's newer picture replaces one waiting"))
+        lines.append(
+            row(
+                "note",
+                "superseded changes are the design, not a failure: at the"
+                " provider's pace a group's newer picture replaces one waiting",
+            )
+        )
     lines.append(row("result", "OK" if checks.ok else "FAILED: lost, duplicated or missing"))
     print("\n".join(lines))
     return checks
@@ -537,15 +563,21 @@ def parse_settings() -> Settings:
     parser.add_argument("--groups", type=int, default=20)
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument(
-        "--rate", type=float, default=20.0,
+        "--rate",
+        type=float,
+        default=20.0,
         help="changes sent per second; 0: as fast as possible (default 20)",
     )
     parser.add_argument(
-        "--pace", type=float, default=1.0,
+        "--pace",
+        type=float,
+        default=1.0,
         help="every account's group_interval_seconds (default 1.0, Green API's limiter)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=120.0,
+        "--timeout",
+        type=float,
+        default=120.0,
         help="seconds from the first update until an unanswered change counts as lost",
     )
     args = parser.parse_args()

@@ -102,8 +102,9 @@ class AdminMap:
                     f"Configured: {', '.join(self._providers)}"
                 )
             if problem := provider.check_group_id(chat_id):
-                raise Refusal(f"{short(chat_id, 64)!r} is no group id for {provider.label}: "
-                              f"{problem}")
+                raise Refusal(
+                    f"{short(chat_id, 64)!r} is no group id for {provider.label}: {problem}"
+                )
             source = await self._store.group_source(alias)
             if source == "config":
                 raise Refusal(f"{alias} is a group of config.yaml; choose another alias")
@@ -164,7 +165,9 @@ class AdminMap:
             if current is None:
                 raise Refusal("this chat is not linked to a group")
             await self._require(
-                actor, Action.LINK_CHAT, f"you may not unlink this chat from {current.alias}",
+                actor,
+                Action.LINK_CHAT,
+                f"you may not unlink this chat from {current.alias}",
                 current.alias,
             )
             if current.source == "config":

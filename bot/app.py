@@ -18,9 +18,9 @@ from bot.media import MediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.overview import Overview
+from bot.permissions import Action
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
-from bot.permissions import Action
 from bot.store import Group, Operation, Store
 
 log = logging.getLogger(__name__)

@@ -78,9 +78,7 @@ class Approvals:
         if not may_decide(
             actor.user_id, action, proposal.alias, owners=self._owners, grants=grants
         ):
-            reason = (
-                f"only those who may {_WHAT[action]} {proposal.title} may decide this proposal"
-            )
+            reason = f"only those who may {_WHAT[action]} {proposal.title} may decide this proposal"
             await self._audit(actor, proposal, "refused", reason)
             return Claim(Verdict.NOT_ALLOWED, proposal, reason=reason)
         status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
@@ -132,7 +130,12 @@ class Approvals:
     ) -> None:
         note = f"proposal {proposal.id}" + (f": {reason}" if reason else "")
         await audit.record(
-            self._store, actor, proposal.action, proposal.alias, outcome, note,
+            self._store,
+            actor,
+            proposal.action,
+            proposal.alias,
+            outcome,
+            note,
             requested_by=proposal.requested_by,
         )
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
 from bot.media import MediaStore
@@ -149,14 +149,18 @@ class ChangeRunner:
 
     async def resume(self) -> None:
         """Take up the changes a crash or a stop left open; the oldest first."""
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for operation in await self._store.open_operations():
             age = now - datetime.fromisoformat(operation.created_at)
             change = await self._rebuild(operation)
             if isinstance(change, str) or age > self._max_resume_age:
-                reason = change if isinstance(change, str) else (
-                    f"it was not resumed after a restart: it was older than"
-                    f" {self._max_resume_age.total_seconds() / 60:g} minutes; send it again"
+                reason = (
+                    change
+                    if isinstance(change, str)
+                    else (
+                        f"it was not resumed after a restart: it was older than"
+                        f" {self._max_resume_age.total_seconds() / 60:g} minutes; send it again"
+                    )
                 )
                 outcome = await self._close_unrun(operation, OperationStatus.FAILED, reason)
                 await self._report_resumed(operation, outcome)
@@ -181,14 +185,14 @@ class ChangeRunner:
         )
         self._jobs[job] = (operation_id, change)
         job.future.add_done_callback(lambda _: self._jobs.pop(job, None))
-        submitted = self._queues[change.target.provider.name].submit(
-            job, replace_same_target=True
-        )
+        submitted = self._queues[change.target.provider.name].submit(job, replace_same_target=True)
         for replaced in submitted.replaced:
             older_id, older = self._jobs[replaced]
             reason = f"{change.actor.name} sent a newer change for {change.target.title}"
             outcome = await self._close_unrun(
-                await self._store.operation(older_id), OperationStatus.SUPERSEDED, reason,
+                await self._store.operation(older_id),
+                OperationStatus.SUPERSEDED,
+                reason,
                 title=older.target.title,
             )
             replaced.future.set_result(_Finished(outcome))

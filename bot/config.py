@@ -59,7 +59,7 @@ class ServerSettings(Section):
 
     @model_validator(mode="after")
     def _listen_is_host_port(self) -> ServerSettings:
-        host, sep, port = self.listen.rpartition(":")
+        _host, sep, port = self.listen.rpartition(":")
         if not sep or not port.isdigit():
             raise ValueError("listen must be host:port, e.g. 127.0.0.1:8080")
         return self
@@ -172,9 +172,7 @@ def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
-                raise ConfigError(
-                    f"{'.'.join(where)}: environment variable {name} is not set"
-                )
+                raise ConfigError(f"{'.'.join(where)}: environment variable {name} is not set")
             return environ[name]
 
         return _ENV_REFERENCE.sub(substitute, value)

@@ -60,18 +60,24 @@ class Overview:
         if alias is not None:
             group = await self._store.group(alias.lower())
             if group is None:
-                await self._refuse(actor, Action.VIEW_GRANTS, alias,
-                                   f"there is no group called {short(alias)!r}")
+                await self._refuse(
+                    actor, Action.VIEW_GRANTS, alias, f"there is no group called {short(alias)!r}"
+                )
             if not await self._may(actor, Action.VIEW_GRANTS, group.alias):
-                await self._refuse(actor, Action.VIEW_GRANTS, group.alias,
-                                   f"you may not see who manages {group.title}")
+                await self._refuse(
+                    actor,
+                    Action.VIEW_GRANTS,
+                    group.alias,
+                    f"you may not see who manages {group.title}",
+                )
             return _managers(self._owners, await self._store.grants_covering(group.alias))
         if await self._may(actor, Action.VIEW_GRANTS, None):
             return _managers(self._owners, await self._store.all_grants())
         visible = await self._visible(actor, Action.VIEW_GRANTS)
         if not visible:
-            await self._refuse(actor, Action.VIEW_GRANTS, None,
-                               "you may not see who manages any group")
+            await self._refuse(
+                actor, Action.VIEW_GRANTS, None, "you may not see who manages any group"
+            )
         return _managers(
             self._owners, {g for alias in visible for g in await self._store.grants_covering(alias)}
         )
@@ -87,8 +93,12 @@ class Overview:
             if not everything and not (
                 group and await self._may(actor, Action.VIEW_HISTORY, alias)
             ):
-                await self._refuse(actor, Action.VIEW_HISTORY, alias,
-                                   f"you may not see the history of {short(alias)!r}")
+                await self._refuse(
+                    actor,
+                    Action.VIEW_HISTORY,
+                    alias,
+                    f"you may not see the history of {short(alias)!r}",
+                )
             return await self._store.audit_log(alias, limit)
         if await self._may(actor, Action.VIEW_HISTORY, None):
             return await self._store.audit_log(None, limit)

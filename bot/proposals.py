@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters import PreparedPicture
 from bot.messenger import Button, Messenger
@@ -32,12 +32,12 @@ _LABELS = {
 
 
 def utc_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def stamp(moment: datetime) -> str:
     """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def readable(timestamp: str) -> str:
@@ -107,8 +107,9 @@ class ProposalBox:
                 else:
                     message_id = await self._messenger.send(chat_id, text, buttons)
             except Exception:  # a decider who blocked the bot must not stop the others
-                log.warning("could not send proposal %s to chat %s", proposal.id, chat_id,
-                            exc_info=True)
+                log.warning(
+                    "could not send proposal %s to chat %s", proposal.id, chat_id, exc_info=True
+                )
                 continue
             await self._store.add_proposal_message(proposal.id, chat_id, message_id)
             delivered = True
@@ -125,15 +126,15 @@ class ProposalBox:
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
             except Exception:
-                log.warning("could not update proposal %s in chat %s", proposal.id, chat_id,
-                            exc_info=True)
+                log.warning(
+                    "could not update proposal %s in chat %s", proposal.id, chat_id, exc_info=True
+                )
 
     async def tell_requester(self, proposal: Proposal, text: str) -> None:
         try:
             await self._messenger.send(proposal.chat_id, text)
         except Exception:
-            log.warning("could not tell the requester of proposal %s", proposal.id,
-                        exc_info=True)
+            log.warning("could not tell the requester of proposal %s", proposal.id, exc_info=True)
 
     async def _deciders(self, alias: str, requester: Actor) -> list[int]:
         """The group's admins (the owners when it has none) and the notify chat."""

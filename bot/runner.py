@@ -100,8 +100,9 @@ def _http_server(
     app = create_server_app(media=services.media, health=services.health, webhook=webhook)
     host, port = config.server.host_port
     return uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, access_log=False, log_level="warning",
-                       lifespan="off")
+        uvicorn.Config(
+            app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
+        )
     )
 
 

@@ -100,7 +100,10 @@ class AvatarService:
         return await self._change(actor, Action.DELETE_GROUP_PICTURE, alias, None, progress)
 
     async def set_own_picture(
-        self, actor: Actor, provider: str | None, photo: PhotoSource,
+        self,
+        actor: Actor,
+        provider: str | None,
+        photo: PhotoSource,
         progress: Progress | None = None,
     ) -> Outcome:
         return await self._change(actor, Action.SET_OWN_PICTURE, provider, photo, progress)
@@ -130,8 +133,13 @@ class AvatarService:
     async def choices(self, actor: Actor, action: Action) -> list[str]:
         """The names (group aliases or provider names) this user may use for `action`."""
         if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
-            if not may(actor.user_id, action, None, owners=self.owners,
-                       grants=await self.store.grants_of(actor.user_id)):
+            if not may(
+                actor.user_id,
+                action,
+                None,
+                owners=self.owners,
+                grants=await self.store.grants_of(actor.user_id),
+            ):
                 return []
             return [p.name for p in self.providers.values() if p.can(_NEEDS[action][0])]
         grants = await self.store.grants_of(actor.user_id)
@@ -171,7 +179,11 @@ class AvatarService:
         else:
             outcome, reason = "failed", "I could not reach anyone who may approve it"
         await self._audit(
-            actor, action, target.audit_name, target.provider.name, outcome,
+            actor,
+            action,
+            target.audit_name,
+            target.provider.name,
+            outcome,
             f"proposal {proposal.id}: {reason}",
         )
         return Outcome(
@@ -226,8 +238,7 @@ class AvatarService:
         return (
             action in PROPOSABLE
             and alias is not None
-            and may(actor.user_id, Action.PROPOSE_CHANGE, alias, owners=self.owners,
-                    grants=grants)
+            and may(actor.user_id, Action.PROPOSE_CHANGE, alias, owners=self.owners, grants=grants)
         )
 
     async def _resolve_group(self, actor: Actor, action: Action, alias: str | None) -> Group:
@@ -257,9 +268,7 @@ class AvatarService:
                 self.providers.values()
             )
             if len(able) != 1:
-                raise Refusal(
-                    f"which provider? Name one of: {', '.join(p.name for p in able)}."
-                )
+                raise Refusal(f"which provider? Name one of: {', '.join(p.name for p in able)}.")
             provider = able[0]
         else:
             provider = self.providers.get(name)
@@ -305,6 +314,13 @@ class AvatarService:
         requested_by: int | None = None,
     ) -> None:
         await audit.record(
-            self.store, actor, action.value, target, outcome, reason,
-            provider=provider, url=url, requested_by=requested_by,
+            self.store,
+            actor,
+            action.value,
+            target,
+            outcome,
+            reason,
+            provider=provider,
+            url=url,
+            requested_by=requested_by,
         )

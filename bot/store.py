@@ -11,7 +11,7 @@ import contextlib
 import enum
 from collections.abc import AsyncIterator, Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -119,7 +119,7 @@ MIGRATIONS: list[str] = [
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -460,8 +460,18 @@ class Store:
                 "INSERT INTO proposals (action, alias, title, requested_by, requester_name,"
                 " chat_id, jpeg, side, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (action, alias, title, requested_by, requester_name, chat_id, jpeg, side,
-                 created_at, expires_at),
+                (
+                    action,
+                    alias,
+                    title,
+                    requested_by,
+                    requester_name,
+                    chat_id,
+                    jpeg,
+                    side,
+                    created_at,
+                    expires_at,
+                ),
             )
         return await self.proposal(cursor.lastrowid)
 
@@ -564,7 +574,9 @@ class Store:
         """Write an accepted change down; its id."""
         now = utc_now()
         values = {
-            **operation.__dict__, "created_at": operation.created_at or now, "updated_at": now
+            **operation.__dict__,
+            "created_at": operation.created_at or now,
+            "updated_at": now,
         }
         values["status"] = OperationStatus(values["status"]).value
         async with self._writing():

@@ -25,28 +25,59 @@ class Command:
 
 
 COMMANDS: list[Command] = [
-    Command("setgrouppic", "<group>", "set a group's picture (caption of a photo, reply to "
-            "one, or send it next)", Action.SET_GROUP_PICTURE, list_choices=True),
-    Command("delgrouppic", "<group>", "remove a group's picture", Action.DELETE_GROUP_PICTURE,
-            list_choices=True),
-    Command("grouppic", "<group>", "show a group's picture", Action.VIEW_GROUP_PICTURE,
-            list_choices=True),
-    Command("setprofilepic", "<provider>", "set the WhatsApp account's picture",
-            Action.SET_OWN_PICTURE, list_choices=True),
-    Command("profilepic", "<provider>", "show the WhatsApp account's picture",
-            Action.VIEW_OWN_PICTURE, list_choices=True),
-    Command("groups", "", "your groups, and what their providers can do",
-            Action.VIEW_GROUP_PICTURE),
+    Command(
+        "setgrouppic",
+        "<group>",
+        "set a group's picture (caption of a photo, reply to one, or send it next)",
+        Action.SET_GROUP_PICTURE,
+        list_choices=True,
+    ),
+    Command(
+        "delgrouppic",
+        "<group>",
+        "remove a group's picture",
+        Action.DELETE_GROUP_PICTURE,
+        list_choices=True,
+    ),
+    Command(
+        "grouppic",
+        "<group>",
+        "show a group's picture",
+        Action.VIEW_GROUP_PICTURE,
+        list_choices=True,
+    ),
+    Command(
+        "setprofilepic",
+        "<provider>",
+        "set the WhatsApp account's picture",
+        Action.SET_OWN_PICTURE,
+        list_choices=True,
+    ),
+    Command(
+        "profilepic",
+        "<provider>",
+        "show the WhatsApp account's picture",
+        Action.VIEW_OWN_PICTURE,
+        list_choices=True,
+    ),
+    Command(
+        "groups", "", "your groups, and what their providers can do", Action.VIEW_GROUP_PICTURE
+    ),
     Command("admins", "[group]", "who may do what", Action.VIEW_GRANTS),
     Command("history", "[group] [n]", "the latest changes and attempts", Action.VIEW_HISTORY),
     Command("link", "<group>", "make a group the default of this chat", Action.LINK_CHAT),
     Command("unlink", "", "forget this chat's default group", Action.LINK_CHAT),
     Command("notify", "on|off", "your change notifications", Action.CHOOSE_NOTIFICATIONS),
-    Command("grant", "<user> <group|*> <admin|requester>", "give someone a role",
-            Action.MANAGE_GRANTS),
+    Command(
+        "grant", "<user> <group|*> <admin|requester>", "give someone a role", Action.MANAGE_GRANTS
+    ),
     Command("revoke", "<user> <group|*>", "take a role away", Action.MANAGE_GRANTS),
-    Command("addgroup", "<alias> <provider> <chat id> [title]", "add a WhatsApp group",
-            Action.MANAGE_GROUPS),
+    Command(
+        "addgroup",
+        "<alias> <provider> <chat id> [title]",
+        "add a WhatsApp group",
+        Action.MANAGE_GROUPS,
+    ),
     Command("removegroup", "<alias>", "remove a group added from chat", Action.MANAGE_GROUPS),
 ]
 

@@ -111,9 +111,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 @with_actor
-async def delete_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
-) -> None:
+async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = update.effective_message
     service = await services_of(context).get()
@@ -130,10 +128,12 @@ async def delete_command(
         else ("Remove it", f"Remove the picture of {target.title}? This cannot be undone.")
     )
     buttons = InlineKeyboardMarkup(
-        [[
-            InlineKeyboardButton(remove, callback_data=f"del:{actor.user_id}:{alias}"),
-            InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
-        ]]
+        [
+            [
+                InlineKeyboardButton(remove, callback_data=f"del:{actor.user_id}:{alias}"),
+                InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
+            ]
+        ]
     )
     await message.reply_text(question, reply_markup=buttons)
 
@@ -155,16 +155,12 @@ async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE
     if await service.already_requested(request):  # a second press, or a redelivered update
         return
     await query.edit_message_text(WORKING)
-    outcome = await service.delete_group_picture(
-        actor, rest[0], _progress(query.message, request)
-    )
+    outcome = await service.delete_group_picture(actor, rest[0], _progress(query.message, request))
     await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
 @with_actor
-async def view_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
-) -> None:
+async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """`/grouppic family` and `/profilepic green`: the current picture's URL."""
     message = update.effective_message
     action = VIEW_COMMANDS[_command_name(message)]
@@ -222,9 +218,7 @@ async def _run_change(
         return
     answer = await message.reply_text(WORKING, do_quote=True)  # which request it answers
     if action is Action.SET_GROUP_PICTURE:
-        outcome = await service.set_group_picture(
-            actor, name, source, _progress(answer, request)
-        )
+        outcome = await service.set_group_picture(actor, name, source, _progress(answer, request))
     else:
         outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
     await answer.edit_text(outcome_text(action, outcome))

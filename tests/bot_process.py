@@ -42,8 +42,16 @@ async def run_cli(*args: str, config: Path, env: dict[str, str]) -> Finished:
     """`python -m bot <args> --config <config>` to completion (grant, revoke, check); async, so
     the fake servers in this event loop can answer it."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, "--config", str(config),
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        "--config",
+        str(config),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
     return Finished(process.returncode, stdout.decode(), stderr.decode())
@@ -74,8 +82,17 @@ async def spawn_bot(
     menus_before = len(telegram.calls("setMyCommands"))
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config), *(["--debug"] * debug), *args,
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "bot",
+            "--config",
+            str(config),
+            *(["--debug"] * debug),
+            *args,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     bot = BotProcess(process, log_path)
     for _ in range(300):
@@ -105,7 +122,11 @@ async def running_bot(
     assert SECRET_MARKER not in bot.log, "a secret reached the log"
     for call in telegram.calls():
         # the webhook secret is Telegram's to know: it sends it back with every update
-        sent = {k: v for k, v in call.params.items() if (call.method, k) != ("setWebhook", "secret_token")}
+        sent = {
+            k: v
+            for k, v in call.params.items()
+            if (call.method, k) != ("setWebhook", "secret_token")
+        }
         assert SECRET_MARKER not in repr(sent), f"a secret reached Telegram: {call.method}"
 
 
@@ -126,7 +147,7 @@ def _receiving(telegram: FakeTelegram, after: object) -> bool:
     """Whether the bot asked for updates (or set its webhook) after the call `after`."""
     calls = telegram.calls()
     position = next(i for i, call in enumerate(calls) if call is after)
-    return any(call.method in ("getUpdates", "setWebhook") for call in calls[position + 1:])
+    return any(call.method in ("getUpdates", "setWebhook") for call in calls[position + 1 :])
 
 
 def bot_env(**secrets: str) -> dict[str, str]:

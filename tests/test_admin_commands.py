@@ -34,8 +34,13 @@ from tests.conftest import (
 from tests.fakes.greenapi import FakeGreenApi
 from tests.pictures import photo_bytes
 
-CALLERS = {"owner": OWNER, "admin": ADMIN, "other admin": WORK_ADMIN,
-           "requester": REQUESTER, "stranger": STRANGER}
+CALLERS = {
+    "owner": OWNER,
+    "admin": ADMIN,
+    "other admin": WORK_ADMIN,
+    "requester": REQUESTER,
+    "stranger": STRANGER,
+}
 NEWCOMER = 444
 GROUP_CHAT = -100555
 CLUB_CHAT = -100777
@@ -62,8 +67,9 @@ class Case:
     setup: Callable[[Bot], Awaitable[None]] | None = None
 
 
-def _audit(user: int, action: str, target: str | None, outcome: str,
-           requested_by: int | None = None) -> tuple:
+def _audit(
+    user: int, action: str, target: str | None, outcome: str, requested_by: int | None = None
+) -> tuple:
     return (user, action, target, outcome, requested_by)
 
 
@@ -93,14 +99,27 @@ async def link_group_chat(bot: Bot) -> None:
 
 async def two_audit_rows(bot: Bot) -> None:
     for target in ("family", "work"):
-        await bot.store.record(AuditEntry(
-            OWNER, OWNER, "set_group_picture", target, "done", provider="green",
-            url=f"https://pps.whatsapp.net/{target}.jpg", at="2025-01-02T03:04:05+00:00",
-        ))
+        await bot.store.record(
+            AuditEntry(
+                OWNER,
+                OWNER,
+                "set_group_picture",
+                target,
+                "done",
+                provider="green",
+                url=f"https://pps.whatsapp.net/{target}.jpg",
+                at="2025-01-02T03:04:05+00:00",
+            )
+        )
 
 
-def map_change(user: int, reply: str, action: str, target: str,
-               changes: dict[str, tuple[list[tuple], list[tuple]]]) -> Expect:
+def map_change(
+    user: int,
+    reply: str,
+    action: str,
+    target: str,
+    changes: dict[str, tuple[list[tuple], list[tuple]]],
+) -> Expect:
     """A change to the map: audited, and announced to the owners other than the caller."""
     return Expect(
         reply,
@@ -114,34 +133,55 @@ CASES: dict[str, Case] = {
         f"/grant {NEWCOMER} family requester",
         {
             "owner": map_change(
-                OWNER, f"Done: granted requester on family to {NEWCOMER}.", "grant", "family",
+                OWNER,
+                f"Done: granted requester on family to {NEWCOMER}.",
+                "grant",
+                "family",
                 {"grants": ([(NEWCOMER, "family", "requester", OWNER)], [])},
             ),
-            **same_for(OTHERS_THAN_OWNER, lambda user: refusal(
-                user, "Sorry, only owners may grant rights.", "grant", "family")),
+            **same_for(
+                OTHERS_THAN_OWNER,
+                lambda user: refusal(
+                    user, "Sorry, only owners may grant rights.", "grant", "family"
+                ),
+            ),
         },
     ),
     "revoke": Case(
         f"/revoke {REQUESTER} family",
         {
             "owner": map_change(
-                OWNER, f"Done: revoked {REQUESTER}'s requester grant on family.", "revoke",
-                "family", {"grants": ([], [(REQUESTER, "family", "requester", OWNER)])},
+                OWNER,
+                f"Done: revoked {REQUESTER}'s requester grant on family.",
+                "revoke",
+                "family",
+                {"grants": ([], [(REQUESTER, "family", "requester", OWNER)])},
             ),
-            **same_for(OTHERS_THAN_OWNER, lambda user: refusal(
-                user, "Sorry, only owners may revoke rights.", "revoke", "family")),
+            **same_for(
+                OTHERS_THAN_OWNER,
+                lambda user: refusal(
+                    user, "Sorry, only owners may revoke rights.", "revoke", "family"
+                ),
+            ),
         },
     ),
     "admins": Case(
         "/admins family",
         {
-            **same_for(["owner", "admin"], lambda user: Expect(
-                "Who may do what:\n"
-                f"owners (config.yaml, every right): {OWNER}, {OTHER_OWNER}\n"
-                f"family: {ADMIN} admin, {REQUESTER} requester"
-            )),
-            **same_for(["other admin", "requester", "stranger"], lambda user: refusal(
-                user, "Sorry, you may not see who manages Family.", "view_grants", "family")),
+            **same_for(
+                ["owner", "admin"],
+                lambda user: Expect(
+                    "Who may do what:\n"
+                    f"owners (config.yaml, every right): {OWNER}, {OTHER_OWNER}\n"
+                    f"family: {ADMIN} admin, {REQUESTER} requester"
+                ),
+            ),
+            **same_for(
+                ["other admin", "requester", "stranger"],
+                lambda user: refusal(
+                    user, "Sorry, you may not see who manages Family.", "view_grants", "family"
+                ),
+            ),
         },
     ),
     "groups": Case(
@@ -179,52 +219,84 @@ CASES: dict[str, Case] = {
         f"/addgroup club green {CLUB_ID} Book club",
         {
             "owner": map_change(
-                OWNER, f"Done: added the group club (Book club: {CLUB_ID} via green).",
-                "add_group", "club",
+                OWNER,
+                f"Done: added the group club (Book club: {CLUB_ID} via green).",
+                "add_group",
+                "club",
                 {"groups": ([("club", "green", CLUB_ID, "Book club", "chat")], [])},
             ),
-            **same_for(OTHERS_THAN_OWNER, lambda user: refusal(
-                user, "Sorry, only owners may add groups.", "add_group", "club")),
+            **same_for(
+                OTHERS_THAN_OWNER,
+                lambda user: refusal(
+                    user, "Sorry, only owners may add groups.", "add_group", "club"
+                ),
+            ),
         },
     ),
     "removegroup": Case(
         "/removegroup club",
         {
             "owner": map_change(
-                OWNER, "Done: removed the group club with its grants and chat links.",
-                "remove_group", "club",
+                OWNER,
+                "Done: removed the group club with its grants and chat links.",
+                "remove_group",
+                "club",
                 {
                     "groups": ([], [("club", "green", CLUB_ID, "Club", "chat")]),
                     "grants": ([], [(NEWCOMER, "club", "admin", OWNER)]),
                     "links": ([], [(CLUB_CHAT, "club", "chat")]),
                 },
             ),
-            **same_for(OTHERS_THAN_OWNER, lambda user: refusal(
-                user, "Sorry, only owners may remove groups.", "remove_group", "club")),
+            **same_for(
+                OTHERS_THAN_OWNER,
+                lambda user: refusal(
+                    user, "Sorry, only owners may remove groups.", "remove_group", "club"
+                ),
+            ),
         },
         setup=add_club,
     ),
     "link": Case(
         "/link family",
         {
-            **same_for(["owner", "admin"], lambda user: map_change(
-                user, f"Done: linked the chat {GROUP_CHAT} to family.", "link", "family",
-                {"links": ([(GROUP_CHAT, "family", "chat")], [])},
-            )),
-            **same_for(["other admin", "requester", "stranger"], lambda user: refusal(
-                user, "Sorry, you may not link this chat to Family.", "link", "family")),
+            **same_for(
+                ["owner", "admin"],
+                lambda user: map_change(
+                    user,
+                    f"Done: linked the chat {GROUP_CHAT} to family.",
+                    "link",
+                    "family",
+                    {"links": ([(GROUP_CHAT, "family", "chat")], [])},
+                ),
+            ),
+            **same_for(
+                ["other admin", "requester", "stranger"],
+                lambda user: refusal(
+                    user, "Sorry, you may not link this chat to Family.", "link", "family"
+                ),
+            ),
         },
         in_group_chat=True,
     ),
     "unlink": Case(
         "/unlink",
         {
-            **same_for(["owner", "admin"], lambda user: map_change(
-                user, f"Done: unlinked the chat {GROUP_CHAT} from family.", "unlink", "family",
-                {"links": ([], [(GROUP_CHAT, "family", "chat")])},
-            )),
-            **same_for(["other admin", "requester", "stranger"], lambda user: refusal(
-                user, "Sorry, you may not unlink this chat from family.", "unlink", "family")),
+            **same_for(
+                ["owner", "admin"],
+                lambda user: map_change(
+                    user,
+                    f"Done: unlinked the chat {GROUP_CHAT} from family.",
+                    "unlink",
+                    "family",
+                    {"links": ([], [(GROUP_CHAT, "family", "chat")])},
+                ),
+            ),
+            **same_for(
+                ["other admin", "requester", "stranger"],
+                lambda user: refusal(
+                    user, "Sorry, you may not unlink this chat from family.", "unlink", "family"
+                ),
+            ),
         },
         in_group_chat=True,
         setup=link_group_chat,
@@ -232,55 +304,86 @@ CASES: dict[str, Case] = {
     "history": Case(
         "/history family",
         {
-            **same_for(["owner", "admin", "requester"], lambda user: Expect(
-                "History of family, newest first:\n2025-01-02 03:04 111 set group picture"
-                " family: done - https://pps.whatsapp.net/family.jpg"
-            )),
-            **same_for(["other admin", "stranger"], lambda user: refusal(
-                user, "Sorry, you may not see the history of 'family'.", "view_history",
-                "family")),
+            **same_for(
+                ["owner", "admin", "requester"],
+                lambda user: Expect(
+                    "History of family, newest first:\n2025-01-02 03:04 111 set group picture"
+                    " family: done - https://pps.whatsapp.net/family.jpg"
+                ),
+            ),
+            **same_for(
+                ["other admin", "stranger"],
+                lambda user: refusal(
+                    user,
+                    "Sorry, you may not see the history of 'family'.",
+                    "view_history",
+                    "family",
+                ),
+            ),
         },
         setup=two_audit_rows,
     ),
     "notify": Case(
         "/notify off",
         {
-            **same_for(["owner", "admin", "other admin"], lambda user: Expect(
-                "Done: you will no longer hear about changes made by others.",
-                {"notify_optouts": ([(user,)], [])},
-            )),
-            **same_for(["requester", "stranger"], lambda user: refusal(
-                user, "Sorry, you get no change notifications: they go to owners and group "
-                "admins.", None, None)),
+            **same_for(
+                ["owner", "admin", "other admin"],
+                lambda user: Expect(
+                    "Done: you will no longer hear about changes made by others.",
+                    {"notify_optouts": ([(user,)], [])},
+                ),
+            ),
+            **same_for(
+                ["requester", "stranger"],
+                lambda user: refusal(
+                    user,
+                    "Sorry, you get no change notifications: they go to owners and group admins.",
+                    None,
+                    None,
+                ),
+            ),
         },
     ),
     "setgrouppic": Case(
         "/setgrouppic family",
         {
             "owner": Expect(
-                "Done: Family has a new picture.\nhttps://", prefix=True, provider_calls=1,
+                "Done: Family has a new picture.\nhttps://",
+                prefix=True,
+                provider_calls=1,
                 changes={"audit": ([_audit(OWNER, "set_group_picture", "family", "done")], [])},
                 told=frozenset({OTHER_OWNER, ADMIN}),
             ),
             "admin": Expect(
-                "Done: Family has a new picture.\nhttps://", prefix=True, provider_calls=1,
+                "Done: Family has a new picture.\nhttps://",
+                prefix=True,
+                provider_calls=1,
                 changes={"audit": ([_audit(ADMIN, "set_group_picture", "family", "done")], [])},
                 told=frozenset({OWNER, OTHER_OWNER}),
             ),
             "requester": Expect(
                 "You may not make this change yourself, so I sent your picture for Family to "
-                "its admins for approval (proposal 1, open until ", prefix=True,
+                "its admins for approval (proposal 1, open until ",
+                prefix=True,
                 changes={
-                    "proposals": ([(1, "set_group_picture", "family", REQUESTER, REQUESTER,
-                                    "pending", None)], []),
+                    "proposals": (
+                        [(1, "set_group_picture", "family", REQUESTER, REQUESTER, "pending", None)],
+                        [],
+                    ),
                     "proposal_messages": ([(1, ADMIN)], []),
                     "audit": ([_audit(REQUESTER, "set_group_picture", "family", "proposed")], []),
                 },
                 told=frozenset({ADMIN}),
             ),
-            **same_for(["other admin", "stranger"], lambda user: refusal(
-                user, "Sorry, you may not change the picture of Family.", "set_group_picture",
-                "family")),
+            **same_for(
+                ["other admin", "stranger"],
+                lambda user: refusal(
+                    user,
+                    "Sorry, you may not change the picture of Family.",
+                    "set_group_picture",
+                    "family",
+                ),
+            ),
         },
         with_photo=True,
     ),
@@ -548,8 +651,18 @@ async def test_notify_off_silences_change_notices_and_on_brings_them_back(bot: B
 
 async def test_help_lists_the_admin_commands_for_those_who_may_use_them(bot: Bot):
     owner_help = await bot.say(bot.user(OWNER, "Olga"), "/help")
-    for command in ("/grant", "/revoke", "/addgroup", "/removegroup", "/admins", "/history",
-                    "/link", "/unlink", "/notify", "/groups"):
+    for command in (
+        "/grant",
+        "/revoke",
+        "/addgroup",
+        "/removegroup",
+        "/admins",
+        "/history",
+        "/link",
+        "/unlink",
+        "/notify",
+        "/groups",
+    ):
         assert command in owner_help
     admin_help = await bot.say(bot.user(ADMIN, "Ada"), "/help")
     assert "/link" in admin_help and "/admins" in admin_help and "/notify" in admin_help
@@ -558,5 +671,15 @@ async def test_help_lists_the_admin_commands_for_those_who_may_use_them(bot: Bot
     assert "you may propose for: family" in requester_help
     assert "/history" in requester_help and "/link" not in requester_help
     [call] = bot.telegram.calls("setMyCommands")
-    assert {"grant", "revoke", "admins", "groups", "addgroup", "removegroup", "link", "unlink",
-            "history", "notify"} <= {c["command"] for c in call.params["commands"]}
+    assert {
+        "grant",
+        "revoke",
+        "admins",
+        "groups",
+        "addgroup",
+        "removegroup",
+        "link",
+        "unlink",
+        "history",
+        "notify",
+    } <= {c["command"] for c in call.params["commands"]}

@@ -206,9 +206,7 @@ async def test_a_revoked_admin_or_a_stranger_pressing_an_old_button_decides_noth
     await p["requester"].press(notify_copy, "ap:1")  # no approving one's own proposal
     await bot.deliver()
 
-    refusal = (
-        "Sorry, only those who may change the picture of Family may decide this proposal."
-    )
+    refusal = "Sorry, only those who may change the picture of Family may decide this proposal."
     assert [c.params.get("text") for c in bot.telegram.calls("answerCallbackQuery")] == (
         [refusal] * 3
     )
@@ -277,8 +275,9 @@ async def test_a_removal_is_proposed_after_a_confirmation_and_runs_when_approved
     gowa.avatars[TEAM] = "https://pps.whatsapp.net/v/team.jpg"
     question = await bot.say(p["requester"], "/delgrouppic team")
     assert question == "Propose to the admins of Team to remove its picture?"
-    await p["requester"].press(bot.telegram.bot_messages(p["requester"])[-1],
-                               f"del:{REQUESTER}:team")
+    await p["requester"].press(
+        bot.telegram.bot_messages(p["requester"])[-1], f"del:{REQUESTER}:team"
+    )
     assert (await bot.answer(p["requester"])).startswith(
         "You may not make this change yourself, so I sent the removal of the picture of Team "
         "to its admins for approval (proposal 1"
@@ -313,9 +312,11 @@ async def test_a_group_without_admins_sends_proposals_to_the_owners(bot: Bot):
     bot.green.groups.add("120363000000000003@g.us")
     await bot.store.grant(REQUESTER, "club", Role.REQUESTER, granted_by=OWNER)
     assert (await propose_picture(bot, p["requester"], "club")).startswith("You may not make")
-    assert labels(preview(bot, OWNER)) == labels(preview(bot, OTHER_OWNER)) == [
-        ("Approve", "ap:1"), ("Reject", "rj:1")
-    ]
+    assert (
+        labels(preview(bot, OWNER))
+        == labels(preview(bot, OTHER_OWNER))
+        == [("Approve", "ap:1"), ("Reject", "rj:1")]
+    )
     await p["other owner"].press(preview(bot, OTHER_OWNER), "ap:1")
     await bot.deliver()
     assert [r.form["groupId"] for r in bot.green.set_calls()] == ["120363000000000003@g.us"]
@@ -353,8 +354,11 @@ async def test_fan_out_reaches_everyone_but_the_blocked_the_opted_out_and_the_ac
     assert (await bot.answer(p["admin"])).startswith("Done: Family has a new picture.")
 
     notice = f"Ada ({ADMIN}) changed the picture of Family via green.\nNew picture: "
-    notified = {c.params["chat_id"] for c in bot.telegram.calls("sendMessage")
-                if c.params["text"].startswith(notice)}
+    notified = {
+        c.params["chat_id"]
+        for c in bot.telegram.calls("sendMessage")
+        if c.params["text"].startswith(notice)
+    }
     assert notified == {OWNER, OTHER_OWNER, NOTIFY_CHAT}  # Otto's was tried, and failed
     assert bot.telegram.bot_messages(p["other owner"]) == []
     assert bot.telegram.bot_messages(NOTIFY_CHAT)[-1].content.startswith(notice)
@@ -380,14 +384,17 @@ async def test_owners_get_one_auth_alert_per_outage_not_one_per_attempt(bot: Bot
         assert (await bot.answer(p["admin"])).startswith("Could not change the picture")
 
     def alerts(user: FakeUser) -> list[str]:
-        return [m.content for m in bot.telegram.bot_messages(user)
-                if "provider green" in m.content]
+        return [m.content for m in bot.telegram.bot_messages(user) if "provider green" in m.content]
 
-    assert alerts(p["owner"]) == alerts(p["other owner"]) == [
-        "Alert: the provider green fails to authenticate: Green API refused the token (HTTP "
-        "401): check api_token_instance. Every change through it fails until this is fixed; "
-        "I will not repeat this alert."
-    ]
+    assert (
+        alerts(p["owner"])
+        == alerts(p["other owner"])
+        == [
+            "Alert: the provider green fails to authenticate: Green API refused the token (HTTP "
+            "401): check api_token_instance. Every change through it fails until this is fixed; "
+            "I will not repeat this alert."
+        ]
+    )
     assert alerts(p["admin"]) == []  # owners only
     await p["admin"].send_photo(photo_bytes(), caption="/setgrouppic family")
     assert (await bot.answer(p["admin"])).startswith("Done")

@@ -35,18 +35,25 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
     "change, expected",
     [
         (lambda c: c["telegram"].pop("token"), "telegram.token: missing"),
-        (lambda c: c["providers"]["green"].update(kind="fax"),
-         "providers.green.kind: unknown provider kind 'fax'"),
-        (lambda c: c["groups"]["family"].update(provider="blue"),
-         "groups.family.provider: unknown provider 'blue'"),
+        (
+            lambda c: c["providers"]["green"].update(kind="fax"),
+            "providers.green.kind: unknown provider kind 'fax'",
+        ),
+        (
+            lambda c: c["groups"]["family"].update(provider="blue"),
+            "groups.family.provider: unknown provider 'blue'",
+        ),
         (lambda c: c["links"].update({"-100": "nope"}), "links.-100: unknown group 'nope'"),
-        (lambda c: c["providers"]["green"].pop("id_instance"),
-         "providers.green.id_instance: missing"),
+        (
+            lambda c: c["providers"]["green"].pop("id_instance"),
+            "providers.green.id_instance: missing",
+        ),
         (lambda c: c.update(owners=[]), "owners:"),
-        (lambda c: c["telegram"].update(mode="webhook"),
-         "webhook mode needs server.public_url"),
-        (lambda c: c["groups"].update({"Bad Alias": {"provider": "green", "chat_id": "1@g.us"}}),
-         "groups.Bad Alias: an alias is"),
+        (lambda c: c["telegram"].update(mode="webhook"), "webhook mode needs server.public_url"),
+        (
+            lambda c: c["groups"].update({"Bad Alias": {"provider": "green", "chat_id": "1@g.us"}}),
+            "groups.Bad Alias: an alias is",
+        ),
         (lambda c: c.update(colour="blue"), "colour: unknown setting"),
     ],
 )
@@ -81,7 +88,11 @@ def start(tmp_path, raw: dict, *command: str) -> subprocess.CompletedProcess[str
     path.write_text(yaml.safe_dump(raw))
     return subprocess.run(
         [sys.executable, "-m", "bot", *command, "--config", str(path)],
-        cwd=ROOT, env={**ENV, "PATH": ""}, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env={**ENV, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -91,7 +102,9 @@ def test_start_up_with_a_bad_config_prints_one_line_and_no_traceback(tmp_path):
     done = start(tmp_path, raw)
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
-    assert line.startswith("config error: providers.green.kind: unknown provider kind 'fax' (known:")
+    assert line.startswith(
+        "config error: providers.green.kind: unknown provider kind 'fax' (known:"
+    )
     assert "greenapi" in line
     assert "Traceback" not in done.stderr
 

@@ -98,7 +98,9 @@ async def test_ask_form_in_a_group_accepts_a_reply_to_the_question(bot: Bot):
 async def test_an_image_sent_as_a_file_is_used(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     await owner.send_document(
-        photo_bytes(800, 600, "PNG"), file_name="pic.png", mime_type="image/png",
+        photo_bytes(800, 600, "PNG"),
+        file_name="pic.png",
+        mime_type="image/png",
         caption="/setgrouppic work",
     )
     assert (await bot.answer(owner)).startswith("Done: Work has a new picture.")
@@ -108,7 +110,9 @@ async def test_an_image_sent_as_a_file_is_used(bot: Bot):
 async def test_a_pdf_gets_a_specific_refusal_and_nothing_is_sent(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     await owner.send_document(
-        b"%PDF-1.7\n%fake", file_name="menu.pdf", mime_type="application/pdf",
+        b"%PDF-1.7\n%fake",
+        file_name="menu.pdf",
+        mime_type="application/pdf",
         caption="/setgrouppic family",
     )
     assert await bot.answer(owner) == "Sorry, this is a PDF, not a picture."
@@ -119,8 +123,11 @@ async def test_a_pdf_gets_a_specific_refusal_and_nothing_is_sent(bot: Bot):
 async def test_a_file_over_20_mb_is_refused_before_downloading(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     await owner.send_document(
-        photo_bytes(300, 300), file_name="huge.jpg", mime_type="image/jpeg",
-        caption="/setgrouppic family", file_size=31_000_000,
+        photo_bytes(300, 300),
+        file_name="huge.jpg",
+        mime_type="image/jpeg",
+        caption="/setgrouppic family",
+        file_size=31_000_000,
     )
     assert await bot.answer(owner) == "Sorry, the file is 31.0 MB; the limit is 20 MB."
     assert bot.telegram.downloads == []
@@ -130,7 +137,9 @@ async def test_a_file_over_20_mb_is_refused_before_downloading(bot: Bot):
 async def test_a_too_small_picture_is_refused(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     await owner.send_document(
-        photo_bytes(150, 150), file_name="tiny.jpg", mime_type="image/jpeg",
+        photo_bytes(150, 150),
+        file_name="tiny.jpg",
+        mime_type="image/jpeg",
         caption="/setgrouppic family",
     )
     assert "at least 192 px" in await bot.answer(owner)
@@ -157,7 +166,9 @@ async def test_an_admin_of_another_group_is_refused(bot: Bot):
 async def test_unknown_or_missing_group_names_the_groups_the_user_may_use(bot: Bot):
     admin = bot.user(ADMIN, "Ada")
     await admin.send_photo(photo_bytes(), caption="/setgrouppic famly")
-    assert await bot.answer(admin) == "Sorry, there is no group called 'famly'. You may use: family."
+    assert (
+        await bot.answer(admin) == "Sorry, there is no group called 'famly'. You may use: family."
+    )
     await admin.send_photo(photo_bytes(), caption="/setgrouppic")  # private chat: no link
     assert await bot.answer(admin) == "Sorry, which group? You may use: family."
     owner = bot.user(OWNER, "Olga")

@@ -30,8 +30,9 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
     async with serve(telegram.app) as api, serve(green.app) as green_url:
         raw = raw_config(tmp_path, green_url)
         raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
-        raw["providers"]["green"].update(api_token_instance="${GREEN_API_TOKEN}",
-                                         timeout_seconds=60)
+        raw["providers"]["green"].update(
+            api_token_instance="${GREEN_API_TOKEN}", timeout_seconds=60
+        )
         config = write_config(tmp_path, raw)
         database = raw["storage"]["path"]
 
@@ -44,21 +45,26 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
 
         # written down before it ran, and nothing half-written: running, no audit row yet
         assert rows(database, "SELECT status, attempts, jpeg IS NOT NULL FROM operations") == [
-            ("running", 1, 1)]
+            ("running", 1, 1)
+        ]
         assert rows(database, "SELECT outcome FROM audit") == []
 
         async with running_bot(config, telegram, ENV):
             final = await telegram.wait_for_bot_message(
-                owner, predicate=lambda m: "Done" in m.content, timeout=30)
+                owner, predicate=lambda m: "Done" in m.content, timeout=30
+            )
             await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
 
     # one answer to the request: the first reply, edited, saying it resumed
-    answers = [m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]]
+    answers = [
+        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
+    ]
     assert answers == [final]
     assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
     assert green.avatar_of(FAMILY) in final.content
     # Green API saw the held upload and the resumed one (setting a picture is idempotent)
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
     assert rows(database, "SELECT status, attempts, jpeg IS NULL FROM operations") == [
-        ("done", 2, 1)]
+        ("done", 2, 1)
+    ]
     assert rows(database, "SELECT outcome, url FROM audit") == [("done", green.avatar_of(FAMILY))]

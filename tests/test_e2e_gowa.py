@@ -19,21 +19,37 @@ ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GOWA_PASSWORD=PASSWORD)
 
 
 def gowa_config(tmp_path: Path, api: str, gowa_url: str) -> Path:
-    return write_config(tmp_path, {
-        "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api},
-        "storage": {"path": str(tmp_path / "avatarops.sqlite3")},
-        "owners": [OWNER],
-        "providers": {"gowa": {"kind": "gowa", "base_url": gowa_url + "/wa",
-                               "username": "admin", "password": "${GOWA_PASSWORD}",
-                               "device_id": "my-phone", "own_jid": OWN_JID}},
-        "groups": {"club": {"provider": "gowa", "chat_id": CLUB, "title": "Club"}},
-    })
+    return write_config(
+        tmp_path,
+        {
+            "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api},
+            "storage": {"path": str(tmp_path / "avatarops.sqlite3")},
+            "owners": [OWNER],
+            "providers": {
+                "gowa": {
+                    "kind": "gowa",
+                    "base_url": gowa_url + "/wa",
+                    "username": "admin",
+                    "password": "${GOWA_PASSWORD}",
+                    "device_id": "my-phone",
+                    "own_jid": OWN_JID,
+                }
+            },
+            "groups": {"club": {"provider": "gowa", "chat_id": CLUB, "title": "Club"}},
+        },
+    )
 
 
 async def test_all_five_commands_work_against_gowa(tmp_path):
     telegram = FakeTelegram(token=BOT_TOKEN)
-    gowa = FakeGowa(username="admin", password=PASSWORD, devices=("my-phone", "tablet"),
-                    own_jid=OWN_JID, groups={CLUB}, base_path="/wa")
+    gowa = FakeGowa(
+        username="admin",
+        password=PASSWORD,
+        devices=("my-phone", "tablet"),
+        own_jid=OWN_JID,
+        groups={CLUB},
+        base_path="/wa",
+    )
     owner = telegram.user(OWNER, "Olga")
     async with serve(telegram.app) as api, serve(gowa.app) as gowa_url:
         config = gowa_config(tmp_path, api, gowa_url)
@@ -69,11 +85,15 @@ async def test_all_five_commands_work_against_gowa(tmp_path):
             # /delgrouppic: confirm, then the photo-less multipart call
             sent = await owner.send("/delgrouppic club")
             question = await telegram.wait_for_bot_message(
-                owner, predicate=lambda m: m.message_id > sent["message_id"])
+                owner, predicate=lambda m: m.message_id > sent["message_id"]
+            )
             await owner.press(question, question.callback_data("Remove it"))
             done = await telegram.wait_for_bot_message(
-                owner, predicate=lambda m: m.message_id == question.message_id
-                and m.content.startswith("Done"))
+                owner,
+                predicate=lambda m: (
+                    m.message_id == question.message_id and m.content.startswith("Done")
+                ),
+            )
             assert done.content == "Done: the picture of Club is removed."
             assert CLUB not in gowa.avatars
             removal = [r for r in gowa.requests if r.path == "/group/photo"][-1]
@@ -84,8 +104,9 @@ async def test_all_five_commands_work_against_gowa(tmp_path):
             assert (await answer_to(telegram, owner, sent)).startswith("Club has no picture")
 
             # a WhatsApp refusal surfaces in plain words
-            gowa.fail_next("/group/photo", Failure.ERROR,
-                           "info query returned status 403: forbidden")
+            gowa.fail_next(
+                "/group/photo", Failure.ERROR, "info query returned status 403: forbidden"
+            )
             sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic club")
             answer = await answer_to(telegram, owner, sent)
             assert answer.startswith("Could not change the picture of Club:")

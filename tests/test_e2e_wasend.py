@@ -31,7 +31,9 @@ from tests.pictures import photo_bytes
 TEAM = "120363111111111111@g.us"
 WASEND_KEY = "wasend-key-SECRET"
 WEBHOOK_SECRET = "webhook-secret-SECRET"
-ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, WASEND_API_KEY=WASEND_KEY, WEBHOOK_SECRET=WEBHOOK_SECRET)
+ENV = bot_env(
+    TELEGRAM_BOT_TOKEN=BOT_TOKEN, WASEND_API_KEY=WASEND_KEY, WEBHOOK_SECRET=WEBHOOK_SECRET
+)
 
 
 @dataclass
@@ -55,17 +57,32 @@ async def world(request, tmp_path) -> AsyncIterator[World]:
     port = free_port()
     public_url = f"http://127.0.0.1:{port}"
     async with serve(telegram.app) as api, serve(wasend.app) as wasend_url:
-        config = write_config(tmp_path, {
-            "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api,
-                         "mode": request.param},
-            "storage": {"path": str(tmp_path / "avatarops.sqlite3")},
-            "owners": [OWNER],
-            "providers": {"wa": {"kind": "wasend", "base_url": wasend_url,
-                                 "api_key": "${WASEND_API_KEY}", "session_id": "my-session"}},
-            "groups": {"team": {"provider": "wa", "chat_id": TEAM, "title": "Team"}},
-            "server": {"listen": f"127.0.0.1:{port}", "public_url": public_url,
-                       "webhook_secret": "${WEBHOOK_SECRET}"},
-        })
+        config = write_config(
+            tmp_path,
+            {
+                "telegram": {
+                    "token": "${TELEGRAM_BOT_TOKEN}",
+                    "api_base_url": api,
+                    "mode": request.param,
+                },
+                "storage": {"path": str(tmp_path / "avatarops.sqlite3")},
+                "owners": [OWNER],
+                "providers": {
+                    "wa": {
+                        "kind": "wasend",
+                        "base_url": wasend_url,
+                        "api_key": "${WASEND_API_KEY}",
+                        "session_id": "my-session",
+                    }
+                },
+                "groups": {"team": {"provider": "wa", "chat_id": TEAM, "title": "Team"}},
+                "server": {
+                    "listen": f"127.0.0.1:{port}",
+                    "public_url": public_url,
+                    "webhook_secret": "${WEBHOOK_SECRET}",
+                },
+            },
+        )
         yield World(telegram, wasend, config, public_url, request.param)
 
 
@@ -97,14 +114,18 @@ async def test_set_and_clear_a_wasend_group_picture_from_telegram(world: World):
         sent = await owner.send("/delgrouppic team")
         await world.deliver()
         question = await telegram.wait_for_bot_message(
-            owner, predicate=lambda m: m.message_id > sent["message_id"])
+            owner, predicate=lambda m: m.message_id > sent["message_id"]
+        )
         assert question.content == "Remove the picture of Team? This cannot be undone."
         assert not [r for r in wasend.requests if r.method == "DELETE"]
         await owner.press(question, question.callback_data("Remove it"))
         await world.deliver()
         done = await telegram.wait_for_bot_message(
-            owner, predicate=lambda m: m.message_id == question.message_id
-            and m.content.startswith("Done"))
+            owner,
+            predicate=lambda m: (
+                m.message_id == question.message_id and m.content.startswith("Done")
+            ),
+        )
         assert done.content == "Done: the picture of Team is removed."
         assert TEAM not in wasend.pictures
 
@@ -118,16 +139,32 @@ async def test_webhook_refuses_updates_without_the_secret(tmp_path):
     wasend = FakeWasend(api_key=WASEND_KEY, groups={TEAM})
     port = free_port()
     async with serve(telegram.app) as api, serve(wasend.app) as wasend_url:
-        config = write_config(tmp_path, {
-            "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api, "mode": "webhook"},
-            "storage": {"path": str(tmp_path / "db.sqlite3")},
-            "owners": [OWNER],
-            "providers": {"wa": {"kind": "wasend", "base_url": wasend_url,
-                                 "api_key": "${WASEND_API_KEY}", "session_id": "my-session"}},
-            "groups": {"team": {"provider": "wa", "chat_id": TEAM}},
-            "server": {"listen": f"127.0.0.1:{port}", "public_url": f"http://127.0.0.1:{port}",
-                       "webhook_secret": "${WEBHOOK_SECRET}"},
-        })
+        config = write_config(
+            tmp_path,
+            {
+                "telegram": {
+                    "token": "${TELEGRAM_BOT_TOKEN}",
+                    "api_base_url": api,
+                    "mode": "webhook",
+                },
+                "storage": {"path": str(tmp_path / "db.sqlite3")},
+                "owners": [OWNER],
+                "providers": {
+                    "wa": {
+                        "kind": "wasend",
+                        "base_url": wasend_url,
+                        "api_key": "${WASEND_API_KEY}",
+                        "session_id": "my-session",
+                    }
+                },
+                "groups": {"team": {"provider": "wa", "chat_id": TEAM}},
+                "server": {
+                    "listen": f"127.0.0.1:{port}",
+                    "public_url": f"http://127.0.0.1:{port}",
+                    "webhook_secret": "${WEBHOOK_SECRET}",
+                },
+            },
+        )
         stranger = telegram.user(STRANGER, "Mallory")
         async with running_bot(config, telegram, ENV):
             [registered] = telegram.calls("setWebhook")

@@ -89,7 +89,7 @@ async def test_wait_for_bot_message_sees_an_edit(
     assert edited.text == "Done ✅" and edited.edit_date is not None
     assert (found.message_id, found.text) == (sent.message_id, "Done ✅")
     assert [revision.text for revision in found.history] == ["Working…"]
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("Done ✅", chat_id=alice.id, message_id=sent.message_id)
 
 
@@ -142,7 +142,7 @@ async def test_get_file_refuses_files_over_20_mb(local_bot: Bot, alice: FakeUser
         b"%PDF-1.4", file_name="scan.pdf", mime_type="application/pdf", file_size=30 * 2**20
     )
     assert message["document"]["file_size"] == 30 * 2**20
-    with pytest.raises(BadRequest, match="(?i)file is too big"):
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
         await local_bot.get_file(message["document"]["file_id"])
 
 
@@ -221,7 +221,7 @@ async def test_replies_and_shared_message_ids(
 async def test_html_parse_mode_is_applied_and_checked(local_bot: Bot, alice: FakeUser) -> None:
     sent = await local_bot.send_message(alice.id, "<b>Family</b> &amp; friends", parse_mode="HTML")
     assert sent.text == "Family & friends"
-    with pytest.raises(BadRequest, match="(?i)can't parse entities"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities"):
         await local_bot.send_message(alice.id, "Family <3", parse_mode="HTML")
 
 
@@ -234,7 +234,7 @@ async def test_chat_members_chats_webhook_and_commands(
     assert (await local_bot.get_chat_member(group.id, alice.id)).status == "administrator"
     chat = await local_bot.get_chat(group.id)
     assert (chat.title, chat.type) == ("Family chat", "supergroup")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await local_bot.get_chat(-100999)
 
     await local_bot.set_webhook("https://bot.example/hook", secret_token="s3cret")

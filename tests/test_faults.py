@@ -29,19 +29,26 @@ class Case:
 
 CASES = {
     "slow once, then fine": Case(Fault.slow(3), 1, 2, "Done: Family has a new picture."),
-    "slow every time": Case(Fault.slow(3), 3, 3, "Could not change the picture of Family:",
-                            "did not answer within 0.5 s"),
+    "slow every time": Case(
+        Fault.slow(3),
+        3,
+        3,
+        "Could not change the picture of Family:",
+        "did not answer within 0.5 s",
+    ),
     "429 without Retry-After": Case(Fault.too_many(), 1, 2, "Done:"),
     "429 with Retry-After": Case(Fault.too_many("1"), 2, 3, "Done:"),
     "502 burst, then fine": Case(Fault.bad_gateway(), 2, 3, "Done:"),
     "502 for good (HTML page)": Case(Fault.bad_gateway(), 3, 3, "Could not change", "HTTP 502"),
     "500 is not retried": Case(Fault.server_error(), 1, 1, "Could not change", "HTTP 500"),
     "invalid JSON, then fine": Case(Fault.invalid_json(), 1, 2, "Done:"),
-    "200 that means failure": Case(Fault.refused("Timed Out"), 1, 1, "Could not change",
-                                   "group id is wrong"),
+    "200 that means failure": Case(
+        Fault.refused("Timed Out"), 1, 1, "Could not change", "group id is wrong"
+    ),
     "rate-overlimit passes": Case(Fault.refused("rate-overlimit"), 1, 2, "Done:"),
-    "400 is not retried": Case(Fault.bad_request("Bad Request Validation failed"), 1, 1,
-                               "Could not change"),
+    "400 is not retried": Case(
+        Fault.bad_request("Bad Request Validation failed"), 1, 1, "Could not change"
+    ),
     "token revoked": Case(Fault.unauthorized(), 1, 1, "Could not change", "check api_token"),
 }
 
@@ -51,8 +58,11 @@ async def faulty_bot(tmp_path, green) -> AsyncIterator[Bot]:
     fake, url = green
     raw = raw_config(tmp_path, url)
     raw["providers"]["green"]["timeout_seconds"] = 0.5
-    raw["reliability"] = {"max_attempts": MAX_ATTEMPTS, "base_delay_seconds": 0.01,
-                          "max_delay_seconds": 0.05}
+    raw["reliability"] = {
+        "max_attempts": MAX_ATTEMPTS,
+        "base_delay_seconds": 0.01,
+        "max_delay_seconds": 0.05,
+    }
     bot, application = await start_bot(raw, fake)
     yield bot
     await application.post_shutdown(application)
@@ -67,7 +77,10 @@ async def assert_consistent(bot: Bot, status: OperationStatus, attempts: int) ->
     assert operation.jpeg is None
     [audit] = [row for row in await bot.store.audit_log(limit=5) if row.outcome != "refused"]
     assert (audit.outcome, audit.reason, audit.url) == (
-        status.value, operation.reason, operation.url)
+        status.value,
+        operation.reason,
+        operation.url,
+    )
     assert await bot.store.open_operations() == []
 
 
@@ -83,8 +96,9 @@ async def test_fault(faulty_bot: Bot, case: Case):
     assert "SECRET" not in answer
     assert len(bot.green.set_calls()) == case.attempts
     ok = answer.startswith("Done")
-    await assert_consistent(bot, OperationStatus.DONE if ok else OperationStatus.FAILED,
-                            case.attempts)
+    await assert_consistent(
+        bot, OperationStatus.DONE if ok else OperationStatus.FAILED, case.attempts
+    )
 
 
 async def test_an_expired_token_alerts_the_owners_once(faulty_bot: Bot):
@@ -94,13 +108,15 @@ async def test_an_expired_token_alerts_the_owners_once(faulty_bot: Bot):
     for _ in range(2):
         await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
         await bot.deliver()
-    alerts = [m.content for m in bot.telegram.bot_messages(other_owner)
-              if m.content.startswith("Alert")]
+    alerts = [
+        m.content for m in bot.telegram.bot_messages(other_owner) if m.content.startswith("Alert")
+    ]
     assert len(alerts) == 1 and "fails to authenticate" in alerts[0]
     sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
     assert (await bot.reply_to(owner, sent)).startswith("Done")
     assert "The provider green works again." in [
-        m.content for m in bot.telegram.bot_messages(other_owner)]
+        m.content for m in bot.telegram.bot_messages(other_owner)
+    ]
 
 
 async def test_dropped_connections_are_retried_then_reported(tmp_path, green):
@@ -112,15 +128,17 @@ async def test_dropped_connections_are_retried_then_reported(tmp_path, green):
     dropper = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = dropper.sockets[0].getsockname()[1]
     raw = raw_config(tmp_path, f"http://127.0.0.1:{port}")
-    raw["reliability"] = {"max_attempts": MAX_ATTEMPTS, "base_delay_seconds": 0.01,
-                          "max_delay_seconds": 0.05}
+    raw["reliability"] = {
+        "max_attempts": MAX_ATTEMPTS,
+        "base_delay_seconds": 0.01,
+        "max_delay_seconds": 0.05,
+    }
     bot, application = await start_bot(raw, fake)
     try:
         owner = bot.user(OWNER, "Olga")
         await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
         assert await bot.answer(owner) == (
-            "Could not change the picture of Family: could not reach Green API"
-            " (connection failed)."
+            "Could not change the picture of Family: could not reach Green API (connection failed)."
         )
         await assert_consistent(bot, OperationStatus.FAILED, MAX_ATTEMPTS)
     finally:

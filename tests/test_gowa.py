@@ -547,7 +547,9 @@ async def test_the_password_never_shows_even_if_gowa_echoes_it(start: Start) -> 
     fake, provider = await start()
     fake.fail_next("setGroupPhoto", Failure.ERROR, f"bad auth {USER}:{PASSWORD}")
 
-    assert_failure(await provider.set_group_picture(GROUP, PICTURE), FailureKind.PROVIDER_ERROR, "***")
+    assert_failure(
+        await provider.set_group_picture(GROUP, PICTURE), FailureKind.PROVIDER_ERROR, "***"
+    )
 
 
 # -- settings and group ids ------------------------------------------------------------------

@@ -324,7 +324,9 @@ FAILURES = [
     # HTTP 200 with `set...Picture: false`
     case("timed-out", SET_GROUP, Fault.refused("Timed Out"), K.NOT_FOUND, "group id", "not in"),
     case("empty-reason", SET_GROUP, Fault.refused(""), K.PROVIDER_ERROR, "no reason given"),
-    case("null-reason", SET_OWN, Fault.refused(None), K.PROVIDER_ERROR, "profile", "no reason given"),
+    case(
+        "null-reason", SET_OWN, Fault.refused(None), K.PROVIDER_ERROR, "profile", "no reason given"
+    ),
     case("not-admin", SET_GROUP, Fault.refused("not-authorized"), K.NOT_ALLOWED, "admin"),
     case("forbidden", SET_GROUP, Fault.refused("forbidden"), K.NOT_ALLOWED, "edit its info"),
     case("odd-reason", SET_GROUP, Fault.refused("Odd Thing"), K.PROVIDER_ERROR, '"Odd Thing"'),

@@ -11,8 +11,9 @@ from tests.pictures import photo_bytes
 async def test_an_anonymous_group_admin_is_asked_to_use_their_own_account(bot: Bot):
     chat = bot.telegram.group_chat(LINKED_CHAT, "Family chat")
     owner = bot.user(OWNER, "Olga")  # even an owner: an anonymous post could be anyone's
-    await owner.send_photo(photo_bytes(), caption="/setgrouppic family", chat=chat,
-                           anonymously=True)
+    await owner.send_photo(
+        photo_bytes(), caption="/setgrouppic family", chat=chat, anonymously=True
+    )
     answer = await bot.answer(chat)
     assert answer.startswith("I can't tell who you are when you post as a chat or channel.")
     assert bot.green.requests == [] and bot.telegram.downloads == []
@@ -20,12 +21,17 @@ async def test_an_anonymous_group_admin_is_asked_to_use_their_own_account(bot: B
 
 async def test_commands_in_a_channel_post_are_ignored(bot: Bot):
     channel = bot.telegram.group_chat(-1009999999999, "News")
-    bot.telegram.push_update("channel_post", {
-        "message_id": 1, "date": 1_700_000_000, "text": "/setgrouppic family",
-        "chat": {"id": channel.id, "type": "channel", "title": "News"},
-        "sender_chat": {"id": channel.id, "type": "channel", "title": "News"},
-        "entities": [{"type": "bot_command", "offset": 0, "length": 12}],
-    })
+    bot.telegram.push_update(
+        "channel_post",
+        {
+            "message_id": 1,
+            "date": 1_700_000_000,
+            "text": "/setgrouppic family",
+            "chat": {"id": channel.id, "type": "channel", "title": "News"},
+            "sender_chat": {"id": channel.id, "type": "channel", "title": "News"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 12}],
+        },
+    )
     await bot.deliver()
     assert bot.telegram.bot_messages(channel) == []
     assert bot.green.requests == []
@@ -35,9 +41,12 @@ async def test_editing_an_old_message_into_a_command_does_nothing(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     photo = await owner.send_photo(photo_bytes(), caption="nice picture")
     await bot.deliver()
-    edited = {**photo, "caption": "/setgrouppic family",
-              "caption_entities": [{"type": "bot_command", "offset": 0, "length": 12}],
-              "edit_date": int(dtm.datetime.now().timestamp())}
+    edited = {
+        **photo,
+        "caption": "/setgrouppic family",
+        "caption_entities": [{"type": "bot_command", "offset": 0, "length": 12}],
+        "edit_date": int(dtm.datetime.now().timestamp()),
+    }
     bot.telegram.push_update("edited_message", edited)
     await bot.deliver()
     assert bot.telegram.bot_messages(owner) == []

@@ -19,12 +19,20 @@ def record(message: str, *args: object, exc_info=None) -> logging.LogRecord:
 
 
 def test_plain_and_url_encoded_secrets_are_masked():
-    line = formatted(record(
-        "GET %s/bot%s/getMe, %s/file/bot%s/x.jpg, %s",
-        "http://api", TOKEN, "http://api", "123456%3AABC-def%2Fghi%2Bjkl",
-        "waInstance1/getAvatar/green-token",
-    ))
-    assert line == "GET http://api/bot***/getMe, http://api/file/bot***/x.jpg, waInstance1/getAvatar/***"
+    line = formatted(
+        record(
+            "GET %s/bot%s/getMe, %s/file/bot%s/x.jpg, %s",
+            "http://api",
+            TOKEN,
+            "http://api",
+            "123456%3AABC-def%2Fghi%2Bjkl",
+            "waInstance1/getAvatar/green-token",
+        )
+    )
+    assert (
+        line
+        == "GET http://api/bot***/getMe, http://api/file/bot***/x.jpg, waInstance1/getAvatar/***"
+    )
 
 
 def test_tracebacks_are_masked_too():

@@ -18,8 +18,9 @@ def allowed(user: int, action: Action, alias: str | None) -> bool:
     return may(user, action, alias, owners={OWNER}, grants=GRANTS)
 
 
-@pytest.mark.parametrize("action", [Action.SET_GROUP_PICTURE, Action.DELETE_GROUP_PICTURE,
-                                    Action.VIEW_GROUP_PICTURE])
+@pytest.mark.parametrize(
+    "action", [Action.SET_GROUP_PICTURE, Action.DELETE_GROUP_PICTURE, Action.VIEW_GROUP_PICTURE]
+)
 def test_group_actions(action):
     assert allowed(OWNER, action, "work")
     assert allowed(ADMIN, action, "family")
@@ -43,8 +44,13 @@ def test_only_owners_change_the_account_picture_admins_may_see_it():
 
 
 def test_someone_elses_grant_gives_nothing():
-    assert not may(STRANGER, Action.SET_GROUP_PICTURE, "family", owners=set(),
-                   grants=[Grant(ADMIN, "family", Role.ADMIN)])
+    assert not may(
+        STRANGER,
+        Action.SET_GROUP_PICTURE,
+        "family",
+        owners=set(),
+        grants=[Grant(ADMIN, "family", Role.ADMIN)],
+    )
 
 
 def test_the_admin_map_itself_is_for_owners_only():

@@ -12,9 +12,7 @@ from tests.fakes.telegram import FakeTelegram
 from tests.pictures import photo_bytes
 
 
-async def test_install_into_a_bare_application_keeps_the_hosts_handlers_and_hooks(
-    tmp_path, green
-):
+async def test_install_into_a_bare_application_keeps_the_hosts_handlers_and_hooks(tmp_path, green):
     fake_green, green_url = green
     telegram = FakeTelegram(token=BOT_TOKEN)
     host_events: list[str] = []

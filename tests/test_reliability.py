@@ -34,8 +34,14 @@ async def until(condition: Callable[[], object], timeout: float = 10) -> None:
 
 def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
     """The bot's answer to a user's message."""
-    return next((m for m in bot.telegram.bot_messages(chat)
-                 if m.reply_to_message_id == message["message_id"]), None)
+    return next(
+        (
+            m
+            for m in bot.telegram.bot_messages(chat)
+            if m.reply_to_message_id == message["message_id"]
+        ),
+        None,
+    )
 
 
 async def operations(store: Store) -> list[Operation]:
@@ -62,8 +68,12 @@ async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
     await until(lambda: bot.green.set_calls())
     second = await other.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
     running.append(asyncio.create_task(bot.deliver()))
-    await until(lambda: reply_to(bot, other, second)
-                and reply_to(bot, other, second).content.startswith("Queued"))
+    await until(
+        lambda: (
+            reply_to(bot, other, second)
+            and reply_to(bot, other, second).content.startswith("Queued")
+        )
+    )
     third = await owner.send_photo(photo_bytes(700, 700), caption="/setgrouppic family")
     running.append(asyncio.create_task(bot.deliver()))
     await asyncio.gather(*running)
@@ -80,7 +90,10 @@ async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
     assert statuses == [OperationStatus.DONE, OperationStatus.SUPERSEDED, OperationStatus.DONE]
     # one audit row per operation, saying what its status says
     assert sorted(row.outcome for row in await bot.store.audit_log(limit=10)) == [
-        "done", "done", "superseded"]
+        "done",
+        "done",
+        "superseded",
+    ]
 
 
 async def test_the_account_picture_keeps_whatsapps_pace(tmp_path, green):
@@ -107,9 +120,12 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
     other = FakeGreenApi(id_instance="7105000001", token="other-SECRET", groups={"120363999@g.us"})
     async with serve(other.app) as other_url:
         raw = raw_config(tmp_path, url)
-        raw["providers"]["other"] = {**raw["providers"]["green"], "api_url": other_url,
-                                     "id_instance": "7105000001",
-                                     "api_token_instance": "other-SECRET"}
+        raw["providers"]["other"] = {
+            **raw["providers"]["green"],
+            "api_url": other_url,
+            "id_instance": "7105000001",
+            "api_token_instance": "other-SECRET",
+        }
         raw["groups"]["club"] = {"provider": "other", "chat_id": "120363999@g.us"}
         bot, application = await start_bot(raw, fake)
         try:
@@ -134,14 +150,29 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
     store = await Store.open(raw["storage"]["path"])
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
     # Olga approved Rita's proposal, and the bot crashed while it ran
-    left_open = Operation(action="set_group_picture", target="family", provider="green",
-                          actor_id=OWNER, actor_name="Olga", actor_chat_id=OWNER,
-                          requester_id=REQUESTER, requester_name="Rita",
-                          requester_chat_id=REQUESTER,
-                          request_key=f"{OWNER}:7", jpeg=jpeg, side=640,
-                          status=OperationStatus.RUNNING, attempts=1)
-    too_old = Operation(**{**left_open.__dict__, "request_key": f"{OWNER}:8",
-                           "created_at": "2026-01-01T00:00:00+00:00"})
+    left_open = Operation(
+        action="set_group_picture",
+        target="family",
+        provider="green",
+        actor_id=OWNER,
+        actor_name="Olga",
+        actor_chat_id=OWNER,
+        requester_id=REQUESTER,
+        requester_name="Rita",
+        requester_chat_id=REQUESTER,
+        request_key=f"{OWNER}:7",
+        jpeg=jpeg,
+        side=640,
+        status=OperationStatus.RUNNING,
+        attempts=1,
+    )
+    too_old = Operation(
+        **{
+            **left_open.__dict__,
+            "request_key": f"{OWNER}:8",
+            "created_at": "2026-01-01T00:00:00+00:00",
+        }
+    )
     await store.add_operation(left_open)
     await store.add_operation(too_old)
     await store.close()
@@ -160,10 +191,10 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
         [upload] = fake.set_calls()
         assert upload.file == jpeg  # the picture written down before the crash
         assert [op.status for op in await operations(bot.store)] == [
-            OperationStatus.DONE, OperationStatus.FAILED]
+            OperationStatus.DONE,
+            OperationStatus.FAILED,
+        ]
         assert await bot.store.open_operations() == []
     finally:
         await application.post_shutdown(application)
         await application.shutdown()
-
-

@@ -31,9 +31,14 @@ class Script:
         self.slept.append(seconds)
         self.now += seconds
 
-    async def run(self, policy: RetryPolicy = RetryPolicy()):
-        return await with_retries(self.call, policy, sleep=self.sleep, clock=lambda: self.now,
-                                  rng=random.Random(1))
+    async def run(self, policy: RetryPolicy | None = None):
+        return await with_retries(
+            self.call,
+            policy or RetryPolicy(),
+            sleep=self.sleep,
+            clock=lambda: self.now,
+            rng=random.Random(1),
+        )
 
 
 async def test_a_timeout_then_success_takes_two_attempts():
@@ -49,9 +54,17 @@ async def test_retry_after_is_honoured():
     assert script.slept == [7]
 
 
-@pytest.mark.parametrize("kind", [FailureKind.NOT_ALLOWED, FailureKind.AUTH, FailureKind.BAD_IMAGE,
-                                  FailureKind.NOT_FOUND, FailureKind.BAD_REQUEST,
-                                  FailureKind.NOT_SUPPORTED])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        FailureKind.NOT_ALLOWED,
+        FailureKind.AUTH,
+        FailureKind.BAD_IMAGE,
+        FailureKind.NOT_FOUND,
+        FailureKind.BAD_REQUEST,
+        FailureKind.NOT_SUPPORTED,
+    ],
+)
 async def test_refusals_are_never_retried(kind):
     refusal = PictureResult.failure(kind, "no")
     script = Script(refusal, OK)

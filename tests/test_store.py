@@ -22,8 +22,10 @@ async def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_p
 
 async def test_config_sync_replaces_config_rows(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.sync_config([Group("family", "green", "1@g.us", "Family"),
-                             Group("work", "green", "2@g.us", "Work")], {-100: "family"})
+    await store.sync_config(
+        [Group("family", "green", "1@g.us", "Family"), Group("work", "green", "2@g.us", "Work")],
+        {-100: "family"},
+    )
     await store.sync_config([Group("family", "green", "3@g.us", "Family!")], {})
     assert await store.groups() == [Group("family", "green", "3@g.us", "Family!")]
     assert await store.linked_alias(-100) is None
@@ -74,9 +76,16 @@ async def test_a_version_1_database_migrates_and_keeps_its_rows(tmp_path):
 
 async def _proposal(store: Store, expires_at: str = "2025-01-02T00:00:00+00:00"):
     return await store.add_proposal(
-        action="set_group_picture", alias="family", title="Family", requested_by=7,
-        requester_name="Rita", chat_id=7, jpeg=b"jpeg", side=640,
-        created_at="2025-01-01T00:00:00+00:00", expires_at=expires_at,
+        action="set_group_picture",
+        alias="family",
+        title="Family",
+        requested_by=7,
+        requester_name="Rita",
+        chat_id=7,
+        jpeg=b"jpeg",
+        side=640,
+        created_at="2025-01-01T00:00:00+00:00",
+        expires_at=expires_at,
     )
 
 
@@ -90,7 +99,9 @@ async def test_a_proposal_closes_once_and_comes_due_at_its_time(tmp_path):
         first.id, ProposalStatus.APPROVED, "2025-01-01T01:00:00+00:00", 2, "Ada"
     )
     assert (closed.status, closed.decided_by, closed.decided_by_name) == (
-        ProposalStatus.APPROVED, 2, "Ada"
+        ProposalStatus.APPROVED,
+        2,
+        "Ada",
     )
     assert await store.close_proposal(first.id, ProposalStatus.REJECTED, "x", 3, "Sam") is None
     assert (await store.proposal(first.id)).decided_by == 2

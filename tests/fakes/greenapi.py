@@ -361,5 +361,6 @@ async def _sleep_unless_gone(request: Request, seconds: float) -> None:
     """Sleep, but stop once the client has hung up, so that shutting the server down is quick."""
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
-    while loop.time() < end and not await request.is_disconnected():
+    # polls, because Starlette only tells a disconnect when asked
+    while loop.time() < end and not await request.is_disconnected():  # noqa: ASYNC110
         await asyncio.sleep(min(0.05, max(0.0, end - loop.time())))
