@@ -7,8 +7,9 @@ Errors are `{"status", "error", "response": {"message": ...}}`; WhatsApp-side re
 with `[<what failed>, <Baileys' error text>]`.
 
 The trap: changing the account's own picture makes Evolution reconnect the instance.
-`connectionState` then says `connecting` for `reconnect_seconds`; meanwhile picture changes fail
-with "Connection Closed" and picture reads give null, as every failed read does in Evolution.
+`connectionState` then says `connecting` for `reconnect_seconds` (and at least once); meanwhile
+picture changes fail with "Connection Closed" and picture reads give null, as every failed read
+does in Evolution.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ class FakeEvolution:
         #: JIDs whose picture WhatsApp hides from this account: reads give null
         self.hidden: set[str] = set()
         self._reconnecting_until = 0.0
+        #: the first connectionState after an own-picture change says connecting, however late
+        #: it comes (so tests do not depend on timing)
+        self._unpolled_reconnect = False
         self._queued: dict[str, list[_Queued]] = {}
         self._picture_ids = itertools.count(1747874123)
         change = "PUT" if version == 1 else "POST"
@@ -158,13 +162,14 @@ class FakeEvolution:
 
     @property
     def connection_state(self) -> str | None:
-        if time.monotonic() < self._reconnecting_until:
+        if self._unpolled_reconnect or time.monotonic() < self._reconnecting_until:
             return "connecting"
         return self.state
 
     def reconnected(self) -> None:
         """End a reconnection now."""
         self._reconnecting_until = 0.0
+        self._unpolled_reconnect = False
 
     def fail_next(self, target: str, failure: Failure, message: str | None = None) -> None:
         """Answer the next request to `target` (an operationId such as "updateGroupPicture", or a
@@ -253,6 +258,7 @@ class FakeEvolution:
         instance: dict[str, Any] = {"instanceName": self.instance}
         if self.connection_state is not None:
             instance["state"] = self.connection_state
+        self._unpolled_reconnect = False
         return JSONResponse({"instance": instance})
 
     async def _instances(self, recorded: EvolutionRequest) -> Response:
@@ -333,6 +339,7 @@ class FakeEvolution:
         self._set(self.own_jid, picture)
         # Evolution calls reloadConnection() without awaiting it
         self._reconnecting_until = time.monotonic() + self.reconnect_seconds
+        self._unpolled_reconnect = True
         return JSONResponse({"update": "success"})
 
     def _set(self, jid: str, picture: bytes) -> None:
