@@ -131,6 +131,8 @@ class EvolutionProvider(Provider):
             f"/chat/updateProfilePicture/{self._instance}",
             json={"picture": _base64(picture)},
         )
+        # Evolution now reconnects the instance: the read-back below waits for it (bounded),
+        # and so does the account's next call if that wait runs out
         self._reconnecting = True
         return _changed(await self.get_own_picture())
 
