@@ -10,11 +10,13 @@ from adapters.base import (
     Provider,
     ProviderSettings,
 )
+from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
 from adapters.wasend import WasendProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
+    "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
     "wasend": WasendProvider,
