@@ -13,11 +13,13 @@ from adapters.base import (
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
 from adapters.wasend import WasendProvider
+from adapters.whapi import WhapiProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
     "wasend": WasendProvider,
+    "whapi": WhapiProvider,
 }
 
 
