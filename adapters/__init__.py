@@ -14,12 +14,14 @@ from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
 from adapters.wasend import WasendProvider
+from adapters.whapi import WhapiProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
     "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
     "wasend": WasendProvider,
+    "whapi": WhapiProvider,
 }
 
 
