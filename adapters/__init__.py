@@ -12,11 +12,13 @@ from adapters.base import (
 )
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
+from adapters.waha import WahaProvider
 from adapters.wasend import WasendProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
+    "waha": WahaProvider,
     "wasend": WasendProvider,
 }
 
