@@ -286,7 +286,7 @@ class WahaProvider(Provider):
         if reply.status == 400 and reply.is_json:
             return PictureResult.failure(
                 FailureKind.BAD_REQUEST,
-                f"WAHA rejected the request (HTTP 400): {self._said(reply)}",
+                f"WAHA rejected the request (HTTP 400): {self._quote(_message(reply))}",
             )
         if 200 <= reply.status < 300:
             return unreadable(self.label, reply)
@@ -368,9 +368,6 @@ class WahaProvider(Provider):
             FailureKind.PROVIDER_ERROR,
             f"WAHA had an internal error (HTTP 500): {self._quote(said)}",
         )
-
-    def _said(self, reply: Reply) -> str:
-        return self._quote(_message(reply))
 
     def _quote(self, message: str) -> str:
         """WAHA's words, short and on one line, quoted; never with our key in them."""
