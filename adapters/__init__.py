@@ -13,6 +13,7 @@ from adapters.base import (
 from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
+from adapters.waha import WahaProvider
 from adapters.wasend import WasendProvider
 from adapters.whapi import WhapiProvider
 
@@ -20,6 +21,7 @@ PROVIDER_KINDS: dict[str, type[Provider]] = {
     "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
+    "waha": WahaProvider,
     "wasend": WasendProvider,
     "whapi": WhapiProvider,
 }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from typing import ClassVar, Literal
-from urllib.parse import quote
 
 from pydantic import Field, SecretStr
 
@@ -20,10 +19,10 @@ from adapters.base import (
     ProviderSettings,
 )
 from adapters.http import ProviderHttp, Reply, common_failure, returns_result, unreadable
+from adapters.waha_sessions import NEEDS_LOGIN as _NEEDS_LOGIN
+from adapters.waha_sessions import path_segment as _segment
 
 _GROUP_ID = re.compile(r"\d+(-\d+)?@g\.us")
-#: WAHA session states that need someone to log the WhatsApp account in again
-_NEEDS_LOGIN = frozenset({"SCAN_QR_CODE", "FAILED", "STOPPED"})
 _QUOTE_LIMIT = 150
 
 
@@ -171,11 +170,6 @@ class WasendProvider(Provider):
         if len(text) > _QUOTE_LIMIT:
             text = text[: _QUOTE_LIMIT - 1] + "…"
         return f": {text}"
-
-
-def _segment(value: str) -> str:
-    """One URL path segment (`@` becomes `%40`, `/` cannot escape the segment)."""
-    return quote(value, safe="")
 
 
 def _picture_url(reply: Reply) -> str | None:
