@@ -30,6 +30,8 @@ MAX_SIDE = 640
 MAX_JPEG_BYTES = 100_000
 QUALITIES = range(85, 39, -5)  # 85, 80, ... 40
 SHRINK = 0.85
+#: the scaling filter; BICUBIC would be ~30% faster at 1280 px, and a little less sharp
+RESAMPLE = Image.Resampling.LANCZOS
 
 SEND_INSTEAD = "send a JPEG, PNG or WebP picture"
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
@@ -261,7 +263,7 @@ class _Square:
         return self.box[2] - self.box[0]
 
     def scaled(self, side: int) -> Image.Image:
-        """The square at `side` x `side` px (LANCZOS), a new image without .info."""
+        """The square at `side` x `side` px (RESAMPLE), a new image without .info."""
         picture = (
             self.image.crop(self.box) if side == self.side else _resize(self.image, side, self.box)
         )
@@ -307,9 +309,9 @@ SPLIT_MIN_SIDE = 256
 
 
 def _resize(image: Image.Image, side: int, box: tuple[int, int, int, int]) -> Image.Image:
-    """`box` of `image` scaled to `side` x `side` with LANCZOS, in two halves when a second
+    """`box` of `image` scaled to `side` x `side` with RESAMPLE, in two halves when a second
     thread is free (when several pictures are prepared at once, each goes on alone)."""
-    size, resample = (side, side), Image.Resampling.LANCZOS
+    size, resample = (side, side), RESAMPLE
     if side < SPLIT_MIN_SIDE or not _HALF_SCALER_FREE.acquire(blocking=False):
         return image.resize(size, resample, box)
     try:
