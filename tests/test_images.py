@@ -12,7 +12,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageFile
 
 from adapters.base import PreparedPicture
-from bot.images import ImageRefused, prepare_picture, prepare_picture_async
+from bot import images
+from bot.images import QUALITIES, ImageRefused, prepare_picture, prepare_picture_async
 from tests.pictures import encode, photo
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
@@ -98,6 +99,38 @@ def noise(side: int) -> bytes:
 
 def test_noisy_picture_fits_in_100_kb_at_full_side() -> None:
     whatsapp_ready(prepare_picture(noise(2000)), 640)  # a lower quality is enough
+
+
+def jpeg_quality(jpeg: bytes) -> int:
+    """The quality setting a Pillow (libjpeg) JPEG was saved with, read from its tables."""
+    tables = Image.open(io.BytesIO(jpeg)).quantization  # type: ignore[attr-defined]
+    sample = Image.new("RGB", (16, 16))
+    return next(
+        quality
+        for quality in range(1, 101)
+        if Image.open(io.BytesIO(encode(sample, "JPEG", quality=quality))).quantization == tables  # type: ignore[attr-defined]
+    )
+
+
+def test_too_big_at_first_gets_the_highest_quality_that_fits() -> None:
+    data = noise(2000)
+    prepared = prepare_picture(data)
+    whatsapp_ready(prepared, 640)
+    quality = jpeg_quality(prepared.jpeg)
+    assert quality in QUALITIES[1:]
+    # one quality step higher, the same square would not have fitted
+    square = Image.open(io.BytesIO(data)).resize((640, 640), Image.Resampling.LANCZOS)
+    higher = encode(square, "JPEG", quality=quality + 5, optimize=True)
+    assert len(higher) > 100_000
+
+
+def test_a_second_thread_scales_to_the_same_picture() -> None:
+    # a 1280x960 photo is scaled in two halves when the helper thread is free: no seam
+    data = encode(photo(1280, 960), "JPEG")
+    halves_together = prepare_picture(data)
+    with images._HALF_SCALER_FREE:  # busy: the whole square in one go
+        in_one_go = prepare_picture(data)
+    assert halves_together == in_one_go
 
 
 def test_noise_too_big_even_at_low_quality_is_shrunk() -> None:
