@@ -7,23 +7,22 @@ from telegram.ext import ContextTypes
 
 from bot.approvals import Claim, Verdict
 from bot.permissions import Action
-from bot.proposals import APPROVE, REJECT
 from bot.store import ProposalStatus
+from handlers.callbacks import Decision
 from handlers.common import actor_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sentence
 
-CALLBACK_PATTERN = rf"^({APPROVE}|{REJECT}):\d+$"
 
-
-async def decision_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def decision_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, decision: Decision
+) -> None:
     query = update.callback_query
-    verb, number = query.data.split(":")
     actor = actor_of(update)
     if actor is None:
         await query.answer(ANONYMOUS, show_alert=True)
         return
     approvals = (await services_of(context).use_cases()).approvals
-    claim = await approvals.claim(actor, int(number), approve=verb == APPROVE)
+    claim = await approvals.claim(actor, decision.proposal_id, approve=decision.approve)
     if not claim.won:
         await query.answer(_not_yours(claim), show_alert=True)
         return

@@ -12,6 +12,7 @@ from bot.changes import MessageRef, Progress
 from bot.notify import Actor
 from bot.permissions import Action
 from bot.service import PhotoSource, Refusal, Target
+from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import actor_of, parse_command, photo_source, services_of, with_actor
 from handlers.replies import (
     ANONYMOUS,
@@ -26,7 +27,6 @@ from handlers.replies import (
 SET_COMMANDS = {"setgrouppic": Action.SET_GROUP_PICTURE, "setprofilepic": Action.SET_OWN_PICTURE}
 VIEW_COMMANDS = {"grouppic": Action.VIEW_GROUP_PICTURE, "profilepic": Action.VIEW_OWN_PICTURE}
 PENDING_KEY = "avatarops.pending"
-CALLBACK_PATTERN = r"^(del|keep):"
 
 
 @dataclass(frozen=True)
@@ -130,32 +130,38 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     buttons = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(remove, callback_data=f"del:{actor.user_id}:{alias}"),
-                InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
+                InlineKeyboardButton(
+                    remove, callback_data=encode(ConfirmRemoval(actor.user_id, alias))
+                ),
+                InlineKeyboardButton("Keep it", callback_data=encode(KeepPicture(actor.user_id))),
             ]
         ]
     )
     await message.reply_text(question, reply_markup=buttons)
 
 
-async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def removal_answered(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: Message,
+    value: ConfirmRemoval | KeepPicture,
+) -> None:
     """A press on Remove it / Keep it. Only the asker may answer; rights are checked again."""
     query = update.callback_query
-    verb, asker, *rest = query.data.split(":", 2)
     actor = actor_of(update)
-    if actor is None or str(actor.user_id) != asker:
+    if actor is None or actor.user_id != value.asker:
         await query.answer("Only the person who asked can answer this.", show_alert=True)
         return
     await query.answer()
-    if verb == "keep":
+    if isinstance(value, KeepPicture):
         await query.edit_message_text("Kept: nothing was changed.")
         return
     service = await services_of(context).get()
-    request = f"{query.message.chat_id}:{query.message.message_id}"
+    request = f"{question.chat_id}:{question.message_id}"
     if await service.already_requested(request):  # a second press, or a redelivered update
         return
     await query.edit_message_text(WORKING)
-    outcome = await service.delete_group_picture(actor, rest[0], _progress(query.message, request))
+    outcome = await service.delete_group_picture(actor, value.alias, _progress(question, request))
     await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 

@@ -271,9 +271,14 @@ class FakeUser:
             caption_entities=_command_entities(caption),
         )
 
-    async def press(self, message: BotMessage | Mapping[str, Any], callback_data: str) -> JSON:
-        """Press the inline button with `callback_data` on a bot message; return the query."""
-        return self.fake._press(self, message, callback_data)
+    async def press(
+        self, message: BotMessage | Mapping[str, Any], callback_data: str, *, forged: bool = False
+    ) -> JSON:
+        """Press the inline button with `callback_data` on a bot message; return the query.
+
+        `forged`: send `callback_data` whether or not the message has such a button, as a
+        modified client can (Telegram does not check it)."""
+        return self.fake._press(self, message, callback_data, forged=forged)
 
 
 #: the user Telegram shows as the sender of an anonymous group admin's messages
@@ -742,14 +747,19 @@ class FakeTelegram:
         return message
 
     def _press(
-        self, user: FakeUser, message: BotMessage | Mapping[str, Any], callback_data: str
+        self,
+        user: FakeUser,
+        message: BotMessage | Mapping[str, Any],
+        callback_data: str,
+        *,
+        forged: bool,
     ) -> JSON:
         chat_id, message_id = _message_key(message)
         bot_message = self._bot_message(chat_id, message_id)
         if bot_message is None:
             raise ValueError(f"no bot message {message_id} in chat {chat_id}")
         offered = [button.get("callback_data") for button in bot_message.buttons()]
-        if callback_data not in offered:
+        if callback_data not in offered and not forged:
             raise AssertionError(f"no button with {callback_data!r} on the message: {offered}")
         query = CallbackQuery(
             str(next(self._serial)),
