@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.ids import parse_user_id
 from bot.logs import configure_logging
 from bot.permissions import ANY_GROUP, Role
 
@@ -24,7 +25,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     if command == "run":
         parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
     if command in ("grant", "revoke"):
-        parser.add_argument("user_id", type=int)
+        parser.add_argument("user_id")
         parser.add_argument("scope")
     if command == "grant":
         parser.add_argument("role", choices=[Role.ADMIN.value, Role.REQUESTER.value])
@@ -53,6 +54,11 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
     from bot.app import config_groups
     from bot.store import Store
 
+    try:
+        user_id = parse_user_id(args.user_id)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     store = await Store.open(config.storage.path)
     try:
         await store.sync_config(config_groups(config), config.links)
@@ -60,12 +66,12 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
             return 2
         if command == "grant":
-            await store.grant(args.user_id, args.scope, Role(args.role), granted_by=None)
-            print(f"granted {args.role} on {args.scope} to {args.user_id}")
-        elif await store.revoke(args.user_id, args.scope):
-            print(f"revoked {args.user_id}'s grant on {args.scope}")
+            await store.grant(user_id, args.scope, Role(args.role), granted_by=None)
+            print(f"granted {args.role} on {args.scope} to {user_id}")
+        elif await store.revoke(user_id, args.scope):
+            print(f"revoked {user_id}'s grant on {args.scope}")
         else:
-            print(f"{args.user_id} had no grant on {args.scope}")
+            print(f"{user_id} had no grant on {args.scope}")
         return 0
     finally:
         await store.close()

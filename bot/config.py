@@ -8,12 +8,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from adapters import ProviderSettings, provider_class
+from bot.ids import ID_LIMIT
 from bot.retry import RetryPolicy
 
 ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -88,7 +89,7 @@ class ReliabilitySettings(Section):
 class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
-    owners: list[int] = Field(min_length=1)
+    owners: list[Annotated[int, Field(gt=0, lt=ID_LIMIT)]] = Field(min_length=1)
     providers: dict[str, ProviderSettings] = Field(min_length=1)
     groups: dict[str, GroupSettings] = {}
     links: dict[int, str] = {}

@@ -49,6 +49,7 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
             "providers.green.id_instance: missing",
         ),
         (lambda c: c.update(owners=[]), "owners:"),
+        (lambda c: c.update(owners=[111, 10**22]), "owners.1: Input should be less than"),
         (lambda c: c["telegram"].update(mode="webhook"), "webhook mode needs server.public_url"),
         (
             lambda c: c["groups"].update({"Bad Alias": {"provider": "green", "chat_id": "1@g.us"}}),
@@ -125,3 +126,24 @@ def test_an_unreachable_telegram_is_one_line_without_the_token(tmp_path):
     [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9")
     assert "Traceback" not in done.stderr and "tg-secret" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["grant", "revoke"])
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        ("1" * 23, "is too big for a Telegram user id (they fit in 52 bits"),
+        ("0", "a user id does not start with 0"),
+        ("x1", "a user id is a number"),
+    ],
+)
+def test_the_command_line_refuses_a_user_id_telegram_cannot_have(
+    tmp_path, command: str, user: str, reason: str
+):
+    raw = example()
+    raw["storage"] = {"path": str(tmp_path / "store.sqlite3")}
+    done = start(tmp_path, raw, command, user, "family", *(["admin"] * (command == "grant")))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and reason in line
+    assert "Traceback" not in done.stderr
