@@ -44,6 +44,11 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
+    MessageOrigin,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
     PhotoSize,
     Update,
     User,
@@ -220,6 +225,18 @@ class FakeUser:
             self, chat, reply_to, anonymously, text=text, entities=_command_entities(text)
         )
 
+    async def forward(
+        self,
+        text: str,
+        origin: MessageOrigin,
+        *,
+        chat: ChatRef | None = None,
+    ) -> JSON:
+        """Forward a text message into `chat`: Telegram shows the forwarder as the sender and
+        `origin` as the author, as far as the author lets it tell (`forward_origin`). Make the
+        origin with `FakeTelegram.origin(...)`."""
+        return self.fake._post(self, chat, None, False, text=text, forward_origin=origin)
+
     async def send_photo(
         self,
         image: bytes,
@@ -283,6 +300,8 @@ class FakeUser:
 
 #: the user Telegram shows as the sender of an anonymous group admin's messages
 ANONYMOUS_ADMIN = User(1087968824, "Group", is_bot=True, username="GroupAnonymousBot")
+#: the sender of a channel post that Telegram forwards into the channel's discussion group
+TELEGRAM_SERVICE = User(777000, "Telegram", is_bot=False)
 ChatRef = FakeChat | FakeUser | int  # a chat, a user standing for its private chat, or an id
 Handler = Callable[[Call], Awaitable[Any]]
 
@@ -371,6 +390,41 @@ class FakeTelegram:
         chat = FakeChat(chat_id, Chat.SUPERGROUP, title=title)
         self._chats[chat_id] = chat
         return chat
+
+    def channel(self, chat_id: int, title: str) -> FakeChat:
+        """A channel."""
+        chat = FakeChat(chat_id, Chat.CHANNEL, title=title)
+        self._chats[chat_id] = chat
+        return chat
+
+    def origin(self, author: FakeUser | FakeChat | str, *, message_id: int = 1) -> MessageOrigin:
+        """The `forward_origin` of a message by `author`: a user who allows links to their
+        account, a user who hides it (only a name: pass a str), a group or a channel."""
+        date = _datetime(_now())
+        if isinstance(author, str):
+            return MessageOriginHiddenUser(date, sender_user_name=author)
+        if isinstance(author, FakeUser):
+            return MessageOriginUser(date, sender_user=author.to_user())
+        if author.type == Chat.CHANNEL:
+            return MessageOriginChannel(date, chat=author.to_chat(), message_id=message_id)
+        return MessageOriginChat(date, sender_chat=author.to_chat())
+
+    def automatic_forward(self, channel: FakeChat, group: FakeChat, text: str) -> JSON:
+        """A channel post as Telegram copies it into the channel's discussion group: sent by
+        user 777000 on behalf of the channel."""
+        message = Message(
+            self._next_message_id(group.id),
+            _datetime(_now()),
+            group.to_chat(),
+            from_user=TELEGRAM_SERVICE,
+            sender_chat=channel.to_chat(),
+            is_automatic_forward=True,
+            forward_origin=self.origin(channel),
+            text=text,
+        ).to_dict()
+        self._user_messages[(group.id, message["message_id"])] = message
+        self._push("message", message)
+        return message
 
     def set_member_status(self, chat: ChatRef, user: FakeUser | int, status: MemberStatus) -> None:
         """What getChatMember answers for `user` in `chat` (default "member")."""
