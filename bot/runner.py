@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationBuilder
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
-from bot.server import WebhookEndpoint, create_server_app
+from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,11 @@ def _http_server(
     if config.telegram.mode == "webhook":
 
         async def deliver(data: dict) -> None:
-            await application.update_queue.put(Update.de_json(data, application.bot))
+            try:
+                update = Update.de_json(data, application.bot)
+            except Exception as error:  # de_json only parses: any failure is a malformed body
+                raise NotAnUpdate(f"{type(error).__name__} while reading it") from None
+            await application.update_queue.put(update)
 
         webhook = WebhookEndpoint(
             path=_webhook_path(config),
@@ -99,9 +103,16 @@ def _http_server(
         )
     app = create_server_app(media=services.media, health=services.health, webhook=webhook)
     host, port = config.server.host_port
+    # log_config=None: uvicorn's lines go through the root handler, which masks secrets
     return uvicorn.Server(
         uvicorn.Config(
-            app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
+            app,
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+            log_config=None,
+            lifespan="off",
         )
     )
 
