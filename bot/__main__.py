@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import sys
+from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, load_config
 from bot.ids import parse_user_id
@@ -97,12 +100,27 @@ def _run(config: AppConfig) -> int:
     return 0
 
 
+def _check_storage(path: Path) -> None:
+    """Create the store's folder and open the file once, so that a path that cannot work is one
+    line now instead of a traceback later (the bot opens the store only after Telegram)."""
+    if str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA schema_version")
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ConfigError(f"storage.path: cannot create or open {path}: {reason}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("run", "check", "grant", "revoke") else "run"
     args = _parser(command).parse_args(argv)
     try:
         config = load_config(args.config)
+        _check_storage(config.storage.path)
         configure_logging(config.secrets(), debug=getattr(args, "debug", False))
         if command == "check":
             return asyncio.run(_check(config))

@@ -141,17 +141,62 @@ class AppConfig(Section):
 def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> AppConfig:
     """Read, expand and validate config.yaml; raise ConfigError with one line per problem."""
     path = Path(path)
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return parse_config(raw, os.environ if environ is None else environ)
+
+
+def _read_yaml(path: Path) -> Any:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (line {line}); save it as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
+    except _DuplicateKey as duplicate:
+        raise ConfigError(f"{path}, line {duplicate.line}: {duplicate}") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    return parse_config(raw, os.environ if environ is None else environ)
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(
+            f"the key {key!r} appears twice in one mapping (first on line {first_line})"
+        )
+        self.line = line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error: PyYAML would
+    keep the last one silently, and half of such a config would be ignored."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base`: merged keys may be overridden, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first_lines:
+                    raise _DuplicateKey(key, line, first_lines[key])
+                first_lines[key] = line
+            except TypeError:
+                continue  # an unhashable key: the constructor below refuses it
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_config(raw: dict[str, Any], environ: dict[str, str]) -> AppConfig:

@@ -87,6 +87,11 @@ def start(tmp_path, raw: dict, *command: str) -> subprocess.CompletedProcess[str
     """`python -m bot [command] --config <raw written as config.yaml>`, to its end."""
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
+    return cli(path, *command)
+
+
+def cli(path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot [command] --config <path>`, to its end."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *command, "--config", str(path)],
         cwd=ROOT,
@@ -147,3 +152,71 @@ def test_the_command_line_refuses_a_user_id_telegram_cannot_have(
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("error: ") and reason in line
     assert "Traceback" not in done.stderr
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The only line the command printed, after checking it failed without a traceback."""
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+EXAMPLE_TEXT = (ROOT / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_config_path_that_is_a_directory_is_one_line(tmp_path, command: list[str]):
+    assert one_line(cli(tmp_path, *command)) == (
+        f"config error: {tmp_path}: is a directory, not a config file"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path, command: list[str]):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(EXAMPLE_TEXT.replace("Family", "Famille été").encode("latin-1"))
+    line = one_line(cli(path, *command))
+    assert line.startswith(f"config error: {path}: not UTF-8 text (line ")
+
+
+def test_a_key_given_twice_in_one_mapping_is_named_with_its_lines(tmp_path):
+    path = tmp_path / "config.yaml"
+    text = EXAMPLE_TEXT.replace("storage:\n", "storage:\n  path: data/first.sqlite3\n", 1)
+    assert text != EXAMPLE_TEXT
+    path.write_text(text)
+    first = text.splitlines().index("  path: data/first.sqlite3") + 1
+    assert one_line(cli(path, "check")) == (
+        f"config error: {path}, line {first + 1}: the key 'path' appears twice in one mapping"
+        f" (first on line {first})"
+    )
+
+
+def test_the_same_key_in_different_mappings_and_merge_keys_are_fine(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "base: &base {provider: green, title: X}\n"
+        "telegram: {token: '1:x'}\nowners: [1]\n"
+        "providers: {green: {kind: greenapi, api_url: 'http://h', id_instance: '1',"
+        " api_token_instance: t}}\n"
+        "groups:\n"
+        "  a: {<<: *base, chat_id: '120363043968066561@g.us', title: A}\n"
+        "  b: {<<: *base, chat_id: '120363043968066562@g.us'}\n"
+    )
+    with pytest.raises(ConfigError, match="base: unknown setting"):
+        load_config(path)  # parsed fine: only the made-up top-level key is refused
+
+
+@pytest.mark.parametrize("command", [["check"], ["grant", "222", "family", "admin"], []])
+@pytest.mark.parametrize("where", ["under a file", "a directory"])
+def test_a_storage_path_that_cannot_be_created_is_one_line(
+    tmp_path, command: list[str], where: str
+):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    storage = blocker / "db.sqlite3" if where == "under a file" else tmp_path
+    raw = example()
+    raw["storage"] = {"path": str(storage)}
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
+    line = one_line(start(tmp_path, raw, *command))
+    assert line.startswith(f"config error: storage.path: cannot create or open {storage}: ")
