@@ -5,7 +5,6 @@ Wasend is very probably a hosted WAHA: its paths mirror WAHA's without the `/api
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar, Literal
 from urllib.parse import quote
 
@@ -20,8 +19,8 @@ from adapters.base import (
     ProviderSettings,
 )
 from adapters.http import ProviderHttp, Reply, common_failure, returns_result, unreadable
+from adapters.ids import whatsapp_group_id_problem
 
-_GROUP_ID = re.compile(r"\d+(-\d+)?@g\.us")
 #: WAHA session states that need someone to log the WhatsApp account in again
 _NEEDS_LOGIN = frozenset({"SCAN_QR_CODE", "FAILED", "STOPPED"})
 _QUOTE_LIMIT = 150
@@ -60,9 +59,7 @@ class WasendProvider(Provider):
         )
 
     def check_group_id(self, chat_id: str) -> str | None:
-        if _GROUP_ID.fullmatch(chat_id):
-            return None
-        return "a Wasend group id looks like 120363XXXXXXXXXXXX@g.us"
+        return whatsapp_group_id_problem(chat_id)
 
     @returns_result
     async def set_group_picture(self, group_id: str, picture: PreparedPicture) -> PictureResult:

@@ -588,7 +588,7 @@ async def test_a_wildcard_grant_covers_every_group(bot: Bot):
 @pytest.mark.parametrize(
     ("chat_id", "problem"),
     [
-        ("79001234567@c.us", "that is a person's chat id (@c.us)"),
+        ("79001234567@c.us", "that is a person's id; a WhatsApp group id ends in @g.us"),
         ("hello", "a WhatsApp group id looks like"),
     ],
 )
