@@ -80,9 +80,7 @@ class GowaProvider(Provider):
     )
     settings: GowaSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, GowaSettings):
-            raise TypeError(f"{self.label} needs GowaSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: GowaSettings) -> None:
         super().__init__(name, settings)
         # GOWA URL-decodes X-Device-Id, so any id travels safely percent-encoded
         headers = (

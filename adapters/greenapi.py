@@ -122,9 +122,7 @@ class GreenApiProvider(Provider):
     )
     settings: GreenApiSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, GreenApiSettings):
-            raise TypeError(f"{self.label} needs GreenApiSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: GreenApiSettings) -> None:
         super().__init__(name, settings)
         self._max = settings.product == "max"
         #: the messenger, as people call it

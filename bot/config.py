@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from adapters import ProviderSettings, provider_class
+from adapters import PROVIDER_KINDS, AnyProviderSettings, provider_class
 from bot.ids import ID_LIMIT
 from bot.retry import RetryPolicy
 
@@ -90,7 +91,7 @@ class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
     owners: list[Annotated[int, Field(gt=0, lt=ID_LIMIT)]] = Field(min_length=1)
-    providers: dict[str, ProviderSettings] = Field(min_length=1)
+    providers: dict[str, AnyProviderSettings] = Field(min_length=1)
     groups: dict[str, GroupSettings] = {}
     links: dict[int, str] = {}
     notify_chat_id: int | None = None
@@ -138,7 +139,9 @@ class AppConfig(Section):
         return [secret for secret in found if secret]
 
 
-def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> AppConfig:
+def load_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> AppConfig:
     """Read, expand and validate config.yaml; raise ConfigError with one line per problem."""
     path = Path(path)
     raw = _read_yaml(path)
@@ -199,16 +202,15 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def parse_config(raw: dict[str, Any], environ: dict[str, str]) -> AppConfig:
+def parse_config(raw: dict[str, Any], environ: Mapping[str, str]) -> AppConfig:
     expanded = _expand_env(raw, environ, ())
-    providers = _parse_providers(expanded.get("providers"))
     try:
-        return AppConfig.model_validate({**expanded, "providers": providers})
+        return AppConfig.model_validate(expanded)
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
 
 
-def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> Any:
+def _expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
         return {key: _expand_env(item, environ, (*where, str(key))) for key, item in value.items()}
     if isinstance(value, list):
@@ -225,33 +227,31 @@ def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> 
     return value
 
 
-def _parse_providers(raw: Any) -> Any:
-    """Validate each provider entry with the settings model of its adapter kind."""
-    if not isinstance(raw, dict):
-        return raw  # let the model say what is wrong
-    parsed: dict[str, ProviderSettings] = {}
-    for name, entry in raw.items():
-        if not isinstance(entry, dict) or "kind" not in entry:
-            raise ConfigError(f"providers.{name}.kind: missing (which provider is this?)")
-        try:
-            model = provider_class(str(entry["kind"])).settings_model
-        except KeyError as unknown:
-            raise ConfigError(f"providers.{name}.kind: {unknown.args[0]}") from None
-        try:
-            parsed[str(name)] = model.model_validate(entry)
-        except ValidationError as error:
-            raise ConfigError(_describe(error, prefix=f"providers.{name}")) from None
-    return parsed
-
-
-def _describe(error: ValidationError, prefix: str = "") -> str:
+def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
+        loc = list(problem["loc"])
+        if loc[:1] == ["providers"] and len(loc) >= 3 and loc[2] in PROVIDER_KINDS:
+            del loc[2]  # the union's tag: `providers.green.greenapi.api_url`
+        key = ".".join(str(part) for part in loc)
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "missing":
             message = "missing"
         elif problem["type"] == "extra_forbidden":
             message = "unknown setting"
+        elif problem["type"] == "union_tag_not_found":
+            key, message = f"{key}.kind", "missing (which provider is this?)"
+        elif problem["type"] == "union_tag_invalid":
+            key, message = f"{key}.kind", _unknown_kind(problem.get("ctx", {}).get("tag"))
+        elif problem["type"] == "model_attributes_type" and loc[:1] == ["providers"]:
+            key, message = f"{key}.kind", "missing (which provider is this?)"
         lines.append(f"{key}: {message}" if key else message)
     return "\n".join(lines)
+
+
+def _unknown_kind(kind: Any) -> str:
+    try:
+        provider_class(str(kind))
+    except KeyError as unknown:
+        return str(unknown.args[0])
+    return f"unknown provider kind {kind!r}"

@@ -5,11 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
-from bot.config import ConfigError, load_config, parse_config
+from adapters import PROVIDER_KINDS
+from adapters.gowa import GowaSettings
+from adapters.greenapi import GreenApiSettings
+from bot.config import AppConfig, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"TELEGRAM_BOT_TOKEN": "123:tg-secret", "GREEN_API_TOKEN": "green-secret"}
@@ -56,6 +60,29 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
             "groups.Bad Alias: an alias is",
         ),
         (lambda c: c.update(colour="blue"), "colour: unknown setting"),
+        (
+            lambda c: c["providers"]["green"].pop("kind"),
+            "providers.green.kind: missing (which provider is this?)",
+        ),
+        (
+            lambda c: c["providers"]["green"].update(kind=5),
+            "providers.green.kind: unknown provider kind '5' (known: gowa, greenapi, wasend",
+        ),
+        (
+            lambda c: c["providers"]["green"].update(colour="blue"),
+            "providers.green.colour: unknown setting",
+        ),
+        (
+            lambda c: c["providers"].update(gowa={"kind": "gowa", "base_url": "ftp://x"}),
+            "providers.gowa.base_url: must start with http:// or https://",
+        ),
+        (
+            lambda c: c["providers"].update(
+                gowa={"kind": "gowa", "base_url": "http://x", "username": "u"}
+            ),
+            "providers.gowa: username and password go together",
+        ),
+        (lambda c: c["providers"].update(green=5), "providers.green.kind: missing"),
     ],
 )
 def test_a_mistake_names_its_key(change, expected):
@@ -64,6 +91,23 @@ def test_a_mistake_names_its_key(change, expected):
     with pytest.raises(ConfigError) as error:
         parse_config(raw, ENV)
     assert expected in str(error.value)
+
+
+def test_provider_settings_are_one_pydantic_union_on_kind():
+    """AppConfig itself reads each provider entry with its kind's model (no dispatch by hand)."""
+    raw = example()
+    raw["providers"]["green"]["api_token_instance"] = "t"
+    raw["telegram"]["token"] = "1:x"
+    raw["providers"]["gowa"] = {"kind": "gowa", "base_url": "http://127.0.0.1:3000"}
+    config = AppConfig.model_validate(raw)
+    assert type(config.providers["green"]) is GreenApiSettings
+    assert type(config.providers["gowa"]) is GowaSettings
+
+
+def test_every_registered_provider_declares_its_kind():
+    for kind, provider in PROVIDER_KINDS.items():
+        assert provider.kind == kind
+        assert get_args(provider.settings_model.model_fields["kind"].annotation) == (kind,)
 
 
 def test_an_unset_environment_variable_names_the_key_and_the_variable():
