@@ -9,7 +9,7 @@ import signal
 
 import uvicorn
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.app import Services
@@ -19,13 +19,25 @@ from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
 log = logging.getLogger(__name__)
 
 
-def build_application(config: AppConfig) -> Application:
+#: how often a request Telegram refused with 429 is sent again, each after its retry_after
+TELEGRAM_MAX_RETRIES = 5
+
+
+def rate_limiter(**limits: float) -> AIORateLimiter:
+    """Pace the bot's own requests to Telegram's flood limits (30 messages a second overall,
+    20 a minute per group), and send a request refused with 429 again after its retry_after.
+    `limits` are AIORateLimiter's rates and periods, for tests that cannot wait a minute."""
+    return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+
+
+def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) -> Application:
     api = config.telegram.api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
         .token(config.telegram.token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .rate_limiter(limiter or rate_limiter())
         .concurrent_updates(True)
         .build()
     )

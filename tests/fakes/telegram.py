@@ -13,7 +13,9 @@ import html
 import io
 import itertools
 import json
+import math
 import re
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -98,12 +100,34 @@ _NOT_MODIFIED = (
 
 
 class ApiError(Exception):
-    """A Bot API error answer: HTTP status and `description`."""
+    """A Bot API error answer: HTTP status, `description` and `parameters` (e.g. retry_after)."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
         super().__init__(f"{status} {description}")
         self.status = status
         self.description = description
+        self.parameters = parameters
+
+
+@dataclass
+class FloodLimit:
+    """Telegram's flood control, scaled down for tests: a chat takes at most `messages` bot
+    messages per `seconds`; past that, 429 with the whole seconds to wait in `retry_after`."""
+
+    messages: int
+    seconds: float
+    sent: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: how many requests were answered 429
+    refused: int = 0
+
+    def admit(self, chat_id: int) -> None:
+        now = time.monotonic()
+        recent = [t for t in self.sent[chat_id] if now - t < self.seconds]
+        if len(recent) >= self.messages:
+            self.refused += 1
+            wait = max(1, math.ceil(self.seconds - (now - recent[0])))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        self.sent[chat_id] = [*recent, now]
 
 
 @dataclass(frozen=True)
@@ -334,6 +358,7 @@ class FakeTelegram:
         self._users: dict[int, FakeUser] = {}
         self._member_status: dict[tuple[int, int], MemberStatus] = {}
         self._blocked: set[int] = set()
+        self.flood_limit: FloodLimit | None = None
         self._files: dict[str, StoredFile] = {}
         self._user_messages: dict[tuple[int, int], JSON] = {}
         self._bot_messages: defaultdict[int, list[BotMessage]] = defaultdict(list)
@@ -547,7 +572,7 @@ class FakeTelegram:
         try:
             result = await handler(call)
         except ApiError as error:
-            return _error_reply(error.status, error.description)
+            return _error_reply(error.status, error.description, error.parameters)
         return Reply(200, json.dumps({"ok": True, "result": result}).encode())
 
     def _download(self, token: str, path: str) -> Reply:
@@ -866,10 +891,12 @@ class FakeTelegram:
         return chat
 
     def _target_chat(self, params: JSON) -> FakeChat:
-        """The chat a message goes to: known and not blocked."""
+        """The chat a message goes to: known, not blocked, and within the flood limit."""
         chat = self._known_chat(params)
         if chat.id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if self.flood_limit is not None:
+            self.flood_limit.admit(chat.id)
         return chat
 
     def _reply_target(self, chat_id: int, params: JSON) -> int | None:
@@ -1130,8 +1157,10 @@ def _id(entity: ChatRef) -> int:
     return entity if isinstance(entity, int) else entity.id
 
 
-def _error_reply(status: int, description: str) -> Reply:
-    body = {"ok": False, "error_code": status, "description": description}
+def _error_reply(status: int, description: str, parameters: JSON | None = None) -> Reply:
+    body: JSON = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
     return Reply(status, json.dumps(body).encode())
 
 
