@@ -54,9 +54,11 @@ async def run(config: AppConfig) -> None:
 
     server = _http_server(config, application, services)
     server_task: asyncio.Task | None = None
+    post_init, post_shutdown = application.post_init, application.post_shutdown
     await application.initialize()
     try:
-        await application.post_init(application)
+        if post_init is not None:  # install() set it: it opens the services
+            await post_init(application)
         if server is not None:
             server_task = asyncio.create_task(server.serve())
             await _until_started(server, server_task)
@@ -69,22 +71,34 @@ async def run(config: AppConfig) -> None:
             await application.updater.stop()
         if application.running:
             await application.stop()
-        if server_task is not None:
+        if server is not None and server_task is not None:
             server.should_exit = True
             await asyncio.gather(server_task, return_exceptions=True)
-        await application.post_shutdown(application)
+        if post_shutdown is not None:
+            await post_shutdown(application)
         await application.shutdown()
 
 
 async def _start_receiving(config: AppConfig, application: Application) -> None:
     if config.telegram.mode == "webhook":
+        public_url, secret = _webhook_settings(config)
         await application.bot.set_webhook(
-            url=f"{config.server.public_url.rstrip('/')}/telegram/{_webhook_path(config)}",
-            secret_token=config.server.webhook_secret.get_secret_value(),
+            url=f"{public_url.rstrip('/')}/telegram/{_webhook_path(config)}",
+            secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
     else:
+        if application.updater is None:
+            raise RuntimeError("polling needs the Application's updater")
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def _webhook_settings(config: AppConfig) -> tuple[str, str]:
+    """server.public_url and the webhook secret (the config's validation requires both)."""
+    server = config.server
+    if server is None or not server.public_url or server.webhook_secret is None:
+        raise RuntimeError("webhook mode needs server.public_url and server.webhook_secret")
+    return server.public_url, server.webhook_secret.get_secret_value()
 
 
 def _webhook_path(config: AppConfig) -> str:
@@ -110,7 +124,7 @@ def _http_server(
 
         webhook = WebhookEndpoint(
             path=_webhook_path(config),
-            secret_token=config.server.webhook_secret.get_secret_value(),
+            secret_token=_webhook_settings(config)[1],
             deliver=deliver,
         )
     app = create_server_app(media=services.media, health=services.health, webhook=webhook)
@@ -141,7 +155,7 @@ async def _until(stop: asyncio.Event, server_task: asyncio.Task | None) -> None:
     """Wait for a stop signal (or for the HTTP server to die, which is fatal)."""
     waiters = [asyncio.create_task(stop.wait())] + ([server_task] if server_task else [])
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    if server_task in done:
+    if server_task is not None and server_task in done:
         server_task.result()
         raise RuntimeError("the HTTP server stopped")
     for waiter in waiters:

@@ -18,7 +18,7 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.proposals import Clock, utc_clock
 from handlers import admin, approvals, callbacks, pictures
-from handlers.common import SERVICES_KEY
+from handlers.common import SERVICES_KEY, query_of
 from handlers.help import MENU, help_command
 from handlers.messenger import TelegramMessenger
 
@@ -90,14 +90,14 @@ def install(
 
 async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every press is answered; only a valid button of the message pressed does anything."""
-    query = update.callback_query
+    query = query_of(update)
     found = callbacks.pressed(query)
     if found is None:
         await query.answer(callbacks.NOT_ON_MESSAGE)
         return
     message, value = found
     if isinstance(value, callbacks.Decision):
-        await approvals.decision_pressed(update, context, value)
+        await approvals.decision_pressed(update, context, message, value)
     else:
         await pictures.removal_answered(update, context, message, value)
 

@@ -18,7 +18,7 @@ from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
 from bot.service import Refusal
 from bot.store import AuditEntry
 from bot.words import short
-from handlers.common import services_of, with_actor
+from handlers.common import Handler, message_of, services_of, with_actor
 from handlers.replies import sentence
 
 USAGE = {
@@ -45,12 +45,12 @@ _LINE_LIMIT = 180
 Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
 
 
-def command(work: Work) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+def command(work: Work) -> Handler:
     """A handler that finds the actor, runs `work` and replies; a refusal becomes "Sorry, ..."."""
 
     @with_actor
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-        message = update.effective_message
+        message = message_of(update)
         use_cases = await services_of(context).use_cases()
         try:
             text = await work(use_cases, actor, list(context.args or []), message)

@@ -31,9 +31,11 @@ from tests.conftest import (
     WORK_ADMIN,
     Bot,
     raw_config,
+    shut_down,
     start_bot,
 )
 from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.telegram import FakeChat, FakeUser
 from tests.pictures import photo_bytes
 
 CALLERS = {
@@ -77,7 +79,9 @@ def _audit(
 
 def refusal(user: int, reply: str, action: str | None, target: str | None) -> Expect:
     """Nothing changes but one audit row (none for an unaudited action)."""
-    changes = {} if action is None else {"audit": ([_audit(user, action, target, "refused")], [])}
+    changes: dict[str, tuple[list[tuple], list[tuple]]] = {}
+    if action is not None:
+        changes["audit"] = ([_audit(user, action, target, "refused")], [])
     return Expect(reply, changes)
 
 
@@ -409,8 +413,7 @@ async def offline_bot(tmp_path) -> AsyncIterator[Bot]:
     fake = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY, WORK})
     started, application = await start_bot(raw_config(tmp_path, "http://127.0.0.1:9"), fake)
     yield started
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -490,7 +493,7 @@ async def test_a_forward_that_names_no_person_grants_nobody(bot: Bot):
     channel = bot.telegram.channel(-100888, "News")
     other_group = bot.telegram.group_chat(-100889, "Elsewhere")
     before = bot.tables()
-    cases = {
+    cases: dict[FakeUser | FakeChat | str, str] = {
         "Nina": "the author of that message hides their account, so Telegram does not tell me "
         "who they are",
         channel: "that message was forwarded from a chat or channel, not from a person",
@@ -637,8 +640,7 @@ async def test_addgroup_checks_max_ids_for_a_max_provider(tmp_path, green):
             "Done: added the group chess (chess: -10000000000001 via max)"
         )
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_config_groups_and_links_are_refused_with_the_reason(bot: Bot):

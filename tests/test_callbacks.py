@@ -19,7 +19,7 @@ from handlers.callbacks import (
     encode,
     is_ours,
 )
-from tests.conftest import ADMIN, OWNER, REQUESTER, STRANGER, Bot, raw_config, start_bot
+from tests.conftest import ADMIN, OWNER, REQUESTER, STRANGER, Bot, raw_config, shut_down, start_bot
 from tests.fakes.gowa import FakeGowa
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeChat, FakeUser
@@ -51,8 +51,7 @@ async def bot(tmp_path, green, gowa_server: tuple[FakeGowa, str]) -> AsyncIterat
     raw["groups"]["team"] = {"provider": "gowa", "chat_id": TEAM, "title": "Team"}
     started, application = await start_bot(raw, fake)
     yield started
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 def answers(bot: Bot) -> list[str | None]:
@@ -144,7 +143,8 @@ async def test_a_huge_proposal_number_on_a_proposal_is_answered(bot: Bot):
     await bot.deliver()
     assert answers(bot) == ["That button is not on this message; nothing was done."] * 2
     assert [m.content for m in bot.telegram.bot_messages(admin)] == [copy.content]
-    assert (await bot.store.proposal(1)).status is ProposalStatus.PENDING
+    proposal = await bot.store.proposal(1)
+    assert proposal is not None and proposal.status is ProposalStatus.PENDING
     assert bot.green.set_calls() == []
 
 

@@ -27,7 +27,7 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
     config = parse_config(example(), ENV)
     assert config.telegram.token.get_secret_value() == "123:tg-secret"
     green = config.providers["green"]
-    assert green.kind == "greenapi"
+    assert isinstance(green, GreenApiSettings)
     assert green.api_token_instance.get_secret_value() == "green-secret"
     assert config.groups["family"].chat_id == "120363043968066561@g.us"
     assert config.links == {-1001234567890: "family"}

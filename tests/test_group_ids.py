@@ -10,7 +10,7 @@ import pytest
 
 from bot.app import create_providers
 from bot.config import ConfigError, parse_config
-from tests.conftest import FAMILY, OWNER, Bot, raw_config, start_bot
+from tests.conftest import FAMILY, OWNER, Bot, raw_config, shut_down, start_bot
 
 #: WhatsApp group ids that no provider speaking WhatsApp may take
 BAD_WHATSAPP = [
@@ -90,8 +90,7 @@ async def bot(tmp_path, green):
     raw["providers"]["max"] = {**raw["providers"]["green"], "product": "max"}
     started, application = await start_bot(raw, fake)
     yield started
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 @pytest.mark.parametrize(
