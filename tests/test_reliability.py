@@ -117,7 +117,9 @@ async def test_the_account_picture_keeps_whatsapps_pace(tmp_path, green):
 
 async def test_two_accounts_change_side_by_side(tmp_path, green):
     fake, url = green
-    other = FakeGreenApi(id_instance="7105000001", token="other-SECRET", groups={"120363000000000999@g.us"})
+    other = FakeGreenApi(
+        id_instance="7105000001", token="other-SECRET", groups={"120363000000000999@g.us"}
+    )
     async with serve(other.app) as other_url:
         raw = raw_config(tmp_path, url)
         raw["providers"]["other"] = {
