@@ -7,7 +7,6 @@ limit or a refused image.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -29,6 +28,7 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
+from adapters.ids import whatsapp_group_id_problem
 
 LOGGED_OUT = "the WhatsApp session is logged out: scan a new QR code in GOWA"
 NO_PICTURE = "no picture set"
@@ -39,8 +39,6 @@ _LOGGED_OUT_WORDS = ("not logged in", "not connect")
 #: `message` words of a GET /user/avatar 500 that are an answer, not a failure
 _NO_PICTURE_WORDS = ("does not have a profile picture", "no avatar found")
 _HIDDEN_WORDS = ("hidden their profile picture",)
-_GROUP_ID = re.compile(r"(?:[0-9]{15,}|[0-9]{5,15}-[0-9]{9,10})@g\.us")
-_PERSON_SUFFIXES = ("@s.whatsapp.net", "@c.us", "@lid")
 
 
 class GowaSettings(ProviderSettings):
@@ -82,9 +80,7 @@ class GowaProvider(Provider):
     )
     settings: GowaSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, GowaSettings):
-            raise TypeError(f"{self.label} needs GowaSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: GowaSettings) -> None:
         super().__init__(name, settings)
         # GOWA URL-decodes X-Device-Id, so any id travels safely percent-encoded
         headers = (
@@ -104,14 +100,7 @@ class GowaProvider(Provider):
         return super().can(capability)
 
     def check_group_id(self, chat_id: str) -> str | None:
-        if _GROUP_ID.fullmatch(chat_id):
-            return None
-        if chat_id.endswith(_PERSON_SUFFIXES):
-            return "that is a person's id; a WhatsApp group id ends in @g.us"
-        return (
-            "a WhatsApp group id looks like 120363043968066561@g.us"
-            " (or 6281234567890-1581234048@g.us for older groups)"
-        )
+        return whatsapp_group_id_problem(chat_id)
 
     @returns_result
     async def set_group_picture(self, group_id: str, picture: PreparedPicture) -> PictureResult:

@@ -29,6 +29,7 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
+from adapters.ids import whatsapp_group_id_problem
 
 #: seconds WhatsApp and MAX want between two profile picture changes ("rate-overlimit")
 PROFILE_COOLDOWN = 10.0
@@ -94,8 +95,8 @@ _STATES: dict[str, tuple[FailureKind, str]] = {
     ),
 }
 
-_WHATSAPP_GROUP = re.compile(r"[0-9]+(-[0-9]+)?@g\.us")
-_MAX_GROUP = re.compile(r"-[0-9]+")
+#: a MAX group: a negative number of 5 to 19 ASCII digits (int64), without a leading zero
+_MAX_GROUP = re.compile(r"-[1-9][0-9]{4,18}")
 _QUOTED_FIELD = re.compile(r"'(\w+)'")
 
 
@@ -121,9 +122,7 @@ class GreenApiProvider(Provider):
     )
     settings: GreenApiSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, GreenApiSettings):
-            raise TypeError(f"{self.label} needs GreenApiSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: GreenApiSettings) -> None:
         super().__init__(name, settings)
         self._max = settings.product == "max"
         #: the messenger, as people call it
@@ -135,19 +134,12 @@ class GreenApiProvider(Provider):
         self._own_chat_id = settings.own_chat_id
 
     def check_group_id(self, chat_id: str) -> str | None:
-        if self._max:
-            if _MAX_GROUP.fullmatch(chat_id):
-                return None
-            return "a MAX group id is a negative number such as -10000000000000" + (
-                " (a positive number is a personal chat)" if chat_id.isdecimal() else ""
-            )
-        if _WHATSAPP_GROUP.fullmatch(chat_id):
+        if not self._max:
+            return whatsapp_group_id_problem(chat_id)
+        if _MAX_GROUP.fullmatch(chat_id):
             return None
-        if chat_id.endswith("@c.us"):
-            return "that is a person's chat id (@c.us); a WhatsApp group id ends in @g.us"
-        return (
-            "a WhatsApp group id looks like 120363043968066561@g.us"
-            " (or 11001234567-1581234048@g.us for older groups)"
+        return "a MAX group id is a negative number such as -10000000000000" + (
+            " (a positive number is a personal chat)" if _MAX_GROUP.fullmatch(f"-{chat_id}") else ""
         )
 
     @returns_result

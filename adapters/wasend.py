@@ -5,7 +5,6 @@ Wasend is very probably a hosted WAHA: its paths mirror WAHA's without the `/api
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
@@ -19,10 +18,10 @@ from adapters.base import (
     ProviderSettings,
 )
 from adapters.http import ProviderHttp, Reply, common_failure, returns_result, unreadable
+from adapters.ids import whatsapp_group_id_problem
 from adapters.waha_sessions import NEEDS_LOGIN as _NEEDS_LOGIN
 from adapters.waha_sessions import path_segment as _segment
 
-_GROUP_ID = re.compile(r"\d+(-\d+)?@g\.us")
 _QUOTE_LIMIT = 150
 
 
@@ -59,9 +58,7 @@ class WasendProvider(Provider):
         )
 
     def check_group_id(self, chat_id: str) -> str | None:
-        if _GROUP_ID.fullmatch(chat_id):
-            return None
-        return "a Wasend group id looks like 120363XXXXXXXXXXXX@g.us"
+        return whatsapp_group_id_problem(chat_id)
 
     @returns_result
     async def set_group_picture(self, group_id: str, picture: PreparedPicture) -> PictureResult:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import sqlite3
 import sys
+from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.ids import parse_user_id
 from bot.logs import configure_logging
 from bot.permissions import ANY_GROUP, Role
 
@@ -24,7 +28,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     if command == "run":
         parser.add_argument("--debug", action="store_true", help="log at DEBUG level")
     if command in ("grant", "revoke"):
-        parser.add_argument("user_id", type=int)
+        parser.add_argument("user_id")
         parser.add_argument("scope")
     if command == "grant":
         parser.add_argument("role", choices=[Role.ADMIN.value, Role.REQUESTER.value])
@@ -53,6 +57,11 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
     from bot.app import config_groups
     from bot.store import Store
 
+    try:
+        user_id = parse_user_id(args.user_id)
+    except ValueError as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     store = await Store.open(config.storage.path)
     try:
         await store.sync_config(config_groups(config), config.links)
@@ -60,12 +69,12 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
             return 2
         if command == "grant":
-            await store.grant(args.user_id, args.scope, Role(args.role), granted_by=None)
-            print(f"granted {args.role} on {args.scope} to {args.user_id}")
-        elif await store.revoke(args.user_id, args.scope):
-            print(f"revoked {args.user_id}'s grant on {args.scope}")
+            await store.grant(user_id, args.scope, Role(args.role), granted_by=None)
+            print(f"granted {args.role} on {args.scope} to {user_id}")
+        elif await store.revoke(user_id, args.scope):
+            print(f"revoked {user_id}'s grant on {args.scope}")
         else:
-            print(f"{args.user_id} had no grant on {args.scope}")
+            print(f"{user_id} had no grant on {args.scope}")
         return 0
     finally:
         await store.close()
@@ -91,12 +100,27 @@ def _run(config: AppConfig) -> int:
     return 0
 
 
+def _check_storage(path: Path) -> None:
+    """Create the store's folder and open the file once, so that a path that cannot work is one
+    line now instead of a traceback later (the bot opens the store only after Telegram)."""
+    if str(path) == ":memory:":
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            db.execute("PRAGMA schema_version")
+    except (OSError, sqlite3.Error) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise ConfigError(f"storage.path: cannot create or open {path}: {reason}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("run", "check", "grant", "revoke") else "run"
     args = _parser(command).parse_args(argv)
     try:
         config = load_config(args.config)
+        _check_storage(config.storage.path)
         configure_logging(config.secrets(), debug=getattr(args, "debug", False))
         if command == "check":
             return asyncio.run(_check(config))

@@ -51,7 +51,10 @@ class AdminMap:
 
     # grants -----------------------------------------------------------------------------------
 
-    async def grant(self, actor: Actor, user_id: int, scope: str, role: str) -> str:
+    async def grant(
+        self, actor: Actor, user_id: int, scope: str, role: str, *, name: str | None = None
+    ) -> str:
+        """`name`: the grantee's name as Telegram shows it, when known, for the summary."""
         scope = scope.lower()
 
         async def change() -> str:
@@ -67,7 +70,8 @@ class AdminMap:
                 raise Refusal(f"{user_id} already is {new.value} on {scope}")
             await self._store.grant(user_id, scope, new, granted_by=actor.user_id)
             was = f" (was {old.value})" if old else ""
-            return f"granted {new.value} on {scope} to {user_id}{was}"
+            grantee = f"{name} ({user_id})" if name else str(user_id)
+            return f"granted {new.value} on {scope} to {grantee}{was}"
 
         return await self._change(actor, MapChange.GRANT, scope, change)
 

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from adapters import ProviderSettings, provider_class
+from adapters import PROVIDER_KINDS, AnyProviderSettings, provider_class
+from bot.ids import ID_LIMIT
 from bot.retry import RetryPolicy
 
 ALIAS_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
@@ -88,8 +90,8 @@ class ReliabilitySettings(Section):
 class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
-    owners: list[int] = Field(min_length=1)
-    providers: dict[str, ProviderSettings] = Field(min_length=1)
+    owners: list[Annotated[int, Field(gt=0, lt=ID_LIMIT)]] = Field(min_length=1)
+    providers: dict[str, AnyProviderSettings] = Field(min_length=1)
     groups: dict[str, GroupSettings] = {}
     links: dict[int, str] = {}
     notify_chat_id: int | None = None
@@ -137,32 +139,78 @@ class AppConfig(Section):
         return [secret for secret in found if secret]
 
 
-def load_config(path: str | os.PathLike[str], environ: dict[str, str] | None = None) -> AppConfig:
+def load_config(
+    path: str | os.PathLike[str], environ: Mapping[str, str] | None = None
+) -> AppConfig:
     """Read, expand and validate config.yaml; raise ConfigError with one line per problem."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     return parse_config(raw, os.environ if environ is None else environ)
 
 
-def parse_config(raw: dict[str, Any], environ: dict[str, str]) -> AppConfig:
-    expanded = _expand_env(raw, environ, ())
-    providers = _parse_providers(expanded.get("providers"))
+def _read_yaml(path: Path) -> Any:
     try:
-        return AppConfig.model_validate({**expanded, "providers": providers})
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read it: {error.strerror or error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (line {line}); save it as UTF-8") from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader
+    except _DuplicateKey as duplicate:
+        raise ConfigError(f"{path}, line {duplicate.line}: {duplicate}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+
+
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(
+            f"the key {key!r} appears twice in one mapping (first on line {first_line})"
+        )
+        self.line = line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """yaml.safe_load, except that a key given twice in one mapping is an error: PyYAML would
+    keep the last one silently, and half of such a config would be ignored."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base`: merged keys may be overridden, as YAML intends
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in first_lines:
+                    raise _DuplicateKey(key, line, first_lines[key])
+                first_lines[key] = line
+            except TypeError:
+                continue  # an unhashable key: the constructor below refuses it
+        return super().construct_mapping(node, deep=deep)
+
+
+def parse_config(raw: dict[str, Any], environ: Mapping[str, str]) -> AppConfig:
+    expanded = _expand_env(raw, environ, ())
+    try:
+        return AppConfig.model_validate(expanded)
     except ValidationError as error:
         raise ConfigError(_describe(error)) from None
 
 
-def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> Any:
+def _expand_env(value: Any, environ: Mapping[str, str], where: tuple[str, ...]) -> Any:
     if isinstance(value, dict):
         return {key: _expand_env(item, environ, (*where, str(key))) for key, item in value.items()}
     if isinstance(value, list):
@@ -179,33 +227,31 @@ def _expand_env(value: Any, environ: dict[str, str], where: tuple[str, ...]) -> 
     return value
 
 
-def _parse_providers(raw: Any) -> Any:
-    """Validate each provider entry with the settings model of its adapter kind."""
-    if not isinstance(raw, dict):
-        return raw  # let the model say what is wrong
-    parsed: dict[str, ProviderSettings] = {}
-    for name, entry in raw.items():
-        if not isinstance(entry, dict) or "kind" not in entry:
-            raise ConfigError(f"providers.{name}.kind: missing (which provider is this?)")
-        try:
-            model = provider_class(str(entry["kind"])).settings_model
-        except KeyError as unknown:
-            raise ConfigError(f"providers.{name}.kind: {unknown.args[0]}") from None
-        try:
-            parsed[str(name)] = model.model_validate(entry)
-        except ValidationError as error:
-            raise ConfigError(_describe(error, prefix=f"providers.{name}")) from None
-    return parsed
-
-
-def _describe(error: ValidationError, prefix: str = "") -> str:
+def _describe(error: ValidationError) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in (prefix, *problem["loc"]) if part != "")
+        loc = list(problem["loc"])
+        if loc[:1] == ["providers"] and len(loc) >= 3 and loc[2] in PROVIDER_KINDS:
+            del loc[2]  # the union's tag: `providers.green.greenapi.api_url`
+        key = ".".join(str(part) for part in loc)
         message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "missing":
             message = "missing"
         elif problem["type"] == "extra_forbidden":
             message = "unknown setting"
+        elif problem["type"] == "union_tag_not_found":
+            key, message = f"{key}.kind", "missing (which provider is this?)"
+        elif problem["type"] == "union_tag_invalid":
+            key, message = f"{key}.kind", _unknown_kind(problem.get("ctx", {}).get("tag"))
+        elif problem["type"] == "model_attributes_type" and loc[:1] == ["providers"]:
+            key, message = f"{key}.kind", "missing (which provider is this?)"
         lines.append(f"{key}: {message}" if key else message)
     return "\n".join(lines)
+
+
+def _unknown_kind(kind: Any) -> str:
+    try:
+        provider_class(str(kind))
+    except KeyError as unknown:
+        return str(unknown.args[0])
+    return f"unknown provider kind {kind!r}"

@@ -9,23 +9,35 @@ import signal
 
 import uvicorn
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
-from bot.server import WebhookEndpoint, create_server_app
+from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
 
 log = logging.getLogger(__name__)
 
 
-def build_application(config: AppConfig) -> Application:
+#: how often a request Telegram refused with 429 is sent again, each after its retry_after
+TELEGRAM_MAX_RETRIES = 5
+
+
+def rate_limiter(**limits: float) -> AIORateLimiter:
+    """Pace the bot's own requests to Telegram's flood limits (30 messages a second overall,
+    20 a minute per group), and send a request refused with 429 again after its retry_after.
+    `limits` are AIORateLimiter's rates and periods, for tests that cannot wait a minute."""
+    return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+
+
+def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) -> Application:
     api = config.telegram.api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
         .token(config.telegram.token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
+        .rate_limiter(limiter or rate_limiter())
         .concurrent_updates(True)
         .build()
     )
@@ -42,9 +54,11 @@ async def run(config: AppConfig) -> None:
 
     server = _http_server(config, application, services)
     server_task: asyncio.Task | None = None
+    post_init, post_shutdown = application.post_init, application.post_shutdown
     await application.initialize()
     try:
-        await application.post_init(application)
+        if post_init is not None:  # install() set it: it opens the services
+            await post_init(application)
         if server is not None:
             server_task = asyncio.create_task(server.serve())
             await _until_started(server, server_task)
@@ -57,22 +71,34 @@ async def run(config: AppConfig) -> None:
             await application.updater.stop()
         if application.running:
             await application.stop()
-        if server_task is not None:
+        if server is not None and server_task is not None:
             server.should_exit = True
             await asyncio.gather(server_task, return_exceptions=True)
-        await application.post_shutdown(application)
+        if post_shutdown is not None:
+            await post_shutdown(application)
         await application.shutdown()
 
 
 async def _start_receiving(config: AppConfig, application: Application) -> None:
     if config.telegram.mode == "webhook":
+        public_url, secret = _webhook_settings(config)
         await application.bot.set_webhook(
-            url=f"{config.server.public_url.rstrip('/')}/telegram/{_webhook_path(config)}",
-            secret_token=config.server.webhook_secret.get_secret_value(),
+            url=f"{public_url.rstrip('/')}/telegram/{_webhook_path(config)}",
+            secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
         )
     else:
+        if application.updater is None:
+            raise RuntimeError("polling needs the Application's updater")
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+
+def _webhook_settings(config: AppConfig) -> tuple[str, str]:
+    """server.public_url and the webhook secret (the config's validation requires both)."""
+    server = config.server
+    if server is None or not server.public_url or server.webhook_secret is None:
+        raise RuntimeError("webhook mode needs server.public_url and server.webhook_secret")
+    return server.public_url, server.webhook_secret.get_secret_value()
 
 
 def _webhook_path(config: AppConfig) -> str:
@@ -90,18 +116,29 @@ def _http_server(
     if config.telegram.mode == "webhook":
 
         async def deliver(data: dict) -> None:
-            await application.update_queue.put(Update.de_json(data, application.bot))
+            try:
+                update = Update.de_json(data, application.bot)
+            except Exception as error:  # de_json only parses: any failure is a malformed body
+                raise NotAnUpdate(f"{type(error).__name__} while reading it") from None
+            await application.update_queue.put(update)
 
         webhook = WebhookEndpoint(
             path=_webhook_path(config),
-            secret_token=config.server.webhook_secret.get_secret_value(),
+            secret_token=_webhook_settings(config)[1],
             deliver=deliver,
         )
     app = create_server_app(media=services.media, health=services.health, webhook=webhook)
     host, port = config.server.host_port
+    # log_config=None: uvicorn's lines go through the root handler, which masks secrets
     return uvicorn.Server(
         uvicorn.Config(
-            app, host=host, port=port, access_log=False, log_level="warning", lifespan="off"
+            app,
+            host=host,
+            port=port,
+            access_log=False,
+            log_level="warning",
+            log_config=None,
+            lifespan="off",
         )
     )
 
@@ -118,7 +155,7 @@ async def _until(stop: asyncio.Event, server_task: asyncio.Task | None) -> None:
     """Wait for a stop signal (or for the HTTP server to die, which is fatal)."""
     waiters = [asyncio.create_task(stop.wait())] + ([server_task] if server_task else [])
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    if server_task in done:
+    if server_task is not None and server_task in done:
         server_task.result()
         raise RuntimeError("the HTTP server stopped")
     for waiter in waiters:

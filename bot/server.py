@@ -27,6 +27,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
+class NotAnUpdate(ValueError):
+    """The webhook's body is a JSON object but no Telegram update."""
+
+
 @dataclass(frozen=True)
 class WebhookEndpoint:
     """Where Telegram posts updates, the secret it sends along, and who receives them."""
@@ -34,6 +38,7 @@ class WebhookEndpoint:
     #: a random or configured path segment; the route is POST /telegram/<path>
     path: str
     secret_token: str
+    #: hands the update on; raises `NotAnUpdate` for a JSON object that is no update
     deliver: Callable[[dict[str, Any]], Awaitable[None]]
 
     def __post_init__(self) -> None:
@@ -97,7 +102,14 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
             return PlainTextResponse("Bad Request", status_code=400)
         if not isinstance(update, dict):
             return PlainTextResponse("Bad Request", status_code=400)
-        await webhook.deliver(update)
+        try:
+            if not isinstance(update.get("update_id"), int):
+                raise NotAnUpdate("no update_id")
+            await webhook.deliver(update)
+        except NotAnUpdate as problem:
+            # one line, through the logging set-up that masks secrets; never the body itself
+            log.warning("webhook: refused a JSON object that is not a Telegram update: %s", problem)
+            return PlainTextResponse("Bad Request", status_code=400)
         return Response(status_code=200)
 
     return receive

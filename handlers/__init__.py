@@ -17,8 +17,8 @@ from telegram.ext import (
 from bot.app import Services
 from bot.config import AppConfig
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, pictures
-from handlers.common import SERVICES_KEY
+from handlers import admin, approvals, callbacks, pictures
+from handlers.common import SERVICES_KEY, query_of
 from handlers.help import MENU, help_command
 from handlers.messenger import TelegramMessenger
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
 _PICTURES = filters.PHOTO | filters.Document.ALL
+_FAILED = "Something went wrong on my side; nothing more was done. Please try again."
 ADMIN_COMMANDS = {
     "grant": admin.grant_command,
     "revoke": admin.revoke_command,
@@ -41,12 +42,20 @@ ADMIN_COMMANDS = {
 
 
 def install(
-    application: Application, config: AppConfig, *, group: int = 0, clock: Clock = utc_clock
+    application: Application,
+    config: AppConfig,
+    *,
+    group: int = 0,
+    clock: Clock = utc_clock,
+    answer_all_buttons: bool = True,
 ) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
 
     The services open at start-up (post_init) or at the first update, whichever comes first,
     and close at shutdown; hooks the application already had still run. `clock` is for tests.
+    Every button press that reaches `group` is answered (an unknown one with a plain "not on
+    this message"); a host with buttons of its own passes `answer_all_buttons=False`, and then
+    only presses whose data starts like one of ours are answered here.
     """
     services = Services(config, TelegramMessenger(application.bot), clock)
     application.bot_data[SERVICES_KEY] = services
@@ -68,14 +77,29 @@ def install(
                 pictures.caption_command,
             ),
             MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
-            CallbackQueryHandler(pictures.delete_confirmation, pattern=pictures.CALLBACK_PATTERN),
-            CallbackQueryHandler(approvals.decision_pressed, pattern=approvals.CALLBACK_PATTERN),
+            CallbackQueryHandler(
+                _button_pressed, pattern=None if answer_all_buttons else callbacks.is_ours
+            ),
         ],
         group=group,
     )
     application.add_error_handler(_log_error)
     _chain_lifecycle(application, services)
     return services
+
+
+async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every press is answered; only a valid button of the message pressed does anything."""
+    query = query_of(update)
+    found = callbacks.pressed(query)
+    if found is None:
+        await query.answer(callbacks.NOT_ON_MESSAGE)
+        return
+    message, value = found
+    if isinstance(value, callbacks.Decision):
+        await approvals.decision_pressed(update, context, message, value)
+    else:
+        await pictures.removal_answered(update, context, message, value)
 
 
 def _chain_lifecycle(application: Application, services: Services) -> None:
@@ -98,10 +122,13 @@ def _chain_lifecycle(application: Application, services: Services) -> None:
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.callback_query:
+        try:  # the press may have been answered already; then this one is refused, and that's ok
+            await update.callback_query.answer(_FAILED)
+        except Exception:
+            log.debug("the failed press was answered already")
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text(
-                "Something went wrong on my side; nothing more was done. Please try again."
-            )
+            await update.effective_message.reply_text(_FAILED)
         except Exception:
             log.warning("could not tell the user about the failure", exc_info=True)

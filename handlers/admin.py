@@ -4,19 +4,21 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from itertools import groupby
 
-from telegram import Message, Update
+from telegram import Message, MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import ContextTypes
 
 from adapters import Capability
 from bot.app import UseCases
+from bot.ids import parse_user_id
 from bot.notify import Actor
 from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
 from bot.service import Refusal
 from bot.store import AuditEntry
 from bot.words import short
-from handlers.common import services_of, with_actor
+from handlers.common import Handler, message_of, services_of, with_actor
 from handlers.replies import sentence
 
 USAGE = {
@@ -34,18 +36,21 @@ _USERNAME = (
     "I cannot look up {name}: a bot cannot resolve usernames. Use the numeric Telegram id "
     "(/start tells each person theirs), or send the command as a reply to one of their messages."
 )
+_BY_ID = "Use their numeric Telegram id instead (/start tells each person theirs)."
+#: the user Telegram names as the sender of channel posts copied into a discussion group
+_TELEGRAM_SERVICE = 777000
 _LINE_LIMIT = 180
 
 #: a command's work: the use cases, who asks, the arguments -> the answer
 Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
 
 
-def command(work: Work) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+def command(work: Work) -> Handler:
     """A handler that finds the actor, runs `work` and replies; a refusal becomes "Sorry, ..."."""
 
     @with_actor
     async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-        message = update.effective_message
+        message = message_of(update)
         use_cases = await services_of(context).use_cases()
         try:
             text = await work(use_cases, actor, list(context.args or []), message)
@@ -65,21 +70,50 @@ class _Usage(Refusal):
         super().__init__(f"that is not how it goes. Usage: {USAGE[name]}")
 
 
-def _person(args: list[str], message: Message, wanted: int, name: str) -> tuple[int, list[str]]:
-    """The user id (first argument, or the author of the message replied to) and the rest."""
+@dataclass(frozen=True)
+class _Person:
+    user_id: int
+    #: the name Telegram shows, when the command named the person by a message of theirs
+    name: str | None = None
+
+
+def _person(args: list[str], message: Message, wanted: int, name: str) -> tuple[_Person, list[str]]:
+    """The person (first argument, or the author of the message replied to) and the rest."""
     replied = message.reply_to_message
-    if len(args) == wanted - 1 and replied is not None and replied.from_user is not None:
-        if replied.from_user.is_bot:
-            raise Refusal("that message is a bot's; reply to a message of the person")
-        return replied.from_user.id, args
+    if len(args) == wanted - 1 and replied is not None:
+        return _author(replied), args
     if len(args) != wanted:
         raise _Usage(name)
     first = args[0]
-    if not first.isdecimal():
-        if first.startswith("@") or not first.lstrip("-").isdecimal():
-            raise Refusal(_USERNAME.format(name=short(first)))
-        raise Refusal("a user id is a positive number; a negative one is a group or channel")
-    return int(first), args[1:]
+    if first.startswith("@") or not first.lstrip("-").isdecimal():
+        raise Refusal(_USERNAME.format(name=short(first)))
+    try:
+        return _Person(parse_user_id(first)), args[1:]
+    except ValueError as problem:
+        raise Refusal(str(problem)) from None
+
+
+def _author(replied: Message) -> _Person:
+    """Who wrote `replied`: for a forward, its original author, and only when Telegram names
+    them (the forwarder is not the author, and 777000 is Telegram copying a channel post)."""
+    origin = replied.forward_origin
+    if isinstance(origin, MessageOriginHiddenUser):
+        raise Refusal(
+            "the author of that message hides their account, so Telegram does not tell me who "
+            f"they are. {_BY_ID}"
+        )
+    if origin is not None and not isinstance(origin, MessageOriginUser):
+        raise Refusal(
+            f"that message was forwarded from a chat or channel, not from a person. {_BY_ID}"
+        )
+    if origin is None and replied.sender_chat is not None:
+        raise Refusal(f"that message was posted as a chat or channel, not by a person. {_BY_ID}")
+    user = origin.sender_user if origin is not None else replied.from_user
+    if user is None or user.id == _TELEGRAM_SERVICE:
+        raise Refusal(f"Telegram does not tell me who wrote that message. {_BY_ID}")
+    if user.is_bot:
+        raise Refusal("that message is a bot's; reply to a message of the person")
+    return _Person(user.id, user.full_name)
 
 
 # changes ---------------------------------------------------------------------------------------
@@ -87,14 +121,14 @@ def _person(args: list[str], message: Message, wanted: int, name: str) -> tuple[
 
 @command
 async def grant_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
-    user_id, (scope, role) = _person(args, message, 3, "grant")
-    return _done(await cases.admin_map.grant(actor, user_id, scope, role))
+    person, (scope, role) = _person(args, message, 3, "grant")
+    return _done(await cases.admin_map.grant(actor, person.user_id, scope, role, name=person.name))
 
 
 @command
 async def revoke_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
-    user_id, (scope,) = _person(args, message, 2, "revoke")
-    return _done(await cases.admin_map.revoke(actor, user_id, scope))
+    person, (scope,) = _person(args, message, 2, "revoke")
+    return _done(await cases.admin_map.revoke(actor, person.user_id, scope))
 
 
 @command

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from telegram import Message, PhotoSize, Update
+from telegram import CallbackQuery, Message, PhotoSize, Update
 from telegram.ext import ContextTypes
 
 from bot.app import Services
@@ -25,13 +26,35 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data[SERVICES_KEY]
 
 
+def message_of(update: Update) -> Message:
+    """The message of an update that a handler was registered for (commands, photos, presses)."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("this handler takes only updates with a message")
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of an update a CallbackQueryHandler passed on."""
+    if update.callback_query is None:
+        raise ValueError("this handler takes only button presses")
+    return update.callback_query
+
+
+def chat_data_of(context: ContextTypes.DEFAULT_TYPE) -> dict[Any, Any]:
+    """The chat's own data (every update these handlers take has a chat)."""
+    if context.chat_data is None:
+        raise ValueError("this handler takes only updates in a chat")
+    return context.chat_data
+
+
+#: what PTB runs for an update
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 #: a handler that needs to know who is asking
 ActorHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, Actor], Awaitable[None]]
 
 
-def with_actor(
-    handler: ActorHandler,
-) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+def with_actor(handler: ActorHandler) -> Handler:
     """Run `handler` with the person asking; a post made as a chat (an anonymous group admin,
     a channel) could be anyone's, so it is answered with a request to post as oneself."""
 
@@ -39,7 +62,7 @@ def with_actor(
     async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actor = actor_of(update)
         if actor is None:
-            await update.effective_message.reply_text(ANONYMOUS)
+            await message_of(update).reply_text(ANONYMOUS)
             return
         await handler(update, context, actor)
 

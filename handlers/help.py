@@ -10,7 +10,7 @@ from telegram.ext import ContextTypes
 from bot.app import UseCases
 from bot.notify import Actor
 from bot.permissions import Action
-from handlers.common import services_of, with_actor
+from handlers.common import message_of, services_of, with_actor
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         )
     else:
         text = "What you may do:\n\n" + "\n".join(lines) + "\n\n/cancel stops waiting for a photo."
-    await update.effective_message.reply_text(text)
+    await message_of(update).reply_text(text)
 
 
 async def _lines(cases: UseCases, actor: Actor) -> list[str]:

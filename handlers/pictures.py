@@ -12,7 +12,17 @@ from bot.changes import MessageRef, Progress
 from bot.notify import Actor
 from bot.permissions import Action
 from bot.service import PhotoSource, Refusal, Target
-from handlers.common import actor_of, parse_command, photo_source, services_of, with_actor
+from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
+from handlers.common import (
+    actor_of,
+    chat_data_of,
+    message_of,
+    parse_command,
+    photo_source,
+    query_of,
+    services_of,
+    with_actor,
+)
 from handlers.replies import (
     ANONYMOUS,
     NO_PICTURE_IN_REPLY,
@@ -26,7 +36,6 @@ from handlers.replies import (
 SET_COMMANDS = {"setgrouppic": Action.SET_GROUP_PICTURE, "setprofilepic": Action.SET_OWN_PICTURE}
 VIEW_COMMANDS = {"grouppic": Action.VIEW_GROUP_PICTURE, "profilepic": Action.VIEW_OWN_PICTURE}
 PENDING_KEY = "avatarops.pending"
-CALLBACK_PATTERN = r"^(del|keep):"
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,7 @@ class Pending:
 
 
 def _command_name(message: Message) -> str:
-    return message.text.split(maxsplit=1)[0][1:].split("@")[0].lower()
+    return (message.text or "/").split(maxsplit=1)[0][1:].split("@")[0].lower()
 
 
 def _resolved_name(target: Target) -> str:
@@ -52,7 +61,7 @@ async def set_picture_command(
     update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
 ) -> None:
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
-    message = update.effective_message
+    message = message_of(update)
     action = SET_COMMANDS[_command_name(message)]
     name = context.args[0] if context.args else None
     if message.reply_to_message is not None:
@@ -67,7 +76,7 @@ async def set_picture_command(
 
 async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A photo or file whose caption is `/setgrouppic family`."""
-    message = update.effective_message
+    message = message_of(update)
     parsed = parse_command(message.caption, context.bot.username)
     if parsed is None or parsed.command not in SET_COMMANDS:
         return
@@ -85,11 +94,11 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The photo the bot asked for: a reply to its question, or sent before the deadline."""
-    message = update.effective_message
+    message = message_of(update)
     actor = actor_of(update)
-    waiting: dict[int, Pending] = context.chat_data.get(PENDING_KEY, {})
+    waiting: dict[int, Pending] = chat_data_of(context).get(PENDING_KEY, {})
     pending = waiting.get(actor.user_id) if actor else None
-    if pending is None:
+    if actor is None or pending is None:
         return
     replied = message.reply_to_message
     if not (replied and replied.message_id == pending.question_id) and (
@@ -103,17 +112,17 @@ async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     actor = actor_of(update)
-    waiting: dict[int, Pending] = context.chat_data.get(PENDING_KEY, {})
+    waiting: dict[int, Pending] = chat_data_of(context).get(PENDING_KEY, {})
     if actor and waiting.pop(actor.user_id, None):
-        await update.effective_message.reply_text("Cancelled: I am no longer waiting for a photo.")
+        await message_of(update).reply_text("Cancelled: I am no longer waiting for a photo.")
     else:
-        await update.effective_message.reply_text("There was nothing to cancel.")
+        await message_of(update).reply_text("There was nothing to cancel.")
 
 
 @with_actor
 async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
-    message = update.effective_message
+    message = message_of(update)
     service = await services_of(context).get()
     name = context.args[0] if context.args else None
     try:
@@ -130,39 +139,45 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     buttons = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(remove, callback_data=f"del:{actor.user_id}:{alias}"),
-                InlineKeyboardButton("Keep it", callback_data=f"keep:{actor.user_id}"),
+                InlineKeyboardButton(
+                    remove, callback_data=encode(ConfirmRemoval(actor.user_id, alias))
+                ),
+                InlineKeyboardButton("Keep it", callback_data=encode(KeepPicture(actor.user_id))),
             ]
         ]
     )
     await message.reply_text(question, reply_markup=buttons)
 
 
-async def delete_confirmation(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def removal_answered(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: Message,
+    value: ConfirmRemoval | KeepPicture,
+) -> None:
     """A press on Remove it / Keep it. Only the asker may answer; rights are checked again."""
-    query = update.callback_query
-    verb, asker, *rest = query.data.split(":", 2)
+    query = query_of(update)
     actor = actor_of(update)
-    if actor is None or str(actor.user_id) != asker:
+    if actor is None or actor.user_id != value.asker:
         await query.answer("Only the person who asked can answer this.", show_alert=True)
         return
     await query.answer()
-    if verb == "keep":
+    if isinstance(value, KeepPicture):
         await query.edit_message_text("Kept: nothing was changed.")
         return
     service = await services_of(context).get()
-    request = f"{query.message.chat_id}:{query.message.message_id}"
+    request = f"{question.chat_id}:{question.message_id}"
     if await service.already_requested(request):  # a second press, or a redelivered update
         return
     await query.edit_message_text(WORKING)
-    outcome = await service.delete_group_picture(actor, rest[0], _progress(query.message, request))
+    outcome = await service.delete_group_picture(actor, value.alias, _progress(question, request))
     await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
 @with_actor
 async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """`/grouppic family` and `/profilepic green`: the current picture's URL."""
-    message = update.effective_message
+    message = message_of(update)
     action = VIEW_COMMANDS[_command_name(message)]
     service = await services_of(context).get()
     name = context.args[0] if context.args else None
@@ -193,7 +208,7 @@ async def _ask_for_photo(
         f"this message or within {wait / 60:.0f} minutes. /cancel stops.",
         reply_markup=ForceReply(selective=True),
     )
-    context.chat_data.setdefault(PENDING_KEY, {})[actor.user_id] = Pending(
+    chat_data_of(context).setdefault(PENDING_KEY, {})[actor.user_id] = Pending(
         action=action,
         name=_resolved_name(target),
         question_id=question.message_id,

@@ -160,7 +160,8 @@ async def start_bot(
     )
     services = handlers.install(application, parse_config(raw, {}), clock=clock)
     await application.initialize()
-    await application.post_init(application)
+    if application.post_init is not None:  # install() set it: it opens the services
+        await application.post_init(application)
     bot = Bot(telegram, application, green, services, clock)
     await bot.store.grant(ADMIN, "family", Role.ADMIN, granted_by=OWNER)
     await bot.store.grant(WORK_ADMIN, "work", Role.ADMIN, granted_by=OWNER)
@@ -168,10 +169,16 @@ async def start_bot(
     return bot, application
 
 
+async def shut_down(application: Application) -> None:
+    """The end of a bot from `start_bot`: its services close, then the application."""
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+    await application.shutdown()
+
+
 @pytest.fixture
 async def bot(tmp_path, green) -> AsyncIterator[Bot]:
     fake, url = green
     started, application = await start_bot(raw_config(tmp_path, url), fake)
     yield started
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)

@@ -8,10 +8,12 @@ were made.
 
 from __future__ import annotations
 
+import datetime as dtm
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 import pytest
+from telegram import MessageOriginUser, User
 
 from bot.permissions import Role
 from bot.store import AuditEntry, Group
@@ -29,9 +31,11 @@ from tests.conftest import (
     WORK_ADMIN,
     Bot,
     raw_config,
+    shut_down,
     start_bot,
 )
 from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.telegram import FakeChat, FakeUser
 from tests.pictures import photo_bytes
 
 CALLERS = {
@@ -75,7 +79,9 @@ def _audit(
 
 def refusal(user: int, reply: str, action: str | None, target: str | None) -> Expect:
     """Nothing changes but one audit row (none for an unaudited action)."""
-    changes = {} if action is None else {"audit": ([_audit(user, action, target, "refused")], [])}
+    changes: dict[str, tuple[list[tuple], list[tuple]]] = {}
+    if action is not None:
+        changes["audit"] = ([_audit(user, action, target, "refused")], [])
     return Expect(reply, changes)
 
 
@@ -407,8 +413,7 @@ async def offline_bot(tmp_path) -> AsyncIterator[Bot]:
     fake = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY, WORK})
     started, application = await start_bot(raw_config(tmp_path, "http://127.0.0.1:9"), fake)
     yield started
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 @pytest.mark.parametrize("caller", CALLERS)
@@ -461,7 +466,7 @@ async def test_grant_to_the_author_of_a_replied_message(bot: Bot):
     chat = bot.telegram.group_chat(GROUP_CHAT, "Chat")
     hello = await newcomer.send("hello", chat=chat)
     answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=hello)
-    assert answer == f"Done: granted admin on work to {NEWCOMER}."
+    assert answer == f"Done: granted admin on work to Nina ({NEWCOMER})."
     assert [(g.scope, g.role) for g in await bot.store.grants_of(NEWCOMER)] == [
         ("work", Role.ADMIN)
     ]
@@ -469,6 +474,77 @@ async def test_grant_to_the_author_of_a_replied_message(bot: Bot):
     assert await bot.say(owner, f"/grant {NEWCOMER} work requester") == (
         f"Done: granted requester on work to {NEWCOMER} (was admin)."
     )
+
+
+async def test_grant_to_the_author_of_a_forwarded_message_not_its_forwarder(bot: Bot):
+    owner, newcomer = bot.user(OWNER, "Olga"), bot.user(NEWCOMER, "Nina")
+    forwarder = bot.user(STRANGER, "Mallory")
+    chat = bot.telegram.group_chat(GROUP_CHAT, "Chat")
+    forwarded = await forwarder.forward("hi", bot.telegram.origin(newcomer), chat=chat)
+    answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=forwarded)
+    assert answer == f"Done: granted admin on work to Nina ({NEWCOMER})."
+    assert [g.scope for g in await bot.store.grants_of(NEWCOMER)] == ["work"]
+    assert await bot.store.grants_of(STRANGER) == []
+
+
+async def test_a_forward_that_names_no_person_grants_nobody(bot: Bot):
+    owner, forwarder = bot.user(OWNER, "Olga"), bot.user(STRANGER, "Mallory")
+    chat = bot.telegram.group_chat(GROUP_CHAT, "Chat")
+    channel = bot.telegram.channel(-100888, "News")
+    other_group = bot.telegram.group_chat(-100889, "Elsewhere")
+    before = bot.tables()
+    cases: dict[FakeUser | FakeChat | str, str] = {
+        "Nina": "the author of that message hides their account, so Telegram does not tell me "
+        "who they are",
+        channel: "that message was forwarded from a chat or channel, not from a person",
+        other_group: "that message was forwarded from a chat or channel, not from a person",
+    }
+    for origin, reason in cases.items():
+        forwarded = await forwarder.forward("hi", bot.telegram.origin(origin), chat=chat)
+        answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=forwarded)
+        assert answer.startswith(f"Sorry, {reason}"), answer
+        assert "numeric Telegram id" in answer
+    by_a_bot = MessageOriginUser(dtm.datetime.now(dtm.UTC), User(NEWCOMER, "Helper", is_bot=True))
+    forwarded = await forwarder.forward("hi", by_a_bot, chat=chat)
+    answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=forwarded)
+    assert answer == "Sorry, that message is a bot's; reply to a message of the person."
+    # a channel post that Telegram copies into the channel's discussion group (from user 777000)
+    post = bot.telegram.automatic_forward(channel, chat, "news")
+    answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=post)
+    assert answer.startswith("Sorry, that message was forwarded from a chat or channel")
+    assert bot.tables() == before
+
+
+async def test_a_message_posted_as_a_chat_grants_nobody(bot: Bot):
+    owner, someone = bot.user(OWNER, "Olga"), bot.user(NEWCOMER, "Nina")
+    chat = bot.telegram.group_chat(GROUP_CHAT, "Chat")
+    before = bot.tables()
+    anonymous = await someone.send("hello", chat=chat, anonymously=True)
+    answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=anonymous)
+    assert answer.startswith("Sorry, that message was posted as a chat or channel")
+    assert bot.tables() == before
+
+
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        ("1" * 23, f"'{'1' * 23}' is too big for a Telegram user id (they fit in 52 bits"),
+        (str(2**52), f"'{2**52}' is too big for a Telegram user id"),
+        ("0", "a user id does not start with 0"),
+        ("0444", "a user id does not start with 0"),
+        ("-444", "a user id is a positive number; a negative one is a group or channel"),
+        ("١٢٣", "a user id is a number, such as 222222222; '١٢٣' is not one"),
+    ],
+)
+async def test_a_user_id_out_of_telegrams_range_is_refused_plainly(
+    bot: Bot, user: str, reason: str
+):
+    owner = bot.user(OWNER, "Olga")
+    before = bot.tables()
+    for command in (f"/grant {user} family admin", f"/revoke {user} family"):
+        assert (await bot.say(owner, command)).startswith(f"Sorry, {reason}")
+    assert bot.tables() == before
+    assert not any("went wrong" in m.content for m in bot.telegram.bot_messages(owner))
 
 
 async def test_usernames_cannot_be_resolved_and_the_bot_says_so(bot: Bot):
@@ -515,7 +591,7 @@ async def test_a_wildcard_grant_covers_every_group(bot: Bot):
 @pytest.mark.parametrize(
     ("chat_id", "problem"),
     [
-        ("79001234567@c.us", "that is a person's chat id (@c.us)"),
+        ("79001234567@c.us", "that is a person's id; a WhatsApp group id ends in @g.us"),
         ("hello", "a WhatsApp group id looks like"),
     ],
 )
@@ -564,8 +640,7 @@ async def test_addgroup_checks_max_ids_for_a_max_provider(tmp_path, green):
             "Done: added the group chess (chess: -10000000000001 via max)"
         )
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_config_groups_and_links_are_refused_with_the_reason(bot: Bot):

@@ -5,11 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
-from bot.config import ConfigError, load_config, parse_config
+from adapters import PROVIDER_KINDS
+from adapters.gowa import GowaSettings
+from adapters.greenapi import GreenApiSettings
+from bot.config import AppConfig, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {"TELEGRAM_BOT_TOKEN": "123:tg-secret", "GREEN_API_TOKEN": "green-secret"}
@@ -23,7 +27,7 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
     config = parse_config(example(), ENV)
     assert config.telegram.token.get_secret_value() == "123:tg-secret"
     green = config.providers["green"]
-    assert green.kind == "greenapi"
+    assert isinstance(green, GreenApiSettings)
     assert green.api_token_instance.get_secret_value() == "green-secret"
     assert config.groups["family"].chat_id == "120363043968066561@g.us"
     assert config.links == {-1001234567890: "family"}
@@ -49,12 +53,36 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
             "providers.green.id_instance: missing",
         ),
         (lambda c: c.update(owners=[]), "owners:"),
+        (lambda c: c.update(owners=[111, 10**22]), "owners.1: Input should be less than"),
         (lambda c: c["telegram"].update(mode="webhook"), "webhook mode needs server.public_url"),
         (
             lambda c: c["groups"].update({"Bad Alias": {"provider": "green", "chat_id": "1@g.us"}}),
             "groups.Bad Alias: an alias is",
         ),
         (lambda c: c.update(colour="blue"), "colour: unknown setting"),
+        (
+            lambda c: c["providers"]["green"].pop("kind"),
+            "providers.green.kind: missing (which provider is this?)",
+        ),
+        (
+            lambda c: c["providers"]["green"].update(kind=5),
+            "providers.green.kind: unknown provider kind '5' (known: gowa, greenapi, wasend",
+        ),
+        (
+            lambda c: c["providers"]["green"].update(colour="blue"),
+            "providers.green.colour: unknown setting",
+        ),
+        (
+            lambda c: c["providers"].update(gowa={"kind": "gowa", "base_url": "ftp://x"}),
+            "providers.gowa.base_url: must start with http:// or https://",
+        ),
+        (
+            lambda c: c["providers"].update(
+                gowa={"kind": "gowa", "base_url": "http://x", "username": "u"}
+            ),
+            "providers.gowa: username and password go together",
+        ),
+        (lambda c: c["providers"].update(green=5), "providers.green.kind: missing"),
     ],
 )
 def test_a_mistake_names_its_key(change, expected):
@@ -63,6 +91,23 @@ def test_a_mistake_names_its_key(change, expected):
     with pytest.raises(ConfigError) as error:
         parse_config(raw, ENV)
     assert expected in str(error.value)
+
+
+def test_provider_settings_are_one_pydantic_union_on_kind():
+    """AppConfig itself reads each provider entry with its kind's model (no dispatch by hand)."""
+    raw = example()
+    raw["providers"]["green"]["api_token_instance"] = "t"
+    raw["telegram"]["token"] = "1:x"
+    raw["providers"]["gowa"] = {"kind": "gowa", "base_url": "http://127.0.0.1:3000"}
+    config = AppConfig.model_validate(raw)
+    assert type(config.providers["green"]) is GreenApiSettings
+    assert type(config.providers["gowa"]) is GowaSettings
+
+
+def test_every_registered_provider_declares_its_kind():
+    for kind, provider in PROVIDER_KINDS.items():
+        assert provider.kind == kind
+        assert get_args(provider.settings_model.model_fields["kind"].annotation) == (kind,)
 
 
 def test_an_unset_environment_variable_names_the_key_and_the_variable():
@@ -86,6 +131,11 @@ def start(tmp_path, raw: dict, *command: str) -> subprocess.CompletedProcess[str
     """`python -m bot [command] --config <raw written as config.yaml>`, to its end."""
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw))
+    return cli(path, *command)
+
+
+def cli(path: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot [command] --config <path>`, to its end."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *command, "--config", str(path)],
         cwd=ROOT,
@@ -125,3 +175,92 @@ def test_an_unreachable_telegram_is_one_line_without_the_token(tmp_path):
     [line] = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9")
     assert "Traceback" not in done.stderr and "tg-secret" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["grant", "revoke"])
+@pytest.mark.parametrize(
+    ("user", "reason"),
+    [
+        ("1" * 23, "is too big for a Telegram user id (they fit in 52 bits"),
+        ("0", "a user id does not start with 0"),
+        ("x1", "a user id is a number"),
+    ],
+)
+def test_the_command_line_refuses_a_user_id_telegram_cannot_have(
+    tmp_path, command: str, user: str, reason: str
+):
+    raw = example()
+    raw["storage"] = {"path": str(tmp_path / "store.sqlite3")}
+    done = start(tmp_path, raw, command, user, "family", *(["admin"] * (command == "grant")))
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and reason in line
+    assert "Traceback" not in done.stderr
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    """The only line the command printed, after checking it failed without a traceback."""
+    assert done.returncode == 2, done
+    assert "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+EXAMPLE_TEXT = (ROOT / "config.yaml").read_text()
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_config_path_that_is_a_directory_is_one_line(tmp_path, command: list[str]):
+    assert one_line(cli(tmp_path, *command)) == (
+        f"config error: {tmp_path}: is a directory, not a config file"
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_config_file_that_is_not_utf8_is_one_line(tmp_path, command: list[str]):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(EXAMPLE_TEXT.replace("Family", "Famille été").encode("latin-1"))
+    line = one_line(cli(path, *command))
+    assert line.startswith(f"config error: {path}: not UTF-8 text (line ")
+
+
+def test_a_key_given_twice_in_one_mapping_is_named_with_its_lines(tmp_path):
+    path = tmp_path / "config.yaml"
+    text = EXAMPLE_TEXT.replace("storage:\n", "storage:\n  path: data/first.sqlite3\n", 1)
+    assert text != EXAMPLE_TEXT
+    path.write_text(text)
+    first = text.splitlines().index("  path: data/first.sqlite3") + 1
+    assert one_line(cli(path, "check")) == (
+        f"config error: {path}, line {first + 1}: the key 'path' appears twice in one mapping"
+        f" (first on line {first})"
+    )
+
+
+def test_the_same_key_in_different_mappings_and_merge_keys_are_fine(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "base: &base {provider: green, title: X}\n"
+        "telegram: {token: '1:x'}\nowners: [1]\n"
+        "providers: {green: {kind: greenapi, api_url: 'http://h', id_instance: '1',"
+        " api_token_instance: t}}\n"
+        "groups:\n"
+        "  a: {<<: *base, chat_id: '120363043968066561@g.us', title: A}\n"
+        "  b: {<<: *base, chat_id: '120363043968066562@g.us'}\n"
+    )
+    with pytest.raises(ConfigError, match="base: unknown setting"):
+        load_config(path)  # parsed fine: only the made-up top-level key is refused
+
+
+@pytest.mark.parametrize("command", [["check"], ["grant", "222", "family", "admin"], []])
+@pytest.mark.parametrize("where", ["under a file", "a directory"])
+def test_a_storage_path_that_cannot_be_created_is_one_line(
+    tmp_path, command: list[str], where: str
+):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file, not a folder")
+    storage = blocker / "db.sqlite3" if where == "under a file" else tmp_path
+    raw = example()
+    raw["storage"] = {"path": str(storage)}
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
+    line = one_line(start(tmp_path, raw, *command))
+    assert line.startswith(f"config error: storage.path: cannot create or open {storage}: ")

@@ -166,7 +166,7 @@ async def test_webhook_refuses_updates_without_the_secret(tmp_path):
             },
         )
         stranger = telegram.user(STRANGER, "Mallory")
-        async with running_bot(config, telegram, ENV):
+        async with running_bot(config, telegram, ENV) as bot:
             [registered] = telegram.calls("setWebhook")
             assert registered.params["secret_token"] == WEBHOOK_SECRET
             assert BOT_TOKEN not in registered.params["url"]
@@ -178,3 +178,15 @@ async def test_webhook_refuses_updates_without_the_secret(tmp_path):
             sent = await stranger.send("/help")
             assert await telegram.deliver_to_webhook() == [200]
             assert "your Telegram id is" in await answer_to(telegram, stranger, sent)
+            # JSON objects that are no update, with the right secret: 400 and one line each
+            async with httpx.AsyncClient() as client:
+                for body in ({"hello": 1}, {"update_id": 9, "message": "x"}):
+                    response = await client.post(
+                        telegram.webhook_url,
+                        json=body,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
+                    )
+                    assert response.status_code == 400
+        assert "Traceback" not in bot.log
+        refused = [line for line in bot.log.splitlines() if "not a Telegram update" in line]
+        assert len(refused) == 2 and all(" WARNING bot.server: " in line for line in refused)

@@ -117,7 +117,9 @@ async def test_the_account_picture_keeps_whatsapps_pace(tmp_path, green):
 
 async def test_two_accounts_change_side_by_side(tmp_path, green):
     fake, url = green
-    other = FakeGreenApi(id_instance="7105000001", token="other-SECRET", groups={"120363999@g.us"})
+    other = FakeGreenApi(
+        id_instance="7105000001", token="other-SECRET", groups={"120363000000000999@g.us"}
+    )
     async with serve(other.app) as other_url:
         raw = raw_config(tmp_path, url)
         raw["providers"]["other"] = {
@@ -126,7 +128,7 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
             "id_instance": "7105000001",
             "api_token_instance": "other-SECRET",
         }
-        raw["groups"]["club"] = {"provider": "other", "chat_id": "120363999@g.us"}
+        raw["groups"]["club"] = {"provider": "other", "chat_id": "120363000000000999@g.us"}
         bot, application = await start_bot(raw, fake)
         try:
             owner = bot.user(OWNER, "Olga")

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.media import MediaStore
-from bot.server import SECRET_HEADER, WebhookEndpoint, create_server_app
+from bot.server import SECRET_HEADER, NotAnUpdate, WebhookEndpoint, create_server_app
 
 SECRET = "s3cret_TOKEN-1"
 
@@ -130,6 +130,43 @@ async def test_the_webhook_refuses_what_is_not_a_json_object(
     )
     assert response.status_code == 400
     assert delivered == []
+
+
+@pytest.mark.parametrize("body", [{}, {"hello": 1}, {"update_id": "7"}, {"update_id": None}])
+async def test_the_webhook_refuses_an_object_without_an_update_id(
+    client: httpx.AsyncClient, delivered: list[dict[str, Any]], body: dict[str, Any], caplog
+) -> None:
+    response = await client.post("/telegram/hook-abc", json=body, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400
+    assert delivered == []
+    [record] = caplog.records
+    assert record.levelname == "WARNING" and record.exc_info is None
+    assert "not a Telegram update" in record.getMessage()
+
+
+async def test_the_webhook_answers_400_when_the_receiver_cannot_read_the_update(caplog) -> None:
+    async def deliver(update: dict[str, Any]) -> None:
+        raise NotAnUpdate("KeyError while reading it")
+
+    async def health() -> dict[str, Any]:
+        return {"ok": True}
+
+    app = create_server_app(
+        media=None,
+        health=health,
+        webhook=WebhookEndpoint(path="hook", secret_token=SECRET, deliver=deliver),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bot"
+    ) as client:
+        update = {"update_id": 1, "message": "not a message"}
+        response = await client.post("/telegram/hook", json=update, headers={SECRET_HEADER: SECRET})
+    assert response.status_code == 400
+    [record] = caplog.records
+    assert record.getMessage() == (
+        "webhook: refused a JSON object that is not a Telegram update: KeyError while reading it"
+    )
+    assert record.exc_info is None
 
 
 async def test_healthz_reports_ok(client: httpx.AsyncClient, health_report: dict[str, Any]) -> None:

@@ -13,7 +13,9 @@ import html
 import io
 import itertools
 import json
+import math
 import re
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +46,11 @@ from telegram import (
     InlineKeyboardMarkup,
     Message,
     MessageEntity,
+    MessageOrigin,
+    MessageOriginChannel,
+    MessageOriginChat,
+    MessageOriginHiddenUser,
+    MessageOriginUser,
     PhotoSize,
     Update,
     User,
@@ -93,12 +100,34 @@ _NOT_MODIFIED = (
 
 
 class ApiError(Exception):
-    """A Bot API error answer: HTTP status and `description`."""
+    """A Bot API error answer: HTTP status, `description` and `parameters` (e.g. retry_after)."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
         super().__init__(f"{status} {description}")
         self.status = status
         self.description = description
+        self.parameters = parameters
+
+
+@dataclass
+class FloodLimit:
+    """Telegram's flood control, scaled down for tests: a chat takes at most `messages` bot
+    messages per `seconds`; past that, 429 with the whole seconds to wait in `retry_after`."""
+
+    messages: int
+    seconds: float
+    sent: defaultdict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    #: how many requests were answered 429
+    refused: int = 0
+
+    def admit(self, chat_id: int) -> None:
+        now = time.monotonic()
+        recent = [t for t in self.sent[chat_id] if now - t < self.seconds]
+        if len(recent) >= self.messages:
+            self.refused += 1
+            wait = max(1, math.ceil(self.seconds - (now - recent[0])))
+            raise ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+        self.sent[chat_id] = [*recent, now]
 
 
 @dataclass(frozen=True)
@@ -220,6 +249,18 @@ class FakeUser:
             self, chat, reply_to, anonymously, text=text, entities=_command_entities(text)
         )
 
+    async def forward(
+        self,
+        text: str,
+        origin: MessageOrigin,
+        *,
+        chat: ChatRef | None = None,
+    ) -> JSON:
+        """Forward a text message into `chat`: Telegram shows the forwarder as the sender and
+        `origin` as the author, as far as the author lets it tell (`forward_origin`). Make the
+        origin with `FakeTelegram.origin(...)`."""
+        return self.fake._post(self, chat, None, False, text=text, forward_origin=origin)
+
     async def send_photo(
         self,
         image: bytes,
@@ -271,13 +312,20 @@ class FakeUser:
             caption_entities=_command_entities(caption),
         )
 
-    async def press(self, message: BotMessage | Mapping[str, Any], callback_data: str) -> JSON:
-        """Press the inline button with `callback_data` on a bot message; return the query."""
-        return self.fake._press(self, message, callback_data)
+    async def press(
+        self, message: BotMessage | Mapping[str, Any], callback_data: str, *, forged: bool = False
+    ) -> JSON:
+        """Press the inline button with `callback_data` on a bot message; return the query.
+
+        `forged`: send `callback_data` whether or not the message has such a button, as a
+        modified client can (Telegram does not check it)."""
+        return self.fake._press(self, message, callback_data, forged=forged)
 
 
 #: the user Telegram shows as the sender of an anonymous group admin's messages
 ANONYMOUS_ADMIN = User(1087968824, "Group", is_bot=True, username="GroupAnonymousBot")
+#: the sender of a channel post that Telegram forwards into the channel's discussion group
+TELEGRAM_SERVICE = User(777000, "Telegram", is_bot=False)
 ChatRef = FakeChat | FakeUser | int  # a chat, a user standing for its private chat, or an id
 Handler = Callable[[Call], Awaitable[Any]]
 
@@ -310,6 +358,7 @@ class FakeTelegram:
         self._users: dict[int, FakeUser] = {}
         self._member_status: dict[tuple[int, int], MemberStatus] = {}
         self._blocked: set[int] = set()
+        self.flood_limit: FloodLimit | None = None
         self._files: dict[str, StoredFile] = {}
         self._user_messages: dict[tuple[int, int], JSON] = {}
         self._bot_messages: defaultdict[int, list[BotMessage]] = defaultdict(list)
@@ -366,6 +415,41 @@ class FakeTelegram:
         chat = FakeChat(chat_id, Chat.SUPERGROUP, title=title)
         self._chats[chat_id] = chat
         return chat
+
+    def channel(self, chat_id: int, title: str) -> FakeChat:
+        """A channel."""
+        chat = FakeChat(chat_id, Chat.CHANNEL, title=title)
+        self._chats[chat_id] = chat
+        return chat
+
+    def origin(self, author: FakeUser | FakeChat | str, *, message_id: int = 1) -> MessageOrigin:
+        """The `forward_origin` of a message by `author`: a user who allows links to their
+        account, a user who hides it (only a name: pass a str), a group or a channel."""
+        date = _datetime(_now())
+        if isinstance(author, str):
+            return MessageOriginHiddenUser(date, sender_user_name=author)
+        if isinstance(author, FakeUser):
+            return MessageOriginUser(date, sender_user=author.to_user())
+        if author.type == Chat.CHANNEL:
+            return MessageOriginChannel(date, chat=author.to_chat(), message_id=message_id)
+        return MessageOriginChat(date, sender_chat=author.to_chat())
+
+    def automatic_forward(self, channel: FakeChat, group: FakeChat, text: str) -> JSON:
+        """A channel post as Telegram copies it into the channel's discussion group: sent by
+        user 777000 on behalf of the channel."""
+        message = Message(
+            self._next_message_id(group.id),
+            _datetime(_now()),
+            group.to_chat(),
+            from_user=TELEGRAM_SERVICE,
+            sender_chat=channel.to_chat(),
+            is_automatic_forward=True,
+            forward_origin=self.origin(channel),
+            text=text,
+        ).to_dict()
+        self._user_messages[(group.id, message["message_id"])] = message
+        self._push("message", message)
+        return message
 
     def set_member_status(self, chat: ChatRef, user: FakeUser | int, status: MemberStatus) -> None:
         """What getChatMember answers for `user` in `chat` (default "member")."""
@@ -488,7 +572,7 @@ class FakeTelegram:
         try:
             result = await handler(call)
         except ApiError as error:
-            return _error_reply(error.status, error.description)
+            return _error_reply(error.status, error.description, error.parameters)
         return Reply(200, json.dumps({"ok": True, "result": result}).encode())
 
     def _download(self, token: str, path: str) -> Reply:
@@ -742,14 +826,19 @@ class FakeTelegram:
         return message
 
     def _press(
-        self, user: FakeUser, message: BotMessage | Mapping[str, Any], callback_data: str
+        self,
+        user: FakeUser,
+        message: BotMessage | Mapping[str, Any],
+        callback_data: str,
+        *,
+        forged: bool,
     ) -> JSON:
         chat_id, message_id = _message_key(message)
         bot_message = self._bot_message(chat_id, message_id)
         if bot_message is None:
             raise ValueError(f"no bot message {message_id} in chat {chat_id}")
         offered = [button.get("callback_data") for button in bot_message.buttons()]
-        if callback_data not in offered:
+        if callback_data not in offered and not forged:
             raise AssertionError(f"no button with {callback_data!r} on the message: {offered}")
         query = CallbackQuery(
             str(next(self._serial)),
@@ -802,10 +891,12 @@ class FakeTelegram:
         return chat
 
     def _target_chat(self, params: JSON) -> FakeChat:
-        """The chat a message goes to: known and not blocked."""
+        """The chat a message goes to: known, not blocked, and within the flood limit."""
         chat = self._known_chat(params)
         if chat.id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if self.flood_limit is not None:
+            self.flood_limit.admit(chat.id)
         return chat
 
     def _reply_target(self, chat_id: int, params: JSON) -> int | None:
@@ -1066,8 +1157,10 @@ def _id(entity: ChatRef) -> int:
     return entity if isinstance(entity, int) else entity.id
 
 
-def _error_reply(status: int, description: str) -> Reply:
-    body = {"ok": False, "error_code": status, "description": description}
+def _error_reply(status: int, description: str, parameters: JSON | None = None) -> Reply:
+    body: JSON = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
     return Reply(status, json.dumps(body).encode())
 
 

@@ -1,0 +1,106 @@
+"""The data of the bot's inline buttons: one typed codec, and the rule for reading a press.
+
+Telegram hands the bot whatever `callback_data` a client sends, on any message the bot sent, so
+a press is trusted only when its data is one of the buttons on that very message (Telegram
+fills in the message, not the client) and decodes to a value of this module.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from telegram import CallbackQuery, Message
+
+from bot.config import ALIAS_PATTERN
+from bot.ids import positive_id
+from bot.proposals import APPROVE, REJECT
+
+REMOVE, KEEP = "del", "keep"
+#: Telegram's limit for callback_data
+MAX_BYTES = 64
+_ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
+NOT_ON_MESSAGE = "That button is not on this message; nothing was done."
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Approve or Reject on a requester's proposal: `ap:<id>` / `rj:<id>` (bot/proposals.py
+    makes these buttons)."""
+
+    proposal_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class ConfirmRemoval:
+    """ "Remove it" under /delgrouppic: `del:<asker>:<alias>`."""
+
+    asker: int
+    alias: str
+
+
+@dataclass(frozen=True)
+class KeepPicture:
+    """ "Keep it" under /delgrouppic: `keep:<asker>`."""
+
+    asker: int
+
+
+Callback = Decision | ConfirmRemoval | KeepPicture
+
+
+def encode(value: Callback) -> str:
+    """The callback_data for `value`; ValueError for a value `decode` would refuse."""
+    match value:
+        case Decision(proposal_id=number, approve=approve):
+            data = f"{APPROVE if approve else REJECT}:{number}"
+        case ConfirmRemoval(asker=asker, alias=alias):
+            data = f"{REMOVE}:{asker}:{alias}"
+        case KeepPicture(asker=asker):
+            data = f"{KEEP}:{asker}"
+    if decode(data) != value:
+        raise ValueError(f"not a valid button: {value!r}")
+    return data
+
+
+def decode(data: str | None) -> Callback | None:
+    """The value behind callback_data, or None for anything this bot did not make."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    prefix, *fields = data.split(":")
+    number = positive_id(fields[0]) if fields else None
+    if number is None:
+        return None
+    rest = fields[1:]
+    if prefix in (APPROVE, REJECT) and not rest:
+        return Decision(number, approve=prefix == APPROVE)
+    if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
+        return ConfirmRemoval(number, rest[0])
+    if prefix == KEEP and not rest:
+        return KeepPicture(number)
+    return None
+
+
+def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:
+    """The bot message and the value of a press, when the data is one of that message's
+    buttons and valid; None for a forged, stale or unknown press."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return None  # an inline message, or one too old for Telegram to show (inaccessible)
+    offered = {
+        button.callback_data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+        if isinstance(button.callback_data, str)
+    }
+    if query.data not in offered:
+        return None
+    value = decode(query.data)
+    return None if value is None else (message, value)
+
+
+def is_ours(data: object) -> bool:
+    """Whether callback data starts like one of this bot's buttons (for a host application that
+    has buttons of its own): such a press is answered here, valid or not."""
+    return isinstance(data, str) and data.split(":", 1)[0] in (APPROVE, REJECT, REMOVE, KEEP)
