@@ -66,7 +66,7 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
         ),
         (
             lambda c: c["providers"]["green"].update(kind=5),
-            "providers.green.kind: unknown provider kind '5' (known: gowa, greenapi, wasend",
+            "providers.green.kind: unknown provider kind '5' (known: evolution, gowa, greenapi, waha, wasend, whapi)",
         ),
         (
             lambda c: c["providers"]["green"].update(colour="blue"),
