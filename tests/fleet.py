@@ -216,7 +216,7 @@ class GowaAccount(FakeAccount):
 
 class WahaAccount(FakeAccount):
     kind = "waha"
-    OWN_ID = "6281234567891@c.us"
+    OWN_ID = "6281234567890@c.us"
     SESSION = "default"
     _PICTURE = re.compile(r"/api/[^/]+/(?:groups/(?P<group>.+)|profile)/picture")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+import adapters
+from adapters.greenapi import GreenApiSettings
+from bot.app import create_providers
 from bot.config import ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,12 +27,27 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
     config = parse_config(example(), ENV)
     assert config.telegram.token.get_secret_value() == "123:tg-secret"
     green = config.providers["green"]
-    assert green.kind == "greenapi"
+    assert isinstance(green, GreenApiSettings)
     assert green.api_token_instance.get_secret_value() == "green-secret"
     assert config.groups["family"].chat_id == "120363043968066561@g.us"
     assert config.links == {-1001234567890: "family"}
     assert set(config.secrets()) == {"123:tg-secret", "green-secret"}
     assert "green-secret" not in repr(config)
+
+
+async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncommented():
+    """The example shows every kind, the ones beside Green API commented out: uncommented, they
+    must pass everything start-up checks (settings, group ids, Wasend's public URL)."""
+    text = re.sub(
+        r"^(\s*)# (\s*[\w-]+:.*)$", r"\1\2", (ROOT / "config.yaml").read_text(), flags=re.M
+    )
+    env = {name: f"{name.lower()}-secret" for name in re.findall(r"\$\{(\w+)\}", text)}
+    config = parse_config(yaml.safe_load(text), env)
+    assert sorted(p.kind for p in config.providers.values()) == sorted(adapters.PROVIDER_KINDS)
+    assert {g.provider for g in config.groups.values()} == set(config.providers)
+    providers = create_providers(config)  # checks the group ids and the public URL
+    for provider in providers.values():
+        await provider.aclose()
 
 
 @pytest.mark.parametrize(

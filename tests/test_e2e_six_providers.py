@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from adapters import PROVIDER_KINDS
 from tests.bot_process import (
     ROOT,
     answer_to,
@@ -189,7 +190,7 @@ def expected_answer(place: Place, column: str) -> str:
 
 async def test_every_command_of_the_readme_table_through_six_providers_at_once(world: World):
     table = readme_table()
-    assert set(table) == set(KINDS), "the README's provider table must list every kind"
+    assert set(table) == set(PROVIDER_KINDS) == set(KINDS), "the README's table: every kind"
     session = Session(world)
     # set before show, so there is a picture to show; remove last
     order = ["set group", "show group", "set own", "show own", "remove group"]
@@ -223,17 +224,20 @@ async def test_every_command_of_the_readme_table_through_six_providers_at_once(w
                     assert place.account.picture_of(place.group) is None, what
 
 
-async def test_check_prints_one_line_per_provider_all_ok(world: World):
+def readme_check_example() -> list[str]:
+    """The output the README shows for `python -m bot check` with its six example providers."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("python -m bot check --config config.yaml\n", 1)[1].split("```", 1)[0]
+    return [line.removeprefix("# ") for line in block.splitlines()]
+
+
+async def test_check_prints_one_line_per_provider_all_ok_as_the_readme_shows(world: World):
     done = await run_cli("check", config=world.config, env=world.env)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.splitlines() == [
-        "green (Green API): ok - the WhatsApp account is logged in",
-        "wa (Wasend): ok - session WORKING",
-        "gowa (GOWA): ok - GOWA answers and WhatsApp is logged in (device my-phone)",
-        "waha (WAHA): ok - the WAHA session 'default' is WORKING, logged in as 6281234567891@c.us",
-        "evo (Evolution API): ok - instance 'my-instance' is connected to WhatsApp",
-        "whapi (Whapi.Cloud): ok - Whapi.Cloud answers and WhatsApp is logged in",
-    ]
+    lines = done.stdout.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == [place.name for place in world.places]
+    assert all(": ok - " in line for line in lines), lines
+    assert lines == readme_check_example()
     assert world.telegram.calls() == []
     for place in world.places:
         assert place.account.set_calls() == [], f"check changed something on {place.name}"
