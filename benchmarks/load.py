@@ -3,16 +3,23 @@
 Run from the project root:
 
     .venv/bin/python benchmarks/load.py [--changes 500 --users 50 --groups 20 --accounts 4
-                                         --rate 20 --pace 1.0 --timeout 120]
+                                         --rate 20 --pace 1.0 --timeout 120
+                                         --providers greenapi]
 
-It starts the fake Telegram Bot API and one fake Green API per provider account on 127.0.0.1
-(each account serves groups/accounts groups), writes a config.yaml in a temporary folder, grants
-every user `admin` on one group with `python -m bot grant` (scoped grants: every executed change
-notifies the owners and the group's admins, so this keeps it to the owner and the group's two or
-three admins, as in real use, where `'*'` grants would send 50 notices a change), and starts the
-bot as the README does (`python -m bot --config ...`, a subprocess, logging at INFO). Then the
-users send photos captioned `/setgrouppic <alias>` at `--rate` a second, round robin over the
-users, each to the group they administer.
+It starts the fake Telegram Bot API and one fake provider server per provider account on
+127.0.0.1 (each account serves groups/accounts groups), writes a config.yaml in a temporary
+folder, grants every user `admin` on one group with `python -m bot grant` (scoped grants: every
+executed change notifies the owners and the group's admins, so this keeps it to the owner and the
+group's two or three admins, as in real use, where `'*'` grants would send 50 notices a change),
+and starts the bot as the README does (`python -m bot --config ...`, a subprocess, logging at
+INFO). Then the users send photos captioned `/setgrouppic <alias>` at `--rate` a second, round
+robin over the users, each to the group they administer.
+
+`--providers` names the kinds of the accounts, cycled over them: `--providers
+greenapi,waha,evolution,whapi,gowa` makes account1 Green API, account2 WAHA, and so on, each a
+fake of its kind from `tests/fleet.py` (`--accounts` then defaults to the number of kinds when
+that is more than 4). `wasend` works too: the bot then serves the pictures for its fake to
+download. The default, Green API only, keeps the figures comparable with earlier runs.
 
 How to read the report:
 
@@ -25,9 +32,12 @@ How to read the report:
   (any other answer, e.g. a refusal: a setup mistake).
 - lost: changes with no final answer `--timeout` seconds after the first update.
 - duplicated: extra final answers to one request (each request must get exactly one), plus
-  setGroupPicture calls a group received beyond the number of its changes that ended "Done" or
-  "Could not". No faults are injected, so no retry is expected: one would count here.
-- missing calls: changes of a group that ended "Done" beyond the setGroupPicture calls that
+  set-picture calls a group received beyond the number of its changes that ended "Done" or
+  "Could not". No faults are injected, so no retry is expected: one would count here. Each
+  kind's fake records its requests; `tests/fleet.py` reads the set-picture calls out of them
+  (Green API's setGroupPicture, WAHA's and Wasend's PUT .../picture, GOWA's /group/photo with a
+  photo, Evolution's updateGroupPicture, Whapi's PUT .../icon) with the group they were for.
+- missing calls: changes of a group that ended "Done" beyond the set-picture calls that
   group received (a success the provider never saw).
 - throughput: changes answered per second of wall time (first update to last final answer);
   below saturation it is the arrival rate.
@@ -36,9 +46,10 @@ How to read the report:
 - bot peak RSS and CPU: VmHWM and utime + stime from /proc/<pid>, read just before stopping it.
 
 With the real pace (`--pace 1.0`: Green API's limiter takes one group picture a second per
-account) more changes arrive than four accounts can make, so most end "Not sent": that is the
-designed behaviour (the newer picture wins), not a failure. `--pace 0` measures the bot's own
-overhead. The script exits with 1 when a change is lost or duplicated or a call is missing.
+account; the default of every kind) more changes arrive than four accounts can make, so most end
+"Not sent": that is the designed behaviour (the newer picture wins), not a failure. `--pace 0`
+measures the bot's own overhead. The script exits with 1 when a change is lost or duplicated or a
+call is missing.
 
 Why 20 changes a second by default: the bot's Python runs on one core and handles about 35
 changes a second on a 2-core machine that also runs the fakes (`--rate 0 --pace 0` shows it);
@@ -81,9 +92,9 @@ from tests.bot_process import (  # noqa: E402
     stop_bot,
     write_config,
 )
-from tests.fakes.greenapi import FakeGreenApi  # noqa: E402
 from tests.fakes.serve import serve  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, FakeUser, Reply  # noqa: E402
+from tests.fleet import KINDS, OWN, FakeAccount, serving  # noqa: E402
 
 BOT_TOKEN = "123456:load-benchmark-token"
 OWNER_ID = 100
@@ -108,24 +119,16 @@ class Settings:
     rate: float
     pace: float
     timeout: float
-
-
-@dataclass(frozen=True)
-class Account:
-    name: str
-    id_instance: str
-    token: str
-
-    @property
-    def token_variable(self) -> str:
-        return f"{self.name.upper()}_TOKEN"
+    #: the kinds of the accounts, cycled: account n is of kind providers[(n - 1) % len]
+    providers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Group:
     alias: str
     chat_id: str
-    account: Account
+    #: the number of its account, from 1
+    account: int
 
 
 @dataclass
@@ -194,16 +197,21 @@ class TimedTelegram(FakeTelegram):
 # ----- the world: accounts, groups, people, photos, config ----------------------------------
 
 
-def make_accounts(count: int) -> list[Account]:
+def make_groups(count: int, accounts: int) -> list[Group]:
     return [
-        Account(f"account{n}", f"11010000{n:02d}", f"green-token-{n}") for n in range(1, count + 1)
+        Group(f"g{n:02d}", f"120363{n:012d}@g.us", (n - 1) % accounts + 1)
+        for n in range(1, count + 1)
     ]
 
 
-def make_groups(count: int, accounts: list[Account]) -> list[Group]:
+def make_accounts(settings: Settings, groups: list[Group]) -> list[FakeAccount]:
+    """account1, account2...: each a fake of its kind, in the groups it serves."""
+    kinds = settings.providers
     return [
-        Group(f"g{n:02d}", f"120363{n:012d}@g.us", accounts[(n - 1) % len(accounts)])
-        for n in range(1, count + 1)
+        KINDS[kinds[(n - 1) % len(kinds)]](
+            f"account{n}", [group.chat_id for group in groups if group.account == n]
+        )
+        for n in range(1, settings.accounts + 1)
     ]
 
 
@@ -227,32 +235,19 @@ def group_of(user_index: int, groups: list[Group]) -> Group:
 
 
 def bot_config(
-    folder: Path,
-    settings: Settings,
-    telegram_url: str,
-    accounts: list[Account],
-    groups: list[Group],
-    urls: dict[str, str],
+    folder: Path, telegram_url: str, sections: dict[str, Any], groups: list[Group]
 ) -> Path:
+    """`sections`: `providers` (and `server`) from `tests.fleet.serving`."""
     return write_config(
         folder,
         {
             "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": telegram_url},
             "storage": {"path": str(folder / "avatarops.sqlite3")},
             "owners": [OWNER_ID],
-            "providers": {
-                account.name: {
-                    "kind": "greenapi",
-                    "api_url": urls[account.name],
-                    "id_instance": account.id_instance,
-                    "api_token_instance": f"${{{account.token_variable}}}",
-                    "group_interval_seconds": settings.pace,
-                }
-                for account in accounts
-            },
+            **sections,
             "groups": {
                 group.alias: {
-                    "provider": group.account.name,
+                    "provider": f"account{group.account}",
                     "chat_id": group.chat_id,
                     "title": f"Group {group.alias}",
                 }
@@ -360,7 +355,8 @@ class Results:
     settings: Settings
     requests: list[Request]
     sending_seconds: float
-    #: when each account received its setGroupPicture calls; how many each group received
+    #: when each account (by "name (kind)") received its group set-picture calls; how many
+    #: each group received
     call_times: dict[str, list[float]]
     calls_per_group: Counter[str]
     groups: list[Group]
@@ -368,30 +364,20 @@ class Results:
 
 
 async def run(settings: Settings) -> Results:
-    accounts = make_accounts(settings.accounts)
-    groups = make_groups(settings.groups, accounts)
+    groups = make_groups(settings.groups, settings.accounts)
+    accounts = make_accounts(settings, groups)
     telegram = TimedTelegram(BOT_TOKEN, expected=settings.changes)
-    fakes = {
-        account.name: FakeGreenApi(
-            id_instance=account.id_instance,
-            token=account.token,
-            groups={group.chat_id for group in groups if group.account == account},
-        )
-        for account in accounts
-    }
-    env = bot_env(
-        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
-        **{account.token_variable: account.token for account in accounts},
-    )
+    secrets = {key: value for account in accounts for key, value in account.env.items()}
+    env = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, **secrets)
     telegram.user(OWNER_ID, "Owner")
     users = [telegram.user(FIRST_USER_ID + n, f"User{n}") for n in range(settings.users)]
     async with AsyncExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="avatarops-load-")))
         telegram_url = await stack.enter_async_context(serve(telegram.app))
-        urls = {
-            name: await stack.enter_async_context(serve(fake.app)) for name, fake in fakes.items()
-        }
-        config = bot_config(folder, settings, telegram_url, accounts, groups, urls)
+        sections = await stack.enter_async_context(
+            serving(accounts, group_interval_seconds=settings.pace)
+        )
+        config = bot_config(folder, telegram_url, sections, groups)
         await grant_admins(config, env, users, groups)
         async with bot_process(config, telegram, env) as bot:
             start, cpu_at_start = time.monotonic(), cpu_seconds(bot.process.pid)
@@ -403,13 +389,16 @@ async def run(settings: Settings) -> Results:
                 requests=list(telegram.requests.values()),
                 sending_seconds=sending,
                 call_times={
-                    name: [call.received_at for call in fake.set_calls()]
-                    for name, fake in fakes.items()
+                    f"{account.name} ({account.kind})": [
+                        call.received_at for call in account.set_calls() if call.target != OWN
+                    ]
+                    for account in accounts
                 },
                 calls_per_group=Counter(
-                    call.form.get("groupId", "")
-                    for fake in fakes.values()
-                    for call in fake.set_calls()
+                    call.target
+                    for account in accounts
+                    for call in account.set_calls()
+                    if call.target != OWN
                 ),
                 groups=groups,
                 bot=bot_figures(bot, cpu_at_start),
@@ -489,7 +478,7 @@ def report(results: Results) -> Integrity:
     checks = integrity(results)
     rate = f"{settings.rate:g}/s" if settings.rate else "as fast as possible"
     pace = f"{settings.pace:g} s between two group pictures per account" + (
-        " (Green API's limiter)"
+        " (Green API's limiter, every kind's default)"
         if settings.pace == 1.0
         else " (no pacing: the bot's own overhead)"
         if settings.pace == 0
@@ -497,12 +486,13 @@ def report(results: Results) -> Integrity:
     )
     calls = ", ".join(f"{name} {len(times)}" for name, times in results.call_times.items())
     lines = [
-        "avatarops load benchmark (bot subprocess, fake Telegram and Green API on 127.0.0.1)",
+        "avatarops load benchmark (bot subprocess, fake Telegram and providers on 127.0.0.1)",
         row(
             "changes",
             f"{settings.changes} from {settings.users} users over {settings.groups}"
             f" groups on {settings.accounts} accounts",
         ),
+        row("providers", ", ".join(settings.providers) + " (cycled over the accounts)"),
         row("arrival", f"{rate}; all sent in {results.sending_seconds:.1f} s"),
         row("pace", pace),
         row("wall time", f"{wall:.1f} s (first update to last final answer)"),
@@ -561,7 +551,12 @@ def parse_settings() -> Settings:
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--groups", type=int, default=20)
-    parser.add_argument("--accounts", type=int, default=4)
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=None,
+        help="provider accounts (default 4, or the number of --providers when more)",
+    )
     parser.add_argument(
         "--rate",
         type=float,
@@ -575,12 +570,25 @@ def parse_settings() -> Settings:
         help="every account's group_interval_seconds (default 1.0, Green API's limiter)",
     )
     parser.add_argument(
+        "--providers",
+        default="greenapi",
+        help="comma-separated kinds of the accounts, cycled over them (default greenapi; "
+        f"known: {','.join(KINDS)})",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=120.0,
         help="seconds from the first update until an unanswered change counts as lost",
     )
     args = parser.parse_args()
+    providers = tuple(kind.strip() for kind in args.providers.split(","))
+    if unknown := [kind for kind in providers if kind not in KINDS]:
+        parser.error(f"--providers: unknown kind {unknown[0]!r}; known: {', '.join(KINDS)}")
+    if args.accounts is None:
+        args.accounts = max(4, len(providers))
+    if args.accounts < len(providers):
+        parser.error("--accounts must be at least the number of --providers (one account each)")
     if min(args.changes, args.users, args.groups, args.accounts) < 1:
         parser.error("--changes, --users, --groups and --accounts must be at least 1")
     if args.rate < 0 or args.pace < 0:
@@ -588,7 +596,14 @@ def parse_settings() -> Settings:
     if args.groups < args.accounts:
         parser.error("--groups must be at least --accounts (every account serves a group)")
     return Settings(
-        args.changes, args.users, args.groups, args.accounts, args.rate, args.pace, args.timeout
+        args.changes,
+        args.users,
+        args.groups,
+        args.accounts,
+        args.rate,
+        args.pace,
+        args.timeout,
+        providers,
     )
 
 

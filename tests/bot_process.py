@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKING = "Working on it…"
@@ -54,6 +54,7 @@ async def run_cli(*args: str, config: Path, env: dict[str, str]) -> Finished:
         stderr=subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode is not None  # communicate() waited for the exit
     return Finished(process.returncode, stdout.decode(), stderr.decode())
 
 
@@ -164,3 +165,20 @@ async def answer_to(telegram: FakeTelegram, chat: Any, message: dict, timeout: f
         return candidate.message_id > message["message_id"] and candidate.content != WORKING
 
     return (await telegram.wait_for_bot_message(chat, predicate=final, timeout=timeout)).content
+
+
+async def confirm_removal(telegram: FakeTelegram, user: FakeUser, group: str) -> str:
+    """/delgrouppic <group>, press "Remove it" on the bot's question, and the final answer that
+    replaces the question."""
+    sent = await user.send(f"/delgrouppic {group}")
+    question = await telegram.wait_for_bot_message(
+        user, predicate=lambda m: m.message_id > sent["message_id"]
+    )
+    await user.press(question, question.callback_data("Remove it"))
+
+    def final(message: BotMessage) -> bool:
+        return message.message_id == question.message_id and message.content.startswith(
+            ("Done", "Could not")
+        )
+
+    return (await telegram.wait_for_bot_message(user, predicate=final)).content

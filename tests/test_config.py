@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 from adapters import PROVIDER_KINDS
 from adapters.gowa import GowaSettings
 from adapters.greenapi import GreenApiSettings
+from bot.app import create_providers
 from bot.config import AppConfig, ConfigError, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +35,21 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
     assert config.links == {-1001234567890: "family"}
     assert set(config.secrets()) == {"123:tg-secret", "green-secret"}
     assert "green-secret" not in repr(config)
+
+
+async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncommented():
+    """The example shows every kind, the ones beside Green API commented out: uncommented, they
+    must pass everything start-up checks (settings, group ids, Wasend's public URL)."""
+    text = re.sub(
+        r"^(\s*)# (\s*[\w-]+:.*)$", r"\1\2", (ROOT / "config.yaml").read_text(), flags=re.M
+    )
+    env = {name: f"{name.lower()}-secret" for name in re.findall(r"\$\{(\w+)\}", text)}
+    config = parse_config(yaml.safe_load(text), env)
+    assert sorted(p.kind for p in config.providers.values()) == sorted(PROVIDER_KINDS)
+    assert {g.provider for g in config.groups.values()} == set(config.providers)
+    providers = create_providers(config)  # checks the group ids and the public URL
+    for provider in providers.values():
+        await provider.aclose()
 
 
 @pytest.mark.parametrize(
@@ -66,7 +83,8 @@ def test_the_shipped_example_loads_with_its_secrets_from_the_environment():
         ),
         (
             lambda c: c["providers"]["green"].update(kind=5),
-            "providers.green.kind: unknown provider kind '5' (known: evolution, gowa, greenapi, waha, wasend, whapi)",
+            "providers.green.kind: unknown provider kind '5' (known: evolution, gowa, greenapi, "
+            "waha, wasend, whapi)",
         ),
         (
             lambda c: c["providers"]["green"].update(colour="blue"),

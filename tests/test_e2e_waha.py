@@ -9,10 +9,17 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.bot_process import answer_to, bot_env, run_cli, running_bot, write_config
+from tests.bot_process import (
+    answer_to,
+    bot_env,
+    confirm_removal,
+    run_cli,
+    running_bot,
+    write_config,
+)
 from tests.conftest import BOT_TOKEN, OWNER
 from tests.fakes.serve import serve
-from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+from tests.fakes.telegram import FakeTelegram
 from tests.fakes.waha import FakeWaha
 from tests.pictures import photo_bytes
 
@@ -49,22 +56,6 @@ def decoded_upload(waha: FakeWaha, path: str) -> Image.Image:
     put = [r for r in waha.requests if (r.method, r.path) == ("PUT", path)][-1]
     assert put.headers["x-api-key"] == API_KEY
     return Image.open(io.BytesIO(base64.b64decode(put.json["file"]["data"])))
-
-
-async def remove(telegram: FakeTelegram, owner: FakeUser, group: str) -> str:
-    """/delgrouppic, press "Remove it", and the final answer in place of the question."""
-    sent = await owner.send(f"/delgrouppic {group}")
-    question = await telegram.wait_for_bot_message(
-        owner, predicate=lambda m: m.message_id > sent["message_id"]
-    )
-    await owner.press(question, question.callback_data("Remove it"))
-
-    def final(message: BotMessage) -> bool:
-        return message.message_id == question.message_id and message.content.startswith(
-            ("Done", "Could not")
-        )
-
-    return (await telegram.wait_for_bot_message(owner, predicate=final)).content
 
 
 async def test_every_picture_command_works_through_waha(tmp_path):
@@ -108,12 +99,15 @@ async def test_every_picture_command_works_through_waha(tmp_path):
 
             # /delgrouppic: WAHA's DELETE says success whatever happens; the fresh read decides
             waha.refusing.add(CLUB)
-            answer = await remove(telegram, owner, "club")
+            answer = await confirm_removal(telegram, owner, "club")
             assert answer.startswith("Could not remove the picture of Club: WAHA answered that")
             assert "still has it" in answer
             assert CLUB in waha.pictures
             waha.refusing.clear()
-            assert await remove(telegram, owner, "club") == "Done: the picture of Club is removed."
+            assert (
+                await confirm_removal(telegram, owner, "club")
+                == "Done: the picture of Club is removed."
+            )
             assert CLUB not in waha.pictures
             sent = await owner.send("/grouppic club")
             assert (await answer_to(telegram, owner, sent)).startswith("Club has no picture")

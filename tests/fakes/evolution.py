@@ -24,7 +24,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -68,6 +68,8 @@ class EvolutionRequest:
     body: bytes
     #: the instance's connection state when the request arrived
     state: str
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
     def param(self, name: str) -> str:
         return next((value for key, value in self.query if key == name), "")

@@ -13,6 +13,7 @@ import base64
 import enum
 import io
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,8 @@ class GowaRequest:
     content_type: str
     body: bytes
     fields: dict[str, FormPart] = field(default_factory=dict)
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
     def param(self, name: str) -> str:
         """A query parameter, "" when absent."""

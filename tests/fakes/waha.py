@@ -15,8 +15,9 @@ import binascii
 import enum
 import io
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -63,6 +64,8 @@ class WahaRequest:
     content_type: str
     body: bytes
     json: Any  # None when the body is empty or not JSON
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
     def param(self, name: str) -> str:
         return next((value for key, value in self.query if key == name), "")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import httpx
@@ -39,6 +40,8 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]
     json: Any  # None when the body is empty or not JSON
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(frozen=True)

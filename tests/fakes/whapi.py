@@ -16,8 +16,9 @@ import io
 import itertools
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -59,6 +60,8 @@ class WhapiRequest:
     headers: dict[str, str]  # lower-case names
     content_type: str
     body: bytes
+    #: time.monotonic() when it arrived, to check an account's pace
+    received_at: float = field(default_factory=time.monotonic)
 
     @property
     def json(self) -> Any:
