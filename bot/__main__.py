@@ -7,8 +7,8 @@ import asyncio
 import sys
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.domain import ANY_GROUP, Role
 from bot.logs import configure_logging
-from bot.permissions import ANY_GROUP, Role
 
 USAGE = """\
 python -m bot [run] --config config.yaml [--debug]   run the bot
@@ -55,14 +55,14 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
 
     store = await Store.open(config.storage.path)
     try:
-        await store.sync_config(config_groups(config), config.links)
-        if args.scope != ANY_GROUP and await store.group(args.scope) is None:
+        await store.groups.sync_config(config_groups(config), config.links)
+        if args.scope != ANY_GROUP and await store.groups.get(args.scope) is None:
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
             return 2
         if command == "grant":
-            await store.grant(args.user_id, args.scope, Role(args.role), granted_by=None)
+            await store.grants.add(args.user_id, args.scope, Role(args.role), granted_by=None)
             print(f"granted {args.role} on {args.scope} to {args.user_id}")
-        elif await store.revoke(args.user_id, args.scope):
+        elif await store.grants.remove(args.user_id, args.scope):
             print(f"revoked {args.user_id}'s grant on {args.scope}")
         else:
             print(f"{args.user_id} had no grant on {args.scope}")

@@ -11,10 +11,8 @@ from telegram.ext import ContextTypes
 
 from adapters import Capability
 from bot.app import UseCases
-from bot.notify import Actor
+from bot.domain import Actor, AuditEntry, Refusal
 from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
-from bot.service import Refusal
-from bot.store import AuditEntry
 from bot.words import short
 from handlers.common import services_of, with_actor
 from handlers.replies import sentence

@@ -6,9 +6,8 @@ from telegram import ReplyParameters, Update
 from telegram.ext import ContextTypes
 
 from bot.approvals import Claim, Verdict
-from bot.permissions import Action
+from bot.domain import Action, ProposalStatus
 from bot.proposals import APPROVE, REJECT
-from bot.store import ProposalStatus
 from handlers.common import actor_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sentence
 

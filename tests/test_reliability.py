@@ -7,8 +7,11 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from bot.app import config_groups
+from bot.config import parse_config
+from bot.domain import Operation, OperationStatus
 from bot.images import prepare_picture_async
-from bot.store import Operation, OperationStatus, Store
+from bot.store import Store
 from tests.conftest import (
     BOT_TOKEN,
     FAMILY,
@@ -45,7 +48,7 @@ def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
 
 
 async def operations(store: Store) -> list[Operation]:
-    return [await store.operation(i) for i in range(1, 100) if await store.operation(i)]
+    return [await store.operations.get(i) for i in range(1, 100) if await store.operations.get(i)]
 
 
 async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
@@ -56,7 +59,7 @@ async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
     assert operation.status is OperationStatus.DONE and operation.attempts == 1
     assert operation.jpeg is None  # the picture is not kept once the change is closed
     assert operation.url == bot.green.avatar_of(FAMILY)
-    [audit] = await bot.store.audit_log()
+    [audit] = await bot.store.audit.latest()
     assert (audit.outcome, audit.url, audit.target) == ("done", operation.url, "family")
 
 
@@ -89,7 +92,7 @@ async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
     statuses = [op.status for op in await operations(bot.store)]
     assert statuses == [OperationStatus.DONE, OperationStatus.SUPERSEDED, OperationStatus.DONE]
     # one audit row per operation, saying what its status says
-    assert sorted(row.outcome for row in await bot.store.audit_log(limit=10)) == [
+    assert sorted(row.outcome for row in await bot.store.audit.latest(limit=10)) == [
         "done",
         "done",
         "superseded",
@@ -144,10 +147,19 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
             await application.shutdown()
 
 
+async def store_with_groups(raw: dict) -> tuple[Store, int]:
+    """The bot's store before its start, with the config's groups; and family's id."""
+    store = await Store.open(raw["storage"]["path"])
+    await store.groups.sync_config(config_groups(parse_config(raw, {})), {})
+    family = await store.groups.get("family")
+    assert family is not None and family.id is not None
+    return store, family.id
+
+
 async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green):
     fake, url = green
     raw = raw_config(tmp_path, url)
-    store = await Store.open(raw["storage"]["path"])
+    store, family_id = await store_with_groups(raw)
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
     # Olga approved Rita's proposal, and the bot crashed while it ran
     left_open = Operation(
@@ -165,6 +177,7 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
         side=640,
         status=OperationStatus.RUNNING,
         attempts=1,
+        group_id=family_id,
     )
     too_old = Operation(
         **{
@@ -173,8 +186,8 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
             "created_at": "2026-01-01T00:00:00+00:00",
         }
     )
-    await store.add_operation(left_open)
-    await store.add_operation(too_old)
+    await store.operations.add(left_open)
+    await store.operations.add(too_old)
     await store.close()
 
     telegram = FakeTelegram(token=BOT_TOKEN)
@@ -194,7 +207,7 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
             OperationStatus.DONE,
             OperationStatus.FAILED,
         ]
-        assert await bot.store.open_operations() == []
+        assert await bot.store.operations.open() == []
     finally:
         await application.post_shutdown(application)
         await application.shutdown()
