@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 from bot.app import config_groups
 from bot.config import parse_config
-from bot.domain import Operation, OperationStatus
+from bot.domain import Actor, Operation, OperationStatus
 from bot.images import prepare_picture_async
 from bot.store import Store
 from tests.conftest import (
+    ADMIN,
     BOT_TOKEN,
     FAMILY,
     OWNER,
@@ -208,6 +209,85 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
             OperationStatus.FAILED,
         ]
         assert await bot.store.operations.open() == []
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhile(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    store, family_id = await store_with_groups(raw)
+    jpeg = (await prepare_picture_async(photo_bytes())).jpeg
+    # Ada, then an admin of family, asked for a change; the bot crashed while it ran, and her
+    # grant was revoked (`python -m bot revoke`) before the restart
+    await store.operations.add(
+        Operation(
+            action="set_group_picture",
+            target="family",
+            provider="green",
+            actor_id=ADMIN,
+            actor_name="Ada",
+            actor_chat_id=ADMIN,
+            request_key=f"{ADMIN}:7",
+            jpeg=jpeg,
+            side=640,
+            status=OperationStatus.RUNNING,
+            attempts=1,
+            group_id=family_id,
+        )
+    )
+    await store.close()
+
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    admin = telegram.user(ADMIN, "Ada")
+    bot, application = await start_bot(raw, fake, telegram, grants=False)
+    try:
+        await until(lambda: bot.telegram.bot_messages(admin))
+        assert [m.content for m in bot.telegram.bot_messages(admin)] == [
+            "Not resumed after a restart: Ada may no longer change the picture of Family."
+        ]
+        assert fake.set_calls() == []
+        [operation] = await operations(bot.store)
+        assert operation.status is OperationStatus.REFUSED and operation.jpeg is None
+        [row] = await bot.store.audit.latest()
+        assert (row.user_id, row.outcome) == (ADMIN, "refused")
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def test_an_approval_is_never_recorded_without_its_change(tmp_path, green):
+    """Killed right after a press was claimed: the decision and the change were written in one
+    transaction, so the change runs after the restart and the requester hears of it."""
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    bot, application = await start_bot(raw, fake)
+    try:
+        requester = bot.user(REQUESTER, "Rita")
+        bot.user(ADMIN, "Ada")
+        await requester.send_photo(photo_bytes(), caption="/setgrouppic family")
+        assert (await bot.answer(requester)).startswith("You may not make this change yourself")
+        approvals = (await bot.services.use_cases()).approvals
+        claim = await approvals.claim(Actor(ADMIN, ADMIN, "Ada"), 1, approve=True)
+        assert claim.won  # ... and the process dies before it carries the decision out
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+    assert fake.set_calls() == []
+
+    bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
+    try:
+        await until(lambda: len(bot.telegram.bot_messages(REQUESTER)) == 2)
+        assert bot.telegram.bot_messages(REQUESTER)[-1].content.startswith(
+            "Resumed after a restart. Done: Family has a new picture."
+        )
+        assert bot.telegram.bot_messages(ADMIN)[-1].content.startswith(
+            "Resumed after a restart. Done: Family has a new picture."
+        )
+        assert [call.form["groupId"] for call in fake.set_calls()] == [FAMILY]
+        [row] = [r for r in await bot.store.audit.latest() if r.outcome == "done"]
+        assert (row.user_id, row.requested_by) == (ADMIN, REQUESTER)
     finally:
         await application.post_shutdown(application)
         await application.shutdown()
