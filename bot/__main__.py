@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, load_config
+from bot.domain import ANY_GROUP, Role
 from bot.ids import parse_user_id
 from bot.logs import configure_logging
-from bot.permissions import ANY_GROUP, Role
 
 USAGE = """\
 python -m bot [run] --config config.yaml [--debug]   run the bot
@@ -64,14 +64,14 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
         return 2
     store = await Store.open(config.storage.path)
     try:
-        await store.sync_config(config_groups(config), config.links)
-        if args.scope != ANY_GROUP and await store.group(args.scope) is None:
+        await store.groups.sync_config(config_groups(config), config.links)
+        if args.scope != ANY_GROUP and await store.groups.get(args.scope) is None:
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
             return 2
         if command == "grant":
-            await store.grant(user_id, args.scope, Role(args.role), granted_by=None)
+            await store.grants.add(user_id, args.scope, Role(args.role), granted_by=None)
             print(f"granted {args.role} on {args.scope} to {user_id}")
-        elif await store.revoke(user_id, args.scope):
+        elif await store.grants.remove(user_id, args.scope):
             print(f"revoked {user_id}'s grant on {args.scope}")
         else:
             print(f"{user_id} had no grant on {args.scope}")

@@ -7,32 +7,31 @@ refused attempt is audited too. Results are plain words (`summary`: "granted adm
 
 from __future__ import annotations
 
-import enum
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from adapters import Provider
 from bot import audit
+from bot.access import Access
+from bot.changes import ChangeRunner
 from bot.config import ALIAS_PATTERN
-from bot.notify import Actor, Notifier
-from bot.permissions import ANY_GROUP, Action, Grant, Role, may
-from bot.service import Refusal
-from bot.store import Group, Store
+from bot.domain import (
+    ANY_GROUP,
+    Action,
+    Actor,
+    AuditOutcome,
+    Grant,
+    Group,
+    MapChange,
+    Refusal,
+    Role,
+)
+from bot.notify import Notifier
+from bot.store import Store
 from bot.words import short
 
 TITLE_LIMIT = 64
 _GRANTABLE = (Role.ADMIN.value, Role.REQUESTER.value)
-
-
-class MapChange(str, enum.Enum):
-    """The audit log's `action` for each kind of change."""
-
-    GRANT = "grant"
-    REVOKE = "revoke"
-    ADD_GROUP = "add_group"
-    REMOVE_GROUP = "remove_group"
-    LINK = "link"
-    UNLINK = "unlink"
 
 
 class AdminMap:
@@ -40,14 +39,16 @@ class AdminMap:
         self,
         *,
         store: Store,
+        access: Access,
         providers: dict[str, Provider],
-        owners: Iterable[int],
         notifier: Notifier,
+        changes: ChangeRunner,
     ) -> None:
         self._store = store
+        self._access = access
         self._providers = providers
-        self._owners = frozenset(owners)
         self._notifier = notifier
+        self._changes = changes
 
     # grants -----------------------------------------------------------------------------------
 
@@ -62,13 +63,14 @@ class AdminMap:
             await self._check_scope(scope)
             if role.lower() not in _GRANTABLE:
                 raise Refusal(f"a role is {' or '.join(_GRANTABLE)}, not {short(role)!r}")
-            if user_id in self._owners:
+            if self._access.is_owner(user_id):
                 raise Refusal(f"{user_id} is an owner (config.yaml) and may do everything")
             new = Role(role.lower())
-            old = self._held(await self._store.grants_of(user_id), scope)
+            old = self._held(await self._store.grants.of(user_id), scope)
             if old is new:
                 raise Refusal(f"{user_id} already is {new.value} on {scope}")
-            await self._store.grant(user_id, scope, new, granted_by=actor.user_id)
+            if not await self._store.grants.add(user_id, scope, new, granted_by=actor.user_id):
+                raise Refusal(f"there is no group called {short(scope)!r}")
             was = f" (was {old.value})" if old else ""
             grantee = f"{name} ({user_id})" if name else str(user_id)
             return f"granted {new.value} on {scope} to {grantee}{was}"
@@ -80,10 +82,10 @@ class AdminMap:
 
         async def change() -> str:
             await self._require(actor, Action.MANAGE_GRANTS, "only owners may revoke rights")
-            old = self._held(await self._store.grants_of(user_id), scope)
+            old = self._held(await self._store.grants.of(user_id), scope)
             if old is None:
                 raise Refusal(f"{user_id} has no grant on {short(scope)}")
-            await self._store.revoke(user_id, scope)
+            await self._store.grants.remove(user_id, scope)
             return f"revoked {user_id}'s {old.value} grant on {scope}"
 
         return await self._change(actor, MapChange.REVOKE, scope, change)
@@ -109,15 +111,15 @@ class AdminMap:
                 raise Refusal(
                     f"{short(chat_id, 64)!r} is no group id for {provider.label}: {problem}"
                 )
-            source = await self._store.group_source(alias)
+            source = await self._store.groups.source(alias)
             if source == "config":
                 raise Refusal(f"{alias} is a group of config.yaml; choose another alias")
             if source is not None:
                 raise Refusal(f"there already is a group called {alias}")
-            if known := await self._store.group_with_chat_id(chat_id):
+            if known := await self._store.groups.with_chat_id(chat_id):
                 raise Refusal(f"that group is already known as {known.alias}")
             group = Group(alias, provider.name, chat_id, short(title or alias, TITLE_LIMIT))
-            await self._store.add_group(group)
+            await self._store.groups.add(group)
             return f"added the group {alias} ({group.title}: {chat_id} via {provider.name})"
 
         return await self._change(actor, MapChange.ADD_GROUP, alias, change)
@@ -127,12 +129,16 @@ class AdminMap:
 
         async def change() -> str:
             await self._require(actor, Action.MANAGE_GROUPS, "only owners may remove groups")
-            source = await self._store.group_source(alias)
+            source = await self._store.groups.source(alias)
             if source is None:
                 raise Refusal(f"there is no group called {short(alias)!r}")
             if source == "config":
                 raise Refusal(f"{alias} comes from config.yaml; remove it there")
-            await self._store.remove_group(alias)
+            removed = await self._store.groups.remove(alias)
+            if removed is not None:
+                await self._changes.cancel_group(
+                    removed, f"{actor.name} removed the group {alias} before the change ran"
+                )
             return f"removed the group {alias} with its grants and chat links"
 
         return await self._change(actor, MapChange.REMOVE_GROUP, alias, change)
@@ -144,26 +150,33 @@ class AdminMap:
         alias = alias.lower()
 
         async def change() -> str:
-            group = await self._store.group(alias)
+            group = await self._store.groups.get(alias)
             if group is None:
                 raise Refusal(f"there is no group called {short(alias)!r}")
             await self._require(
-                actor, Action.LINK_CHAT, f"you may not link this chat to {group.title}", alias
+                actor, Action.LINK_CHAT, f"you may not link this chat to {group.title}", group
             )
-            current = await self._store.link_of(actor.chat_id)
+            current = await self._store.links.of(actor.chat_id)
             if current and current.source == "config":
                 raise Refusal(
                     f"this chat's link to {current.alias} comes from config.yaml; change it there"
                 )
-            if current and current.alias == alias:
+            if current and current.group_id == group.id:
                 raise Refusal(f"this chat already is linked to {alias}")
-            await self._store.set_link(actor.chat_id, alias)
+            if current:  # replacing a link takes the right to remove it
+                await self._require(
+                    actor,
+                    Action.LINK_CHAT,
+                    f"you may not replace this chat's link to {current.alias}",
+                    await self._store.groups.by_id(current.group_id),
+                )
+            await self._store.links.set(actor.chat_id, group)
             return f"linked the chat {actor.chat_id} to {alias}"
 
         return await self._change(actor, MapChange.LINK, alias, change)
 
     async def unlink(self, actor: Actor) -> str:
-        current = await self._store.link_of(actor.chat_id)
+        current = await self._store.links.of(actor.chat_id)
 
         async def change() -> str:
             if current is None:
@@ -172,16 +185,18 @@ class AdminMap:
                 actor,
                 Action.LINK_CHAT,
                 f"you may not unlink this chat from {current.alias}",
-                current.alias,
+                await self._store.groups.by_id(current.group_id),
             )
             if current.source == "config":
                 raise Refusal(
                     f"this chat's link to {current.alias} comes from config.yaml; change it there"
                 )
-            await self._store.remove_link(actor.chat_id)
+            await self._store.links.remove(actor.chat_id)
             return f"unlinked the chat {actor.chat_id} from {current.alias}"
 
-        return await self._change(actor, MapChange.UNLINK, current and current.alias, change)
+        return await self._change(
+            actor, MapChange.UNLINK, current.alias if current else None, change
+        )
 
     # one's own notifications ------------------------------------------------------------------
 
@@ -194,8 +209,8 @@ class AdminMap:
             "you get no change notifications: they go to owners and group admins",
         )
         if on is not None:
-            await self._store.set_notifications(actor.user_id, on)
-        return actor.user_id not in await self._store.opted_out()
+            await self._store.notifications.choose(actor.user_id, on)
+        return actor.user_id not in await self._store.notifications.opted_out()
 
     # the steps --------------------------------------------------------------------------------
 
@@ -209,21 +224,22 @@ class AdminMap:
         try:
             summary = await change()
         except Refusal as refusal:
-            await audit.record(self._store, actor, kind.value, target, "refused", refusal.reason)
+            await audit.record(
+                self._store, actor, kind, target, AuditOutcome.REFUSED, refusal.reason
+            )
             raise
-        await audit.record(self._store, actor, kind.value, target, "done", summary)
-        await self._notifier.map_changed(actor, summary)
+        await audit.record(self._store, actor, kind, target, AuditOutcome.DONE, summary)
+        self._notifier.map_changed(actor, summary)
         return summary
 
     async def _require(
-        self, actor: Actor, action: Action, refusal: str, alias: str | None = None
+        self, actor: Actor, action: Action, refusal: str, group: Group | None = None
     ) -> None:
-        grants = await self._store.grants_of(actor.user_id)
-        if not may(actor.user_id, action, alias, owners=self._owners, grants=grants):
+        if not await self._access.may(actor.user_id, action, group):
             raise Refusal(refusal)
 
     async def _check_scope(self, scope: str) -> None:
-        if scope != ANY_GROUP and await self._store.group(scope) is None:
+        if scope != ANY_GROUP and await self._store.groups.get(scope) is None:
             raise Refusal(f"there is no group called {short(scope)!r}")
 
     @staticmethod

@@ -10,23 +10,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters import Capability, Provider, create_provider
+from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
-from bot.changes import ChangeRunner, Outcome
+from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
+from bot.domain import Action, Group, Operation, Outcome
 from bot.media import MediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.overview import Overview
-from bot.permissions import Action
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
-from bot.store import Group, Operation, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 #: how often pending proposals are checked for expiry
 SWEEP_SECONDS = 60.0
+#: how long shutdown waits for the notices still on their way
+NOTICE_DRAIN_SECONDS = 10.0
 
 
 def create_providers(config: AppConfig) -> dict[str, Provider]:
@@ -81,6 +84,7 @@ class Services:
         self._use_cases: UseCases | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._changes: ChangeRunner | None = None
+        self._notifier: Notifier | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -106,41 +110,50 @@ class Services:
     async def _open(self) -> UseCases:
         config = self.config
         self.store = store = await Store.open(config.storage.path)
-        await store.sync_config(config_groups(config), config.links)
-        notifier = Notifier(self._messenger.send, store, config.owners, config.notify_chat_id)
+        await store.groups.sync_config(config_groups(config), config.links)
+        access = Access(store, config.owners)
+        self._notifier = notifier = Notifier(
+            self._messenger.send, store, access, config.notify_chat_id
+        )
         box = ProposalBox(
             store,
             self._messenger,
-            owners=config.owners,
+            access=access,
             notify_chat_id=config.notify_chat_id,
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
-        self._changes = ChangeRunner(
+        self._changes = changes = ChangeRunner(
             store=store,
+            access=access,
             providers=self.providers,
             notifier=notifier,
             media=self.media,
             policy=config.reliability.retry_policy(),
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
+            download=self._messenger.download,
         )
-        await self._changes.resume()
+        await changes.resume()
         avatars = AvatarService(
             store=store,
+            access=access,
             providers=self.providers,
-            owners=config.owners,
             notifier=notifier,
             proposals=box,
-            changes=self._changes,
+            changes=changes,
         )
         return UseCases(
             avatars=avatars,
-            approvals=Approvals(avatars, box, store, config.owners),
+            approvals=Approvals(avatars, box, store, access),
             admin_map=AdminMap(
-                store=store, providers=self.providers, owners=config.owners, notifier=notifier
+                store=store,
+                access=access,
+                providers=self.providers,
+                notifier=notifier,
+                changes=changes,
             ),
-            overview=Overview(store=store, providers=self.providers, owners=config.owners),
+            overview=Overview(store=store, access=access, providers=self.providers),
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
@@ -152,7 +165,7 @@ class Services:
         else:
             chat_id, message_id = operation.actor_chat_id, None
         await self._messenger.report(chat_id, message_id, action, outcome)
-        if operation.requester_chat_id not in (None, chat_id):
+        if operation.requester_chat_id is not None and operation.requester_chat_id != chat_id:
             await self._messenger.report(operation.requester_chat_id, None, action, outcome)
 
     @staticmethod
@@ -172,10 +185,18 @@ class Services:
             store_ok = False
         return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
 
+    async def notices_sent(self) -> None:
+        """Wait until every notice given so far has gone out (for tests and benchmarks)."""
+        if self._notifier is not None:
+            await self._notifier.sent()
+
     async def aclose(self) -> None:
         if self._changes is not None:
             await self._changes.close()
             self._changes = None
+        if self._notifier is not None:
+            await self._notifier.drain(NOTICE_DRAIN_SECONDS)
+            self._notifier = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,24 +2,35 @@
 
 A press is first *claimed*: the proposal must be pending and not past its time, and the presser
 must be allowed, by the admin map as it is at the press, to make that change. Claiming is one
-atomic update, so the first decision wins even when two presses arrive together. Only then is
-the decision *carried out*: every copy's buttons show it, an approved change runs (as the
-approver, mentioning the requester) and the requester hears the outcome.
+transaction that closes the proposal and, for an approval, writes the change down: so the first
+decision wins even when two presses arrive together, and a crash right after the press leaves a
+change that is resumed at start-up, never a decision without its change. Only then is the
+decision *carried out*: every copy's buttons show it, an approved change runs (as the approver,
+mentioning the requester) and the requester hears the outcome.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot import audit
-from bot.notify import Actor, who
-from bot.permissions import Action, may_decide
+from bot.access import Access
+from bot.domain import (
+    Action,
+    Actor,
+    AuditOutcome,
+    Change,
+    Outcome,
+    Proposal,
+    ProposalStatus,
+    Refusal,
+)
+from bot.notify import who
 from bot.proposals import ProposalBox
-from bot.service import AvatarService, Outcome
-from bot.store import Proposal, ProposalStatus, Store
+from bot.service import AvatarService
+from bot.store import Store
 
 
 class Verdict(enum.Enum):
@@ -38,6 +49,10 @@ class Claim:
     decider: Actor | None = None
     #: for NOT_ALLOWED: why, in plain words
     reason: str | None = None
+    #: for APPROVED: the change written down with the decision (its operation id), or why it
+    #: cannot be made
+    change: tuple[int, Change] | None = None
+    refusal: Refusal | None = None
 
     @property
     def won(self) -> bool:
@@ -57,15 +72,15 @@ _WHAT = {
 
 class Approvals:
     def __init__(
-        self, service: AvatarService, box: ProposalBox, store: Store, owners: Iterable[int]
+        self, service: AvatarService, box: ProposalBox, store: Store, access: Access
     ) -> None:
         self._service = service
         self._box = box
         self._store = store
-        self._owners = frozenset(owners)
+        self._access = access
 
     async def claim(self, actor: Actor, proposal_id: int, approve: bool) -> Claim:
-        proposal = await self._store.proposal(proposal_id)
+        proposal = await self._store.proposals.get(proposal_id)
         if proposal is None:
             return Claim(Verdict.UNKNOWN)
         if proposal.status is not ProposalStatus.PENDING:
@@ -74,50 +89,68 @@ class Approvals:
             await self._expire(proposal)
             return Claim(Verdict.EXPIRED, proposal)
         action = Action(proposal.action)
-        grants = await self._store.grants_of(actor.user_id)
-        if not may_decide(
-            actor.user_id, action, proposal.alias, owners=self._owners, grants=grants
-        ):
+        group = await self._store.groups.by_id(proposal.group_id)
+        if group is None or not await self._access.may_decide(actor.user_id, action, group):
             reason = f"only those who may {_WHAT[action]} {proposal.title} may decide this proposal"
-            await self._audit(actor, proposal, "refused", reason)
+            await self._audit(actor, proposal, AuditOutcome.REFUSED, reason)
             return Claim(Verdict.NOT_ALLOWED, proposal, reason=reason)
+        change, refusal = None, None
+        if approve:
+            try:
+                change = await self._service.approved_change(actor, proposal)
+            except Refusal as refused:
+                refusal = refused
         status = ProposalStatus.APPROVED if approve else ProposalStatus.REJECTED
-        closed = await self._store.close_proposal(
-            proposal.id, status, self._box.now(), actor.user_id, actor.name
-        )
+        async with self._store.transaction():
+            closed = await self._store.proposals.close(
+                proposal.id, status, self._box.now(), actor.user_id, actor.name
+            )
+            written = None
+            if closed is not None and change is not None:
+                operation_id = await self._service.changes.record(change)
+                assert operation_id is not None  # no request key: never a duplicate
+                written = (operation_id, change)
         if closed is None:  # someone else's press came first
-            latest = await self._store.proposal(proposal.id)
+            latest = await self._store.proposals.get(proposal.id)
+            assert latest is not None
             return Claim(_CLOSED[latest.status], latest)
-        return Claim(Verdict(status.value), closed, decider=actor)
+        return Claim(Verdict(status.value), closed, actor, change=written, refusal=refusal)
 
     async def carry_out(self, claim: Claim) -> Outcome | None:
         """Show the decision everywhere; run an approved change and return its outcome."""
         proposal, decider = claim.proposal, claim.decider
+        assert proposal is not None and decider is not None
         await self._box.show_decision(proposal)
-        what = f"{_WHAT[Action(proposal.action)]} {proposal.title}"
+        action = Action(proposal.action)
+        what = f"{_WHAT[action]} {proposal.title}"
         if claim.verdict is Verdict.REJECTED:
-            await self._audit(decider, proposal, "rejected")
+            await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(
                 proposal, f"Your proposal to {what} was rejected by {who(decider)}."
             )
             return None
-        outcome = await self._service.run_approved(decider, proposal)
+        if claim.change is not None:
+            outcome = await self._service.changes.start(*claim.change)
+        else:
+            refusal = claim.refusal or Refusal("it can no longer be made")
+            outcome = await self._service.refused(decider, action, proposal.alias, refusal)
         await self._box.tell_requester(proposal, _approved_text(what, decider, outcome))
         return outcome
 
     async def expire_due(self) -> None:
         """Close every pending proposal whose time is up (the periodic sweep)."""
-        for proposal_id in await self._store.due_proposals(self._box.now()):
-            proposal = await self._store.proposal(proposal_id)
-            await self._expire(proposal)
+        for proposal_id in await self._store.proposals.due(self._box.now()):
+            proposal = await self._store.proposals.get(proposal_id)
+            if proposal is not None:
+                await self._expire(proposal)
 
     async def _expire(self, proposal: Proposal) -> None:
-        closed = await self._store.close_proposal(
+        closed = await self._store.proposals.close(
             proposal.id, ProposalStatus.EXPIRED, self._box.now()
         )
         if closed is None:
             return
-        await self._audit(None, closed, "expired")
+        await self._audit(None, closed, AuditOutcome.EXPIRED)
         await self._box.show_decision(closed)
         await self._box.tell_requester(
             closed,
@@ -126,7 +159,11 @@ class Approvals:
         )
 
     async def _audit(
-        self, actor: Actor | None, proposal: Proposal, outcome: str, reason: str | None = None
+        self,
+        actor: Actor | None,
+        proposal: Proposal,
+        outcome: AuditOutcome,
+        reason: str | None = None,
     ) -> None:
         note = f"proposal {proposal.id}" + (f": {reason}" if reason else "")
         await audit.record(

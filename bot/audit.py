@@ -1,9 +1,10 @@
-"""Writing the audit log: every attempt, refused ones included."""
+"""Writing the audit log: every attempt, refused ones included. The only writer of audit rows
+(inside a caller's transaction when it must land together with another write)."""
 
 from __future__ import annotations
 
-from bot.notify import Actor
-from bot.store import AuditEntry, Store
+from bot.domain import Actor, AuditEntry, AuditOutcome
+from bot.store import Store
 
 
 async def record(
@@ -11,19 +12,20 @@ async def record(
     actor: Actor | None,
     action: str,
     target: str | None,
-    outcome: str,
+    outcome: AuditOutcome,
     reason: str | None = None,
     *,
     provider: str | None = None,
     url: str | None = None,
     requested_by: int | None = None,
 ) -> None:
-    """One audit row; `actor` None for what the bot does by itself (an expiry)."""
-    await store.record(
+    """One audit row; `actor` None for what the bot does by itself (an expiry). `action` is
+    an `Action` or a `MapChange` (both are str enums)."""
+    await store.audit.add(
         AuditEntry(
             user_id=actor.user_id if actor else None,
             chat_id=actor.chat_id if actor else None,
-            action=action,
+            action=str(getattr(action, "value", action)),
             target=target,
             provider=provider,
             outcome=outcome,

@@ -1,10 +1,13 @@
 """Running accepted picture changes so that none is lost, repeated wrongly or stuck.
 
-Every change is written to the store (with its prepared JPEG) before it runs; it runs in its
-provider account's queue, at that account's pace, retried while the failure can pass; it is
-closed together with its audit row. On start-up, changes a crash left open are resumed (setting
-and removing a picture are idempotent), or failed when they are too old. A newer change for the
-same target replaces one still waiting: the newer picture wins.
+Every change is written to the store before anything slow happens: before its picture is
+downloaded (the Telegram file id is written down, so the download can be done again after a
+restart), and before it runs. Writing it down is also the one atomic "was this request already
+taken up?" step. It runs in its provider account's queue, at that account's pace, retried while
+the failure can pass; it is closed together with its audit row. On start-up, changes a crash
+left open are resumed (setting and removing a picture are idempotent) when their actor may still
+make them, or failed when they are too old. A newer change for the same target replaces one
+still waiting; removing a group cancels the changes still waiting for it.
 """
 
 from __future__ import annotations
@@ -16,91 +19,73 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
+from bot import audit
+from bot.access import Access
+from bot.domain import (
+    ACCOUNT_PREFIX,
+    Action,
+    AuditOutcome,
+    Change,
+    Group,
+    Operation,
+    OperationStatus,
+    Outcome,
+    PhotoSource,
+    Progress,
+    Refusal,
+    Result,
+    Target,
+)
+from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.media import MediaStore
-from bot.notify import Actor, ChangeEvent, Notifier
-from bot.permissions import Action
+from bot.notify import ChangeEvent, Notifier
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
-from bot.store import AuditEntry, Group, Operation, OperationStatus, Store
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ACCOUNT_PREFIX = "account:"
+#: downloads a Telegram file by its id (injected by the Telegram side)
+Download = Callable[[str], Awaitable[bytes]]
+#: tells the person who asked how a change they no longer wait for ended (after a restart,
+#: or when its group was removed)
+Report = Callable[[Operation, Outcome], Awaitable[object]]
+
+_VERB = {
+    Action.SET_GROUP_PICTURE: "change the picture of",
+    Action.DELETE_GROUP_PICTURE: "remove the picture of",
+    Action.SET_OWN_PICTURE: "change the picture of",
+}
+_STATUS_AUDIT = {
+    OperationStatus.DONE: AuditOutcome.DONE,
+    OperationStatus.FAILED: AuditOutcome.FAILED,
+    OperationStatus.SUPERSEDED: AuditOutcome.SUPERSEDED,
+    OperationStatus.REFUSED: AuditOutcome.REFUSED,
+    OperationStatus.CANCELLED: AuditOutcome.CANCELLED,
+}
+_STATUS_RESULT = {
+    OperationStatus.FAILED: Result.FAILED,
+    OperationStatus.SUPERSEDED: Result.SUPERSEDED,
+    OperationStatus.REFUSED: Result.REFUSED,
+    OperationStatus.CANCELLED: Result.CANCELLED,
+}
 
 
-@dataclass(frozen=True)
-class Target:
-    """What a change is about: a group, or the account of one provider."""
-
-    provider: Provider
-    title: str
-    group: Group | None = None
-    #: the actor may only propose this change; the group's admins decide
-    needs_approval: bool = False
-
-    @classmethod
-    def account(cls, provider: Provider) -> Target:
-        return cls(provider=provider, title=f"the WhatsApp account ({provider.name})")
-
-    @property
-    def audit_name(self) -> str:
-        return self.group.alias if self.group else f"{ACCOUNT_PREFIX}{self.provider.name}"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    target: str
-    url: str | None = None
-    #: why it failed, or a remark on a success
-    reason: str | None = None
-    #: refused before any provider call (nothing was changed)
-    refused: bool = False
-    #: the change was proposed for approval (not made); its proposal's id
-    proposal: int | None = None
-    #: a newer change for the same target replaced this one before it ran
-    superseded: bool = False
-    #: finished after the bot restarted
-    resumed: bool = False
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    chat_id: int
-    message_id: int
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Where a change's answer is shown, what asked for it, and how to say it must wait."""
-
-    reply: MessageRef | None = None
-    #: "<chat id>:<message id>" of the request: a redelivered update must not run it twice
-    request_key: str | None = None
-    queued: Callable[[int], Awaitable[object]] | None = None
-
-
-@dataclass(frozen=True)
-class Change:
-    action: Action
-    target: Target
-    actor: Actor
-    picture: PreparedPicture | None
-    #: who proposed it, when `actor` approved it
-    requester: Actor | None = None
+def check_size(photo: PhotoSource) -> None:
+    """Refuse a file Telegram would not let the bot download, before trying."""
+    if photo.file_size is not None and photo.file_size > MAX_DOWNLOAD_BYTES:
+        raise Refusal(
+            f"the file is {photo.file_size / 1_000_000:.1f} MB; the limit is "
+            f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB"
+        )
 
 
 @dataclass(frozen=True)
 class _Finished:
-    """What a queued job ends with: the outcome, and the notice to send once the account's
-    queue has moved on (notices must not hold up the account's next change)."""
+    """What a queued job ends with: the outcome, and the notice to send once it is answered."""
 
     outcome: Outcome
     notice: ChangeEvent | None = None
-
-
-#: tells the person who asked how a change they no longer wait for ended (after a restart)
-Report = Callable[[Operation, Outcome], Awaitable[object]]
 
 
 class ChangeRunner:
@@ -108,20 +93,24 @@ class ChangeRunner:
         self,
         *,
         store: Store,
+        access: Access,
         providers: dict[str, Provider],
         notifier: Notifier,
         media: MediaStore | None,
         policy: RetryPolicy,
         max_resume_age: timedelta,
         report: Report,
+        download: Download,
     ) -> None:
         self._store = store
+        self._access = access
         self._providers = providers
         self._notifier = notifier
         self._media = media
         self._policy = policy
         self._max_resume_age = max_resume_age
         self._report = report
+        self._download = download
         self._queues = {
             name: AccountQueue(
                 {
@@ -135,38 +124,96 @@ class ChangeRunner:
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
 
-    async def submit(self, change: Change, progress: Progress | None = None) -> Outcome:
-        """Write the change down, queue it, and wait for its outcome."""
+    async def submit(
+        self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
+    ) -> Outcome:
+        """Write the change down, fetch its picture (`photo`) when it has none yet, queue it,
+        and wait for its outcome. A request already taken up ends DUPLICATE at once."""
         progress = progress or Progress()
-        operation_id = await self._store.add_operation(_operation(change, progress))
+        operation_id = await self.record(change, progress, photo)
+        if operation_id is None:
+            return Outcome(Result.DUPLICATE, change.target.title)
+        if progress.accepted is not None:
+            await progress.accepted()
+        return await self.start(
+            operation_id, change, photo.file_id if photo else None, progress.queued
+        )
+
+    async def record(
+        self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
+    ) -> int | None:
+        """Write a change down (joining the caller's transaction, if any); its operation id,
+        or None when its request was already taken up."""
+        return await self._store.operations.add(_operation(change, progress or Progress(), photo))
+
+    async def start(
+        self,
+        operation_id: int,
+        change: Change,
+        file_id: str | None = None,
+        queued: Callable[[int], Awaitable[object]] | None = None,
+    ) -> Outcome:
+        """Run a written-down change: fetch its picture when it has none, queue it, wait."""
+        if change.picture is None and file_id is not None:
+            try:
+                picture = await self.fetch(file_id)
+            except Refusal as refusal:
+                return await self._close_unrun(
+                    operation_id, OperationStatus.REFUSED, refusal.reason, change.target.title
+                )
+            await self._store.operations.set_picture(operation_id, picture.jpeg, picture.side)
+            change = replace(change, picture=picture)
+        group = change.target.group
+        if (
+            group is not None
+            and group.id is not None
+            and not await self._store.groups.by_id(group.id)
+        ):
+            reason = f"the group {group.alias} was removed before the change ran"
+            return await self._close_unrun(
+                operation_id, OperationStatus.CANCELLED, reason, change.target.title
+            )
         job, ahead = await self._enqueue(operation_id, change)
-        if ahead and progress.queued is not None:
-            await progress.queued(ahead)
+        if ahead and queued is not None:
+            await queued(ahead)
         return await self._finished(job)
 
     async def already_requested(self, request_key: str) -> bool:
-        return await self._store.operation_for_request(request_key) is not None
+        return await self._store.operations.for_request(request_key) is not None
+
+    async def cancel_group(self, group: Group, reason: str) -> None:
+        """Cancel the changes waiting in a queue for a group that is being removed; whoever
+        waits for one hears `reason`."""
+        for queue in self._queues.values():
+            for job in queue.cancel(lambda job: self._is_for(job, group)):
+                operation_id, change = self._jobs[job]
+                outcome = await self._close_unrun(
+                    operation_id, OperationStatus.CANCELLED, reason, change.target.title
+                )
+                job.future.set_result(_Finished(outcome))
 
     async def resume(self) -> None:
         """Take up the changes a crash or a stop left open; the oldest first."""
         now = datetime.now(UTC)
-        for operation in await self._store.open_operations():
+        for operation in await self._store.operations.open():
+            assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)
-            change = await self._rebuild(operation)
-            if isinstance(change, str) or age > self._max_resume_age:
-                reason = (
-                    change
-                    if isinstance(change, str)
-                    else (
-                        f"it was not resumed after a restart: it was older than"
-                        f" {self._max_resume_age.total_seconds() / 60:g} minutes; send it again"
-                    )
+            unrun: Change | tuple[OperationStatus, str]
+            if age > self._max_resume_age:
+                minutes = self._max_resume_age.total_seconds() / 60
+                unrun = (
+                    OperationStatus.FAILED,
+                    f"it was not resumed after a restart: it was older than {minutes:g} minutes;"
+                    " send it again",
                 )
-                outcome = await self._close_unrun(operation, OperationStatus.FAILED, reason)
-                await self._report_resumed(operation, outcome)
+            else:
+                unrun = await self._rebuild(operation)
+            if isinstance(unrun, Change):
+                self._report_later(operation, self.start(operation.id, unrun, operation.file_id))
                 continue
-            job, _ = await self._enqueue(operation.id, change)
-            self._report_later(operation, self._finished(job))
+            status, reason = unrun
+            outcome = await self._close_unrun(operation.id, status, reason, operation.target)
+            await self._report_resumed(operation, outcome)
 
     async def close(self) -> None:
         """Stop the queues; what did not finish stays open in the store and resumes later."""
@@ -176,6 +223,22 @@ class ChangeRunner:
             task.cancel()
 
     # ------------------------------------------------------------------------------------------
+
+    def _is_for(self, job: Job, group: Group) -> bool:
+        target = self._jobs[job][1].target.group
+        return target is not None and target.id == group.id
+
+    async def fetch(self, file_id: str) -> PreparedPicture:
+        """Download a picture from Telegram and prepare it; raises `Refusal`."""
+        try:
+            data = await self._download(file_id)
+        except Exception:
+            log.warning("could not download a photo from Telegram", exc_info=True)
+            raise Refusal("I could not download the picture from Telegram; send it again") from None
+        try:
+            return await prepare_picture_async(data)
+        except ImageRefused as refused:
+            raise Refusal(refused.reason) from None
 
     async def _enqueue(self, operation_id: int, change: Change) -> tuple[Job, int]:
         job = Job(
@@ -190,52 +253,53 @@ class ChangeRunner:
             older_id, older = self._jobs[replaced]
             reason = f"{change.actor.name} sent a newer change for {change.target.title}"
             outcome = await self._close_unrun(
-                await self._store.operation(older_id),
-                OperationStatus.SUPERSEDED,
-                reason,
-                title=older.target.title,
+                older_id, OperationStatus.SUPERSEDED, reason, older.target.title
             )
             replaced.future.set_result(_Finished(outcome))
         return job, submitted.ahead
 
     async def _finished(self, job: Job) -> Outcome:
-        """Wait for a job, then send its notice (the account's queue has moved on by then)."""
+        """Wait for a job; its notice goes out in the background, after the answer."""
         finished: _Finished = await job.future
         if finished.notice is not None:
-            await self._notifier.change_executed(finished.notice)
+            self._notifier.change_executed(finished.notice)
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
         async def attempt() -> PictureResult:
-            await self._store.start_attempt(operation_id)
+            await self._store.operations.start_attempt(operation_id)
             return await self._call(change)
 
         result = (await with_retries(attempt, self._policy)).result
         target, provider = change.target, change.target.provider
-        await self._notifier.provider_answered(provider.name, result)
-        await self._store.finish_operation(
-            operation_id,
-            OperationStatus.DONE if result.ok else OperationStatus.FAILED,
-            AuditEntry(
-                user_id=change.actor.user_id,
-                chat_id=change.actor.chat_id,
-                action=change.action.value,
-                target=target.audit_name,
+        self._notifier.provider_answered(provider.name, result)
+        status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
+        async with self._store.transaction():
+            await self._store.operations.finish(
+                operation_id, status, url=result.url, reason=result.reason
+            )
+            await audit.record(
+                self._store,
+                change.actor,
+                change.action,
+                target.audit_name,
+                _STATUS_AUDIT[status],
+                result.reason,
                 provider=provider.name,
-                outcome="done" if result.ok else "failed",
-                reason=result.reason,
                 url=result.url,
                 requested_by=change.requester.user_id if change.requester else None,
-            ),
-            url=result.url,
-            reason=result.reason,
-        )
+            )
         return _Finished(
-            Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason),
+            Outcome(
+                Result.DONE if result.ok else Result.FAILED,
+                target.title,
+                url=result.url,
+                reason=result.reason,
+            ),
             ChangeEvent(
                 actor=change.actor,
                 action=change.action,
-                alias=target.group.alias if target.group else None,
+                group=target.group,
                 target=target.title,
                 provider=provider.name,
                 result=result,
@@ -244,74 +308,74 @@ class ChangeRunner:
         )
 
     async def _call(self, change: Change) -> PictureResult:
-        provider, picture = change.target.provider, change.picture
+        provider, picture, group = change.target.provider, change.picture, change.target.group
         if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
             if self._media is None:  # start-up refuses this configuration; a bug if reached
                 raise RuntimeError(f"{provider.name} needs server.public_url")
             picture = picture.with_public_url(self._media.publish(picture.jpeg))
-        group = change.target.group
-        if change.action is Action.SET_GROUP_PICTURE:
-            return await provider.set_group_picture(group.chat_id, picture)
-        if change.action is Action.DELETE_GROUP_PICTURE:
+        if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
             return await provider.delete_group_picture(group.chat_id)
+        if picture is None:  # written down with its picture, or fetched before it is queued
+            raise RuntimeError(f"a {change.action.value} without a picture")
+        if change.action is Action.SET_GROUP_PICTURE and group is not None:
+            return await provider.set_group_picture(group.chat_id, picture)
         return await provider.set_own_picture(picture)
 
     async def _close_unrun(
-        self,
-        operation: Operation,
-        status: OperationStatus,
-        reason: str,
-        *,
-        title: str | None = None,
+        self, operation_id: int, status: OperationStatus, reason: str, title: str
     ) -> Outcome:
-        """Close a change that will not run (replaced, or too old to resume), with its audit."""
-        await self._store.finish_operation(
-            operation.id,
-            status,
-            AuditEntry(
-                user_id=operation.actor_id,
-                chat_id=operation.actor_chat_id,
-                action=operation.action,
-                target=operation.target,
+        """Close a change that will not run (replaced, cancelled, refused, or not resumable)
+        with its audit row, in one transaction."""
+        async with self._store.transaction():
+            operation = await self._store.operations.get(operation_id)
+            assert operation is not None
+            await self._store.operations.finish(operation_id, status, reason=reason)
+            await audit.record(
+                self._store,
+                operation.actor,
+                operation.action,
+                operation.target,
+                _STATUS_AUDIT[status],
+                reason,
                 provider=operation.provider,
-                outcome=status.value,
-                reason=reason,
                 requested_by=operation.requester_id,
-            ),
-            reason=reason,
-        )
-        return Outcome(
-            ok=False,
-            target=title or operation.target,
-            reason=reason,
-            superseded=status is OperationStatus.SUPERSEDED,
-        )
+            )
+        return Outcome(_STATUS_RESULT[status], title, reason=reason)
 
-    async def _rebuild(self, operation: Operation) -> Change | str:
-        """The change an open operation describes, or why it can no longer run."""
+    async def _rebuild(self, operation: Operation) -> Change | tuple[OperationStatus, str]:
+        """The change an open operation describes, or why it can no longer run: its provider
+        or group is gone, or its actor may no longer make it (checked now, as at a press)."""
+        action = Action(operation.action)
         provider = self._providers.get(operation.provider)
         if provider is None:
-            return f"its provider {operation.provider} is no longer configured"
+            return (
+                OperationStatus.FAILED,
+                f"its provider {operation.provider} is no longer configured",
+            )
+        group = None
         if operation.target.startswith(ACCOUNT_PREFIX):
             target = Target.account(provider)
         else:
-            group = await self._store.group(operation.target)
-            if group is None or group.provider != operation.provider:
-                return f"the group {operation.target} is no longer served by {provider.name}"
-            target = Target(provider=provider, title=group.title, group=group)
-        requester = None
-        if operation.requester_id is not None:
-            requester = Actor(
-                operation.requester_id, operation.requester_chat_id, operation.requester_name
+            group = (
+                await self._store.groups.by_id(operation.group_id) if operation.group_id else None
             )
-        picture = PreparedPicture(operation.jpeg, operation.side) if operation.jpeg else None
-        return Change(
-            action=Action(operation.action),
-            target=target,
-            actor=Actor(operation.actor_id, operation.actor_chat_id, operation.actor_name),
-            picture=picture,
-            requester=requester,
-        )
+            if group is None or group.provider != operation.provider:
+                return (
+                    OperationStatus.CANCELLED,
+                    f"the group {operation.target} is no longer served by {provider.name}",
+                )
+            target = Target(provider=provider, title=group.title, group=group)
+        if not await self._access.may(operation.actor_id, action, group):
+            return (
+                OperationStatus.REFUSED,
+                f"{operation.actor_name} may no longer {_VERB[action]} {target.title}",
+            )
+        picture = None
+        if operation.jpeg is not None and operation.side is not None:
+            picture = PreparedPicture(operation.jpeg, operation.side)
+        if picture is None and action is not Action.DELETE_GROUP_PICTURE and not operation.file_id:
+            return OperationStatus.FAILED, "its picture was lost; send it again"
+        return Change(action, target, operation.actor, picture, operation.requester)
 
     def _report_later(self, operation: Operation, outcome: Awaitable[Outcome]) -> None:
         async def report() -> None:
@@ -328,8 +392,8 @@ class ChangeRunner:
             log.warning("could not report resumed change %s", operation.id, exc_info=True)
 
 
-def _operation(change: Change, progress: Progress) -> Operation:
-    requester = change.requester
+def _operation(change: Change, progress: Progress, photo: PhotoSource | None) -> Operation:
+    requester, group = change.requester, change.target.group
     return Operation(
         action=change.action.value,
         target=change.target.audit_name,
@@ -345,4 +409,6 @@ def _operation(change: Change, progress: Progress) -> Operation:
         reply_message_id=progress.reply.message_id if progress.reply else None,
         jpeg=change.picture.jpeg if change.picture else None,
         side=change.picture.side if change.picture else None,
+        group_id=group.id if group else None,
+        file_id=photo.file_id if photo and change.picture is None else None,
     )

@@ -1,4 +1,5 @@
-"""How bot/ talks to Telegram on its own initiative (notifications, proposals).
+"""How bot/ talks to Telegram on its own initiative (notifications, proposals, reports, and
+downloading a photo again after a restart).
 
 The Telegram side injects an implementation, so that nothing in bot/ imports telegram.
 """
@@ -8,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.changes import Outcome
-from bot.permissions import Action
+from bot.domain import Action, Outcome
 
 #: an inline button: (label, callback_data); callback_data stays far below Telegram's 64 bytes
 Button = tuple[str, str]
@@ -32,3 +32,6 @@ class Messenger(Protocol):
     ) -> None:
         """Show how a change ended: edit the bot's message that showed its progress (or send
         one when there is none)."""
+
+    async def download(self, file_id: str) -> bytes:
+        """The bytes of a file a user sent, by its Telegram file id."""

@@ -1,17 +1,22 @@
-"""Who hears about an executed change, and telling them without breaking the change.
+"""Who hears about an executed change, and telling them without holding up anyone.
 
-Also: the admin map's changes (to the owners), and one alert per provider whose credentials
-stop working (to the owners, again only once it has worked in between).
+Notices go out in the background, one after the other, in the order they were given: the
+person who acted has their answer first. At shutdown the notices still waiting are sent
+(`drain`, bounded). Also: the admin map's changes (to the owners), and one alert per provider
+whose credentials stop working (to the owners, again only once it has worked in between).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from adapters import FailureKind, PictureResult
-from bot.permissions import Action, Role
+from bot.access import Access
+from bot.domain import Action, Actor, Group
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -32,19 +37,10 @@ _TRIED = {
 
 
 @dataclass(frozen=True)
-class Actor:
-    """Who asked, and where: the Telegram user and chat."""
-
-    user_id: int
-    chat_id: int
-    name: str
-
-
-@dataclass(frozen=True)
 class ChangeEvent:
     actor: Actor
     action: Action
-    alias: str | None  # None for the account's own picture
+    group: Group | None  # None for the account's own picture
     target: str  # what people read: "Family", "the WhatsApp account (green)"
     provider: str
     result: PictureResult
@@ -69,26 +65,24 @@ def describe(event: ChangeEvent) -> str:
 
 class Notifier:
     def __init__(
-        self, send: Send, store: Store, owners: Iterable[int], notify_chat_id: int | None
+        self, send: Send, store: Store, access: Access, notify_chat_id: int | None
     ) -> None:
         self._send = send
         self._store = store
-        self._owners = frozenset(owners)
+        self._access = access
         self._notify_chat_id = notify_chat_id
         #: providers whose last answer was an authentication failure (already alerted)
         self._failing_auth: set[str] = set()
+        self._notices: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
 
     async def recipients(self, event: ChangeEvent) -> list[int]:
         """Owners, the group's admins and the notify chat, less those who opted out; never the
         actor's (or the requester's) own chat: they hear the outcome anyway."""
-        people = set(self._owners)
-        if event.alias is not None:
-            people |= {
-                grant.user_id
-                for grant in await self._store.grants_covering(event.alias)
-                if grant.role is Role.ADMIN
-            }
-        chats = people - await self._store.opted_out()
+        people = set(self._access.owners)
+        if event.group is not None:
+            people |= await self._access.admins_of(event.group)
+        chats = people - await self._store.notifications.opted_out()
         if self._notify_chat_id is not None:
             chats.add(self._notify_chat_id)
         for person in (event.actor, event.requester):
@@ -96,29 +90,69 @@ class Notifier:
                 chats -= {person.user_id, person.chat_id}
         return sorted(chats)
 
-    async def change_executed(self, event: ChangeEvent) -> None:
-        await self.tell(await self.recipients(event), describe(event))
+    def change_executed(self, event: ChangeEvent) -> None:
+        async def notice() -> None:
+            await self._tell_now(await self.recipients(event), describe(event))
 
-    async def map_changed(self, actor: Actor, summary: str) -> None:
+        self._later(notice)
+
+    def map_changed(self, actor: Actor, summary: str) -> None:
         """Tell the other owners about a change to the admin map (no opting out of these)."""
-        await self.tell(sorted(self._owners - {actor.user_id}), f"{who(actor)} {summary}.")
+        self.tell(sorted(self._access.owners - {actor.user_id}), f"{who(actor)} {summary}.")
 
-    async def provider_answered(self, provider: str, result: PictureResult) -> None:
+    def provider_answered(self, provider: str, result: PictureResult) -> None:
         """Alert the owners when a provider starts failing authentication, not on every
         attempt; tell them once more when it works again."""
+        owners = sorted(self._access.owners)
         if result.kind is FailureKind.AUTH and provider not in self._failing_auth:
             self._failing_auth.add(provider)
-            await self.tell(
-                sorted(self._owners),
+            self.tell(
+                owners,
                 f"Alert: the provider {provider} fails to authenticate: {result.reason}. "
                 "Every change through it fails until this is fixed; "
                 "I will not repeat this alert.",
             )
         elif result.ok and provider in self._failing_auth:
             self._failing_auth.discard(provider)
-            await self.tell(sorted(self._owners), f"The provider {provider} works again.")
+            self.tell(owners, f"The provider {provider} works again.")
 
-    async def tell(self, chats: Iterable[int], text: str) -> None:
+    def tell(self, chats: Iterable[int], text: str) -> None:
+        """Send `text` to each chat, in the background."""
+        chats = list(chats)
+        self._later(lambda: self._tell_now(chats, text))
+
+    async def sent(self) -> None:
+        """Wait until every notice given so far has been sent (or failed)."""
+        await self._notices.join()
+
+    async def drain(self, timeout: float) -> None:
+        """At shutdown: send what is still waiting, for at most `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._notices.join(), timeout)
+        except TimeoutError:
+            log.warning("%d notices were not sent before shutdown", self._notices.qsize())
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    def _later(self, notice: Callable[[], Awaitable[None]]) -> None:
+        self._notices.put_nowait(notice)
+        if self._worker is None:
+            self._worker = asyncio.create_task(self._work())
+
+    async def _work(self) -> None:
+        while True:
+            notice = await self._notices.get()
+            try:
+                await notice()
+            except Exception:
+                log.exception("could not send a notice")
+            finally:
+                self._notices.task_done()
+
+    async def _tell_now(self, chats: Iterable[int], text: str) -> None:
         for chat_id in chats:
             try:
                 await self._send(chat_id, text)

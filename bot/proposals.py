@@ -8,14 +8,15 @@ The buttons carry only `ap:<id>` / `rj:<id>`: who may decide is checked at the p
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from adapters import PreparedPicture
+from bot.access import Access
+from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
 from bot.messenger import Button, Messenger
-from bot.notify import Actor, who
-from bot.permissions import Action, Role
-from bot.store import Group, Proposal, ProposalStatus, Store
+from bot.notify import who
+from bot.store import Store
 from bot.words import short
 
 log = logging.getLogger(__name__)
@@ -54,14 +55,14 @@ class ProposalBox:
         store: Store,
         messenger: Messenger,
         *,
-        owners: Iterable[int],
+        access: Access,
         notify_chat_id: int | None,
         ttl: timedelta,
         clock: Clock = utc_clock,
     ) -> None:
         self._store = store
         self._messenger = messenger
-        self._owners = frozenset(owners)
+        self._access = access
         self._notify_chat_id = notify_chat_id
         self.ttl = ttl
         self._clock = clock
@@ -79,14 +80,15 @@ class ProposalBox:
         group: Group,
         provider: str,
         picture: PreparedPicture | None,
-    ) -> Proposal:
-        """Store the proposal and send it to the deciders. Returned closed (expired at once)
-        when no copy could be delivered: nobody would ever be able to decide it."""
+        request_key: str | None = None,
+    ) -> Proposal | None:
+        """Store the proposal and send it to the deciders; None when `request_key` already
+        made one. Returned closed (expired at once) when no copy could be delivered: nobody
+        would ever be able to decide it."""
         now = self._clock()
-        proposal = await self._store.add_proposal(
+        proposal = await self._store.proposals.add(
             action=action.value,
-            alias=group.alias,
-            title=group.title,
+            group=group,
             requested_by=requester.user_id,
             requester_name=short(requester.name),
             chat_id=requester.chat_id,
@@ -94,11 +96,14 @@ class ProposalBox:
             side=picture.side if picture else None,
             created_at=stamp(now),
             expires_at=stamp(now + self.ttl),
+            request_key=request_key,
         )
+        if proposal is None:
+            return None
         text = self._invitation(proposal, requester, provider)
         buttons = decision_buttons(proposal.id)
         delivered = False
-        for chat_id in await self._deciders(group.alias, requester):
+        for chat_id in await self._deciders(group, requester):
             try:
                 if picture is not None:
                     message_id = await self._messenger.send_photo(
@@ -111,18 +116,18 @@ class ProposalBox:
                     "could not send proposal %s to chat %s", proposal.id, chat_id, exc_info=True
                 )
                 continue
-            await self._store.add_proposal_message(proposal.id, chat_id, message_id)
+            await self._store.proposals.add_message(proposal.id, chat_id, message_id)
             delivered = True
         if delivered:
             return proposal
-        return await self._store.close_proposal(proposal.id, ProposalStatus.EXPIRED, self.now())
+        return await self._store.proposals.close(proposal.id, ProposalStatus.EXPIRED, self.now())
 
     async def show_decision(self, proposal: Proposal) -> None:
         """Replace the buttons of every copy with one that says who decided (or that it
         expired); pressing it again just says so."""
         label = _LABELS[proposal.status].format(name=short(proposal.decided_by_name or ""))
         buttons = [(label, f"{APPROVE}:{proposal.id}")]
-        for chat_id, message_id in await self._store.proposal_messages(proposal.id):
+        for chat_id, message_id in await self._store.proposals.messages(proposal.id):
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
             except Exception:
@@ -136,14 +141,10 @@ class ProposalBox:
         except Exception:
             log.warning("could not tell the requester of proposal %s", proposal.id, exc_info=True)
 
-    async def _deciders(self, alias: str, requester: Actor) -> list[int]:
+    async def _deciders(self, group: Group, requester: Actor) -> list[int]:
         """The group's admins (the owners when it has none) and the notify chat."""
-        admins = {
-            grant.user_id
-            for grant in await self._store.grants_covering(alias)
-            if grant.role is Role.ADMIN
-        }
-        chats = (admins or set(self._owners)) - {requester.user_id}
+        admins = await self._access.admins_of(group)
+        chats = (admins or set(self._access.owners)) - {requester.user_id}
         if self._notify_chat_id is not None:
             chats.add(self._notify_chat_id)
         return sorted(chats)

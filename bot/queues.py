@@ -68,6 +68,12 @@ class AccountQueue:
             self._worker = asyncio.create_task(self._work())
         return Submitted(job, ahead, replaced)
 
+    def cancel(self, which: Callable[[Job], bool]) -> list[Job]:
+        """Take the waiting jobs `which` picks out of the queue (their futures are still open)."""
+        cancelled = [job for job in self._waiting if which(job)]
+        self._waiting = [job for job in self._waiting if job not in cancelled]
+        return cancelled
+
     async def close(self) -> None:
         """Stop the worker; jobs not yet started stay unstarted (durable ones resume later)."""
         self._waiting.clear()

@@ -1,26 +1,41 @@
 """The avatar service: the picture use cases, from a person's request to an accepted change.
 
-resolve the group -> check the permission and the provider's capability -> fetch and prepare the
-picture -> hand the change to bot/changes.py (record, queue, adapter, audit, notify). A
-requester's change stops after the picture is prepared and becomes a proposal; once approved it
-runs with the approver as the actor. Knows nothing of Telegram types: the handlers give it an
-`Actor` and a `PhotoSource`, and word the `Outcome` it returns.
+resolve the group -> check the permission (bot/access.py) and the provider's capability ->
+write the change down and hand it to bot/changes.py (fetch and prepare the picture, queue,
+adapter, audit, notify). A requester's change stops after the picture is prepared and becomes a
+proposal; once approved it runs with the approver as the actor. Knows nothing of Telegram
+types: the handlers give it an `Actor` and a `PhotoSource`, and word the `Outcome` it returns.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from adapters import Capability, PreparedPicture, Provider
 from bot import audit
-from bot.changes import Change, ChangeRunner, Outcome, Progress, Target
-from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
-from bot.notify import Actor, Notifier
-from bot.permissions import PROPOSABLE, Action, Grant, may
+from bot.access import Access
+from bot.changes import ChangeRunner, check_size
+from bot.domain import (
+    ACCOUNT_ACTIONS,
+    Action,
+    Actor,
+    AuditOutcome,
+    Change,
+    Group,
+    Outcome,
+    PhotoSource,
+    Progress,
+    Proposal,
+    ProposalStatus,
+    Refusal,
+    Result,
+    Target,
+)
+from bot.notify import Notifier
+from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox, readable
-from bot.store import Group, Proposal, ProposalStatus, Store
+from bot.store import Store
 from bot.words import short
 
 log = logging.getLogger(__name__)
@@ -40,36 +55,20 @@ _VERB = {
 }
 
 
-class Refusal(Exception):
-    """The request is refused before any provider call; `reason` is plain words."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class PhotoSource:
-    """A picture the user sent, not yet downloaded."""
-
-    file_size: int | None
-    download: Callable[[], Awaitable[bytes]]
-
-
 class AvatarService:
     def __init__(
         self,
         *,
         store: Store,
+        access: Access,
         providers: dict[str, Provider],
-        owners: Iterable[int],
         notifier: Notifier,
         proposals: ProposalBox,
         changes: ChangeRunner,
     ) -> None:
         self.store = store
+        self.access = access
         self.providers = providers
-        self.owners = frozenset(owners)
         self.notifier = notifier
         self.proposals = proposals
         self.changes = changes
@@ -86,7 +85,7 @@ class AvatarService:
         try:
             return await self._authorize(actor, action, name)
         except Refusal as refusal:
-            await self._audit(actor, action, name, None, "refused", refusal.reason)
+            await self._audit(actor, action, name, None, AuditOutcome.REFUSED, refusal.reason)
             raise
 
     async def set_group_picture(
@@ -118,36 +117,34 @@ class AvatarService:
     async def get_own_picture(self, actor: Actor, provider: str | None) -> Outcome:
         return await self._view(actor, Action.VIEW_OWN_PICTURE, provider)
 
-    async def run_approved(self, approver: Actor, proposal: Proposal) -> Outcome:
-        """Make a proposed change with its already prepared picture, as the approver; their
-        rights and the provider are checked again now."""
+    async def approved_change(self, approver: Actor, proposal: Proposal) -> Change:
+        """The change a proposal describes, made by its approver with the picture the admins
+        saw; the approver's rights and the provider are checked now. Raises `Refusal`."""
         action = Action(proposal.action)
-        try:
-            target = await self._authorize(approver, action, proposal.alias, may_propose=False)
-        except Refusal as refusal:
-            return await self._refused(approver, action, proposal.alias, refusal)
-        picture = PreparedPicture(proposal.jpeg, proposal.side) if proposal.jpeg else None
+        group = await self.store.groups.by_id(proposal.group_id)
+        if group is None:
+            raise Refusal(f"the group {proposal.alias} is gone")
+        target = await self._check(approver, action, self._group_target(group), may_propose=False)
+        picture = None
+        if proposal.jpeg is not None and proposal.side is not None:
+            picture = PreparedPicture(proposal.jpeg, proposal.side)
         requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
-        return await self.changes.submit(Change(action, target, approver, picture, requester))
+        return Change(action, target, approver, picture, requester)
+
+    async def refused(
+        self, actor: Actor, action: Action, name: str | None, refusal: Refusal
+    ) -> Outcome:
+        """Audit a refusal and say so."""
+        await self._audit(actor, action, name, None, AuditOutcome.REFUSED, refusal.reason)
+        return Outcome(Result.REFUSED, name or "", reason=refusal.reason)
 
     async def choices(self, actor: Actor, action: Action) -> list[str]:
         """The names (group aliases or provider names) this user may use for `action`."""
-        if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
-            if not may(
-                actor.user_id,
-                action,
-                None,
-                owners=self.owners,
-                grants=await self.store.grants_of(actor.user_id),
-            ):
+        if action in ACCOUNT_ACTIONS:
+            if not await self.access.may(actor.user_id, action):
                 return []
             return [p.name for p in self.providers.values() if p.can(_NEEDS[action][0])]
-        grants = await self.store.grants_of(actor.user_id)
-        return [
-            group.alias
-            for group in await self.store.groups()
-            if may(actor.user_id, action, group.alias, owners=self.owners, grants=grants)
-        ]
+        return [group.alias for group in await self.access.groups_for(actor.user_id, action)]
 
     # the steps ---------------------------------------------------------------------------------
 
@@ -161,65 +158,86 @@ class AvatarService:
     ) -> Outcome:
         try:
             target = await self._authorize(actor, action, name)
-            picture = await self._prepare(photo) if photo else None
+            if photo is not None:
+                check_size(photo)
+            picture = None
+            if photo is not None and target.needs_approval:  # the deciders see it
+                picture = await self.changes.fetch(photo.file_id)
         except Refusal as refusal:
-            return await self._refused(actor, action, name, refusal)
+            return await self.refused(actor, action, name, refusal)
         if target.needs_approval:
-            return await self._propose(actor, action, target, picture)
-        return await self.changes.submit(Change(action, target, actor, picture), progress)
+            return await self._propose(actor, action, target, picture, progress)
+        return await self.changes.submit(Change(action, target, actor, None), progress, photo)
 
     async def _propose(
-        self, actor: Actor, action: Action, target: Target, picture: PreparedPicture | None
+        self,
+        actor: Actor,
+        action: Action,
+        target: Target,
+        picture: PreparedPicture | None,
+        progress: Progress | None,
     ) -> Outcome:
+        assert target.group is not None
+        request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, target.group, target.provider.name, picture
+            actor, action, target.group, target.provider.name, picture, request_key
         )
+        if proposal is None:
+            return Outcome(Result.DUPLICATE, target.title)
+        if progress is not None and progress.accepted is not None:
+            await progress.accepted()
         if proposal.status is ProposalStatus.PENDING:
-            outcome, reason = "proposed", f"open until {readable(proposal.expires_at)}"
+            result, reason = Result.PROPOSED, f"open until {readable(proposal.expires_at)}"
         else:
-            outcome, reason = "failed", "I could not reach anyone who may approve it"
+            result, reason = Result.FAILED, "I could not reach anyone who may approve it"
         await self._audit(
             actor,
             action,
             target.audit_name,
             target.provider.name,
-            outcome,
+            AuditOutcome.PROPOSED if result is Result.PROPOSED else AuditOutcome.FAILED,
             f"proposal {proposal.id}: {reason}",
         )
-        return Outcome(
-            ok=outcome == "proposed", target=target.title, reason=reason, proposal=proposal.id
-        )
+        return Outcome(result, target.title, reason=reason, proposal=proposal.id)
 
     async def _view(self, actor: Actor, action: Action, name: str | None) -> Outcome:
         try:
             target = await self._authorize(actor, action, name)
         except Refusal as refusal:
-            return await self._refused(actor, action, name, refusal)
+            return await self.refused(actor, action, name, refusal)
         if target.group:
             result = await target.provider.get_group_picture(target.group.chat_id)
         else:
             result = await target.provider.get_own_picture()
-        await self.notifier.provider_answered(target.provider.name, result)
-        return Outcome(ok=result.ok, target=target.title, url=result.url, reason=result.reason)
+        self.notifier.provider_answered(target.provider.name, result)
+        return Outcome(
+            Result.DONE if result.ok else Result.FAILED,
+            target.title,
+            url=result.url,
+            reason=result.reason,
+        )
 
-    async def _authorize(
-        self, actor: Actor, action: Action, name: str | None, *, may_propose: bool = True
-    ) -> Target:
-        if action in (Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE):
-            target = self._account_target(actor, action, name)
-            alias = None
+    async def _authorize(self, actor: Actor, action: Action, name: str | None) -> Target:
+        if action in ACCOUNT_ACTIONS:
+            target = self._account_target(action, name)
         else:
-            group = await self._resolve_group(actor, action, name)
-            provider = self.providers.get(group.provider)
-            if provider is None:  # a group added from chat, whose provider left config.yaml
-                raise Refusal(f"the provider of {group.title} ({group.provider}) is gone")
-            target = Target(provider=provider, title=group.title, group=group)
-            alias = group.alias
-        grants = await self.store.grants_of(actor.user_id)
-        if not may(actor.user_id, action, alias, owners=self.owners, grants=grants):
-            if may_propose and self._may_propose(actor, action, alias, grants):
+            target = self._group_target(await self._resolve_group(actor, action, name))
+        return await self._check(actor, action, target)
+
+    async def _check(
+        self, actor: Actor, action: Action, target: Target, *, may_propose: bool = True
+    ) -> Target:
+        """May `actor` take `action` on `target` (or propose it), and can its provider?"""
+        group = target.group
+        if not await self.access.may(actor.user_id, action, group):
+            if (
+                may_propose
+                and action in PROPOSABLE
+                and group is not None
+                and await self.access.may(actor.user_id, Action.PROPOSE_CHANGE, group)
+            ):
                 target = replace(target, needs_approval=True)
-            elif alias is None:
+            elif group is None:
                 raise Refusal(
                     "only owners may change the account picture"
                     if action is Action.SET_OWN_PICTURE
@@ -232,21 +250,19 @@ class AvatarService:
             raise Refusal(f"{target.provider.label} cannot {words}, so nothing was changed")
         return target
 
-    def _may_propose(
-        self, actor: Actor, action: Action, alias: str | None, grants: list[Grant]
-    ) -> bool:
-        return (
-            action in PROPOSABLE
-            and alias is not None
-            and may(actor.user_id, Action.PROPOSE_CHANGE, alias, owners=self.owners, grants=grants)
-        )
+    def _group_target(self, group: Group) -> Target:
+        provider = self.providers.get(group.provider)
+        if provider is None:  # a group added from chat, whose provider left config.yaml
+            raise Refusal(f"the provider of {group.title} ({group.provider}) is gone")
+        return Target(provider=provider, title=group.title, group=group)
 
     async def _resolve_group(self, actor: Actor, action: Action, alias: str | None) -> Group:
         if alias is None:
-            alias = await self.store.linked_alias(actor.chat_id)
-            if alias is None:
+            link = await self.store.links.of(actor.chat_id)
+            if link is None:
                 raise Refusal(await self._which(actor, action, "which group?"))
-        group = await self.store.group(alias.lower())
+            alias = link.alias
+        group = await self.store.groups.get(alias.lower())
         if group is None:
             raise Refusal(
                 await self._which(actor, action, f"there is no group called {short(alias)!r}.")
@@ -261,7 +277,7 @@ class AvatarService:
             return f"{question} You have no groups you may use."
         return f"{question} You may use: {', '.join(names)}."
 
-    def _account_target(self, actor: Actor, action: Action, name: str | None) -> Target:
+    def _account_target(self, action: Action, name: str | None) -> Target:
         capability = _NEEDS[action][0]
         if name is None:
             able = [p for p in self.providers.values() if p.can(capability)] or list(
@@ -271,35 +287,14 @@ class AvatarService:
                 raise Refusal(f"which provider? Name one of: {', '.join(p.name for p in able)}.")
             provider = able[0]
         else:
-            provider = self.providers.get(name)
-            if provider is None:
+            found = self.providers.get(name)
+            if found is None:
                 raise Refusal(
                     f"there is no provider called {short(name)!r}. "
                     f"Configured: {', '.join(self.providers)}."
                 )
+            provider = found
         return Target.account(provider)
-
-    async def _prepare(self, photo: PhotoSource) -> PreparedPicture:
-        if photo.file_size is not None and photo.file_size > MAX_DOWNLOAD_BYTES:
-            raise Refusal(
-                f"the file is {photo.file_size / 1_000_000:.1f} MB; the limit is "
-                f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB"
-            )
-        try:
-            data = await photo.download()
-        except Exception:
-            log.warning("could not download a photo from Telegram", exc_info=True)
-            raise Refusal("I could not download the picture from Telegram; send it again") from None
-        try:
-            return await prepare_picture_async(data)
-        except ImageRefused as refused:
-            raise Refusal(refused.reason) from None
-
-    async def _refused(
-        self, actor: Actor, action: Action, name: str | None, refusal: Refusal
-    ) -> Outcome:
-        await self._audit(actor, action, name, None, "refused", refusal.reason)
-        return Outcome(ok=False, target=name or "", reason=refusal.reason, refused=True)
 
     async def _audit(
         self,
@@ -307,20 +302,7 @@ class AvatarService:
         action: Action,
         target: str | None,
         provider: str | None,
-        outcome: str,
+        outcome: AuditOutcome,
         reason: str | None,
-        url: str | None = None,
-        *,
-        requested_by: int | None = None,
     ) -> None:
-        await audit.record(
-            self.store,
-            actor,
-            action.value,
-            target,
-            outcome,
-            reason,
-            provider=provider,
-            url=url,
-            requested_by=requested_by,
-        )
+        await audit.record(self.store, actor, action, target, outcome, reason, provider=provider)

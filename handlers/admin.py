@@ -12,11 +12,9 @@ from telegram.ext import ContextTypes
 
 from adapters import Capability
 from bot.app import UseCases
+from bot.domain import Actor, AuditEntry, Refusal
 from bot.ids import parse_user_id
-from bot.notify import Actor
 from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
-from bot.service import Refusal
-from bot.store import AuditEntry
 from bot.words import short
 from handlers.common import Handler, message_of, services_of, with_actor
 from handlers.replies import sentence

@@ -6,8 +6,7 @@ from telegram import Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
 from bot.approvals import Claim, Verdict
-from bot.permissions import Action
-from bot.store import ProposalStatus
+from bot.domain import Action, ProposalStatus
 from handlers.callbacks import Decision
 from handlers.common import actor_of, query_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sentence

@@ -12,8 +12,7 @@ from telegram import CallbackQuery, Message, PhotoSize, Update
 from telegram.ext import ContextTypes
 
 from bot.app import Services
-from bot.notify import Actor
-from bot.service import PhotoSource
+from bot.domain import Actor, PhotoSource
 from handlers.replies import ANONYMOUS
 
 SERVICES_KEY = "avatarops.services"
@@ -111,9 +110,4 @@ def photo_source(message: Message | None) -> PhotoSource | None:
     media = pick_photo(message.photo) if message.photo else message.document
     if media is None:
         return None
-
-    async def download() -> bytes:
-        file = await media.get_file()
-        return bytes(await file.download_as_bytearray())
-
-    return PhotoSource(file_size=media.file_size, download=download)
+    return PhotoSource(file_id=media.file_id, file_size=media.file_size)

@@ -8,8 +8,7 @@ from telegram import BotCommand, Update
 from telegram.ext import ContextTypes
 
 from bot.app import UseCases
-from bot.notify import Actor
-from bot.permissions import Action
+from bot.domain import Action, Actor
 from handlers.common import message_of, services_of, with_actor
 
 

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.changes import Outcome
+from bot.domain import Action, Outcome
 from bot.messenger import Button
-from bot.permissions import Action
 from handlers.replies import outcome_text
 
 
@@ -50,3 +49,7 @@ class TelegramMessenger:
             await self._bot.send_message(chat_id, text)
         else:
             await self._bot.edit_message_text(text, chat_id, message_id)
+
+    async def download(self, file_id: str) -> bytes:
+        file = await self._bot.get_file(file_id)
+        return bytes(await file.download_as_bytearray())

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.changes import MessageRef, Progress
-from bot.notify import Actor
-from bot.permissions import Action
-from bot.service import PhotoSource, Refusal, Target
+from bot.domain import Action, Actor, MessageRef, PhotoSource, Progress, Refusal, Result, Target
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
@@ -53,7 +50,7 @@ def _command_name(message: Message) -> str:
 
 
 def _resolved_name(target: Target) -> str:
-    return target.group.alias if target.group else target.provider.name
+    return target.name
 
 
 @with_actor
@@ -167,11 +164,14 @@ async def removal_answered(
         return
     service = await services_of(context).get()
     request = f"{question.chat_id}:{question.message_id}"
-    if await service.already_requested(request):  # a second press, or a redelivered update
-        return
-    await query.edit_message_text(WORKING)
-    outcome = await service.delete_group_picture(actor, value.alias, _progress(question, request))
-    await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
+
+    async def accepted() -> None:  # this press, not a second one, took the request up
+        await query.edit_message_text(WORKING)
+
+    progress = replace(_progress(question, request), accepted=accepted)
+    outcome = await service.delete_group_picture(actor, value.alias, progress)
+    if outcome.result is not Result.DUPLICATE:
+        await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
 @with_actor
@@ -236,7 +236,8 @@ async def _run_change(
         outcome = await service.set_group_picture(actor, name, source, _progress(answer, request))
     else:
         outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
-    await answer.edit_text(outcome_text(action, outcome))
+    if outcome.result is not Result.DUPLICATE:
+        await answer.edit_text(outcome_text(action, outcome))
 
 
 def _progress(answer: Message, request: str) -> Progress:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from bot.changes import Outcome
-from bot.permissions import Action
+from bot.domain import Action, Outcome, Result
 
 ANONYMOUS = (
     "I can't tell who you are when you post as a chat or channel. "
@@ -24,6 +23,8 @@ def sentence(text: str) -> str:
 
 
 def outcome_text(action: Action, outcome: Outcome) -> str:
+    if outcome.resumed and outcome.result is Result.REFUSED:
+        return sentence(f"Not resumed after a restart: {outcome.reason}")
     text = _outcome_text(action, outcome)
     return f"Resumed after a restart. {text}" if outcome.resumed else text
 
@@ -33,9 +34,11 @@ def queued_text(ahead: int) -> str:
 
 
 def _outcome_text(action: Action, outcome: Outcome) -> str:
-    if outcome.superseded:
+    if outcome.result is Result.SUPERSEDED:
         return sentence(f"Not sent: {outcome.reason}, which replaces this one")
-    if outcome.refused:
+    if outcome.result is Result.CANCELLED:
+        return sentence(f"Not done: {outcome.reason}")
+    if outcome.result is Result.REFUSED:
         return sentence(f"Sorry, {outcome.reason}")
     if outcome.proposal is not None:
         return _proposal_text(action, outcome)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,6 +21,8 @@ from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKING = "Working on it…"
+#: a change notice: "Olga (111) changed the picture of Family via green..."
+NOTICE = re.compile(r"^.+ \(\d+\) (changed|removed|tried to)")
 #: every secret the tests configure contains this marker, so one search finds any leak of one,
 #: whatever part of it leaked and however it was encoded
 SECRET_MARKER = "SECRET"
@@ -159,10 +162,15 @@ def bot_env(**secrets: str) -> dict[str, str]:
 
 async def answer_to(telegram: FakeTelegram, chat: Any, message: dict, timeout: float = 20) -> str:
     """The bot's final answer after a user's message: the first later bot message in that chat
-    that is not the 'working on it' placeholder (edits count)."""
+    that is not the 'working on it' placeholder (edits count), nor a notice about someone's
+    change (notices go out in the background, so one may arrive after a later message)."""
 
     def final(candidate: BotMessage) -> bool:
-        return candidate.message_id > message["message_id"] and candidate.content != WORKING
+        return (
+            candidate.message_id > message["message_id"]
+            and candidate.content != WORKING
+            and not NOTICE.match(candidate.content)
+        )
 
     return (await telegram.wait_for_bot_message(chat, predicate=final, timeout=timeout)).content
 

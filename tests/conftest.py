@@ -14,7 +14,7 @@ from telegram.ext import Application, ApplicationBuilder
 import handlers
 from bot.app import Services
 from bot.config import parse_config
-from bot.permissions import Role
+from bot.domain import Role
 from bot.store import Store
 from tests.fakes.greenapi import FakeGreenApi
 from tests.fakes.serve import serve
@@ -70,15 +70,18 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-#: what the store holds, table by table, without the timestamps (see `Bot.tables`)
+#: what the store holds, table by table, without the timestamps and ids (see `Bot.tables`)
 SNAPSHOT = {
-    "groups": "alias, provider, chat_id, title, source",
-    "grants": "user_id, scope, role, granted_by",
-    "links": "telegram_chat_id, alias, source",
-    "notify_optouts": "user_id",
-    "proposals": "id, action, alias, requested_by, chat_id, status, decided_by",
-    "proposal_messages": "proposal_id, chat_id",
-    "audit": "user_id, action, target, outcome, requested_by",
+    "groups": "SELECT alias, provider, chat_id, title, source FROM groups",
+    "grants": "SELECT user_id, IFNULL(alias, '*'), role, granted_by"
+    " FROM grants LEFT JOIN groups ON groups.id = grants.group_id",
+    "links": "SELECT telegram_chat_id, alias, links.source"
+    " FROM links JOIN groups ON groups.id = links.group_id",
+    "notify_optouts": "SELECT user_id FROM notify_optouts",
+    "proposals": "SELECT id, action, alias, requested_by, chat_id, status, decided_by"
+    " FROM proposals",
+    "proposal_messages": "SELECT proposal_id, chat_id FROM proposal_messages",
+    "audit": "SELECT user_id, action, target, outcome, requested_by FROM audit",
 }
 
 
@@ -101,8 +104,10 @@ class Bot:
         return self.telegram.user(user_id, name)
 
     async def deliver(self) -> None:
-        """Let the bot process everything users sent so far (each update to completion)."""
+        """Let the bot process everything users sent so far (each update to completion, and
+        the notices they gave, which go out in the background)."""
         await self.telegram.feed(self.application)
+        await self.services.notices_sent()
 
     async def say(self, user: FakeUser, text: str, **kwargs: Any) -> str:
         """Send a text and return the bot's last answer in that chat."""
@@ -127,8 +132,8 @@ class Bot:
         """Every row of the store (read straight from the file), for "nothing else changed"."""
         with sqlite3.connect(self.services.config.storage.path) as db:
             return {
-                table: sorted(db.execute(f"SELECT {columns} FROM {table}").fetchall(), key=repr)
-                for table, columns in SNAPSHOT.items()
+                table: sorted(db.execute(query).fetchall(), key=repr)
+                for table, query in SNAPSHOT.items()
             }
 
     def sent_to(self) -> list[int]:
@@ -145,8 +150,13 @@ async def green() -> AsyncIterator[tuple[FakeGreenApi, str]]:
 
 
 async def start_bot(
-    raw: dict[str, Any], green: FakeGreenApi, telegram: FakeTelegram | None = None
+    raw: dict[str, Any],
+    green: FakeGreenApi,
+    telegram: FakeTelegram | None = None,
+    *,
+    grants: bool = True,
 ) -> tuple[Bot, Application]:
+    """The bot on `raw`; `grants`: give ADMIN, WORK_ADMIN and REQUESTER their usual roles."""
     telegram = telegram or FakeTelegram(token=BOT_TOKEN)
     clock = FakeClock()
     application = (
@@ -163,9 +173,11 @@ async def start_bot(
     if application.post_init is not None:  # install() set it: it opens the services
         await application.post_init(application)
     bot = Bot(telegram, application, green, services, clock)
-    await bot.store.grant(ADMIN, "family", Role.ADMIN, granted_by=OWNER)
-    await bot.store.grant(WORK_ADMIN, "work", Role.ADMIN, granted_by=OWNER)
-    await bot.store.grant(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)
+    if not grants:
+        return bot, application
+    await bot.store.grants.add(ADMIN, "family", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grants.add(WORK_ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grants.add(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)
     return bot, application
 
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 from telegram import MessageOriginUser, User
 
-from bot.permissions import Role
-from bot.store import AuditEntry, Group
+from bot.domain import AuditEntry, Group, Role
 from tests.conftest import (
     ADMIN,
     FAMILY,
@@ -94,18 +93,21 @@ OTHERS_THAN_OWNER = ["admin", "other admin", "requester", "stranger"]
 
 async def add_club(bot: Bot) -> None:
     """A group added from chat, with a grant and a chat link of its own."""
-    await bot.store.add_group(Group("club", "green", CLUB_ID, "Club"))
-    await bot.store.grant(NEWCOMER, "club", Role.ADMIN, granted_by=OWNER)
-    await bot.store.set_link(CLUB_CHAT, "club")
+    club = await bot.store.groups.add(Group("club", "green", CLUB_ID, "Club"))
+    assert club is not None
+    await bot.store.grants.add(NEWCOMER, "club", Role.ADMIN, granted_by=OWNER)
+    await bot.store.links.set(CLUB_CHAT, club)
 
 
 async def link_group_chat(bot: Bot) -> None:
-    await bot.store.set_link(GROUP_CHAT, "family")
+    family = await bot.store.groups.get("family")
+    assert family is not None
+    await bot.store.links.set(GROUP_CHAT, family)
 
 
 async def two_audit_rows(bot: Bot) -> None:
     for target in ("family", "work"):
-        await bot.store.record(
+        await bot.store.audit.add(
             AuditEntry(
                 OWNER,
                 OWNER,
@@ -467,7 +469,7 @@ async def test_grant_to_the_author_of_a_replied_message(bot: Bot):
     hello = await newcomer.send("hello", chat=chat)
     answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=hello)
     assert answer == f"Done: granted admin on work to Nina ({NEWCOMER})."
-    assert [(g.scope, g.role) for g in await bot.store.grants_of(NEWCOMER)] == [
+    assert [(g.scope, g.role) for g in await bot.store.grants.of(NEWCOMER)] == [
         ("work", Role.ADMIN)
     ]
     # a second grant on the same scope replaces the role, and says so
@@ -483,8 +485,8 @@ async def test_grant_to_the_author_of_a_forwarded_message_not_its_forwarder(bot:
     forwarded = await forwarder.forward("hi", bot.telegram.origin(newcomer), chat=chat)
     answer = await bot.say(owner, "/grant work admin", chat=chat, reply_to=forwarded)
     assert answer == f"Done: granted admin on work to Nina ({NEWCOMER})."
-    assert [g.scope for g in await bot.store.grants_of(NEWCOMER)] == ["work"]
-    assert await bot.store.grants_of(STRANGER) == []
+    assert [g.scope for g in await bot.store.grants.of(NEWCOMER)] == ["work"]
+    assert await bot.store.grants.of(STRANGER) == []
 
 
 async def test_a_forward_that_names_no_person_grants_nobody(bot: Bot):
@@ -623,7 +625,7 @@ async def test_addgroup_takes_both_whatsapp_id_forms_and_refuses_taken_names(bot
     assert await bot.say(owner, f"/addgroup Bad/Name green {CLUB_ID}") == (
         "Sorry, an alias is 1-32 lowercase letters, digits, - or _."
     )
-    assert [g.alias for g in await bot.store.groups()] == ["family", "old", "work"]
+    assert [g.alias for g in await bot.store.groups.all()] == ["family", "old", "work"]
 
 
 async def test_addgroup_checks_max_ids_for_a_max_provider(tmp_path, green):
@@ -684,8 +686,10 @@ async def test_removing_a_group_takes_its_grants_along_so_a_new_one_starts_clean
     await add_club(bot)
     await bot.say(owner, "/removegroup club")
     await bot.say(owner, f"/addgroup club green {CLUB_ID}")
-    assert await bot.store.grants_covering("club") == []
-    assert await bot.store.link_of(CLUB_CHAT) is None
+    club = await bot.store.groups.get("club")
+    assert club is not None
+    assert await bot.store.grants.covering(club) == []
+    assert await bot.store.links.of(CLUB_CHAT) is None
 
 
 async def test_history_shows_only_what_the_caller_may_see_newest_first(bot: Bot):

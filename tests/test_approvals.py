@@ -15,9 +15,7 @@ import pytest
 from PIL import Image
 
 from bot.approvals import Verdict
-from bot.notify import Actor
-from bot.permissions import Role
-from bot.store import Group, ProposalStatus
+from bot.domain import Actor, Group, ProposalStatus, Role
 from tests.conftest import (
     ADMIN,
     FAMILY,
@@ -57,9 +55,9 @@ async def team_bot(tmp_path, green, gowa) -> AsyncIterator[Bot]:
     raw["providers"]["gowa"] = {"kind": "gowa", "base_url": gowa_url, "timeout_seconds": 2}
     raw["groups"]["team"] = {"provider": "gowa", "chat_id": TEAM, "title": "Team"}
     bot, application = await start_bot(raw, fake)
-    await bot.store.grant(SECOND_ADMIN, "family", Role.ADMIN, granted_by=OWNER)
-    await bot.store.grant(ADMIN, "team", Role.ADMIN, granted_by=OWNER)
-    await bot.store.grant(REQUESTER, "team", Role.REQUESTER, granted_by=OWNER)
+    await bot.store.grants.add(SECOND_ADMIN, "family", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grants.add(ADMIN, "team", Role.ADMIN, granted_by=OWNER)
+    await bot.store.grants.add(REQUESTER, "team", Role.REQUESTER, granted_by=OWNER)
     bot.telegram.group_chat(NOTIFY_CHAT, "Announcements")
     yield bot
     await application.post_shutdown(application)
@@ -93,7 +91,7 @@ def labels(message: BotMessage) -> list[tuple[str, str]]:
 
 
 async def proposal_status(bot: Bot, proposal_id: int = 1) -> ProposalStatus:
-    return (await bot.store.proposal(proposal_id)).status
+    return (await bot.store.proposals.get(proposal_id)).status
 
 
 async def test_a_proposal_is_approved_end_to_end(team_bot: Bot):
@@ -138,7 +136,7 @@ async def test_a_proposal_is_approved_end_to_end(team_bot: Bot):
         f"New picture: {url}"
     )
     # the change is the approver's, on the requester's behalf
-    audit = [(r.user_id, r.outcome, r.requested_by) for r in await bot.store.audit_log(limit=9)]
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await bot.store.audit.latest(limit=9)]
     assert audit == [(ADMIN, "done", REQUESTER), (REQUESTER, "proposed", None)]
     notice = (
         f"Ada ({ADMIN}) changed the picture of Family via green (proposed by Rita ({REQUESTER}))."
@@ -187,7 +185,7 @@ async def test_a_rejection_is_told_to_the_requester_and_changes_nothing(team_bot
     assert [c.params.get("text") for c in bot.telegram.calls("answerCallbackQuery")] == [
         "Rejected."
     ]
-    [row] = await bot.store.audit_log(limit=1)
+    [row] = await bot.store.audit.latest(limit=1)
     assert (row.user_id, row.outcome, row.requested_by) == (SECOND_ADMIN, "rejected", REQUESTER)
     assert bot.telegram.bot_messages(OWNER) == []  # nothing was changed: no notice
 
@@ -214,7 +212,7 @@ async def test_a_revoked_admin_or_a_stranger_pressing_an_old_button_decides_noth
     assert bot.green.requests == []
     assert await proposal_status(bot) == ProposalStatus.PENDING
     assert labels(old_copy) == [("Approve", "ap:1"), ("Reject", "rj:1")]
-    refused = [(r.user_id, r.outcome) for r in await bot.store.audit_log(limit=3)]
+    refused = [(r.user_id, r.outcome) for r in await bot.store.audit.latest(limit=3)]
     assert refused == [(REQUESTER, "refused"), (STRANGER, "refused"), (ADMIN, "refused")]
 
     # the rights are read at the press: an admin who still is one decides
@@ -240,7 +238,7 @@ async def test_a_proposal_expires_and_says_so_when_pressed_later(team_bot: Bot):
         "Your proposal to change the picture of Family expired: nobody decided within 24 h."
     )
     assert await proposal_status(bot) == ProposalStatus.EXPIRED
-    [row] = await bot.store.audit_log(limit=1)
+    [row] = await bot.store.audit.latest(limit=1)
     assert (row.user_id, row.outcome, row.requested_by) == (None, "expired", REQUESTER)
 
 
@@ -303,14 +301,14 @@ async def test_a_requester_cannot_propose_what_the_provider_cannot_do(team_bot: 
     assert await bot.say(p["requester"], "/delgrouppic family") == (
         "Sorry, Green API cannot remove a group picture, so nothing was changed."
     )
-    assert await bot.store.proposal(1) is None
+    assert await bot.store.proposals.get(1) is None
 
 
 async def test_a_group_without_admins_sends_proposals_to_the_owners(bot: Bot):
     p = people(bot)
-    await bot.store.add_group(Group("club", "green", "120363000000000003@g.us", "Club"))
+    await bot.store.groups.add(Group("club", "green", "120363000000000003@g.us", "Club"))
     bot.green.groups.add("120363000000000003@g.us")
-    await bot.store.grant(REQUESTER, "club", Role.REQUESTER, granted_by=OWNER)
+    await bot.store.grants.add(REQUESTER, "club", Role.REQUESTER, granted_by=OWNER)
     assert (await propose_picture(bot, p["requester"], "club")).startswith("You may not make")
     assert (
         labels(preview(bot, OWNER))

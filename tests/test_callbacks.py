@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.domain import ProposalStatus
 from bot.proposals import decision_buttons
-from bot.store import ProposalStatus
 from handlers.callbacks import (
     Callback,
     ConfirmRemoval,
@@ -143,7 +143,7 @@ async def test_a_huge_proposal_number_on_a_proposal_is_answered(bot: Bot):
     await bot.deliver()
     assert answers(bot) == ["That button is not on this message; nothing was done."] * 2
     assert [m.content for m in bot.telegram.bot_messages(admin)] == [copy.content]
-    proposal = await bot.store.proposal(1)
+    proposal = await bot.store.proposals.get(1)
     assert proposal is not None and proposal.status is ProposalStatus.PENDING
     assert bot.green.set_calls() == []
 

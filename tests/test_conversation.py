@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from bot.permissions import Action
+from bot.domain import Action
 from tests.conftest import (
     ADMIN,
     FAMILY,
@@ -30,7 +30,7 @@ def assert_avatar_jpeg(data: bytes) -> None:
 
 
 async def audit_outcomes(bot: Bot) -> list[tuple[str, str | None, str]]:
-    return [(row.action, row.target, row.outcome) for row in await bot.store.audit_log(limit=50)]
+    return [(row.action, row.target, row.outcome) for row in await bot.store.audit.latest(limit=50)]
 
 
 async def test_caption_form_sets_the_picture_and_answers_with_its_url(bot: Bot):

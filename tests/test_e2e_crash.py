@@ -68,3 +68,44 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
         ("done", 2, 1)
     ]
     assert rows(database, "SELECT outcome, url FROM audit") == [("done", green.avatar_of(FAMILY))]
+
+
+async def test_a_change_killed_while_its_photo_downloads_is_finished_after_the_restart(tmp_path):
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    owner = telegram.user(OWNER, "Olga")
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = raw_config(tmp_path, green_url)
+        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
+        raw["providers"]["green"].update(api_token_instance="${GREEN_API_TOKEN}")
+        config = write_config(tmp_path, raw)
+        database = raw["storage"]["path"]
+
+        release = telegram.hold_downloads()  # the photo is still on its way when the bot dies
+        first = await spawn_bot(config, telegram, ENV)
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        await until(lambda: telegram.calls("getFile"), timeout=20)
+        first.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.process.wait(), 10)
+
+        # written down before the download: the photo's file id, no picture yet, no audit row
+        assert rows(
+            database, "SELECT status, jpeg IS NULL, file_id IS NOT NULL FROM operations"
+        ) == [("pending", 1, 1)]
+        assert rows(database, "SELECT outcome FROM audit") == []
+        release()
+
+        async with running_bot(config, telegram, ENV):
+            final = await telegram.wait_for_bot_message(
+                owner, predicate=lambda m: "Done" in m.content, timeout=30
+            )
+            await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
+
+    answers = [
+        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
+    ]
+    assert answers == [final]  # the "Working on it…" reply, edited
+    assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY]
+    assert rows(database, "SELECT status, jpeg IS NULL FROM operations") == [("done", 1)]
+    assert rows(database, "SELECT outcome FROM audit") == [("done",)]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.store import OperationStatus
+from bot.domain import OperationStatus
 from tests.conftest import FAMILY, OTHER_OWNER, OWNER, Bot, raw_config, start_bot
 from tests.fakes.greenapi import Fault
 from tests.pictures import photo_bytes
@@ -71,17 +71,17 @@ async def faulty_bot(tmp_path, green) -> AsyncIterator[Bot]:
 
 async def assert_consistent(bot: Bot, status: OperationStatus, attempts: int) -> None:
     """One closed operation, its audit row saying the same, nothing left open."""
-    [operation] = [op for op in [await bot.store.operation(1)] if op]
-    assert await bot.store.operation(2) is None
+    [operation] = [op for op in [await bot.store.operations.get(1)] if op]
+    assert await bot.store.operations.get(2) is None
     assert (operation.status, operation.attempts) == (status, attempts)
     assert operation.jpeg is None
-    [audit] = [row for row in await bot.store.audit_log(limit=5) if row.outcome != "refused"]
+    [audit] = [row for row in await bot.store.audit.latest(limit=5) if row.outcome != "refused"]
     assert (audit.outcome, audit.reason, audit.url) == (
         status.value,
         operation.reason,
         operation.url,
     )
-    assert await bot.store.open_operations() == []
+    assert await bot.store.operations.open() == []
 
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())

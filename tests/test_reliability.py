@@ -7,9 +7,13 @@ import asyncio
 import time
 from collections.abc import Callable
 
+from bot.app import config_groups
+from bot.config import parse_config
+from bot.domain import Actor, Operation, OperationStatus
 from bot.images import prepare_picture_async
-from bot.store import Operation, OperationStatus, Store
+from bot.store import Store
 from tests.conftest import (
+    ADMIN,
     BOT_TOKEN,
     FAMILY,
     OWNER,
@@ -45,7 +49,7 @@ def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
 
 
 async def operations(store: Store) -> list[Operation]:
-    return [await store.operation(i) for i in range(1, 100) if await store.operation(i)]
+    return [await store.operations.get(i) for i in range(1, 100) if await store.operations.get(i)]
 
 
 async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
@@ -56,7 +60,7 @@ async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
     assert operation.status is OperationStatus.DONE and operation.attempts == 1
     assert operation.jpeg is None  # the picture is not kept once the change is closed
     assert operation.url == bot.green.avatar_of(FAMILY)
-    [audit] = await bot.store.audit_log()
+    [audit] = await bot.store.audit.latest()
     assert (audit.outcome, audit.url, audit.target) == ("done", operation.url, "family")
 
 
@@ -89,7 +93,7 @@ async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
     statuses = [op.status for op in await operations(bot.store)]
     assert statuses == [OperationStatus.DONE, OperationStatus.SUPERSEDED, OperationStatus.DONE]
     # one audit row per operation, saying what its status says
-    assert sorted(row.outcome for row in await bot.store.audit_log(limit=10)) == [
+    assert sorted(row.outcome for row in await bot.store.audit.latest(limit=10)) == [
         "done",
         "done",
         "superseded",
@@ -146,10 +150,19 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
             await application.shutdown()
 
 
+async def store_with_groups(raw: dict) -> tuple[Store, int]:
+    """The bot's store before its start, with the config's groups; and family's id."""
+    store = await Store.open(raw["storage"]["path"])
+    await store.groups.sync_config(config_groups(parse_config(raw, {})), {})
+    family = await store.groups.get("family")
+    assert family is not None and family.id is not None
+    return store, family.id
+
+
 async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green):
     fake, url = green
     raw = raw_config(tmp_path, url)
-    store = await Store.open(raw["storage"]["path"])
+    store, family_id = await store_with_groups(raw)
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
     # Olga approved Rita's proposal, and the bot crashed while it ran
     left_open = Operation(
@@ -167,6 +180,7 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
         side=640,
         status=OperationStatus.RUNNING,
         attempts=1,
+        group_id=family_id,
     )
     too_old = Operation(
         **{
@@ -175,8 +189,8 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
             "created_at": "2026-01-01T00:00:00+00:00",
         }
     )
-    await store.add_operation(left_open)
-    await store.add_operation(too_old)
+    await store.operations.add(left_open)
+    await store.operations.add(too_old)
     await store.close()
 
     telegram = FakeTelegram(token=BOT_TOKEN)
@@ -196,7 +210,86 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
             OperationStatus.DONE,
             OperationStatus.FAILED,
         ]
-        assert await bot.store.open_operations() == []
+        assert await bot.store.operations.open() == []
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhile(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    store, family_id = await store_with_groups(raw)
+    jpeg = (await prepare_picture_async(photo_bytes())).jpeg
+    # Ada, then an admin of family, asked for a change; the bot crashed while it ran, and her
+    # grant was revoked (`python -m bot revoke`) before the restart
+    await store.operations.add(
+        Operation(
+            action="set_group_picture",
+            target="family",
+            provider="green",
+            actor_id=ADMIN,
+            actor_name="Ada",
+            actor_chat_id=ADMIN,
+            request_key=f"{ADMIN}:7",
+            jpeg=jpeg,
+            side=640,
+            status=OperationStatus.RUNNING,
+            attempts=1,
+            group_id=family_id,
+        )
+    )
+    await store.close()
+
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    admin = telegram.user(ADMIN, "Ada")
+    bot, application = await start_bot(raw, fake, telegram, grants=False)
+    try:
+        await until(lambda: bot.telegram.bot_messages(admin))
+        assert [m.content for m in bot.telegram.bot_messages(admin)] == [
+            "Not resumed after a restart: Ada may no longer change the picture of Family."
+        ]
+        assert fake.set_calls() == []
+        [operation] = await operations(bot.store)
+        assert operation.status is OperationStatus.REFUSED and operation.jpeg is None
+        [row] = await bot.store.audit.latest()
+        assert (row.user_id, row.outcome) == (ADMIN, "refused")
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+
+
+async def test_an_approval_is_never_recorded_without_its_change(tmp_path, green):
+    """Killed right after a press was claimed: the decision and the change were written in one
+    transaction, so the change runs after the restart and the requester hears of it."""
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    bot, application = await start_bot(raw, fake)
+    try:
+        requester = bot.user(REQUESTER, "Rita")
+        bot.user(ADMIN, "Ada")
+        await requester.send_photo(photo_bytes(), caption="/setgrouppic family")
+        assert (await bot.answer(requester)).startswith("You may not make this change yourself")
+        approvals = (await bot.services.use_cases()).approvals
+        claim = await approvals.claim(Actor(ADMIN, ADMIN, "Ada"), 1, approve=True)
+        assert claim.won  # ... and the process dies before it carries the decision out
+    finally:
+        await application.post_shutdown(application)
+        await application.shutdown()
+    assert fake.set_calls() == []
+
+    bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
+    try:
+        await until(lambda: len(bot.telegram.bot_messages(REQUESTER)) == 2)
+        assert bot.telegram.bot_messages(REQUESTER)[-1].content.startswith(
+            "Resumed after a restart. Done: Family has a new picture."
+        )
+        assert bot.telegram.bot_messages(ADMIN)[-1].content.startswith(
+            "Resumed after a restart. Done: Family has a new picture."
+        )
+        assert [call.form["groupId"] for call in fake.set_calls()] == [FAMILY]
+        [row] = [r for r in await bot.store.audit.latest() if r.outcome == "done"]
+        assert (row.user_id, row.requested_by) == (ADMIN, REQUESTER)
     finally:
         await application.post_shutdown(application)
         await application.shutdown()

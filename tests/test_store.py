@@ -1,11 +1,21 @@
-"""The SQLite store: self-migrating schema, WAL, grants, config sync, audit."""
+"""The SQLite store: self-migrating schema, WAL, groups and what belongs to them, grants,
+config sync, audit, proposals, operations."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 
-from bot.permissions import Grant, Role
-from bot.store import MIGRATIONS, AuditEntry, Group, ProposalStatus, Store
+from bot.domain import (
+    AuditEntry,
+    AuditOutcome,
+    Group,
+    Operation,
+    Proposal,
+    ProposalStatus,
+    Role,
+)
+from bot.store import MIGRATIONS, Store
 
 
 async def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path):
@@ -20,42 +30,82 @@ async def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_p
     await reopened.close()
 
 
+def aliases(groups: list[Group]) -> list[tuple[str, str, str, str]]:
+    return [(g.alias, g.provider, g.chat_id, g.title) for g in groups]
+
+
 async def test_config_sync_replaces_config_rows(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.sync_config(
+    await store.groups.sync_config(
         [Group("family", "green", "1@g.us", "Family"), Group("work", "green", "2@g.us", "Work")],
         {-100: "family"},
     )
-    await store.sync_config([Group("family", "green", "3@g.us", "Family!")], {})
-    assert await store.groups() == [Group("family", "green", "3@g.us", "Family!")]
-    assert await store.linked_alias(-100) is None
+    await store.groups.sync_config([Group("family", "green", "3@g.us", "Family!")], {})
+    assert aliases(await store.groups.all()) == [("family", "green", "3@g.us", "Family!")]
+    assert await store.links.of(-100) is None
+    await store.close()
+
+
+async def test_a_group_is_its_chat_grants_follow_it_and_go_with_it(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    family, work = (
+        Group("family", "green", "1@g.us", "Family"),
+        Group("work", "green", "2@g.us", "W"),
+    )
+    await store.groups.sync_config([family, work], {-100: "family"})
+    await store.grants.add(7, "family", Role.ADMIN, granted_by=1)
+    await store.grants.add(8, "work", Role.ADMIN, granted_by=1)
+    await store.grants.add(9, "*", Role.ADMIN, granted_by=1)
+    # renamed in config.yaml (same chat): the same group, its grants and link stay
+    await store.groups.sync_config(
+        [Group("fam", "green", "1@g.us", "Family"), Group("family", "green", "5@g.us", "New")],
+        {-100: "fam"},
+    )
+    assert [(g.scope, g.user_id) for g in await store.grants.all()] == [
+        ("fam", 7),
+        ("*", 9),
+    ]  # work's grant went with work; the new "family" inherits nothing
+    new_family = await store.groups.get("family")
+    assert new_family is not None
+    assert [g.user_id for g in await store.grants.covering(new_family)] == [9]
+    link = await store.links.of(-100)
+    assert link is not None and link.alias == "fam"
     await store.close()
 
 
 async def test_grants_are_one_role_per_scope_and_revocable(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.grant(7, "family", Role.REQUESTER, granted_by=1)
-    await store.grant(7, "family", Role.ADMIN, granted_by=1)
-    await store.grant(8, "*", Role.ADMIN, granted_by=None)
-    assert [(g.scope, g.role) for g in await store.grants_of(7)] == [("family", Role.ADMIN)]
-    assert {g.user_id for g in await store.grants_covering("family")} == {7, 8}
-    assert await store.grants_covering("work") == [
-        Grant(8, "*", Role.ADMIN, None, (await store.grants_of(8))[0].granted_at)
-    ]
-    assert await store.revoke(7, "family") is True
-    assert await store.revoke(7, "family") is False
-    assert await store.grants_of(7) == []
+    await store.groups.sync_config(
+        [Group("family", "green", "1@g.us", "Family"), Group("work", "green", "2@g.us", "Work")],
+        {},
+    )
+    await store.grants.add(7, "family", Role.REQUESTER, granted_by=1)
+    await store.grants.add(7, "family", Role.ADMIN, granted_by=1)
+    await store.grants.add(8, "*", Role.ADMIN, granted_by=None)
+    await store.grants.add(8, "*", Role.REQUESTER, granted_by=None)
+    assert await store.grants.add(7, "nowhere", Role.ADMIN, granted_by=1) is False
+    assert [(g.scope, g.role) for g in await store.grants.of(7)] == [("family", Role.ADMIN)]
+    assert [(g.scope, g.role) for g in await store.grants.of(8)] == [("*", Role.REQUESTER)]
+    family, work = await store.groups.get("family"), await store.groups.get("work")
+    assert family and work
+    assert {g.user_id for g in await store.grants.covering(family)} == {7, 8}
+    assert [g.user_id for g in await store.grants.covering(work)] == [8]
+    assert await store.grants.remove(7, "family") is True
+    assert await store.grants.remove(7, "family") is False
+    assert await store.grants.remove(8, "*") is True
+    assert await store.grants.all() == []
     await store.close()
 
 
 async def test_audit_rows_come_back_newest_first(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    for outcome in ("refused", "failed", "done"):
-        await store.record(AuditEntry(1, -5, "set_group_picture", "family", outcome))
-    await store.record(AuditEntry(1, -5, "set_group_picture", "work", "done"))
-    rows = await store.audit_log("family", limit=2)
-    assert [row.outcome for row in rows] == ["done", "failed"]
+    for outcome in (AuditOutcome.REFUSED, AuditOutcome.FAILED, AuditOutcome.DONE):
+        await store.audit.add(AuditEntry(1, -5, "set_group_picture", "family", outcome))
+    await store.audit.add(AuditEntry(1, -5, "set_group_picture", "work", AuditOutcome.DONE))
+    rows = await store.audit.latest("family", limit=2)
+    assert [row.outcome for row in rows] == [AuditOutcome.DONE, AuditOutcome.FAILED]
     assert rows[0].at and rows[0].user_id == 1
+    assert [row.target for row in await store.audit.about(["work"])] == ["work"]
     await store.close()
 
 
@@ -69,16 +119,58 @@ async def test_a_version_1_database_migrates_and_keeps_its_rows(tmp_path):
         )
     store = await Store.open(path)
     assert await store.schema_version() == len(MIGRATIONS)
-    [row] = await store.audit_log()
+    [row] = await store.audit.latest()
     assert (row.user_id, row.outcome, row.requested_by) == (1, "done", None)
     await store.close()
 
 
-async def _proposal(store: Store, expires_at: str = "2025-01-02T00:00:00+00:00"):
-    return await store.add_proposal(
+async def test_a_version_3_database_moves_its_rows_to_the_groups_and_drops_orphans(tmp_path):
+    path = tmp_path / "v3.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.executescript("; ".join(MIGRATIONS[:3]) + "; PRAGMA user_version = 3;")
+        raw.executescript(
+            """
+            INSERT INTO groups VALUES ('family', 'green', '1@g.us', 'Family', 'config');
+            INSERT INTO grants VALUES (7, 'family', 'admin', 1, 'x'), (8, '*', 'admin', 1, 'x'),
+                (9, 'gone', 'admin', 1, 'x');
+            INSERT INTO links VALUES (-100, 'family', 'chat'), (-200, 'gone', 'chat');
+            INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,
+                created_at, expires_at) VALUES
+                ('delete_group_picture', 'family', 'Family', 4, 'Rita', 4, 'x', 'y'),
+                ('delete_group_picture', 'gone', 'Gone', 4, 'Rita', 4, 'x', 'y');
+            INSERT INTO proposal_messages VALUES (1, 2, 10), (2, 2, 11);
+            INSERT INTO operations (action, target, provider, actor_id, actor_name,
+                actor_chat_id, status, created_at, updated_at) VALUES
+                ('delete_group_picture', 'family', 'green', 1, 'Olga', 1, 'pending', 'x', 'x');
+            """
+        )
+    store = await Store.open(path)
+    family = await store.groups.get("family")
+    assert family is not None and family.id is not None
+    assert [(g.user_id, g.scope, g.group_id) for g in await store.grants.all()] == [
+        (7, "family", family.id),
+        (8, "*", None),
+    ]
+    link = await store.links.of(-100)
+    assert link is not None and link.group_id == family.id
+    assert await store.links.of(-200) is None
+    proposal = await store.proposals.get(1)
+    assert proposal is not None and proposal.group_id == family.id
+    assert await store.proposals.get(2) is None
+    assert await store.proposals.messages(1) == [(2, 10)]
+    [operation] = await store.operations.open()
+    assert operation.group_id == family.id
+    await store.close()
+
+
+async def _proposal(
+    store: Store, expires_at: str = "2025-01-02T00:00:00+00:00", request_key: str | None = None
+) -> Proposal | None:
+    group = await store.groups.get("family")
+    assert group is not None
+    return await store.proposals.add(
         action="set_group_picture",
-        alias="family",
-        title="Family",
+        group=group,
         requested_by=7,
         requester_name="Rita",
         chat_id=7,
@@ -86,53 +178,109 @@ async def _proposal(store: Store, expires_at: str = "2025-01-02T00:00:00+00:00")
         side=640,
         created_at="2025-01-01T00:00:00+00:00",
         expires_at=expires_at,
+        request_key=request_key,
     )
 
 
 async def test_a_proposal_closes_once_and_comes_due_at_its_time(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    first = await _proposal(store)
+    await store.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
+    first = await _proposal(store, request_key="7:1")
     later = await _proposal(store, "2025-01-03T00:00:00+00:00")
+    assert first and later
+    assert await _proposal(store, request_key="7:1") is None  # one proposal per request
     assert first.status is ProposalStatus.PENDING and first.jpeg == b"jpeg"
-    assert await store.due_proposals("2025-01-02T00:00:00+00:00") == [first.id]
-    closed = await store.close_proposal(
+    assert await store.proposals.due("2025-01-02T00:00:00+00:00") == [first.id]
+    closed = await store.proposals.close(
         first.id, ProposalStatus.APPROVED, "2025-01-01T01:00:00+00:00", 2, "Ada"
     )
+    assert closed is not None
     assert (closed.status, closed.decided_by, closed.decided_by_name) == (
         ProposalStatus.APPROVED,
         2,
         "Ada",
     )
-    assert await store.close_proposal(first.id, ProposalStatus.REJECTED, "x", 3, "Sam") is None
-    assert (await store.proposal(first.id)).decided_by == 2
-    assert await store.due_proposals("2025-01-09T00:00:00+00:00") == [later.id]
-    await store.add_proposal_message(later.id, -100, 5)
-    await store.add_proposal_message(later.id, 2, 9)
-    assert await store.proposal_messages(later.id) == [(-100, 5), (2, 9)]
+    assert await store.proposals.close(first.id, ProposalStatus.REJECTED, "x", 3, "Sam") is None
+    assert (await store.proposals.get(first.id)).decided_by == 2  # type: ignore[union-attr]
+    assert await store.proposals.due("2025-01-09T00:00:00+00:00") == [later.id]
+    await store.proposals.add_message(later.id, -100, 5)
+    await store.proposals.add_message(later.id, 2, 9)
+    assert await store.proposals.messages(later.id) == [(-100, 5), (2, 9)]
     await store.close()
 
 
-async def test_removing_a_chat_group_takes_its_grants_and_links_but_never_a_config_one(tmp_path):
+async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config_one(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.sync_config([Group("family", "green", "1@g.us", "Family")], {-100: "family"})
-    assert await store.add_group(Group("club", "green", "3@g.us", "Club")) is True
-    assert await store.add_group(Group("family", "green", "4@g.us", "Twin")) is False
-    await store.grant(7, "club", Role.ADMIN, granted_by=1)
-    await store.grant(7, "family", Role.ADMIN, granted_by=1)
-    await store.set_link(-200, "club")
-    assert await store.remove_group("family") is False  # config-defined
-    assert await store.remove_group("club") is True
-    assert [g.alias for g in await store.groups()] == ["family"]
-    assert [g.scope for g in await store.grants_of(7)] == ["family"]
-    assert await store.link_of(-200) is None and await store.linked_alias(-100) == "family"
+    await store.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {-100: "family"})
+    club = await store.groups.add(Group("club", "green", "3@g.us", "Club"))
+    assert club is not None
+    assert await store.groups.add(Group("family", "green", "4@g.us", "Twin")) is None
+    await store.grants.add(7, "club", Role.ADMIN, granted_by=1)
+    await store.grants.add(7, "family", Role.ADMIN, granted_by=1)
+    await store.links.set(-200, club)
+    proposal = await store.proposals.add(
+        action="delete_group_picture",
+        group=club,
+        requested_by=7,
+        requester_name="Rita",
+        chat_id=7,
+        jpeg=None,
+        side=None,
+        created_at="x",
+        expires_at="y",
+    )
+    assert proposal is not None
+    await store.proposals.add_message(proposal.id, 2, 10)
+    assert await store.groups.remove("family") is None  # config-defined
+    assert await store.groups.remove("club") == club
+    assert [g.alias for g in await store.groups.all()] == ["family"]
+    assert [g.scope for g in await store.grants.of(7)] == ["family"]
+    assert await store.links.of(-200) is None
+    link = await store.links.of(-100)
+    assert link is not None and link.alias == "family"
+    assert await store.proposals.get(proposal.id) is None
+    assert await store.proposals.messages(proposal.id) == []
+    await store.close()
+
+
+async def test_an_operations_request_is_checked_and_recorded_in_one_step(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    operation = Operation(
+        action="set_own_picture",
+        target="account:green",
+        provider="green",
+        actor_id=1,
+        actor_name="Olga",
+        actor_chat_id=1,
+        request_key="1:5",
+        file_id="photo-1",
+    )
+    ids = await asyncio.gather(*(store.operations.add(operation) for _ in range(3)))
+    assert sorted(ids, key=lambda i: i or 0)[:2] == [None, None]
+    [written] = await store.operations.open()
+    assert (written.request_key, written.file_id, written.jpeg) == ("1:5", "photo-1", None)
+    await store.close()
+
+
+async def test_writes_in_one_transaction_land_together_or_not_at_all(tmp_path):
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        async with store.transaction():
+            await store.notifications.choose(7, False)
+            await store.audit.add(AuditEntry(1, 1, "grant", None, AuditOutcome.DONE))
+            raise RuntimeError("killed half-way")
+    except RuntimeError:
+        pass
+    assert await store.notifications.opted_out() == set()
+    assert await store.audit.latest() == []
     await store.close()
 
 
 async def test_notification_opt_outs(tmp_path):
     store = await Store.open(tmp_path / "db.sqlite3")
-    await store.set_notifications(7, False)
-    await store.set_notifications(7, False)
-    await store.set_notifications(8, False)
-    await store.set_notifications(8, True)
-    assert await store.opted_out() == {7}
+    await store.notifications.choose(7, False)
+    await store.notifications.choose(7, False)
+    await store.notifications.choose(8, False)
+    await store.notifications.choose(8, True)
+    assert await store.notifications.opted_out() == {7}
     await store.close()

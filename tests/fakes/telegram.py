@@ -359,6 +359,10 @@ class FakeTelegram:
         self._member_status: dict[tuple[int, int], MemberStatus] = {}
         self._blocked: set[int] = set()
         self.flood_limit: FloodLimit | None = None
+        #: chats whose sendMessage waits (see `hold`), and whether file downloads wait
+        self._held: dict[int, asyncio.Event] = {}
+        self._downloads_open = asyncio.Event()
+        self._downloads_open.set()
         self._files: dict[str, StoredFile] = {}
         self._user_messages: dict[tuple[int, int], JSON] = {}
         self._bot_messages: defaultdict[int, list[BotMessage]] = defaultdict(list)
@@ -461,6 +465,16 @@ class FakeTelegram:
         """From now on, sendMessage/sendPhoto to `chat` answer 403."""
         self._blocked.add(_id(chat))
 
+    def hold(self, chat: ChatRef) -> Callable[[], None]:
+        """From now on, sendMessage to `chat` waits until the returned release is called."""
+        gate = self._held.setdefault(_id(chat), asyncio.Event())
+        return gate.set
+
+    def hold_downloads(self) -> Callable[[], None]:
+        """File downloads wait (as a slow network would) until the returned release is called."""
+        self._downloads_open.clear()
+        return self._downloads_open.set
+
     def calls(self, method: str | None = None) -> list[Call]:
         """Every Bot API call recorded (optionally only `method`, e.g. "sendMessage")."""
         return [call for call in self._calls if method is None or call.method == method]
@@ -521,11 +535,21 @@ class FakeTelegram:
             )
         return "\n".join(line for _, line in sorted(lines.items())) or "(empty)"
 
-    async def feed(self, application: Application[Any, Any, Any, Any, Any, Any]) -> list[JSON]:
-        """Hand every pending update to `application.process_update`; return them."""
+    async def feed(
+        self, application: Application[Any, Any, Any, Any, Any, Any], *, at_once: bool = False
+    ) -> list[JSON]:
+        """Hand every pending update to `application.process_update`, one after the other (or
+        all at the same time, as PTB's concurrent updates may); return them."""
         updates, self._updates = self._updates, []
-        for update in updates:
-            await application.process_update(Update.de_json(update, application.bot))
+        processing = [
+            application.process_update(Update.de_json(update, application.bot))
+            for update in updates
+        ]
+        if at_once:
+            await asyncio.gather(*processing)
+        else:
+            for each in processing:
+                await each
         return updates
 
     async def deliver_to_webhook(self, secret: str | None = None) -> list[int]:
@@ -554,6 +578,7 @@ class FakeTelegram:
     ) -> Reply:
         """Answer a request for URL `path` with form-style `fields` (JSON-encoded non-strings)."""
         if match := _FILE_URL_PATH.search(path):
+            await self._downloads_open.wait()
             return self._download(match["token"], match["path"])
         if match := _METHOD_URL_PATH.search(path):
             return await self._call(match["token"], match["method"], fields, files)
@@ -638,6 +663,8 @@ class FakeTelegram:
 
     async def _send_message(self, call: Call) -> JSON:
         chat = self._target_chat(call.params)
+        if gate := self._held.get(chat.id):
+            await gate.wait()
         return self._add_bot_message(
             chat,
             text=_formatted(call.params, "text", MAX_TEXT_LENGTH, required=True),

@@ -1,0 +1,332 @@
+"""The nouns every layer passes around: who acts, on what, what happened, and what the store keeps.
+
+Plain data only (dataclasses and enums): no SQL, no Telegram, no provider calls. The rules over
+these nouns live beside them: who may do what in bot/permissions.py and bot/access.py, how a
+change runs in bot/changes.py.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from adapters import PreparedPicture, Provider
+
+#: a grant's scope that covers every group
+ANY_GROUP = "*"
+#: an operation's target when it changes a provider account's own picture
+ACCOUNT_PREFIX = "account:"
+
+
+# who may do what ---------------------------------------------------------------------------------
+
+
+class Role(str, enum.Enum):
+    OWNER = "owner"  # from config: every right
+    ADMIN = "admin"  # set, delete and view the pictures of the groups in scope
+    REQUESTER = "requester"  # view the pictures of the groups in scope, propose changes
+
+
+class Action(str, enum.Enum):
+    SET_GROUP_PICTURE = "set_group_picture"
+    DELETE_GROUP_PICTURE = "delete_group_picture"
+    VIEW_GROUP_PICTURE = "view_group_picture"
+    SET_OWN_PICTURE = "set_own_picture"
+    VIEW_OWN_PICTURE = "view_own_picture"
+    #: ask the group's admins to make a change (set or delete) instead of making it
+    PROPOSE_CHANGE = "propose_change"
+    #: make a group the default of a Telegram chat
+    LINK_CHAT = "link_chat"
+    VIEW_GRANTS = "view_grants"
+    VIEW_HISTORY = "view_history"
+    #: turn one's own change notifications on or off
+    CHOOSE_NOTIFICATIONS = "choose_notifications"
+    # owners only (in no role's rights): the admin map itself
+    MANAGE_GRANTS = "manage_grants"
+    MANAGE_GROUPS = "manage_groups"
+
+
+#: the actions about the account's own picture (no group)
+ACCOUNT_ACTIONS = frozenset({Action.SET_OWN_PICTURE, Action.VIEW_OWN_PICTURE})
+
+
+class MapChange(str, enum.Enum):
+    """The audit log's `action` for each kind of change to the admin map."""
+
+    GRANT = "grant"
+    REVOKE = "revoke"
+    ADD_GROUP = "add_group"
+    REMOVE_GROUP = "remove_group"
+    LINK = "link"
+    UNLINK = "unlink"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked, and where: the Telegram user and chat."""
+
+    user_id: int
+    chat_id: int
+    name: str
+
+
+class Refusal(Exception):
+    """The request is refused before any provider call; `reason` is plain words."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# what the store keeps ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """A WhatsApp (or MAX) group: one chat of one provider. `id` is the store's key for it;
+    grants, links and proposals belong to that key, not to the alias, which can be reused."""
+
+    alias: str
+    provider: str
+    chat_id: str
+    title: str
+    id: int | None = None  # None until stored
+
+
+@dataclass(frozen=True)
+class Link:
+    """A Telegram chat's default group."""
+
+    telegram_chat_id: int
+    alias: str
+    source: str  # config | chat
+    group_id: int
+
+
+@dataclass(frozen=True)
+class Grant:
+    user_id: int
+    scope: str  # the group's alias, or "*"
+    role: Role
+    granted_by: int | None = None
+    granted_at: str | None = None
+    #: the group it is for; None for "*" (every group)
+    group_id: int | None = None
+
+    def covers(self, group: Group) -> bool:
+        return self.group_id is None or self.group_id == group.id
+
+
+class AuditOutcome(enum.StrEnum):
+    """What an audit row says happened (a StrEnum: it reads as its value in text)."""
+
+    DONE = "done"
+    FAILED = "failed"
+    REFUSED = "refused"
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    user_id: int | None
+    chat_id: int | None
+    action: str  # an Action or a MapChange value
+    target: str | None  # a group alias, account:<provider>, or None
+    outcome: AuditOutcome
+    provider: str | None = None
+    reason: str | None = None
+    url: str | None = None
+    at: str = ""
+    id: int | None = None
+    #: who proposed a change that `user_id` approved (or rejected)
+    requested_by: int | None = None
+
+
+class ProposalStatus(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A requester's change waiting for (or past) an admin's decision."""
+
+    id: int
+    action: str
+    group_id: int
+    alias: str  # the group's alias and title when proposed
+    title: str
+    requested_by: int
+    requester_name: str
+    chat_id: int  # where the requester asked, and hears the outcome
+    jpeg: bytes | None  # the prepared picture; None for a removal
+    side: int | None
+    status: ProposalStatus
+    created_at: str
+    expires_at: str
+    decided_by: int | None = None
+    decided_by_name: str | None = None
+    decided_at: str | None = None
+    #: what asked for it: a second press or a redelivered update proposes nothing twice
+    request_key: str | None = None
+
+
+class OperationStatus(str, enum.Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+    #: refused after it was written down (the picture turned out unusable)
+    REFUSED = "refused"
+    #: its group was removed before it ran
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = (OperationStatus.PENDING, OperationStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One accepted picture change, written down before it runs (and before its picture is
+    downloaded: then `file_id` names the picture and `jpeg` is None)."""
+
+    action: str
+    target: str  # a group alias, or account:<provider>
+    provider: str
+    actor_id: int
+    actor_name: str
+    actor_chat_id: int
+    requester_id: int | None = None
+    requester_name: str | None = None
+    requester_chat_id: int | None = None
+    #: what asked for it ("<chat>:<message>"): a redelivered update finds it and does nothing
+    request_key: str | None = None
+    #: the bot's message that shows the change's progress and final answer
+    reply_chat_id: int | None = None
+    reply_message_id: int | None = None
+    jpeg: bytes | None = None
+    side: int | None = None
+    status: OperationStatus = OperationStatus.PENDING
+    attempts: int = 0
+    url: str | None = None
+    reason: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+    #: the group it changes (None for the account's picture, or once the group is removed)
+    group_id: int | None = None
+    #: the Telegram file of a picture not yet downloaded
+    file_id: str | None = None
+    id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
+
+    @property
+    def requester(self) -> Actor | None:
+        if self.requester_id is None or self.requester_chat_id is None:
+            return None
+        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
+
+
+# a change on its way -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a change is about: a group, or the account of one provider."""
+
+    provider: Provider
+    title: str
+    group: Group | None = None
+    #: the actor may only propose this change; the group's admins decide
+    needs_approval: bool = False
+
+    @classmethod
+    def account(cls, provider: Provider) -> Target:
+        return cls(provider=provider, title=f"the WhatsApp account ({provider.name})")
+
+    @property
+    def audit_name(self) -> str:
+        return self.group.alias if self.group else f"{ACCOUNT_PREFIX}{self.provider.name}"
+
+    @property
+    def name(self) -> str:
+        """What the user names it by: the group's alias, or the provider's name."""
+        return self.group.alias if self.group else self.provider.name
+
+
+@dataclass(frozen=True)
+class PhotoSource:
+    """A picture the user sent, not yet downloaded: the Telegram file, which can be fetched
+    again after a restart."""
+
+    file_id: str
+    file_size: int | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    target: Target
+    actor: Actor
+    picture: PreparedPicture | None
+    #: who proposed it, when `actor` approved it
+    requester: Actor | None = None
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a change's answer is shown, what asked for it, and how to say it was taken up or
+    must wait."""
+
+    reply: MessageRef | None = None
+    #: "<chat id>:<message id>" of the request: a second press or a redelivered update must
+    #: not run it twice
+    request_key: str | None = None
+    queued: Callable[[int], Awaitable[object]] | None = None
+    #: called once the request is written down (it is this request's, not a duplicate's)
+    accepted: Callable[[], Awaitable[object]] | None = None
+
+
+class Result(str, enum.Enum):
+    """What became of a request: the one field an `Outcome` is read by."""
+
+    DONE = "done"  # made (or, for a view, read)
+    FAILED = "failed"  # the provider (or the proposal's delivery) failed
+    REFUSED = "refused"  # refused before any provider call; nothing changed
+    PROPOSED = "proposed"  # sent to the group's admins for approval
+    SUPERSEDED = "superseded"  # a newer change for the same target replaced it before it ran
+    CANCELLED = "cancelled"  # its group was removed before it ran
+    DUPLICATE = "duplicate"  # the same request was already taken up (a second press)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: Result
+    target: str
+    url: str | None = None
+    #: why it failed or was refused, or a remark on a success
+    reason: str | None = None
+    #: for PROPOSED (or a proposal that failed): its id
+    proposal: int | None = None
+    #: reported after the bot restarted (the requester's wait was cut off)
+    resumed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.result in (Result.DONE, Result.PROPOSED)

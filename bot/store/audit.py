@@ -1,0 +1,58 @@
+"""The audit log's table. Rows are written through bot/audit.py only."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from bot.domain import AuditEntry, AuditOutcome
+from bot.store.db import Database, Row, utc_now
+
+
+def _entry(row: Row) -> AuditEntry:
+    return AuditEntry(**{**row, "outcome": AuditOutcome(row["outcome"])})
+
+
+class AuditTable:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, entry: AuditEntry) -> int:
+        written = await self._db.execute(
+            "INSERT INTO audit (at, user_id, chat_id, action, target, provider, outcome,"
+            " reason, url, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                entry.at or utc_now(),
+                entry.user_id,
+                entry.chat_id,
+                entry.action,
+                entry.target,
+                entry.provider,
+                AuditOutcome(entry.outcome).value,
+                entry.reason,
+                entry.url,
+                entry.requested_by,
+            ),
+        )
+        assert written.lastrowid is not None
+        return written.lastrowid
+
+    async def latest(self, target: str | None = None, limit: int = 10) -> list[AuditEntry]:
+        """The newest rows first, optionally for one target."""
+        if target is None:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self._db.fetch_all(
+                "SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit)
+            )
+        return [_entry(row) for row in rows]
+
+    async def about(self, targets: Collection[str], limit: int = 10) -> list[AuditEntry]:
+        """The newest rows about any of `targets` first."""
+        marks = ", ".join("?" * len(targets))
+        rows = await self._db.fetch_all(
+            f"SELECT * FROM audit WHERE target IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*targets, limit),
+        )
+        return [_entry(row) for row in rows]

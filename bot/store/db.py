@@ -1,0 +1,102 @@
+"""The one connection every table module shares, its write lock, and its transactions.
+
+Table modules speak SQL through `Database` only and get rows back as plain dicts, so a second
+backend (PostgreSQL) can come in behind the same table interfaces without touching callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+Row = dict[str, Any]
+Parameters = Sequence[Any]
+
+
+def utc_now() -> str:
+    """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Written:
+    rowcount: int
+    lastrowid: int | None
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self._lock = asyncio.Lock()
+        #: whether the running task holds the write transaction (so that one use case can
+        #: make several tables' writes one transaction)
+        self._holding: contextvars.ContextVar[bool] = contextvars.ContextVar(
+            "holding", default=False
+        )
+
+    @classmethod
+    async def connect(cls, path: str | Path) -> Database:
+        """WAL and a busy timeout let the bot and the shell commands write at once; foreign
+        keys make a group's grants, links and proposals go with it."""
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path)
+        connection.row_factory = aiosqlite.Row
+        await connection.execute("PRAGMA busy_timeout = 5000")
+        await connection.execute("PRAGMA journal_mode = WAL")
+        await connection.execute("PRAGMA foreign_keys = ON")
+        return cls(connection)
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """One write transaction at a time: committed at the end, rolled back on an error.
+        Nested (in the same task), it joins the outer one. The connection is shared by every
+        coroutine, so without the lock one's commit could commit another's half-done work."""
+        if self._holding.get():
+            yield
+            return
+        async with self._lock:
+            token = self._holding.set(True)
+            try:
+                yield
+            except BaseException:
+                await self._connection.rollback()
+                raise
+            else:
+                await self._connection.commit()
+            finally:
+                self._holding.reset(token)
+
+    async def execute(self, sql: str, parameters: Parameters = ()) -> Written:
+        async with self.transaction():
+            cursor = await self._connection.execute(sql, parameters)
+            return Written(cursor.rowcount, cursor.lastrowid)
+
+    async def execute_many(self, sql: str, rows: Iterable[Parameters]) -> None:
+        async with self.transaction():
+            await self._connection.executemany(sql, rows)
+
+    async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]:
+        async with self._connection.execute(sql, parameters) as cursor:
+            return [dict(row) async for row in cursor]
+
+    async def fetch_one(self, sql: str, parameters: Parameters = ()) -> Row | None:
+        async with self._connection.execute(sql, parameters) as cursor:
+            row = await cursor.fetchone()
+        return dict(row) if row is not None else None
+
+    async def script(self, sql: str) -> None:
+        """A schema script in its own transaction (migrations)."""
+        async with self._lock:
+            await self._connection.executescript(sql)

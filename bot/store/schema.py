@@ -1,0 +1,218 @@
+"""The schema, versioned with `PRAGMA user_version`; it migrates itself on open.
+
+A migration is only ever added, never rewritten: a database in the field may be at any version.
+"""
+
+from __future__ import annotations
+
+from bot.store.db import Database
+
+MIGRATIONS: list[str] = [
+    # 1: the admin map, the groups, chat links and the audit log
+    """
+    CREATE TABLE groups (
+        alias    TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        chat_id  TEXT NOT NULL,
+        title    TEXT NOT NULL,
+        source   TEXT NOT NULL DEFAULT 'config'
+    );
+    CREATE TABLE grants (
+        user_id    INTEGER NOT NULL,
+        scope      TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        granted_by INTEGER,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, scope)
+    );
+    CREATE TABLE links (
+        telegram_chat_id INTEGER PRIMARY KEY,
+        alias            TEXT NOT NULL,
+        source           TEXT NOT NULL DEFAULT 'config'
+    );
+    CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       TEXT NOT NULL,
+        user_id  INTEGER,
+        chat_id  INTEGER,
+        action   TEXT NOT NULL,
+        target   TEXT,
+        provider TEXT,
+        outcome  TEXT NOT NULL,
+        reason   TEXT,
+        url      TEXT
+    );
+    CREATE INDEX audit_by_target ON audit (target, id);
+    """,
+    # 2: running the map from chat: notification opt-outs, requesters' proposals and the
+    # messages that carry their buttons, and on whose behalf an approved change was made
+    """
+    ALTER TABLE audit ADD COLUMN requested_by INTEGER;
+    CREATE TABLE notify_optouts (
+        user_id INTEGER PRIMARY KEY,
+        at      TEXT NOT NULL
+    );
+    CREATE TABLE proposals (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        action          TEXT NOT NULL,
+        alias           TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        requested_by    INTEGER NOT NULL,
+        requester_name  TEXT NOT NULL,
+        chat_id         INTEGER NOT NULL,
+        jpeg            BLOB,
+        side            INTEGER,
+        status          TEXT NOT NULL DEFAULT 'pending',
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        decided_by      INTEGER,
+        decided_by_name TEXT,
+        decided_at      TEXT
+    );
+    CREATE INDEX proposals_due ON proposals (status, expires_at);
+    CREATE TABLE proposal_messages (
+        proposal_id INTEGER NOT NULL REFERENCES proposals (id),
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, chat_id, message_id)
+    );
+    """,
+    # 3: durable changes: each accepted change is written down, with its picture, before it runs
+    """
+    CREATE TABLE operations (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        action           TEXT NOT NULL,
+        target           TEXT NOT NULL,
+        provider         TEXT NOT NULL,
+        actor_id         INTEGER NOT NULL,
+        actor_name       TEXT NOT NULL,
+        actor_chat_id    INTEGER NOT NULL,
+        requester_id     INTEGER,
+        requester_name   TEXT,
+        requester_chat_id INTEGER,
+        request_key      TEXT UNIQUE,
+        reply_chat_id    INTEGER,
+        reply_message_id INTEGER,
+        jpeg             BLOB,
+        side             INTEGER,
+        status           TEXT NOT NULL DEFAULT 'pending',
+        attempts         INTEGER NOT NULL DEFAULT 0,
+        url              TEXT,
+        reason           TEXT,
+        created_at       TEXT NOT NULL,
+        updated_at       TEXT NOT NULL
+    );
+    CREATE INDEX operations_open ON operations (status) WHERE status IN ('pending', 'running');
+    """,
+    # 4: grants, links and proposals belong to a group (its numeric id), not to its alias, and
+    # go with it; rows of groups already gone are dropped. An operation knows its group (the
+    # id is cleared when the group goes) and the Telegram file of a picture not yet downloaded;
+    # a proposal knows the request that made it.
+    """
+    DROP INDEX proposals_due;
+    ALTER TABLE groups RENAME TO groups_v3;
+    ALTER TABLE grants RENAME TO grants_v3;
+    ALTER TABLE links RENAME TO links_v3;
+    ALTER TABLE proposal_messages RENAME TO proposal_messages_v3;
+    ALTER TABLE proposals RENAME TO proposals_v3;
+
+    CREATE TABLE groups (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        alias    TEXT NOT NULL UNIQUE,
+        provider TEXT NOT NULL,
+        chat_id  TEXT NOT NULL,
+        title    TEXT NOT NULL,
+        source   TEXT NOT NULL DEFAULT 'config'
+    );
+    INSERT INTO groups (alias, provider, chat_id, title, source)
+        SELECT alias, provider, chat_id, title, source FROM groups_v3 ORDER BY alias;
+
+    CREATE TABLE grants (
+        user_id    INTEGER NOT NULL,
+        group_id   INTEGER REFERENCES groups (id) ON DELETE CASCADE,  -- NULL: every group
+        role       TEXT NOT NULL,
+        granted_by INTEGER,
+        granted_at TEXT NOT NULL
+    );
+    INSERT INTO grants (user_id, group_id, role, granted_by, granted_at)
+        SELECT g.user_id, groups.id, g.role, g.granted_by, g.granted_at
+        FROM grants_v3 AS g LEFT JOIN groups ON groups.alias = g.scope
+        WHERE g.scope = '*' OR groups.id IS NOT NULL;
+
+    CREATE TABLE links (
+        telegram_chat_id INTEGER PRIMARY KEY,
+        group_id         INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        source           TEXT NOT NULL DEFAULT 'config'
+    );
+    INSERT INTO links (telegram_chat_id, group_id, source)
+        SELECT l.telegram_chat_id, groups.id, l.source
+        FROM links_v3 AS l JOIN groups ON groups.alias = l.alias;
+
+    CREATE TABLE proposals (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        action          TEXT NOT NULL,
+        group_id        INTEGER NOT NULL REFERENCES groups (id) ON DELETE CASCADE,
+        alias           TEXT NOT NULL,
+        title           TEXT NOT NULL,
+        requested_by    INTEGER NOT NULL,
+        requester_name  TEXT NOT NULL,
+        chat_id         INTEGER NOT NULL,
+        jpeg            BLOB,
+        side            INTEGER,
+        status          TEXT NOT NULL DEFAULT 'pending',
+        created_at      TEXT NOT NULL,
+        expires_at      TEXT NOT NULL,
+        decided_by      INTEGER,
+        decided_by_name TEXT,
+        decided_at      TEXT,
+        request_key     TEXT UNIQUE
+    );
+    INSERT INTO proposals (id, action, group_id, alias, title, requested_by, requester_name,
+            chat_id, jpeg, side, status, created_at, expires_at, decided_by, decided_by_name,
+            decided_at)
+        SELECT p.id, p.action, groups.id, p.alias, p.title, p.requested_by, p.requester_name,
+            p.chat_id, p.jpeg, p.side, p.status, p.created_at, p.expires_at, p.decided_by,
+            p.decided_by_name, p.decided_at
+        FROM proposals_v3 AS p JOIN groups ON groups.alias = p.alias;
+
+    CREATE TABLE proposal_messages (
+        proposal_id INTEGER NOT NULL REFERENCES proposals (id) ON DELETE CASCADE,
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, chat_id, message_id)
+    );
+    INSERT INTO proposal_messages (proposal_id, chat_id, message_id)
+        SELECT m.proposal_id, m.chat_id, m.message_id
+        FROM proposal_messages_v3 AS m JOIN proposals ON proposals.id = m.proposal_id;
+
+    DROP TABLE proposal_messages_v3;
+    DROP TABLE proposals_v3;
+    DROP TABLE links_v3;
+    DROP TABLE grants_v3;
+    DROP TABLE groups_v3;
+
+    CREATE UNIQUE INDEX grants_one_per_scope ON grants (user_id, IFNULL(group_id, 0));
+    CREATE INDEX grants_by_group ON grants (group_id);
+    CREATE INDEX links_by_group ON links (group_id);
+    CREATE INDEX proposals_due ON proposals (status, expires_at);
+    CREATE INDEX proposals_by_group ON proposals (group_id);
+
+    ALTER TABLE operations ADD COLUMN group_id INTEGER REFERENCES groups (id) ON DELETE SET NULL;
+    ALTER TABLE operations ADD COLUMN file_id TEXT;
+    UPDATE operations SET group_id = (SELECT id FROM groups WHERE alias = operations.target)
+        WHERE target NOT LIKE 'account:%';
+    CREATE INDEX operations_by_group ON operations (group_id);
+    """,
+]
+
+
+async def version(db: Database) -> int:
+    row = await db.fetch_one("PRAGMA user_version")
+    assert row is not None
+    return int(row["user_version"])
+
+
+async def migrate(db: Database) -> None:
+    current = await version(db)
+    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        await db.script(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
