@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 from telegram import MessageOriginUser, User
 
-from bot.domain import AuditEntry, Group, Role
+from bot.domain import AuditEntry, AuditOutcome, Group, Role
 from tests.conftest import (
     ADMIN,
     FAMILY,
@@ -113,7 +113,7 @@ async def two_audit_rows(bot: Bot) -> None:
                 OWNER,
                 "set_group_picture",
                 target,
-                "done",
+                AuditOutcome.DONE,
                 provider="green",
                 url=f"https://pps.whatsapp.net/{target}.jpg",
                 at="2025-01-02T03:04:05+00:00",

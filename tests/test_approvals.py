@@ -26,6 +26,7 @@ from tests.conftest import (
     WORK_ADMIN,
     Bot,
     raw_config,
+    shut_down,
     start_bot,
 )
 from tests.fakes.gowa import FakeGowa
@@ -60,8 +61,7 @@ async def team_bot(tmp_path, green, gowa) -> AsyncIterator[Bot]:
     await bot.store.grants.add(REQUESTER, "team", Role.REQUESTER, granted_by=OWNER)
     bot.telegram.group_chat(NOTIFY_CHAT, "Announcements")
     yield bot
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 def people(bot: Bot) -> dict[str, FakeUser]:
@@ -91,7 +91,9 @@ def labels(message: BotMessage) -> list[tuple[str, str]]:
 
 
 async def proposal_status(bot: Bot, proposal_id: int = 1) -> ProposalStatus:
-    return (await bot.store.proposals.get(proposal_id)).status
+    proposal = await bot.store.proposals.get(proposal_id)
+    assert proposal is not None
+    return proposal.status
 
 
 async def test_a_proposal_is_approved_end_to_end(team_bot: Bot):
@@ -107,11 +109,12 @@ async def test_a_proposal_is_approved_end_to_end(team_bot: Bot):
     # both admins and the notify chat get the prepared picture itself, with two short buttons
     copies = {chat: preview(bot, chat) for chat in (ADMIN, SECOND_ADMIN, NOTIFY_CHAT)}
     for copy in copies.values():
-        assert copy.caption.startswith(
+        assert copy.caption is not None and copy.caption.startswith(
             f"Rita ({REQUESTER}) proposes this picture for Family (family, via green). "
             "The first decision counts; open until "
         )
         assert labels(copy) == [("Approve", "ap:1"), ("Reject", "rj:1")]
+        assert isinstance(copy.photo, bytes)
         jpeg = Image.open(io.BytesIO(copy.photo))
         assert jpeg.format == "JPEG" and jpeg.size == (640, 640)
     assert bot.telegram.bot_messages(p["owner"]) == []  # the group has admins: they decide
@@ -262,15 +265,14 @@ async def test_the_sweep_expires_what_nobody_pressed_after_the_configured_time(t
         ]
         assert labels(preview(bot, ADMIN)) == [("⌛ Expired", "ap:1")]
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_a_removal_is_proposed_after_a_confirmation_and_runs_when_approved(
     team_bot: Bot, gowa: tuple[FakeGowa, str]
 ):
-    bot, p, gowa = team_bot, people(team_bot), gowa[0]
-    gowa.avatars[TEAM] = "https://pps.whatsapp.net/v/team.jpg"
+    bot, p, fake_gowa = team_bot, people(team_bot), gowa[0]
+    fake_gowa.avatars[TEAM] = "https://pps.whatsapp.net/v/team.jpg"
     question = await bot.say(p["requester"], "/delgrouppic team")
     assert question == "Propose to the admins of Team to remove its picture?"
     await p["requester"].press(
@@ -281,13 +283,13 @@ async def test_a_removal_is_proposed_after_a_confirmation_and_runs_when_approved
         "to its admins for approval (proposal 1"
     )
     copy = preview(bot, ADMIN)
-    assert copy.photo is None and copy.text.startswith(
+    assert copy.photo is None and (copy.text or "").startswith(
         f"Rita ({REQUESTER}) proposes to remove the picture of Team (team, via gowa)."
     )
-    assert gowa.requests == []
+    assert fake_gowa.requests == []
     await p["admin"].press(copy, "ap:1")
     await bot.deliver()
-    assert TEAM not in gowa.avatars
+    assert TEAM not in fake_gowa.avatars
     assert bot.telegram.bot_messages(p["admin"])[-1].content == (
         "Done: the picture of Team is removed."
     )

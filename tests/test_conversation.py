@@ -22,7 +22,8 @@ from tests.fakes.greenapi import Fault
 from tests.pictures import photo_bytes
 
 
-def assert_avatar_jpeg(data: bytes) -> None:
+def assert_avatar_jpeg(data: bytes | None) -> None:
+    assert data is not None
     picture = Image.open(io.BytesIO(data))
     assert picture.format == "JPEG" and picture.mode == "RGB"
     assert picture.width == picture.height <= 640
@@ -43,11 +44,10 @@ async def test_caption_form_sets_the_picture_and_answers_with_its_url(bot: Bot):
     assert sent.file_content_type == "image/jpeg"
     assert_avatar_jpeg(sent.file)
     assert answer.startswith("Done: Family has a new picture.")
-    assert bot.green.avatar_of(FAMILY) in answer
+    assert (bot.green.avatar_of(FAMILY) or "no URL") in answer
     # the bot fetched the smallest Telegram variant that is big enough (shorter side >= 640)
     [downloaded] = bot.telegram.downloads
     variant = bot.telegram.file(downloaded)
-    assert min(variant.width, variant.height) >= 640
     assert (variant.width, variant.height) == (1280, 960)
     assert await audit_outcomes(bot) == [("set_group_picture", "family", "done")]
 
@@ -253,7 +253,7 @@ async def test_every_change_is_announced_to_owners_and_the_groups_admins_not_the
 
     [notice] = bot.telegram.bot_messages(other_owner)
     assert notice.content.startswith(f"Olga ({OWNER}) changed the picture of Family via green.")
-    assert bot.green.avatar_of(FAMILY) in notice.content
+    assert (bot.green.avatar_of(FAMILY) or "no URL") in notice.content
     assert bot.telegram.bot_messages(work_admin) == []
     assert bot.telegram.bot_messages(requester) == []
     assert len(bot.telegram.bot_messages(owner)) == 1  # just the answer, no notice too

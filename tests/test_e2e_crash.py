@@ -61,7 +61,7 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
     ]
     assert answers == [final]
     assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
-    assert green.avatar_of(FAMILY) in final.content
+    assert (green.avatar_of(FAMILY) or "no URL") in final.content
     # Green API saw the held upload and the resumed one (setting a picture is idempotent)
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
     assert rows(database, "SELECT status, attempts, jpeg IS NULL FROM operations") == [

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 
 from bot.domain import OperationStatus
-from tests.conftest import FAMILY, OTHER_OWNER, OWNER, Bot, raw_config, start_bot
+from tests.conftest import FAMILY, OTHER_OWNER, OWNER, Bot, raw_config, shut_down, start_bot
 from tests.fakes.greenapi import Fault
 from tests.pictures import photo_bytes
 
@@ -65,8 +65,7 @@ async def faulty_bot(tmp_path, green) -> AsyncIterator[Bot]:
     }
     bot, application = await start_bot(raw, fake)
     yield bot
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
 
 
 async def assert_consistent(bot: Bot, status: OperationStatus, attempts: int) -> None:
@@ -142,8 +141,7 @@ async def test_dropped_connections_are_retried_then_reported(tmp_path, green):
         )
         await assert_consistent(bot, OperationStatus.FAILED, MAX_ATTEMPTS)
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
         dropper.close()
         await dropper.wait_closed()
 

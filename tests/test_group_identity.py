@@ -13,11 +13,12 @@ from tests.conftest import (
     WORK_ADMIN,
     Bot,
     raw_config,
+    shut_down,
     start_bot,
 )
 from tests.fakes.greenapi import Fault
 from tests.pictures import photo_bytes
-from tests.test_reliability import reply_to, until
+from tests.test_reliability import answer_to, reply_to, until
 
 OTHER_FAMILY = "120363000000000042@g.us"
 CLUB_ID = "120363000000000003@g.us"
@@ -37,15 +38,13 @@ async def test_a_group_replaced_in_config_yaml_does_not_inherit_grants_or_propos
         assert (await bot.answer(requester)).startswith("You may not make this change yourself")
         proposal = [m for m in bot.telegram.bot_messages(admin) if m.buttons()][-1]
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
     # the owner removes "family" from config.yaml and later puts another WhatsApp group there
     del raw["groups"]["family"]
     raw["links"] = {}
     bot, application = await start_bot(raw, fake, bot.telegram)
-    await application.post_shutdown(application)
-    await application.shutdown()
+    await shut_down(application)
     raw["groups"]["family"] = {"provider": "green", "chat_id": OTHER_FAMILY, "title": "Others"}
     bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
     try:
@@ -56,8 +55,7 @@ async def test_a_group_replaced_in_config_yaml_does_not_inherit_grants_or_propos
         await bot.deliver()
         assert fake.set_calls() == []  # neither the old grantee nor the old proposal got through
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_a_removed_chat_group_takes_its_proposals_along(bot: Bot):
@@ -107,7 +105,7 @@ async def test_removing_a_group_cancels_its_queued_change_and_tells_the_requeste
     await owner.send("/removegroup club")
     running.append(asyncio.create_task(bot.deliver()))
     await asyncio.gather(*running)
-    assert reply_to(bot, owner, queued).content == (
+    assert answer_to(bot, owner, queued).content == (
         "Not done: Olga removed the group club before the change ran."
     )
     assert [call.form["groupId"] for call in bot.green.set_calls()] == [FAMILY]

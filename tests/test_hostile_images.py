@@ -515,6 +515,7 @@ def test_rotation_is_read_from_exif_and_xmp(data: bytes) -> None:
     assert_whatsapp_ready(prepared, 200)
     image = Image.open(io.BytesIO(prepared.jpeg))
     top_right = image.getpixel((190, 10))
+    assert isinstance(top_right, tuple)
     assert all(abs(a - b) < 40 for a, b in zip(top_right, RED, strict=True)), top_right
 
 
@@ -529,7 +530,7 @@ def quiet_logs() -> Iterator[None]:
     """caplog for hypothesis, which reuses function-scoped fixtures across examples."""
     records: list[logging.LogRecord] = []
     handler = logging.Handler(logging.DEBUG)
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append  # type: ignore[method-assign,assignment]
     root = logging.getLogger()
     level = root.level
     root.addHandler(handler)

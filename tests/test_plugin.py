@@ -24,6 +24,7 @@ async def test_install_into_a_bare_application_keeps_the_hosts_handlers_and_hook
         host_events.append("post_shutdown")
 
     async def ping(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_message is not None
         await update.effective_message.reply_text("pong")
 
     application = (
@@ -48,6 +49,7 @@ async def test_install_into_a_bare_application_keeps_the_hosts_handlers_and_hook
         assert replies[0] == "pong"
         assert replies[1].startswith("Done: Family has a new picture.")
         assert [r.form["groupId"] for r in fake_green.set_calls()] == [FAMILY]
+        assert application.post_init and application.post_shutdown
         await application.post_init(application)  # as run_polling would: ours, then the host's
         await application.post_shutdown(application)
     assert host_events == ["post_init", "post_shutdown"]

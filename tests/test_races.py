@@ -41,6 +41,7 @@ async def test_the_answer_does_not_wait_for_a_slow_notice_and_stopping_still_sen
     delivering = asyncio.create_task(bot.telegram.feed(bot.application))
     await until(lambda: (reply := reply_to(bot, owner, sent)) and reply.content.startswith("Done"))
     assert bot.telegram.bot_messages(other_owner) == []  # the notice is still on its way
+    assert bot.application.post_shutdown is not None
     stopping = asyncio.create_task(bot.application.post_shutdown(bot.application))
     await asyncio.sleep(0)
     release()

@@ -20,11 +20,12 @@ from tests.conftest import (
     REQUESTER,
     Bot,
     raw_config,
+    shut_down,
     start_bot,
 )
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
-from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.fakes.telegram import BotMessage, FakeChat, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 
 
@@ -36,8 +37,8 @@ async def until(condition: Callable[[], object], timeout: float = 10) -> None:
         await asyncio.sleep(0.01)
 
 
-def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
-    """The bot's answer to a user's message."""
+def reply_to(bot: Bot, chat: FakeUser | FakeChat, message: dict) -> BotMessage | None:
+    """The bot's answer to a user's message, if there is one yet."""
     return next(
         (
             m
@@ -48,8 +49,16 @@ def reply_to(bot: Bot, chat: object, message: dict) -> BotMessage | None:
     )
 
 
+def answer_to(bot: Bot, chat: FakeUser | FakeChat, message: dict) -> BotMessage:
+    """The bot's answer to a user's message, which must be there."""
+    answer = reply_to(bot, chat, message)
+    assert answer is not None, f"no answer to {message['message_id']}"
+    return answer
+
+
 async def operations(store: Store) -> list[Operation]:
-    return [await store.operations.get(i) for i in range(1, 100) if await store.operations.get(i)]
+    found = [await store.operations.get(i) for i in range(1, 100)]
+    return [operation for operation in found if operation is not None]
 
 
 async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
@@ -73,22 +82,19 @@ async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):
     second = await other.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
     running.append(asyncio.create_task(bot.deliver()))
     await until(
-        lambda: (
-            reply_to(bot, other, second)
-            and reply_to(bot, other, second).content.startswith("Queued")
-        )
+        lambda: (reply := reply_to(bot, other, second)) and reply.content.startswith("Queued")
     )
     third = await owner.send_photo(photo_bytes(700, 700), caption="/setgrouppic family")
     running.append(asyncio.create_task(bot.deliver()))
     await asyncio.gather(*running)
 
-    replaced = reply_to(bot, other, second)
+    replaced = answer_to(bot, other, second)
     assert replaced.content == (
         "Not sent: Olga sent a newer change for Family, which replaces this one."
     )
     assert "Queued (1 ahead of it)…" in [revision.text for revision in replaced.history]
-    assert reply_to(bot, owner, first).content.startswith("Done")
-    assert reply_to(bot, owner, third).content.startswith("Done")
+    assert answer_to(bot, owner, first).content.startswith("Done")
+    assert answer_to(bot, owner, third).content.startswith("Done")
     assert len(bot.green.set_calls()) == 2  # the replaced picture never reached Green API
     statuses = [op.status for op in await operations(bot.store)]
     assert statuses == [OperationStatus.DONE, OperationStatus.SUPERSEDED, OperationStatus.DONE]
@@ -115,8 +121,7 @@ async def test_the_account_picture_keeps_whatsapps_pace(tmp_path, green):
         # the pace is kept between the starts of the calls; the arrivals differ by the upload
         assert second.received_at - first.received_at >= 0.3
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_two_accounts_change_side_by_side(tmp_path, green):
@@ -146,8 +151,7 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
             assert not slow.done()
             await slow
         finally:
-            await application.post_shutdown(application)
-            await application.shutdown()
+            await shut_down(application)
 
 
 async def store_with_groups(raw: dict) -> tuple[Store, int]:
@@ -212,8 +216,7 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
         ]
         assert await bot.store.operations.open() == []
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhile(tmp_path, green):
@@ -255,8 +258,7 @@ async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhi
         [row] = await bot.store.audit.latest()
         assert (row.user_id, row.outcome) == (ADMIN, "refused")
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
 
 
 async def test_an_approval_is_never_recorded_without_its_change(tmp_path, green):
@@ -274,8 +276,7 @@ async def test_an_approval_is_never_recorded_without_its_change(tmp_path, green)
         claim = await approvals.claim(Actor(ADMIN, ADMIN, "Ada"), 1, approve=True)
         assert claim.won  # ... and the process dies before it carries the decision out
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
     assert fake.set_calls() == []
 
     bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
@@ -291,5 +292,4 @@ async def test_an_approval_is_never_recorded_without_its_change(tmp_path, green)
         [row] = [r for r in await bot.store.audit.latest() if r.outcome == "done"]
         assert (row.user_id, row.requested_by) == (ADMIN, REQUESTER)
     finally:
-        await application.post_shutdown(application)
-        await application.shutdown()
+        await shut_down(application)
