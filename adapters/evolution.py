@@ -38,7 +38,7 @@ from adapters.http import (
     common_failure,
     returns_result,
 )
-from adapters.ids import whatsapp_group_id_problem
+from adapters.whatsapp import whatsapp_group_id_problem, whatsapp_refusal
 
 NO_PICTURE = "as far as Evolution API can tell; it reports a picture it cannot read as none"
 NOT_KNOWN_YET = "the picture was changed, but its new URL is not known yet"
@@ -84,9 +84,7 @@ class EvolutionProvider(Provider):
     )
     settings: EvolutionSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, EvolutionSettings):
-            raise TypeError(f"{self.label} needs EvolutionSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: EvolutionSettings) -> None:
         super().__init__(name, settings)
         self._http = ProviderHttp(
             self.label,
@@ -311,27 +309,16 @@ class EvolutionProvider(Provider):
 
     def _whatsapp_refusal(self, said: str, group_id: str | None) -> PictureResult:
         """A 500: the error text Evolution passes on from Baileys is the only clue."""
+        refusal = whatsapp_refusal(said, group_id)
+        if refusal is not None:
+            return refusal
         lowered = said.lower()
-        if "rate-overlimit" in lowered:
-            return PictureResult.failure(
-                FailureKind.RATE_LIMITED,
-                "WhatsApp is refusing picture changes for now (rate-overlimit):"
-                " wait a few minutes, then try again",
-            )
-        if "not-authorized" in lowered or "forbidden" in lowered:
-            what = f"edit group {group_id}" if group_id else "change its own picture"
-            hint = (
-                " (when a group is locked, only its admins may edit its info)" if group_id else ""
-            )
-            return PictureResult.failure(
-                FailureKind.NOT_ALLOWED, f"WhatsApp does not allow this account to {what}{hint}"
-            )
         if "[object object]" in lowered:
             return PictureResult.failure(
                 FailureKind.BAD_IMAGE,
                 f"{self.label} refused the picture (it read it as neither a URL nor base64)",
             )
-        if any(words in lowered for words in ("unsupported image", "not-acceptable")):
+        if "unsupported image" in lowered:
             return PictureResult.failure(FailureKind.BAD_IMAGE, f"the picture was refused: {said}")
         if "no image processing library" in lowered:
             return PictureResult.failure(
@@ -348,11 +335,6 @@ class EvolutionProvider(Provider):
                 FailureKind.UNAVAILABLE,
                 f"instance {self.settings.instance!r} is not connected to WhatsApp right now"
                 f" ({said}); try again once it is open",
-            )
-        if "item-not-found" in lowered and group_id:
-            return PictureResult.failure(
-                FailureKind.NOT_FOUND,
-                f"WhatsApp does not know group {group_id}, or this account is not a member",
             )
         return PictureResult.failure(
             FailureKind.PROVIDER_ERROR, f"{self.label} had an internal error (HTTP 500): {said}"

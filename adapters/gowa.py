@@ -28,7 +28,7 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
-from adapters.ids import whatsapp_group_id_problem
+from adapters.whatsapp import whatsapp_group_id_problem, whatsapp_refusal
 
 LOGGED_OUT = "the WhatsApp session is logged out: scan a new QR code in GOWA"
 NO_PICTURE = "no picture set"
@@ -248,21 +248,10 @@ class GowaProvider(Provider):
 
     def _whatsapp_refusal(self, said: str, group_id: str | None) -> PictureResult:
         """A 500: whatsmeow's error text is the only clue to what WhatsApp refused."""
+        refusal = whatsapp_refusal(said, group_id)
+        if refusal is not None:
+            return refusal
         lowered = said.lower()
-        if "rate-overlimit" in lowered:
-            return PictureResult.failure(
-                FailureKind.RATE_LIMITED,
-                "WhatsApp is refusing picture changes for now (rate-overlimit):"
-                " wait a few minutes, then try again",
-            )
-        if "not-authorized" in lowered or "forbidden" in lowered:
-            what = f"edit group {group_id}" if group_id else "change its own picture"
-            hint = (
-                " (when a group is locked, only its admins may edit its info)" if group_id else ""
-            )
-            return PictureResult.failure(
-                FailureKind.NOT_ALLOWED, f"WhatsApp does not allow this account to {what}{hint}"
-            )
         if "not a valid image" in lowered:
             return PictureResult.failure(
                 FailureKind.BAD_IMAGE, "WhatsApp refused the image (not a valid image)"
@@ -270,11 +259,6 @@ class GowaProvider(Provider):
         if "decode image" in lowered or "cannot be compressed" in lowered:
             return PictureResult.failure(
                 FailureKind.BAD_IMAGE, f"GOWA could not process the image: {said}"
-            )
-        if "item-not-found" in lowered and group_id:
-            return PictureResult.failure(
-                FailureKind.NOT_FOUND,
-                f"WhatsApp does not know group {group_id}, or this account is not a member",
             )
         return PictureResult.failure(
             FailureKind.PROVIDER_ERROR, f"GOWA had an internal error (HTTP 500): {said}"

@@ -29,7 +29,7 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
-from adapters.ids import whatsapp_group_id_problem
+from adapters.whatsapp import whatsapp_group_id_problem
 
 #: seconds WhatsApp and MAX want between two profile picture changes ("rate-overlimit")
 PROFILE_COOLDOWN = 10.0

@@ -31,8 +31,8 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
-from adapters.ids import whatsapp_group_id_problem
 from adapters.waha_sessions import WORKING, path_segment, session_state_words
+from adapters.whatsapp import not_allowed, whatsapp_group_id_problem, whatsapp_refusal
 
 NO_PICTURE = "no picture set"
 _QUOTE_LIMIT = 150
@@ -67,15 +67,7 @@ class _Target:
         return f"group {self.group_id}" if self.group_id else "the account"
 
     def not_allowed(self) -> str:
-        if self.group_id and self.editing:
-            return (
-                f"WhatsApp does not allow this account to edit group {self.group_id}:"
-                " it is not an admin of the group, and only admins may edit its info"
-            )
-        if self.group_id:
-            return f"WhatsApp does not let this account see the picture of group {self.group_id}"
-        verb = "change" if self.editing else "see"
-        return f"WhatsApp does not allow this account to {verb} its own picture"
+        return not_allowed(self.group_id, self.editing)
 
 
 class WahaProvider(Provider):
@@ -94,9 +86,7 @@ class WahaProvider(Provider):
     )
     settings: WahaSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, WahaSettings):
-            raise TypeError(f"{self.label} needs WahaSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: WahaSettings) -> None:
         super().__init__(name, settings)
         self._key = settings.api_key.get_secret_value()
         self._api = f"/api/{path_segment(settings.session)}"
@@ -342,25 +332,10 @@ class WahaProvider(Provider):
         exception = reply.get("exception")
         message = exception.get("message") if isinstance(exception, dict) else None
         said = message if isinstance(message, str) else _message(reply)
-        lowered = said.lower()
-        if "rate-overlimit" in lowered:
-            return PictureResult.failure(
-                FailureKind.RATE_LIMITED,
-                "WhatsApp is refusing picture changes for now (rate-overlimit):"
-                " wait a few minutes, then try again",
-            )
-        if "not-authorized" in lowered or "forbidden" in lowered:
-            return PictureResult.failure(FailureKind.NOT_ALLOWED, target.not_allowed())
-        if "not-acceptable" in lowered:
-            return PictureResult.failure(
-                FailureKind.BAD_IMAGE, "WhatsApp refused the picture (not-acceptable)"
-            )
-        if "item-not-found" in lowered and target.group_id:
-            return PictureResult.failure(
-                FailureKind.NOT_FOUND,
-                f"WhatsApp does not know group {target.group_id}, or this account is not a member",
-            )
-        if "bad-request" in lowered:
+        refusal = whatsapp_refusal(said, target.group_id, editing=target.editing)
+        if refusal is not None:
+            return refusal
+        if "bad-request" in said.lower():
             return PictureResult.failure(
                 FailureKind.BAD_REQUEST, "WhatsApp rejected the request (bad-request)"
             )

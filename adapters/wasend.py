@@ -18,9 +18,9 @@ from adapters.base import (
     ProviderSettings,
 )
 from adapters.http import ProviderHttp, Reply, common_failure, returns_result, unreadable
-from adapters.ids import whatsapp_group_id_problem
 from adapters.waha_sessions import NEEDS_LOGIN as _NEEDS_LOGIN
 from adapters.waha_sessions import path_segment as _segment
+from adapters.whatsapp import whatsapp_group_id_problem
 
 _QUOTE_LIMIT = 150
 

@@ -33,7 +33,7 @@ from adapters.http import (
     returns_result,
     unreadable,
 )
-from adapters.ids import whatsapp_group_id_problem
+from adapters.whatsapp import whatsapp_group_id_problem
 
 CHANNEL_LOGGED_OUT = (
     "the WhatsApp channel on Whapi.Cloud is not logged in: scan its QR code in the"
@@ -101,9 +101,7 @@ class WhapiProvider(Provider):
     )
     settings: WhapiSettings
 
-    def __init__(self, name: str, settings: ProviderSettings) -> None:
-        if not isinstance(settings, WhapiSettings):
-            raise TypeError(f"{self.label} needs WhapiSettings, not {type(settings).__name__}")
+    def __init__(self, name: str, settings: WhapiSettings) -> None:
         super().__init__(name, settings)
         self._token = settings.token.get_secret_value()
         self._http = ProviderHttp(

@@ -129,7 +129,8 @@ async def test_every_command_evolution_allows(tmp_path: Path, version: int) -> N
             sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic club")
             assert await answer_to(telegram, owner, sent) == (
                 f"Could not change the picture of Club: WhatsApp does not allow this account to"
-                f" edit group {CLUB} (when a group is locked, only its admins may edit its info)."
+                f" edit group {CLUB}: it is not an admin of the group, and only admins may edit its"
+                " info."
             )
     assert [r.path for r in evolution.requests].count("/") == 1  # the version, asked once
     for request in evolution.requests:

@@ -398,7 +398,7 @@ async def test_check_names_a_state_that_is_not_open(
             Failure.ERROR,
             "Error: forbidden",
             FailureKind.NOT_ALLOWED,
-            "only its admins",
+            "only admins may edit its info",
         ),
         (
             "set_own",
