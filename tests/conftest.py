@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
@@ -17,7 +18,7 @@ from bot.config import parse_config
 from bot.domain import Role
 from bot.store import Store
 from tests.fakes.greenapi import FakeGreenApi
-from tests.fakes.serve import serve
+from tests.fakes.serve import Stage, serve
 from tests.fakes.telegram import FakeTelegram, FakeUser
 
 BOT_TOKEN = "123456:TEST-bot-token-SECRET"
@@ -194,3 +195,12 @@ async def bot(tmp_path, green) -> AsyncIterator[Bot]:
     started, application = await start_bot(raw_config(tmp_path, url), fake)
     yield started
     await shut_down(application)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def stage() -> AsyncIterator[tuple[Stage, str]]:
+    """One server for a test module whose tests each put their own fake on the `Stage` (the
+    module runs in one event loop: `pytestmark = pytest.mark.asyncio(loop_scope="module")`)."""
+    app = Stage()
+    async with serve(app) as url:
+        yield app, url

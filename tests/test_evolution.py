@@ -33,13 +33,12 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 from pydantic import SecretStr, ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters import Capability, FailureKind, PictureResult, PreparedPicture, create_provider
 from adapters.evolution import NO_PICTURE, NOT_KNOWN_YET, EvolutionProvider, EvolutionSettings
 from bot.images import prepare_picture
 from tests.fakes.evolution import EvolutionRequest, Failure, FakeEvolution
-from tests.fakes.serve import serve
+from tests.fakes.serve import Stage
 from tests.openapi_conformance import OpenApiContract, Recorded
 from tests.pictures import photo_bytes
 
@@ -64,23 +63,6 @@ Start = Callable[..., Awaitable[tuple[FakeEvolution, EvolutionProvider]]]
 # One server for the module (starting uvicorn per test would cost seconds), see `Stage`; so
 # every test here, network or not, is async and runs in the module's loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-class Stage:
-    """An ASGI app that hands each request to the fake of the current test."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None, "no fake on stage"
-        await self.app(scope, receive, send)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stage() -> AsyncIterator[tuple[Stage, str]]:
-    app = Stage()
-    async with serve(app) as url:
-        yield app, url
 
 
 @functools.cache

@@ -17,13 +17,12 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters import Capability, FailureKind, PictureResult, PreparedPicture, create_provider
 from adapters.gowa import HIDDEN_PICTURE, LOGGED_OUT, NO_PICTURE, GowaProvider, GowaSettings
 from bot.images import prepare_picture
 from tests.fakes.gowa import NOT_CONNECTED, Failure, FakeGowa, GowaRequest
-from tests.fakes.serve import serve
+from tests.fakes.serve import Stage
 from tests.openapi_conformance import OpenApiContract, Recorded
 
 SPEC = Path(__file__).resolve().parents[1].parent / "shared/specs/gowa/openapi.yaml"
@@ -48,23 +47,6 @@ Start = Callable[..., Awaitable[tuple[FakeGowa, GowaProvider]]]
 # One server for the module (starting uvicorn per test would cost seconds), see `Stage`; so
 # every test here, network or not, is async and runs in the module's loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-class Stage:
-    """An ASGI app that hands each request to the fake of the current test."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None, "no fake on stage"
-        await self.app(scope, receive, send)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stage() -> AsyncIterator[tuple[Stage, str]]:
-    app = Stage()
-    async with serve(app) as url:
-        yield app, url
 
 
 @functools.cache

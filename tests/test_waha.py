@@ -35,13 +35,12 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 from pydantic import ValidationError
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adapters import Capability, FailureKind, PictureResult, PreparedPicture, create_provider
 from adapters.waha import NO_PICTURE, WahaProvider, WahaSettings
 from bot.images import prepare_picture
 from bot.retry import RETRYABLE
-from tests.fakes.serve import serve
+from tests.fakes.serve import Stage
 from tests.fakes.waha import Failure, FakeWaha, WahaRequest
 from tests.openapi_conformance import OpenApiContract, Recorded
 from tests.pictures import photo_bytes
@@ -62,23 +61,6 @@ Start = Callable[..., Awaitable[tuple[FakeWaha, WahaProvider]]]
 # One server for the module (starting uvicorn per test would cost seconds), see `Stage`; so
 # every test here, network or not, is async and runs in the module's loop.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-class Stage:
-    """An ASGI app that hands each request to the fake of the current test."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None, "no fake on stage"
-        await self.app(scope, receive, send)
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def stage() -> AsyncIterator[tuple[Stage, str]]:
-    app = Stage()
-    async with serve(app) as url:
-        yield app, url
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""Serve an ASGI app on 127.0.0.1 for the length of an `async with` block."""
+"""Serve an ASGI app on 127.0.0.1 for the length of an `async with` block, or behind one
+`Stage` that each test gives its own fake."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 @asynccontextmanager
@@ -30,3 +32,14 @@ async def serve(app) -> AsyncIterator[str]:
         server.should_exit = True
         await task
         sock.close()
+
+
+class Stage:
+    """An ASGI app that hands each request to the fake of the current test: one server for a
+    module (starting uvicorn per test would cost seconds)."""
+
+    app: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        assert self.app is not None, "no fake on stage"
+        await self.app(scope, receive, send)
