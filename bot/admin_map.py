@@ -11,7 +11,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from adapters import Provider
-from bot import audit
+from bot import audit, texts
 from bot.access import Access
 from bot.changes import ChangeRunner
 from bot.config import ALIAS_PATTERN
@@ -59,21 +59,20 @@ class AdminMap:
         scope = scope.lower()
 
         async def change() -> str:
-            await self._require(actor, Action.MANAGE_GRANTS, "only owners may grant rights")
+            await self._require(actor, Action.MANAGE_GRANTS, texts.ONLY_OWNERS_GRANT)
             await self._check_scope(scope)
             if role.lower() not in _GRANTABLE:
-                raise Refusal(f"a role is {' or '.join(_GRANTABLE)}, not {short(role)!r}")
+                raise Refusal(texts.not_a_role(list(_GRANTABLE), short(role)))
             if self._access.is_owner(user_id):
-                raise Refusal(f"{user_id} is an owner (config.yaml) and may do everything")
+                raise Refusal(texts.is_owner(user_id))
             new = Role(role.lower())
             old = self._held(await self._store.grants.of(user_id), scope)
             if old is new:
-                raise Refusal(f"{user_id} already is {new.value} on {scope}")
+                raise Refusal(texts.already_role(user_id, new.value, scope))
             if not await self._store.grants.add(user_id, scope, new, granted_by=actor.user_id):
-                raise Refusal(f"there is no group called {short(scope)!r}")
-            was = f" (was {old.value})" if old else ""
-            grantee = f"{name} ({user_id})" if name else str(user_id)
-            return f"granted {new.value} on {scope} to {grantee}{was}"
+                raise Refusal(texts.no_group_called(short(scope)))
+            grantee = texts.who(name, user_id) if name else str(user_id)
+            return texts.granted(new.value, scope, grantee, old.value if old else None)
 
         return await self._change(actor, MapChange.GRANT, scope, change)
 
@@ -81,12 +80,12 @@ class AdminMap:
         scope = scope.lower()
 
         async def change() -> str:
-            await self._require(actor, Action.MANAGE_GRANTS, "only owners may revoke rights")
+            await self._require(actor, Action.MANAGE_GRANTS, texts.ONLY_OWNERS_REVOKE)
             old = self._held(await self._store.grants.of(user_id), scope)
             if old is None:
-                raise Refusal(f"{user_id} has no grant on {short(scope)}")
+                raise Refusal(texts.no_grant(user_id, short(scope)))
             await self._store.grants.remove(user_id, scope)
-            return f"revoked {user_id}'s {old.value} grant on {scope}"
+            return texts.revoked(user_id, old.value, scope)
 
         return await self._change(actor, MapChange.REVOKE, scope, change)
 
@@ -98,29 +97,24 @@ class AdminMap:
         alias = alias.lower()
 
         async def change() -> str:
-            await self._require(actor, Action.MANAGE_GROUPS, "only owners may add groups")
+            await self._require(actor, Action.MANAGE_GROUPS, texts.ONLY_OWNERS_ADD)
             if not re.match(ALIAS_PATTERN, alias):
-                raise Refusal("an alias is 1-32 lowercase letters, digits, - or _")
+                raise Refusal(texts.BAD_ALIAS)
             provider = self._providers.get(provider_name)
             if provider is None:
-                raise Refusal(
-                    f"there is no provider called {short(provider_name)!r}. "
-                    f"Configured: {', '.join(self._providers)}"
-                )
+                raise Refusal(texts.no_provider_called(short(provider_name), list(self._providers)))
             if problem := provider.check_group_id(chat_id):
-                raise Refusal(
-                    f"{short(chat_id, 64)!r} is no group id for {provider.label}: {problem}"
-                )
+                raise Refusal(texts.no_group_id(short(chat_id, 64), provider.label, problem))
             source = await self._store.groups.source(alias)
             if source == "config":
-                raise Refusal(f"{alias} is a group of config.yaml; choose another alias")
+                raise Refusal(texts.config_alias(alias))
             if source is not None:
-                raise Refusal(f"there already is a group called {alias}")
+                raise Refusal(texts.alias_taken(alias))
             if known := await self._store.groups.with_chat_id(chat_id):
-                raise Refusal(f"that group is already known as {known.alias}")
+                raise Refusal(texts.known_as(known.alias))
             group = Group(alias, provider.name, chat_id, short(title or alias, TITLE_LIMIT))
             await self._store.groups.add(group)
-            return f"added the group {alias} ({group.title}: {chat_id} via {provider.name})"
+            return texts.group_added(alias, group.title, chat_id, provider.name)
 
         return await self._change(actor, MapChange.ADD_GROUP, alias, change)
 
@@ -128,18 +122,16 @@ class AdminMap:
         alias = alias.lower()
 
         async def change() -> str:
-            await self._require(actor, Action.MANAGE_GROUPS, "only owners may remove groups")
+            await self._require(actor, Action.MANAGE_GROUPS, texts.ONLY_OWNERS_REMOVE)
             source = await self._store.groups.source(alias)
             if source is None:
-                raise Refusal(f"there is no group called {short(alias)!r}")
+                raise Refusal(texts.no_group_called(short(alias)))
             if source == "config":
-                raise Refusal(f"{alias} comes from config.yaml; remove it there")
+                raise Refusal(texts.from_config(alias))
             removed = await self._store.groups.remove(alias)
             if removed is not None:
-                await self._changes.cancel_group(
-                    removed, f"{actor.name} removed the group {alias} before the change ran"
-                )
-            return f"removed the group {alias} with its grants and chat links"
+                await self._changes.cancel_group(removed, texts.removed_by(actor.name, alias))
+            return texts.group_removed(alias)
 
         return await self._change(actor, MapChange.REMOVE_GROUP, alias, change)
 
@@ -152,26 +144,22 @@ class AdminMap:
         async def change() -> str:
             group = await self._store.groups.get(alias)
             if group is None:
-                raise Refusal(f"there is no group called {short(alias)!r}")
-            await self._require(
-                actor, Action.LINK_CHAT, f"you may not link this chat to {group.title}", group
-            )
+                raise Refusal(texts.no_group_called(short(alias)))
+            await self._require(actor, Action.LINK_CHAT, texts.may_not_link(group.title), group)
             current = await self._store.links.of(actor.chat_id)
             if current and current.source == "config":
-                raise Refusal(
-                    f"this chat's link to {current.alias} comes from config.yaml; change it there"
-                )
+                raise Refusal(texts.link_from_config(current.alias))
             if current and current.group_id == group.id:
-                raise Refusal(f"this chat already is linked to {alias}")
+                raise Refusal(texts.already_linked(alias))
             if current:  # replacing a link takes the right to remove it
                 await self._require(
                     actor,
                     Action.LINK_CHAT,
-                    f"you may not replace this chat's link to {current.alias}",
+                    texts.may_not_replace_link(current.alias),
                     await self._store.groups.by_id(current.group_id),
                 )
             await self._store.links.set(actor.chat_id, group)
-            return f"linked the chat {actor.chat_id} to {alias}"
+            return texts.linked(actor.chat_id, alias)
 
         return await self._change(actor, MapChange.LINK, alias, change)
 
@@ -180,19 +168,17 @@ class AdminMap:
 
         async def change() -> str:
             if current is None:
-                raise Refusal("this chat is not linked to a group")
+                raise Refusal(texts.NOT_LINKED)
             await self._require(
                 actor,
                 Action.LINK_CHAT,
-                f"you may not unlink this chat from {current.alias}",
+                texts.may_not_unlink(current.alias),
                 await self._store.groups.by_id(current.group_id),
             )
             if current.source == "config":
-                raise Refusal(
-                    f"this chat's link to {current.alias} comes from config.yaml; change it there"
-                )
+                raise Refusal(texts.link_from_config(current.alias))
             await self._store.links.remove(actor.chat_id)
-            return f"unlinked the chat {actor.chat_id} from {current.alias}"
+            return texts.unlinked(actor.chat_id, current.alias)
 
         return await self._change(
             actor, MapChange.UNLINK, current.alias if current else None, change
@@ -206,7 +192,7 @@ class AdminMap:
         await self._require(
             actor,
             Action.CHOOSE_NOTIFICATIONS,
-            "you get no change notifications: they go to owners and group admins",
+            texts.NO_NOTIFICATIONS,
         )
         if on is not None:
             await self._store.notifications.choose(actor.user_id, on)
@@ -240,7 +226,7 @@ class AdminMap:
 
     async def _check_scope(self, scope: str) -> None:
         if scope != ANY_GROUP and await self._store.groups.get(scope) is None:
-            raise Refusal(f"there is no group called {short(scope)!r}")
+            raise Refusal(texts.no_group_called(short(scope)))
 
     @staticmethod
     def _held(grants: list[Grant], scope: str) -> Role | None:

@@ -10,12 +10,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters import Capability, Provider, create_provider
+from bot import texts
 from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
 from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
+from bot.languages import Languages, Speaking
 from bot.media import MediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
@@ -68,6 +70,7 @@ class UseCases:
     approvals: Approvals
     admin_map: AdminMap
     overview: Overview
+    languages: Languages
 
 
 class Services:
@@ -85,6 +88,7 @@ class Services:
         self._sweeper: asyncio.Task[None] | None = None
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
+        self._speaking: Messenger = messenger
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -112,12 +116,12 @@ class Services:
         self.store = store = await Store.open(config.storage.path)
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
-        self._notifier = notifier = Notifier(
-            self._messenger.send, store, access, config.notify_chat_id
-        )
+        languages = Languages(store, config.default_language)
+        self._speaking = speaking = Speaking(self._messenger, languages)
+        self._notifier = notifier = Notifier(speaking.send, store, access, config.notify_chat_id)
         box = ProposalBox(
             store,
-            self._messenger,
+            speaking,
             access=access,
             notify_chat_id=config.notify_chat_id,
             ttl=timedelta(hours=config.approval_ttl_hours),
@@ -154,19 +158,20 @@ class Services:
                 changes=changes,
             ),
             overview=Overview(store=store, access=access, providers=self.providers),
+            languages=languages,
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
         """How a change resumed after a restart ended, where its requester waited for it (and
         to whoever proposed it, for an approved proposal)."""
-        action = Action(operation.action)
+        text = texts.outcome_text(Action(operation.action), outcome)
         if operation.reply_chat_id is not None:
             chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
         else:
             chat_id, message_id = operation.actor_chat_id, None
-        await self._messenger.report(chat_id, message_id, action, outcome)
+        await self._speaking.report(chat_id, message_id, text)
         if operation.requester_chat_id is not None and operation.requester_chat_id != chat_id:
-            await self._messenger.report(operation.requester_chat_id, None, action, outcome)
+            await self._speaking.report(operation.requester_chat_id, None, text)
 
     @staticmethod
     async def _sweep(approvals: Approvals) -> None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
 
-from bot import audit
+from bot import audit, texts
 from bot.access import Access
 from bot.domain import (
     Action,
@@ -64,10 +63,6 @@ _CLOSED = {
     ProposalStatus.REJECTED: Verdict.ALREADY_DECIDED,
     ProposalStatus.EXPIRED: Verdict.EXPIRED,
 }
-_WHAT = {
-    Action.SET_GROUP_PICTURE: "change the picture of",
-    Action.DELETE_GROUP_PICTURE: "remove the picture of",
-}
 
 
 class Approvals:
@@ -91,7 +86,7 @@ class Approvals:
         action = Action(proposal.action)
         group = await self._store.groups.by_id(proposal.group_id)
         if group is None or not await self._access.may_decide(actor.user_id, action, group):
-            reason = f"only those who may {_WHAT[action]} {proposal.title} may decide this proposal"
+            reason = texts.only_deciders(action, proposal.title)
             await self._audit(actor, proposal, AuditOutcome.REFUSED, reason)
             return Claim(Verdict.NOT_ALLOWED, proposal, reason=reason)
         change, refusal = None, None
@@ -122,19 +117,20 @@ class Approvals:
         assert proposal is not None and decider is not None
         await self._box.show_decision(proposal)
         action = Action(proposal.action)
-        what = f"{_WHAT[action]} {proposal.title}"
         if claim.verdict is Verdict.REJECTED:
             await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(
-                proposal, f"Your proposal to {what} was rejected by {who(decider)}."
+                proposal, texts.rejected(action, proposal.title, who(decider))
             )
             return None
         if claim.change is not None:
             outcome = await self._service.changes.start(*claim.change)
         else:
-            refusal = claim.refusal or Refusal("it can no longer be made")
+            refusal = claim.refusal or Refusal(texts.CANNOT_BE_MADE)
             outcome = await self._service.refused(decider, action, proposal.alias, refusal)
-        await self._box.tell_requester(proposal, _approved_text(what, decider, outcome))
+        await self._box.tell_requester(
+            proposal, texts.approved(action, proposal.title, who(decider), outcome)
+        )
         return outcome
 
     async def expire_due(self) -> None:
@@ -153,9 +149,7 @@ class Approvals:
         await self._audit(None, closed, AuditOutcome.EXPIRED)
         await self._box.show_decision(closed)
         await self._box.tell_requester(
-            closed,
-            f"Your proposal to {_WHAT[Action(closed.action)]} {closed.title} expired: nobody "
-            f"decided within {_duration(self._box.ttl)}.",
+            closed, texts.expired(Action(closed.action), closed.title, self._box.ttl)
         )
 
     async def _audit(
@@ -175,15 +169,3 @@ class Approvals:
             note,
             requested_by=proposal.requested_by,
         )
-
-
-def _approved_text(what: str, decider: Actor, outcome: Outcome) -> str:
-    text = f"Your proposal to {what} was approved by {who(decider)}"
-    if outcome.ok:
-        return text + (f". Done.\nNew picture: {outcome.url}" if outcome.url else ". Done.")
-    return text + f", but it could not be done: {outcome.reason}"
-
-
-def _duration(ttl: timedelta) -> str:
-    hours = ttl.total_seconds() / 3600
-    return f"{hours:g} h" if hours >= 1 else f"{ttl.total_seconds() / 60:g} min"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
-from bot import audit
+from bot import audit, texts
 from bot.access import Access
 from bot.domain import (
     ACCOUNT_PREFIX,
@@ -51,11 +51,6 @@ Download = Callable[[str], Awaitable[bytes]]
 #: or when its group was removed)
 Report = Callable[[Operation, Outcome], Awaitable[object]]
 
-_VERB = {
-    Action.SET_GROUP_PICTURE: "change the picture of",
-    Action.DELETE_GROUP_PICTURE: "remove the picture of",
-    Action.SET_OWN_PICTURE: "change the picture of",
-}
 _STATUS_AUDIT = {
     OperationStatus.DONE: AuditOutcome.DONE,
     OperationStatus.FAILED: AuditOutcome.FAILED,
@@ -75,8 +70,7 @@ def check_size(photo: PhotoSource) -> None:
     """Refuse a file Telegram would not let the bot download, before trying."""
     if photo.file_size is not None and photo.file_size > MAX_DOWNLOAD_BYTES:
         raise Refusal(
-            f"the file is {photo.file_size / 1_000_000:.1f} MB; the limit is "
-            f"{MAX_DOWNLOAD_BYTES // (1024 * 1024)} MB"
+            texts.file_too_big(photo.file_size / 1_000_000, MAX_DOWNLOAD_BYTES // (1024 * 1024))
         )
 
 
@@ -169,7 +163,7 @@ class ChangeRunner:
             and group.id is not None
             and not await self._store.groups.by_id(group.id)
         ):
-            reason = f"the group {group.alias} was removed before the change ran"
+            reason = texts.removed_before_run(group.alias)
             return await self._close_unrun(
                 operation_id, OperationStatus.CANCELLED, reason, change.target.title
             )
@@ -201,11 +195,7 @@ class ChangeRunner:
             unrun: Change | tuple[OperationStatus, str]
             if age > self._max_resume_age:
                 minutes = self._max_resume_age.total_seconds() / 60
-                unrun = (
-                    OperationStatus.FAILED,
-                    f"it was not resumed after a restart: it was older than {minutes:g} minutes;"
-                    " send it again",
-                )
+                unrun = (OperationStatus.FAILED, texts.too_old_to_resume(minutes))
             else:
                 unrun = await self._rebuild(operation)
             if isinstance(unrun, Change):
@@ -234,7 +224,7 @@ class ChangeRunner:
             data = await self._download(file_id)
         except Exception:
             log.warning("could not download a photo from Telegram", exc_info=True)
-            raise Refusal("I could not download the picture from Telegram; send it again") from None
+            raise Refusal(texts.DOWNLOAD_FAILED) from None
         try:
             return await prepare_picture_async(data)
         except ImageRefused as refused:
@@ -251,7 +241,7 @@ class ChangeRunner:
         submitted = self._queues[change.target.provider.name].submit(job, replace_same_target=True)
         for replaced in submitted.replaced:
             older_id, older = self._jobs[replaced]
-            reason = f"{change.actor.name} sent a newer change for {change.target.title}"
+            reason = texts.newer_change_reason(change.actor.name, change.target.title)
             outcome = await self._close_unrun(
                 older_id, OperationStatus.SUPERSEDED, reason, older.target.title
             )
@@ -350,7 +340,7 @@ class ChangeRunner:
         if provider is None:
             return (
                 OperationStatus.FAILED,
-                f"its provider {operation.provider} is no longer configured",
+                texts.provider_not_configured(operation.provider),
             )
         group = None
         if operation.target.startswith(ACCOUNT_PREFIX):
@@ -362,19 +352,19 @@ class ChangeRunner:
             if group is None or group.provider != operation.provider:
                 return (
                     OperationStatus.CANCELLED,
-                    f"the group {operation.target} is no longer served by {provider.name}",
+                    texts.group_not_served(operation.target, provider.name),
                 )
             target = Target(provider=provider, title=group.title, group=group)
         if not await self._access.may(operation.actor_id, action, group):
             return (
                 OperationStatus.REFUSED,
-                f"{operation.actor_name} may no longer {_VERB[action]} {target.title}",
+                texts.may_no_longer(operation.actor_name, action, target.title),
             )
         picture = None
         if operation.jpeg is not None and operation.side is not None:
             picture = PreparedPicture(operation.jpeg, operation.side)
         if picture is None and action is not Action.DELETE_GROUP_PICTURE and not operation.file_id:
-            return OperationStatus.FAILED, "its picture was lost; send it again"
+            return OperationStatus.FAILED, texts.PICTURE_LOST
         return Change(action, target, operation.actor, picture, operation.requester)
 
     def _report_later(self, operation: Operation, outcome: Awaitable[Outcome]) -> None:

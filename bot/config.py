@@ -95,6 +95,8 @@ class AppConfig(Section):
     groups: dict[str, GroupSettings] = {}
     links: dict[int, str] = {}
     notify_chat_id: int | None = None
+    #: the language of notices to group chats, and to people whose language the bot never saw
+    default_language: Literal["en", "ru", "pt"] = "en"
     #: how long the bot waits for the photo after `/setgrouppic family` alone
     photo_wait_seconds: float = Field(default=300, gt=0)
     #: how long a requester's proposal waits for an admin's decision

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from bot import texts
+
 #: every Telegram user id (and every id the bot makes itself) is below this
 ID_LIMIT = 2**52
 _NUMBER = re.compile(r"[1-9][0-9]*")  # ASCII only: `\d` and str.isdecimal() take any digit
@@ -27,15 +29,12 @@ def parse_user_id(text: str) -> int:
     if number is not None:
         return number
     if text.startswith("-") and positive_id(text[1:]) is not None:
-        raise ValueError("a user id is a positive number; a negative one is a group or channel")
+        raise ValueError(texts.NEGATIVE_ID)
     if not text.isascii() or not text.isdigit():
-        raise ValueError(f"a user id is a number, such as 222222222; {_quoted(text)} is not one")
+        raise ValueError(texts.not_a_number(_quoted(text)))
     if int(text) == 0 or text.startswith("0"):
-        raise ValueError("a user id does not start with 0")
-    raise ValueError(
-        f"{_quoted(text)} is too big for a Telegram user id (they fit in 52 bits:"
-        f" at most {ID_LIMIT - 1})"
-    )
+        raise ValueError(texts.LEADING_ZERO)
+    raise ValueError(texts.id_too_big(_quoted(text), ID_LIMIT - 1))
 
 
 def _quoted(text: str) -> str:

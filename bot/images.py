@@ -21,6 +21,7 @@ from typing import Any
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
 from adapters.base import PreparedPicture
+from bot import texts
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 #: larger pictures are refused before decoding: a 50 MP PNG already needs ~200 MB as RGBA
@@ -34,16 +35,15 @@ SHRINK = 0.85
 #: its output is 0.04-0.07 dB PSNR below LANCZOS, still above libvips' own lanczos3 thumbnail
 RESAMPLE = Image.Resampling.BICUBIC
 
-SEND_INSTEAD = "send a JPEG, PNG or WebP picture"
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 KNOWN_OTHERS = {
-    b"GIF87a": f"this is a GIF; {SEND_INSTEAD}",
-    b"GIF89a": f"this is a GIF; {SEND_INSTEAD}",
-    b"%PDF": "this is a PDF, not a picture",
-    b"PK\x03\x04": "this is a ZIP archive, not a picture",
-    b"BM": f"this is a BMP picture; {SEND_INSTEAD}",
-    b"II*\x00": f"this is a TIFF picture; {SEND_INSTEAD}",
-    b"MM\x00*": f"this is a TIFF picture; {SEND_INSTEAD}",
+    b"GIF87a": texts.GIF,
+    b"GIF89a": texts.GIF,
+    b"%PDF": texts.PDF,
+    b"PK\x03\x04": texts.ZIP,
+    b"BM": texts.BMP,
+    b"II*\x00": texts.TIFF,
+    b"MM\x00*": texts.TIFF,
 }
 
 
@@ -80,16 +80,14 @@ def _refused_when_damaged() -> Iterator[None]:
         yield
     except Image.DecompressionBombError as error:
         # Pillow's own limit is above ours, and ours is checked first: a safety net only
-        raise ImageRefused(
-            f"the picture is far over {MAX_MEGAPIXELS} megapixels, the limit"
-        ) from error
+        raise ImageRefused(texts.far_too_big(MAX_MEGAPIXELS)) from error
     except (OSError, SyntaxError, EOFError, ValueError) as error:
         # includes "image file is truncated": Pillow's LOAD_TRUNCATED_IMAGES stays False
-        raise ImageRefused("the picture is damaged or incomplete") from error
+        raise ImageRefused(texts.DAMAGED) from error
     except (IndexError, KeyError, struct.error) as error:
         # Pillow turns these into SyntaxError while it reads the header, but not always after:
         # an empty iCCP chunk after a PNG's pixels raised IndexError out of load()
-        raise ImageRefused("the picture is damaged or incomplete") from error
+        raise ImageRefused(texts.DAMAGED) from error
 
 
 async def prepare_picture_async(data: bytes) -> PreparedPicture:
@@ -114,19 +112,16 @@ class _Jpeg(JpegImagePlugin.JpegImageFile):
 def _opener_for(data: bytes) -> type[ImageFile.ImageFile]:
     """The Pillow plugin for the format the first bytes name; refuse anything else by name."""
     if not data:
-        raise ImageRefused("the file is empty")
+        raise ImageRefused(texts.EMPTY_FILE)
     for magic, reason in KNOWN_OTHERS.items():
         if data.startswith(magic):
             raise ImageRefused(reason)
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in HEIF_BRANDS:
-            raise ImageRefused(
-                "this is a HEIC picture, which is not supported; "
-                "send it as a photo rather than as a file"
-            )
+            raise ImageRefused(texts.HEIC)
         if brand in (b"avif", b"avis"):
-            raise ImageRefused(f"this is an AVIF picture; {SEND_INSTEAD}")
+            raise ImageRefused(texts.AVIF)
     # the same tests as the plugins' own _accept() functions
     if data.startswith(b"\xff\xd8\xff"):
         return _Jpeg
@@ -138,7 +133,7 @@ def _opener_for(data: bytes) -> type[ImageFile.ImageFile]:
             # libwebp allocates the whole canvas before Pillow reports the size: check first
             _check_size(*size)
         return WebPImagePlugin.WebPImageFile
-    raise ImageRefused("this file is not a picture I can read")
+    raise ImageRefused(texts.UNREADABLE)
 
 
 def _check_png_animation(data: bytes) -> None:
@@ -154,7 +149,7 @@ def _check_png_animation(data: bytes) -> None:
             (frames,) = struct.unpack_from(">I", data, position + 8)
             animations += 1
             if animations > 1 or not 0 < frames <= 0x80000000:
-                raise ImageRefused("the picture is damaged or incomplete")
+                raise ImageRefused(texts.DAMAGED)
         if kind == b"IEND":
             return
         position += 12 + length  # length, kind, data, CRC
@@ -181,14 +176,9 @@ def _check_size(width: int, height: int) -> None:
     """Check the size the header claims, before any pixel is decoded."""
     megapixels = width * height / 1_000_000
     if megapixels > MAX_MEGAPIXELS:
-        raise ImageRefused(
-            f"the picture is {round(megapixels, 1):g} megapixels; the limit is {MAX_MEGAPIXELS}"
-        )
+        raise ImageRefused(texts.too_many_megapixels(round(megapixels, 1), MAX_MEGAPIXELS))
     if min(width, height) < MIN_SIDE:
-        raise ImageRefused(
-            f"the picture is {width}x{height} px; "
-            f"it must be at least {MIN_SIDE} px on its shorter side"
-        )
+        raise ImageRefused(texts.too_small(width, height, MIN_SIDE))
 
 
 #: EXIF Orientation -> the transposition that shows the picture as a viewer does

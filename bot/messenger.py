@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.domain import Action, Outcome
-
 #: an inline button: (label, callback_data); callback_data stays far below Telegram's 64 bytes
 Button = tuple[str, str]
 
@@ -27,9 +25,7 @@ class Messenger(Protocol):
     async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
         """Replace the buttons of a message the bot sent."""
 
-    async def report(
-        self, chat_id: int, message_id: int | None, action: Action, outcome: Outcome
-    ) -> None:
+    async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
         """Show how a change ended: edit the bot's message that showed its progress (or send
         one when there is none)."""
 

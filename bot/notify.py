@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from adapters import FailureKind, PictureResult
+from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, Group
 from bot.store import Store
@@ -23,17 +24,6 @@ log = logging.getLogger(__name__)
 
 #: sends one plain-text message to a Telegram chat (injected by the Telegram side)
 Send = Callable[[int, str], Awaitable[object]]
-
-_DONE = {
-    Action.SET_GROUP_PICTURE: "changed the picture of",
-    Action.DELETE_GROUP_PICTURE: "removed the picture of",
-    Action.SET_OWN_PICTURE: "changed the picture of",
-}
-_TRIED = {
-    Action.SET_GROUP_PICTURE: "tried to change the picture of",
-    Action.DELETE_GROUP_PICTURE: "tried to remove the picture of",
-    Action.SET_OWN_PICTURE: "tried to change the picture of",
-}
 
 
 @dataclass(frozen=True)
@@ -49,18 +39,18 @@ class ChangeEvent:
 
 
 def who(person: Actor) -> str:
-    return f"{person.name} ({person.user_id})"
+    return texts.who(person.name, person.user_id)
 
 
 def describe(event: ChangeEvent) -> str:
     """The notification text: who, what, which provider, the outcome and URL or reason."""
-    verbs = _DONE if event.result.ok else _TRIED
-    line = f"{who(event.actor)} {verbs[event.action]} {event.target} via {event.provider}"
-    if event.requester is not None:
-        line += f" (proposed by {who(event.requester)})"
+    actor, target, provider = who(event.actor), event.target, event.provider
+    requester = who(event.requester) if event.requester is not None else None
     if event.result.ok:
-        return line + (f".\nNew picture: {event.result.url}" if event.result.url else ".")
-    return line + f", but it failed: {event.result.reason}"
+        return texts.notice(actor, event.action, target, provider, event.result.url, requester)
+    return texts.failed_notice(
+        actor, event.action, target, provider, event.result.reason, requester
+    )
 
 
 class Notifier:
@@ -98,7 +88,9 @@ class Notifier:
 
     def map_changed(self, actor: Actor, summary: str) -> None:
         """Tell the other owners about a change to the admin map (no opting out of these)."""
-        self.tell(sorted(self._access.owners - {actor.user_id}), f"{who(actor)} {summary}.")
+        self.tell(
+            sorted(self._access.owners - {actor.user_id}), texts.map_changed(who(actor), summary)
+        )
 
     def provider_answered(self, provider: str, result: PictureResult) -> None:
         """Alert the owners when a provider starts failing authentication, not on every
@@ -106,15 +98,10 @@ class Notifier:
         owners = sorted(self._access.owners)
         if result.kind is FailureKind.AUTH and provider not in self._failing_auth:
             self._failing_auth.add(provider)
-            self.tell(
-                owners,
-                f"Alert: the provider {provider} fails to authenticate: {result.reason}. "
-                "Every change through it fails until this is fixed; "
-                "I will not repeat this alert.",
-            )
+            self.tell(owners, texts.auth_alert(provider, result.reason))
         elif result.ok and provider in self._failing_auth:
             self._failing_auth.discard(provider)
-            self.tell(owners, f"The provider {provider} works again.")
+            self.tell(owners, texts.works_again(provider))
 
     def tell(self, chats: Iterable[int], text: str) -> None:
         """Send `text` to each chat, in the background."""

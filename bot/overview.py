@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from adapters import Capability, Provider
-from bot import audit
+from bot import audit, texts
 from bot.access import Access
 from bot.domain import Action, Actor, AuditEntry, AuditOutcome, Grant, Group, Refusal, Role
 from bot.store import Store
@@ -55,23 +55,21 @@ class Overview:
             group = await self._store.groups.get(alias.lower())
             if group is None:
                 await self._refuse(
-                    actor, Action.VIEW_GRANTS, alias, f"there is no group called {short(alias)!r}"
+                    actor, Action.VIEW_GRANTS, alias, texts.no_group_called(short(alias))
                 )
             if not await self._access.may(actor.user_id, Action.VIEW_GRANTS, group):
                 await self._refuse(
                     actor,
                     Action.VIEW_GRANTS,
                     group.alias,
-                    f"you may not see who manages {group.title}",
+                    texts.may_not_see_managers(group.title),
                 )
             return self._managers(await self._store.grants.covering(group))
         if await self._access.may(actor.user_id, Action.VIEW_GRANTS):
             return self._managers(await self._store.grants.all())
         visible = await self._access.groups_for(actor.user_id, Action.VIEW_GRANTS)
         if not visible:
-            await self._refuse(
-                actor, Action.VIEW_GRANTS, None, "you may not see who manages any group"
-            )
+            await self._refuse(actor, Action.VIEW_GRANTS, None, texts.MAY_NOT_SEE_ANY_MANAGERS)
         return self._managers(
             {grant for group in visible for grant in await self._store.grants.covering(group)}
         )
@@ -91,14 +89,14 @@ class Overview:
                     actor,
                     Action.VIEW_HISTORY,
                     alias,
-                    f"you may not see the history of {short(alias)!r}",
+                    texts.may_not_see_history(short(alias)),
                 )
             return await self._store.audit.latest(alias, limit)
         if everything:
             return await self._store.audit.latest(None, limit)
         visible = await self._access.groups_for(actor.user_id, Action.VIEW_HISTORY)
         if not visible:
-            await self._refuse(actor, Action.VIEW_HISTORY, None, "you may not see any history")
+            await self._refuse(actor, Action.VIEW_HISTORY, None, texts.MAY_NOT_SEE_HISTORY)
         return await self._store.audit.about([group.alias for group in visible], limit)
 
     async def allowed(self, actor: Actor, action: Action) -> bool:

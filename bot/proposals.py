@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from adapters import PreparedPicture
+from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
 from bot.messenger import Button, Messenger
@@ -25,11 +26,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 APPROVE, REJECT = "ap", "rj"
-_LABELS = {
-    ProposalStatus.APPROVED: "✅ Approved by {name}",
-    ProposalStatus.REJECTED: "❌ Rejected by {name}",
-    ProposalStatus.EXPIRED: "⌛ Expired",
-}
 
 
 def utc_clock() -> datetime:
@@ -42,11 +38,12 @@ def stamp(moment: datetime) -> str:
 
 
 def readable(timestamp: str) -> str:
-    return datetime.fromisoformat(timestamp).strftime("%Y-%m-%d %H:%M UTC")
+    """A stored timestamp as the reader's locale writes it (English: 2026-12-06 14:05 UTC)."""
+    return texts.moment(timestamp)
 
 
 def decision_buttons(proposal_id: int) -> list[Button]:
-    return [("Approve", f"{APPROVE}:{proposal_id}"), ("Reject", f"{REJECT}:{proposal_id}")]
+    return [(texts.APPROVE, f"{APPROVE}:{proposal_id}"), (texts.REJECT, f"{REJECT}:{proposal_id}")]
 
 
 class ProposalBox:
@@ -125,7 +122,7 @@ class ProposalBox:
     async def show_decision(self, proposal: Proposal) -> None:
         """Replace the buttons of every copy with one that says who decided (or that it
         expired); pressing it again just says so."""
-        label = _LABELS[proposal.status].format(name=short(proposal.decided_by_name or ""))
+        label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
         buttons = [(label, f"{APPROVE}:{proposal.id}")]
         for chat_id, message_id in await self._store.proposals.messages(proposal.id):
             try:
@@ -151,9 +148,11 @@ class ProposalBox:
 
     @staticmethod
     def _invitation(proposal: Proposal, requester: Actor, provider: str) -> str:
-        what = "this picture for" if proposal.jpeg is not None else "to remove the picture of"
-        return (
-            f"{who(requester)} proposes {what} {proposal.title} ({proposal.alias}, via "
-            f"{provider}). The first decision counts; open until "
-            f"{readable(proposal.expires_at)}."
+        return texts.invitation(
+            who(requester),
+            proposal.jpeg is not None,
+            proposal.title,
+            proposal.alias,
+            provider,
+            proposal.expires_at,
         )

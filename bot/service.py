@@ -13,7 +13,7 @@ import logging
 from dataclasses import replace
 
 from adapters import Capability, PreparedPicture, Provider
-from bot import audit
+from bot import audit, texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
 from bot.domain import (
@@ -34,24 +34,19 @@ from bot.domain import (
 )
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
-from bot.proposals import ProposalBox, readable
+from bot.proposals import ProposalBox
 from bot.store import Store
 from bot.words import short
 
 log = logging.getLogger(__name__)
 
 #: what each action needs from the provider, and how to say that it cannot
-_NEEDS: dict[Action, tuple[Capability, str]] = {
-    Action.SET_GROUP_PICTURE: (Capability.SET_GROUP, "set a group picture"),
-    Action.DELETE_GROUP_PICTURE: (Capability.DELETE_GROUP, "remove a group picture"),
-    Action.VIEW_GROUP_PICTURE: (Capability.GET_GROUP, "show a group picture"),
-    Action.SET_OWN_PICTURE: (Capability.SET_OWN, "set the account's own picture"),
-    Action.VIEW_OWN_PICTURE: (Capability.GET_OWN, "show the account's own picture"),
-}
-_VERB = {
-    Action.SET_GROUP_PICTURE: "change",
-    Action.DELETE_GROUP_PICTURE: "remove",
-    Action.VIEW_GROUP_PICTURE: "see",
+_NEEDS: dict[Action, Capability] = {
+    Action.SET_GROUP_PICTURE: Capability.SET_GROUP,
+    Action.DELETE_GROUP_PICTURE: Capability.DELETE_GROUP,
+    Action.VIEW_GROUP_PICTURE: Capability.GET_GROUP,
+    Action.SET_OWN_PICTURE: Capability.SET_OWN,
+    Action.VIEW_OWN_PICTURE: Capability.GET_OWN,
 }
 
 
@@ -123,7 +118,7 @@ class AvatarService:
         action = Action(proposal.action)
         group = await self.store.groups.by_id(proposal.group_id)
         if group is None:
-            raise Refusal(f"the group {proposal.alias} is gone")
+            raise Refusal(texts.group_gone(proposal.alias))
         target = await self._check(approver, action, self._group_target(group), may_propose=False)
         picture = None
         if proposal.jpeg is not None and proposal.side is not None:
@@ -143,7 +138,7 @@ class AvatarService:
         if action in ACCOUNT_ACTIONS:
             if not await self.access.may(actor.user_id, action):
                 return []
-            return [p.name for p in self.providers.values() if p.can(_NEEDS[action][0])]
+            return [p.name for p in self.providers.values() if p.can(_NEEDS[action])]
         return [group.alias for group in await self.access.groups_for(actor.user_id, action)]
 
     # the steps ---------------------------------------------------------------------------------
@@ -187,9 +182,9 @@ class AvatarService:
         if progress is not None and progress.accepted is not None:
             await progress.accepted()
         if proposal.status is ProposalStatus.PENDING:
-            result, reason = Result.PROPOSED, f"open until {readable(proposal.expires_at)}"
+            result, reason = Result.PROPOSED, texts.open_until(proposal.expires_at)
         else:
-            result, reason = Result.FAILED, "I could not reach anyone who may approve it"
+            result, reason = Result.FAILED, texts.NOBODY_TO_APPROVE
         await self._audit(
             actor,
             action,
@@ -239,60 +234,54 @@ class AvatarService:
                 target = replace(target, needs_approval=True)
             elif group is None:
                 raise Refusal(
-                    "only owners may change the account picture"
+                    texts.ONLY_OWNERS_SET_ACCOUNT
                     if action is Action.SET_OWN_PICTURE
-                    else "you may not see the account picture"
+                    else texts.MAY_NOT_SEE_ACCOUNT
                 )
             else:
-                raise Refusal(f"you may not {_VERB[action]} the picture of {target.title}")
-        capability, words = _NEEDS[action]
-        if not target.provider.can(capability):
-            raise Refusal(f"{target.provider.label} cannot {words}, so nothing was changed")
+                raise Refusal(texts.may_not(action, target.title))
+        if not target.provider.can(_NEEDS[action]):
+            raise Refusal(texts.provider_cannot(target.provider.label, action))
         return target
 
     def _group_target(self, group: Group) -> Target:
         provider = self.providers.get(group.provider)
         if provider is None:  # a group added from chat, whose provider left config.yaml
-            raise Refusal(f"the provider of {group.title} ({group.provider}) is gone")
+            raise Refusal(texts.provider_gone(group.title, group.provider))
         return Target(provider=provider, title=group.title, group=group)
 
     async def _resolve_group(self, actor: Actor, action: Action, alias: str | None) -> Group:
         if alias is None:
             link = await self.store.links.of(actor.chat_id)
             if link is None:
-                raise Refusal(await self._which(actor, action, "which group?"))
+                raise Refusal(await self._which(actor, action, texts.WHICH_GROUP))
             alias = link.alias
         group = await self.store.groups.get(alias.lower())
         if group is None:
             raise Refusal(
-                await self._which(actor, action, f"there is no group called {short(alias)!r}.")
+                await self._which(actor, action, texts.no_group_called_question(short(alias)))
             )
         return group
 
-    async def _which(self, actor: Actor, action: Action, question: str) -> str:
+    async def _which(self, actor: Actor, action: Action, question: texts.Text) -> str:
         names = await self.choices(actor, action)
         if action in PROPOSABLE:  # a requester may name the groups they may propose for
             names = sorted({*names, *await self.choices(actor, Action.PROPOSE_CHANGE)})
-        if not names:
-            return f"{question} You have no groups you may use."
-        return f"{question} You may use: {', '.join(names)}."
+        return texts.which(question, names)
 
     def _account_target(self, action: Action, name: str | None) -> Target:
-        capability = _NEEDS[action][0]
+        capability = _NEEDS[action]
         if name is None:
             able = [p for p in self.providers.values() if p.can(capability)] or list(
                 self.providers.values()
             )
             if len(able) != 1:
-                raise Refusal(f"which provider? Name one of: {', '.join(p.name for p in able)}.")
+                raise Refusal(texts.which_provider([p.name for p in able]))
             provider = able[0]
         else:
             found = self.providers.get(name)
             if found is None:
-                raise Refusal(
-                    f"there is no provider called {short(name)!r}. "
-                    f"Configured: {', '.join(self.providers)}."
-                )
+                raise Refusal(texts.no_provider_called(short(name), list(self.providers)))
             provider = found
         return Target.account(provider)
 

@@ -14,19 +14,20 @@ from telegram.ext import (
     filters,
 )
 
+from bot import texts
 from bot.app import Services
 from bot.config import AppConfig
+from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.proposals import Clock, utc_clock
 from handlers import admin, approvals, callbacks, pictures
-from handlers.common import SERVICES_KEY, query_of
-from handlers.help import MENU, help_command
+from handlers.common import SERVICES_KEY, Handler, query_of
+from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
 _PICTURES = filters.PHOTO | filters.Document.ALL
-_FAILED = "Something went wrong on my side; nothing more was done. Please try again."
 ADMIN_COMMANDS = {
     "grant": admin.grant_command,
     "revoke": admin.revoke_command,
@@ -38,6 +39,7 @@ ADMIN_COMMANDS = {
     "unlink": admin.unlink_command,
     "history": admin.history_command,
     "notify": admin.notify_command,
+    "language": admin.language_command,
 }
 
 
@@ -63,22 +65,27 @@ def install(
     view_commands = list(pictures.VIEW_COMMANDS)
     application.add_handlers(
         [
-            CommandHandler(["start", "help"], help_command, filters=_NEW_MESSAGES),
-            CommandHandler(set_commands, pictures.set_picture_command, filters=_NEW_MESSAGES),
-            CommandHandler("delgrouppic", pictures.delete_command, filters=_NEW_MESSAGES),
-            CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
-            CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
+            CommandHandler(["start", "help"], _speaking(help_command), filters=_NEW_MESSAGES),
+            CommandHandler(
+                set_commands, _speaking(pictures.set_picture_command), filters=_NEW_MESSAGES
+            ),
+            CommandHandler(
+                "delgrouppic", _speaking(pictures.delete_command), filters=_NEW_MESSAGES
+            ),
+            CommandHandler(view_commands, _speaking(pictures.view_command), filters=_NEW_MESSAGES),
+            CommandHandler("cancel", _speaking(pictures.cancel_command), filters=_NEW_MESSAGES),
             *[
-                CommandHandler(name, handler, filters=_NEW_MESSAGES)
+                CommandHandler(name, _speaking(handler), filters=_NEW_MESSAGES)
                 for name, handler in ADMIN_COMMANDS.items()
             ],
             MessageHandler(
                 _NEW_MESSAGES & filters.CaptionRegex(rf"^/({'|'.join(set_commands)})(@\w+)?(\s|$)"),
-                pictures.caption_command,
+                _speaking(pictures.caption_command),
             ),
-            MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
+            MessageHandler(_NEW_MESSAGES & _PICTURES, _speaking(pictures.pending_photo)),
             CallbackQueryHandler(
-                _button_pressed, pattern=None if answer_all_buttons else callbacks.is_ours
+                _speaking(_button_pressed),
+                pattern=None if answer_all_buttons else callbacks.is_ours,
             ),
         ],
         group=group,
@@ -88,12 +95,28 @@ def install(
     return services
 
 
+def _speaking(handler: Handler) -> Handler:
+    """`handler`, answering in the language of the person who sent the update (bot/languages.py
+    says which; the language their Telegram app shows is kept for the notices they get)."""
+
+    async def speaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if user is not None and not user.is_bot:
+            languages = (await context.application.bot_data[SERVICES_KEY].use_cases()).languages
+            reading(await languages.of_sender(user.id, user.language_code))
+        else:
+            reading(ENGLISH)
+        await handler(update, context)
+
+    return speaking
+
+
 async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Every press is answered; only a valid button of the message pressed does anything."""
     query = query_of(update)
     found = callbacks.pressed(query)
     if found is None:
-        await query.answer(callbacks.NOT_ON_MESSAGE)
+        await query.answer(tr(callbacks.NOT_ON_MESSAGE))
         return
     message, value = found
     if isinstance(value, callbacks.Decision):
@@ -107,7 +130,9 @@ def _chain_lifecycle(application: Application, services: Services) -> None:
 
     async def post_init(app: Application) -> None:
         await services.get()
-        await app.bot.set_my_commands(MENU)
+        for language in LANGUAGES:  # English is also the menu of every other language
+            code = None if language == ENGLISH else CODES[language]
+            await app.bot.set_my_commands(menu(language), language_code=code)
         if previous_init:
             await previous_init(app)
 
@@ -124,11 +149,11 @@ async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
         try:  # the press may have been answered already; then this one is refused, and that's ok
-            await update.callback_query.answer(_FAILED)
+            await update.callback_query.answer(tr(texts.FAILED))
         except Exception:
             log.debug("the failed press was answered already")
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text(_FAILED)
+            await update.effective_message.reply_text(tr(texts.FAILED))
         except Exception:
             log.warning("could not tell the user about the failure", exc_info=True)

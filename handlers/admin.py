@@ -11,36 +11,24 @@ from telegram import Message, MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import ContextTypes
 
 from adapters import Capability
+from bot import texts
 from bot.app import UseCases
 from bot.domain import Actor, AuditEntry, Refusal
+from bot.i18n import Text, chosen_language, cut, joined, moment, reader, reading
 from bot.ids import parse_user_id
 from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
 from bot.words import short
 from handlers.common import Handler, message_of, services_of, with_actor
-from handlers.replies import sentence
+from handlers.replies import sorry, tr
 
-USAGE = {
-    "grant": "/grant <user id> <group|*> <admin|requester>, or as a reply to a message of that "
-    "person: /grant <group|*> <admin|requester>",
-    "revoke": "/revoke <user id> <group|*>, or as a reply to a message of that person: "
-    "/revoke <group|*>",
-    "addgroup": "/addgroup <alias> <provider> <chat id> [title]",
-    "removegroup": "/removegroup <alias>",
-    "link": "/link <group>",
-    "history": "/history [group] [number of rows]",
-    "notify": "/notify on or /notify off",
-}
-_USERNAME = (
-    "I cannot look up {name}: a bot cannot resolve usernames. Use the numeric Telegram id "
-    "(/start tells each person theirs), or send the command as a reply to one of their messages."
-)
-_BY_ID = "Use their numeric Telegram id instead (/start tells each person theirs)."
 #: the user Telegram names as the sender of channel posts copied into a discussion group
 _TELEGRAM_SERVICE = 777000
 _LINE_LIMIT = 180
 
 #: a command's work: the use cases, who asks, the arguments -> the answer
 Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
+#: what /language answers to, besides the languages: follow the Telegram app again
+_AUTO = "auto"
 
 
 def command(work: Work) -> Handler:
@@ -53,19 +41,19 @@ def command(work: Work) -> Handler:
         try:
             text = await work(use_cases, actor, list(context.args or []), message)
         except Refusal as refusal:
-            text = sentence(f"Sorry, {refusal.reason}")
-        await message.reply_text(text)
+            text = sorry(refusal.reason)
+        await message.reply_text(tr(text))
 
     return handler
 
 
 def _done(summary: str) -> str:
-    return f"Done: {summary}."
+    return texts.done(summary)
 
 
 class _Usage(Refusal):
     def __init__(self, name: str) -> None:
-        super().__init__(f"that is not how it goes. Usage: {USAGE[name]}")
+        super().__init__(texts.usage(name))
 
 
 @dataclass(frozen=True)
@@ -84,11 +72,11 @@ def _person(args: list[str], message: Message, wanted: int, name: str) -> tuple[
         raise _Usage(name)
     first = args[0]
     if first.startswith("@") or not first.lstrip("-").isdecimal():
-        raise Refusal(_USERNAME.format(name=short(first)))
+        raise Refusal(texts.username(short(first)))
     try:
         return _Person(parse_user_id(first)), args[1:]
     except ValueError as problem:
-        raise Refusal(str(problem)) from None
+        raise Refusal(problem.args[0]) from None
 
 
 def _author(replied: Message) -> _Person:
@@ -96,21 +84,16 @@ def _author(replied: Message) -> _Person:
     them (the forwarder is not the author, and 777000 is Telegram copying a channel post)."""
     origin = replied.forward_origin
     if isinstance(origin, MessageOriginHiddenUser):
-        raise Refusal(
-            "the author of that message hides their account, so Telegram does not tell me who "
-            f"they are. {_BY_ID}"
-        )
+        raise Refusal(texts.HIDDEN_AUTHOR)
     if origin is not None and not isinstance(origin, MessageOriginUser):
-        raise Refusal(
-            f"that message was forwarded from a chat or channel, not from a person. {_BY_ID}"
-        )
+        raise Refusal(texts.FORWARDED_FROM_CHAT)
     if origin is None and replied.sender_chat is not None:
-        raise Refusal(f"that message was posted as a chat or channel, not by a person. {_BY_ID}")
+        raise Refusal(texts.POSTED_AS_CHAT)
     user = origin.sender_user if origin is not None else replied.from_user
     if user is None or user.id == _TELEGRAM_SERVICE:
-        raise Refusal(f"Telegram does not tell me who wrote that message. {_BY_ID}")
+        raise Refusal(texts.UNKNOWN_AUTHOR)
     if user.is_bot:
-        raise Refusal("that message is a bot's; reply to a message of the person")
+        raise Refusal(texts.BOT_AUTHOR)
     return _Person(user.id, user.full_name)
 
 
@@ -168,13 +151,28 @@ async def notify_command(cases: UseCases, actor: Actor, args: list[str], message
         raise _Usage("notify")
     on = await cases.admin_map.notifications(actor, wanted)
     if wanted is None:
-        return (
-            f"Change notifications are {'on' if on else 'off'} for you. "
-            f"/notify {'off' if on else 'on'} turns them {'off' if on else 'on'}."
-        )
-    if on:
-        return "Done: you will hear about every change to the groups you manage."
-    return "Done: you will no longer hear about changes made by others."
+        return texts.notifications_are(on)
+    return texts.NOTIFY_ON if on else texts.NOTIFY_OFF
+
+
+@command
+async def language_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
+    """/language: which language the bot speaks with the caller; /language en|ru|pt|auto."""
+    languages = cases.languages
+    if not args:
+        chosen = await languages.chosen(actor.user_id)
+        return texts.language_is(texts.LANGUAGE_NAMES[reader()], chosen is not None)
+    wanted = chosen_language(args[0]) if len(args) == 1 else None
+    if len(args) == 1 and args[0].lower() == _AUTO:
+        await languages.choose(actor.user_id, None)
+        user = message.from_user
+        reading(await languages.of_sender(actor.user_id, user.language_code if user else None))
+        return texts.LANGUAGE_AUTO
+    if wanted is None:
+        raise _Usage("language")
+    await languages.choose(actor.user_id, wanted)
+    reading(wanted)
+    return texts.language_set(texts.LANGUAGE_NAMES[wanted])
 
 
 # views -----------------------------------------------------------------------------------------
@@ -184,45 +182,43 @@ async def notify_command(cases: UseCases, actor: Actor, args: list[str], message
 async def groups_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
     groups = await cases.overview.groups(actor)
     if not groups:
-        return (
-            "You may not act on any group yet. Ask an owner for access; "
-            f"your Telegram id is {actor.user_id}."
-        )
-    return "Your groups:\n" + "\n".join(_group_line(info) for info in groups)
+        return texts.no_groups(actor.user_id)
+    return texts.your_groups([_group_line(info) for info in groups])
 
 
-def _group_line(info: GroupInfo) -> str:
+def _group_line(info: GroupInfo) -> Text:
     group = info.group
+    provider: Text
     if info.provider is None:
-        provider = f"{group.provider} (no longer configured)"
+        provider = texts.provider_gone_line(group.provider)
     else:
         able = [
-            f"{verb} {'yes' if info.can(capability) else 'no'}"
+            texts.able(verb, info.can(capability))
             for verb, capability in (
                 ("set", Capability.SET_GROUP),
                 ("remove", Capability.DELETE_GROUP),
                 ("read", Capability.GET_GROUP),
             )
         ]
-        provider = f"{group.provider} ({info.provider.label}): {', '.join(able)}"
-    return f"{group.alias} - {group.title}\n    via {provider}; you are {info.role.value}"
+        provider = texts.provider_line(group.provider, info.provider.label, able)
+    return texts.group_line(group.alias, group.title, provider, info.role.value)
 
 
 @command
 async def admins_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
     if len(args) > 1:
-        raise Refusal("name at most one group: /admins [group]")
+        raise Refusal(texts.AT_MOST_ONE_GROUP)
     return _managers_text(await cases.overview.managers(actor, args[0] if args else None))
 
 
 def _managers_text(managers: Managers) -> str:
-    lines = [f"owners (config.yaml, every right): {', '.join(map(str, managers.owners))}"]
+    lines: list[object] = [texts.owners_line(", ".join(map(str, managers.owners)))]
     for scope, grants in groupby(managers.grants, key=lambda grant: grant.scope):
         holders = ", ".join(f"{grant.user_id} {grant.role.value}" for grant in grants)
         lines.append(f"{scope}: {holders}")
     if not managers.grants:
-        lines.append("no grants")
-    return "Who may do what:\n" + "\n".join(lines)
+        lines.append(texts.NO_GRANTS)
+    return texts.who_may(lines)
 
 
 @command
@@ -235,18 +231,30 @@ async def history_command(cases: UseCases, actor: Actor, args: list[str], messag
     rows = await cases.overview.history(
         actor, alias, int(numbers[0]) if numbers else DEFAULT_HISTORY
     )
-    about = f" of {short(alias)}" if alias else ""
+    about = short(alias) if alias else None
     if not rows:
-        return f"Nothing in the history{about} yet."
-    return f"History{about}, newest first:\n" + "\n".join(_history_line(row) for row in rows)
+        return texts.no_history(about)
+    return texts.history(about, [_history_line(row) for row in rows])
 
 
-def _history_line(row: AuditEntry) -> str:
-    when = row.at[:16].replace("T", " ")
-    who = str(row.user_id) if row.user_id is not None else "the bot"
-    line = f"{when} {who} {row.action.replace('_', ' ')} {row.target or '-'}: {row.outcome}"
+def _history_line(row: AuditEntry) -> Text:
+    """One audit row: when (in the reader's locale), who, what, the outcome. The action and
+    outcome are the audit log's own words (English, as stored), like its reasons."""
+    who: object = str(row.user_id) if row.user_id is not None else texts.THE_BOT
+    parts: list[object] = [
+        _when(row.at),
+        who,
+        f"{row.action.replace('_', ' ')} {row.target or '-'}: {row.outcome}",
+    ]
     if row.requested_by is not None:
-        line += f" (proposed by {row.requested_by})"
+        parts.append(texts.proposed_by(row.requested_by))
     if detail := row.url or row.reason:
-        line += f" - {detail}"
-    return short(line, _LINE_LIMIT)
+        parts.append(f"- {detail}")
+    return cut(joined(" ", parts), _LINE_LIMIT)
+
+
+def _when(at: str) -> Text:
+    """The audit row's time: English keeps its sortable 2026-12-06 14:05 (UTC)."""
+    english = at[:16].replace("T", " ")
+    stamp = moment(at)
+    return Text(lambda language: english if language == "en" else stamp.in_language(language))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
+from bot import texts
 from bot.approvals import Claim, Verdict
-from bot.domain import Action, ProposalStatus
+from bot.domain import Action
+from bot.i18n import cut
 from handlers.callbacks import Decision
 from handlers.common import actor_of, query_of, services_of
-from handlers.replies import ANONYMOUS, outcome_text, sentence
+from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
 
 
 async def decision_pressed(
@@ -19,34 +21,33 @@ async def decision_pressed(
     query = query_of(update)
     actor = actor_of(update)
     if actor is None:
-        await query.answer(ANONYMOUS, show_alert=True)
+        await query.answer(tr(ANONYMOUS), show_alert=True)
         return
     approvals = (await services_of(context).use_cases()).approvals
     claim = await approvals.claim(actor, decision.proposal_id, approve=decision.approve)
     if not claim.won:
-        await query.answer(_not_yours(claim), show_alert=True)
+        await query.answer(tr(_not_yours(claim)), show_alert=True)
         return
     approved = claim.verdict is Verdict.APPROVED
-    await query.answer("Approved: making the change now." if approved else "Rejected.")
+    await query.answer(tr(texts.APPROVED_NOW if approved else texts.REJECTED_NOW))
     outcome = await approvals.carry_out(claim)
     if outcome is not None and claim.proposal is not None:
         # the approver hears the outcome under the proposal they pressed
         await context.bot.send_message(
             actor.chat_id,
-            outcome_text(Action(claim.proposal.action), outcome),
+            tr(outcome_text(Action(claim.proposal.action), outcome)),
             reply_parameters=ReplyParameters(preview.message_id, allow_sending_without_reply=True),
         )
 
 
-def _not_yours(claim: Claim) -> str:
+def _not_yours(claim: Claim) -> texts.Text:
     """Why this press decided nothing (at most 200 characters: an alert)."""
     proposal = claim.proposal
     if claim.verdict is Verdict.NOT_ALLOWED:
-        return sentence(f"Sorry, {claim.reason}")[:200]
+        return cut(sorry(claim.reason), 200)
     if claim.verdict is Verdict.EXPIRED:
-        return "This proposal expired before anyone decided it; nothing was changed."
+        return texts.EXPIRED_ALERT
     if claim.verdict is Verdict.ALREADY_DECIDED and proposal is not None:
-        verb = "approved" if proposal.status is ProposalStatus.APPROVED else "rejected"
-        decider = f"{proposal.decided_by_name} ({proposal.decided_by})"
-        return f"Already {verb} by {decider}."[:200]
-    return "I know no such proposal."
+        decider = texts.who(proposal.decided_by_name or "", proposal.decided_by or 0)
+        return cut(texts.already(proposal.status, decider), 200)
+    return texts.NO_SUCH_PROPOSAL

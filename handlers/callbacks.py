@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message
 
+from bot import texts
 from bot.config import ALIAS_PATTERN
 from bot.ids import positive_id
 from bot.proposals import APPROVE, REJECT
@@ -20,7 +21,7 @@ REMOVE, KEEP = "del", "keep"
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
-NOT_ON_MESSAGE = "That button is not on this message; nothing was done."
+NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.app import Services
 from bot.domain import Actor, PhotoSource
-from handlers.replies import ANONYMOUS
+from handlers.replies import ANONYMOUS, tr
 
 SERVICES_KEY = "avatarops.services"
 #: the shorter side an avatar needs; smaller Telegram variants are upscaled thumbnails
@@ -61,7 +61,7 @@ def with_actor(handler: ActorHandler) -> Handler:
     async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         actor = actor_of(update)
         if actor is None:
-            await message_of(update).reply_text(ANONYMOUS)
+            await message_of(update).reply_text(tr(ANONYMOUS))
             return
         await handler(update, context, actor)
 

@@ -1,4 +1,4 @@
-"""/start and /help: the commands this caller may use; the command menu."""
+"""/start and /help: the commands this caller may use; the command menu (per language)."""
 
 from __future__ import annotations
 
@@ -9,104 +9,70 @@ from telegram.ext import ContextTypes
 
 from bot.app import UseCases
 from bot.domain import Action, Actor
+from bot.i18n import Text, joined, say, tr
+from bot.texts import ABOUT, ARGS, help_text, no_rights, you_may_propose, you_may_use
 from handlers.common import message_of, services_of, with_actor
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
+    #: how its arguments are written (said in the reader's language)
     args: str
-    about: str
     #: the action it needs; the caller sees the command when they may take it somewhere
     action: Action
     #: name the groups (or providers) the caller may use it on
     list_choices: bool = False
 
+    @property
+    def about(self) -> Text:
+        return ABOUT[self.name]
+
 
 COMMANDS: list[Command] = [
-    Command(
-        "setgrouppic",
-        "<group>",
-        "set a group's picture (caption of a photo, reply to one, or send it next)",
-        Action.SET_GROUP_PICTURE,
-        list_choices=True,
-    ),
-    Command(
-        "delgrouppic",
-        "<group>",
-        "remove a group's picture",
-        Action.DELETE_GROUP_PICTURE,
-        list_choices=True,
-    ),
-    Command(
-        "grouppic",
-        "<group>",
-        "show a group's picture",
-        Action.VIEW_GROUP_PICTURE,
-        list_choices=True,
-    ),
-    Command(
-        "setprofilepic",
-        "<provider>",
-        "set the WhatsApp account's picture",
-        Action.SET_OWN_PICTURE,
-        list_choices=True,
-    ),
-    Command(
-        "profilepic",
-        "<provider>",
-        "show the WhatsApp account's picture",
-        Action.VIEW_OWN_PICTURE,
-        list_choices=True,
-    ),
-    Command(
-        "groups", "", "your groups, and what their providers can do", Action.VIEW_GROUP_PICTURE
-    ),
-    Command("admins", "[group]", "who may do what", Action.VIEW_GRANTS),
-    Command("history", "[group] [n]", "the latest changes and attempts", Action.VIEW_HISTORY),
-    Command("link", "<group>", "make a group the default of this chat", Action.LINK_CHAT),
-    Command("unlink", "", "forget this chat's default group", Action.LINK_CHAT),
-    Command("notify", "on|off", "your change notifications", Action.CHOOSE_NOTIFICATIONS),
-    Command(
-        "grant", "<user> <group|*> <admin|requester>", "give someone a role", Action.MANAGE_GRANTS
-    ),
-    Command("revoke", "<user> <group|*>", "take a role away", Action.MANAGE_GRANTS),
-    Command(
-        "addgroup",
-        "<alias> <provider> <chat id> [title]",
-        "add a WhatsApp group",
-        Action.MANAGE_GROUPS,
-    ),
-    Command("removegroup", "<alias>", "remove a group added from chat", Action.MANAGE_GROUPS),
+    Command("setgrouppic", ARGS["group"], Action.SET_GROUP_PICTURE, list_choices=True),
+    Command("delgrouppic", ARGS["group"], Action.DELETE_GROUP_PICTURE, list_choices=True),
+    Command("grouppic", ARGS["group"], Action.VIEW_GROUP_PICTURE, list_choices=True),
+    Command("setprofilepic", ARGS["provider"], Action.SET_OWN_PICTURE, list_choices=True),
+    Command("profilepic", ARGS["provider"], Action.VIEW_OWN_PICTURE, list_choices=True),
+    Command("groups", "", Action.VIEW_GROUP_PICTURE),
+    Command("admins", ARGS["group?"], Action.VIEW_GRANTS),
+    Command("history", ARGS["history"], Action.VIEW_HISTORY),
+    Command("link", ARGS["group"], Action.LINK_CHAT),
+    Command("unlink", "", Action.LINK_CHAT),
+    Command("notify", "on|off", Action.CHOOSE_NOTIFICATIONS),
+    Command("grant", ARGS["grant"], Action.MANAGE_GRANTS),
+    Command("revoke", ARGS["revoke"], Action.MANAGE_GRANTS),
+    Command("addgroup", ARGS["addgroup"], Action.MANAGE_GROUPS),
+    Command("removegroup", ARGS["alias"], Action.MANAGE_GROUPS),
 ]
+USAGE_LANGUAGE = "en|ru|pt"
+#: in the menu, after the commands above: anyone may use these
+EVERYONE = ("language", "cancel", "help")
 
-MENU = [BotCommand(command.name, command.about[:256]) for command in COMMANDS] + [
-    BotCommand("cancel", "stop waiting for a photo"),
-    BotCommand("help", "what you may do here"),
-]
+
+def menu(language: str) -> list[BotCommand]:
+    """The command menu in `language` (setMyCommands with its language_code)."""
+    names = [command.name for command in COMMANDS] + list(EVERYONE)
+    return [BotCommand(name, say(language, ABOUT[name])[:256]) for name in names]
 
 
 @with_actor
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     lines = await _lines(await services_of(context).use_cases(), actor)
-    if not lines:
-        text = (
-            "I change the pictures of WhatsApp groups, but you have no rights here yet. "
-            f"Ask an owner to grant you access; your Telegram id is {actor.user_id}."
-        )
-    else:
-        text = "What you may do:\n\n" + "\n".join(lines) + "\n\n/cancel stops waiting for a photo."
-    await message_of(update).reply_text(text)
+    language = _usage(Command("language", USAGE_LANGUAGE, Action.VIEW_GROUP_PICTURE))
+    text = help_text([*lines, language]) if lines else no_rights(actor.user_id)
+    await message_of(update).reply_text(tr(text))
 
 
-async def _lines(cases: UseCases, actor: Actor) -> list[str]:
+async def _lines(cases: UseCases, actor: Actor) -> list[Text]:
     lines = []
     for command in COMMANDS:
-        usage = f"/{command.name} {command.args}".rstrip() + f" {command.about}"
+        usage = _usage(command)
         if command.list_choices:
             choices = await cases.avatars.choices(actor, command.action)
             if choices:
-                lines.append(f"{usage}\n    you may use: {', '.join(choices)}")
+                lines.append(you_may_use(usage, choices))
         elif await cases.overview.allowed(actor, command.action):
             lines.append(usage)
     direct = set(await cases.avatars.choices(actor, Action.SET_GROUP_PICTURE))
@@ -116,9 +82,13 @@ async def _lines(cases: UseCases, actor: Actor) -> list[str]:
         if alias not in direct
     ]
     if proposable:
-        lines.insert(
-            0,
-            "/setgrouppic and /delgrouppic <group> propose a new picture or its removal; an "
-            f"admin of the group decides\n    you may propose for: {', '.join(proposable)}",
-        )
+        lines.insert(0, you_may_propose(proposable))
     return lines
+
+
+def _usage(command: Command) -> Text:
+    """ "/name args about", each part in the reader's language."""
+    parts: list[object] = [f"/{command.name}"]
+    if command.args:
+        parts.append(command.args)
+    return joined(" ", [*parts, command.about])

@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.domain import Action, Outcome
 from bot.messenger import Button
-from handlers.replies import outcome_text
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -41,10 +39,7 @@ class TelegramMessenger:
             chat_id, message_id, reply_markup=keyboard(buttons)
         )
 
-    async def report(
-        self, chat_id: int, message_id: int | None, action: Action, outcome: Outcome
-    ) -> None:
-        text = outcome_text(action, outcome)
+    async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
         if message_id is None:
             await self._bot.send_message(chat_id, text)
         else:

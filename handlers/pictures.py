@@ -27,7 +27,9 @@ from handlers.replies import (
     WORKING,
     outcome_text,
     queued_text,
-    sentence,
+    sorry,
+    texts,
+    tr,
 )
 
 SET_COMMANDS = {"setgrouppic": Action.SET_GROUP_PICTURE, "setprofilepic": Action.SET_OWN_PICTURE}
@@ -64,7 +66,7 @@ async def set_picture_command(
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
-            await message.reply_text(NO_PICTURE_IN_REPLY)
+            await message.reply_text(tr(NO_PICTURE_IN_REPLY))
             return
         await _run_change(message, context, actor, action, name, source)
         return
@@ -79,11 +81,11 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     actor = actor_of(update)
     if actor is None:
-        await message.reply_text(ANONYMOUS)
+        await message.reply_text(tr(ANONYMOUS))
         return
     source = photo_source(message)
     if source is None:
-        await message.reply_text(NOT_A_PICTURE)
+        await message.reply_text(tr(NOT_A_PICTURE))
         return
     name = parsed.args[0] if parsed.args else None
     await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source)
@@ -111,9 +113,9 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     actor = actor_of(update)
     waiting: dict[int, Pending] = chat_data_of(context).get(PENDING_KEY, {})
     if actor and waiting.pop(actor.user_id, None):
-        await message_of(update).reply_text("Cancelled: I am no longer waiting for a photo.")
+        await message_of(update).reply_text(tr(texts.CANCELLED))
     else:
-        await message_of(update).reply_text("There was nothing to cancel.")
+        await message_of(update).reply_text(tr(texts.NOTHING_TO_CANCEL))
 
 
 @with_actor
@@ -125,13 +127,13 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     try:
         target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
     except Refusal as refusal:
-        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        await message.reply_text(tr(sorry(refusal.reason)))
         return
     alias = _resolved_name(target)
     remove, question = (
-        ("Propose it", f"Propose to the admins of {target.title} to remove its picture?")
+        (tr(texts.PROPOSE_IT), tr(texts.propose_removal(target.title)))
         if target.needs_approval
-        else ("Remove it", f"Remove the picture of {target.title}? This cannot be undone.")
+        else (tr(texts.REMOVE_IT), tr(texts.confirm_removal(target.title)))
     )
     buttons = InlineKeyboardMarkup(
         [
@@ -139,7 +141,9 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
                 InlineKeyboardButton(
                     remove, callback_data=encode(ConfirmRemoval(actor.user_id, alias))
                 ),
-                InlineKeyboardButton("Keep it", callback_data=encode(KeepPicture(actor.user_id))),
+                InlineKeyboardButton(
+                    tr(texts.KEEP_IT), callback_data=encode(KeepPicture(actor.user_id))
+                ),
             ]
         ]
     )
@@ -156,22 +160,22 @@ async def removal_answered(
     query = query_of(update)
     actor = actor_of(update)
     if actor is None or actor.user_id != value.asker:
-        await query.answer("Only the person who asked can answer this.", show_alert=True)
+        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
         return
     await query.answer()
     if isinstance(value, KeepPicture):
-        await query.edit_message_text("Kept: nothing was changed.")
+        await query.edit_message_text(tr(texts.KEPT))
         return
     service = await services_of(context).get()
     request = f"{question.chat_id}:{question.message_id}"
 
     async def accepted() -> None:  # this press, not a second one, took the request up
-        await query.edit_message_text(WORKING)
+        await query.edit_message_text(tr(WORKING))
 
     progress = replace(_progress(question, request), accepted=accepted)
     outcome = await service.delete_group_picture(actor, value.alias, progress)
     if outcome.result is not Result.DUPLICATE:
-        await query.edit_message_text(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
+        await query.edit_message_text(tr(outcome_text(Action.DELETE_GROUP_PICTURE, outcome)))
 
 
 @with_actor
@@ -185,7 +189,7 @@ async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         outcome = await service.get_group_picture(actor, name)
     else:
         outcome = await service.get_own_picture(actor, name)
-    await message.reply_text(outcome_text(action, outcome))
+    await message.reply_text(tr(outcome_text(action, outcome)))
 
 
 async def _ask_for_photo(
@@ -199,13 +203,11 @@ async def _ask_for_photo(
     try:
         target = await service.authorize(actor, action, name)
     except Refusal as refusal:
-        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        await message.reply_text(tr(sorry(refusal.reason)))
         return
     wait = services_of(context).config.photo_wait_seconds
-    what = "the picture you propose" if target.needs_approval else "the new picture"
     question = await message.reply_text(
-        f"Send me {what} for {target.title}: a photo or an image file, as a reply to "
-        f"this message or within {wait / 60:.0f} minutes. /cancel stops.",
+        tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
         reply_markup=ForceReply(selective=True),
     )
     chat_data_of(context).setdefault(PENDING_KEY, {})[actor.user_id] = Pending(
@@ -225,25 +227,25 @@ async def _run_change(
     source: PhotoSource | None,
 ) -> None:
     if source is None:
-        await message.reply_text(NOT_A_PICTURE)
+        await message.reply_text(tr(NOT_A_PICTURE))
         return
     service = await services_of(context).get()
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes
         return
-    answer = await message.reply_text(WORKING, do_quote=True)  # which request it answers
+    answer = await message.reply_text(tr(WORKING), do_quote=True)  # which request it answers
     if action is Action.SET_GROUP_PICTURE:
         outcome = await service.set_group_picture(actor, name, source, _progress(answer, request))
     else:
         outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
     if outcome.result is not Result.DUPLICATE:
-        await answer.edit_text(outcome_text(action, outcome))
+        await answer.edit_text(tr(outcome_text(action, outcome)))
 
 
 def _progress(answer: Message, request: str) -> Progress:
     """The bot's `answer` message shows the change's progress and, at the end, its outcome."""
 
     async def queued(ahead: int) -> None:
-        await answer.edit_text(queued_text(ahead))
+        await answer.edit_text(tr(queued_text(ahead)))
 
     return Progress(MessageRef(answer.chat_id, answer.message_id), request, queued)

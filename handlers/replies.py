@@ -1,79 +1,32 @@
-"""How the bot words its answers. Plain text only: nothing a user typed can become markup."""
+"""How the bot words its answers. Plain text only: nothing a user typed can become markup.
+
+The sentences themselves live in bot/texts.py (translated through bot/locale/); `tr()` says one
+in the language of the person whose update is being handled.
+"""
 
 from __future__ import annotations
 
-from bot.domain import Action, Outcome, Result
-
-ANONYMOUS = (
-    "I can't tell who you are when you post as a chat or channel. "
-    "Send the command from your own account."
+from bot import texts
+from bot.i18n import sentence, tr
+from bot.texts import (
+    ANONYMOUS,
+    NO_PICTURE_IN_REPLY,
+    NOT_A_PICTURE,
+    WORKING,
+    outcome_text,
+    sorry,
 )
-NO_PICTURE_IN_REPLY = (
-    "That message has no picture. Reply to a photo or an image file, "
-    "or send the photo with the command as its caption."
-)
-NOT_A_PICTURE = "Send the command as the caption of a photo or an image file."
-WORKING = "Working on it…"
+from bot.texts import queued as queued_text
 
-
-def sentence(text: str) -> str:
-    text = text.strip()
-    text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "?", "!")) else text + "."
-
-
-def outcome_text(action: Action, outcome: Outcome) -> str:
-    if outcome.resumed and outcome.result is Result.REFUSED:
-        return sentence(f"Not resumed after a restart: {outcome.reason}")
-    text = _outcome_text(action, outcome)
-    return f"Resumed after a restart. {text}" if outcome.resumed else text
-
-
-def queued_text(ahead: int) -> str:
-    return f"Queued ({ahead} ahead of it)…"
-
-
-def _outcome_text(action: Action, outcome: Outcome) -> str:
-    if outcome.result is Result.SUPERSEDED:
-        return sentence(f"Not sent: {outcome.reason}, which replaces this one")
-    if outcome.result is Result.CANCELLED:
-        return sentence(f"Not done: {outcome.reason}")
-    if outcome.result is Result.REFUSED:
-        return sentence(f"Sorry, {outcome.reason}")
-    if outcome.proposal is not None:
-        return _proposal_text(action, outcome)
-    if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
-        return _view_text(outcome)
-    if not outcome.ok:
-        verb = "remove" if action is Action.DELETE_GROUP_PICTURE else "change"
-        return sentence(f"Could not {verb} the picture of {outcome.target}: {outcome.reason}")
-    if action is Action.DELETE_GROUP_PICTURE:
-        text = f"Done: the picture of {outcome.target} is removed."
-    else:
-        text = f"Done: {outcome.target} has a new picture."
-        text += f"\n{outcome.url}" if outcome.url else "\nThe provider did not tell its URL."
-    return text + (f"\n{sentence(outcome.reason)}" if outcome.reason else "")
-
-
-def _view_text(outcome: Outcome) -> str:
-    if not outcome.ok:
-        return sentence(f"Could not read the picture of {outcome.target}: {outcome.reason}")
-    if outcome.url:
-        return f"The picture of {outcome.target}:\n{outcome.url}"
-    note = f" ({outcome.reason})" if outcome.reason else ""
-    return f"{outcome.target} has no picture{note}."
-
-
-def _proposal_text(action: Action, outcome: Outcome) -> str:
-    what = (
-        "the removal of the picture of"
-        if action is Action.DELETE_GROUP_PICTURE
-        else "your picture for"
-    )
-    if not outcome.ok:
-        return sentence(f"Could not propose {what} {outcome.target}: {outcome.reason}")
-    return (
-        f"You may not make this change yourself, so I sent {what} {outcome.target} to its "
-        f"admins for approval (proposal {outcome.proposal}, {outcome.reason}). "
-        "I will tell you here what they decide."
-    )
+__all__ = [
+    "ANONYMOUS",
+    "NOT_A_PICTURE",
+    "NO_PICTURE_IN_REPLY",
+    "WORKING",
+    "outcome_text",
+    "queued_text",
+    "sentence",
+    "sorry",
+    "texts",
+    "tr",
+]

@@ -101,8 +101,8 @@ class Bot:
         assert self.services.store is not None
         return self.services.store
 
-    def user(self, user_id: int, name: str) -> FakeUser:
-        return self.telegram.user(user_id, name)
+    def user(self, user_id: int, name: str, language_code: str | None = None) -> FakeUser:
+        return self.telegram.user(user_id, name, language_code=language_code)
 
     async def deliver(self) -> None:
         """Let the bot process everything users sent so far (each update to completion, and
@@ -136,6 +136,16 @@ class Bot:
                 table: sorted(db.execute(query).fetchall(), key=repr)
                 for table, query in SNAPSHOT.items()
             }
+
+    def menu(self, language_code: str = "") -> dict[str, str]:
+        """The command menu the bot registered for `language_code` ("": the default one):
+        command -> description."""
+        [call] = [
+            call
+            for call in self.telegram.calls("setMyCommands")
+            if call.params.get("language_code", "") == language_code
+        ]
+        return {command["command"]: command["description"] for command in call.params["commands"]}
 
     def sent_to(self) -> list[int]:
         """The chat of every sendMessage and sendPhoto so far, delivered or not, in order."""

@@ -203,6 +203,15 @@ MIGRATIONS: list[str] = [
         WHERE target NOT LIKE 'account:%';
     CREATE INDEX operations_by_group ON operations (group_id);
     """,
+    # 5: the language each person chose (/language) and the one their Telegram app last showed
+    """
+    CREATE TABLE languages (
+        user_id    INTEGER PRIMARY KEY,
+        chosen     TEXT,
+        seen       TEXT,
+        updated_at TEXT NOT NULL
+    );
+    """,
 ]
 
 

@@ -229,10 +229,18 @@ class FakeUser:
     id: int
     first_name: str
     username: str | None = None
+    #: the IETF tag of the language of the user's Telegram app ("ru", "pt-br"); None: unknown
+    language_code: str | None = None
 
     def to_user(self) -> User:
         """The PTB `User`."""
-        return User(self.id, self.first_name, is_bot=False, username=self.username)
+        return User(
+            self.id,
+            self.first_name,
+            is_bot=False,
+            username=self.username,
+            language_code=self.language_code,
+        )
 
     async def send(
         self,
@@ -405,9 +413,16 @@ class FakeTelegram:
         """A new PTB request backend bound to this fake (no sockets)."""
         return FakeRequest(self)
 
-    def user(self, user_id: int, first_name: str, *, username: str | None = None) -> FakeUser:
-        """A Telegram user, with its private chat."""
-        user = FakeUser(self, user_id, first_name, username)
+    def user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> FakeUser:
+        """A Telegram user, with its private chat; `language_code` as their app sends it."""
+        user = FakeUser(self, user_id, first_name, username, language_code)
         self._users[user_id] = user
         self._chats[user_id] = FakeChat(
             user_id, Chat.PRIVATE, first_name=first_name, username=username

@@ -1,0 +1,871 @@
+"""Every sentence the bot says, in one place, written for translation.
+
+Each sentence is a `_("…")` (or `ngettext(…)`) call here; bot/i18n.py says it in the reader's
+language from the catalogs in bot/locale/. To add a sentence: write a function (or constant)
+below with `_()`, use it where the bot speaks, then run `scripts/i18n extract` (README,
+"Languages") and translate the new entries in each .po file.
+
+Placeholders are `{name}`, filled by keyword. What comes from outside stays as it is: names
+and titles, and a provider's own reasons (adapters/ word their reasons in English, often
+quoting the provider; the bot frames them in the reader's language).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.domain import Action, Outcome, ProposalStatus, Result
+from bot.i18n import Text, _, joined, moment, ngettext, sentence
+
+# who is asking ----------------------------------------------------------------------------------
+
+ANONYMOUS = _(
+    "I can't tell who you are when you post as a chat or channel. "
+    "Send the command from your own account."
+)
+FAILED = _("Something went wrong on my side; nothing more was done. Please try again.")
+NOT_ON_MESSAGE = _("That button is not on this message; nothing was done.")
+
+
+def sorry(reason: object) -> Text:
+    """A refusal: "Sorry, <reason>."."""
+    return sentence(_("Sorry, {reason}", reason=reason))
+
+
+# pictures ---------------------------------------------------------------------------------------
+
+NO_PICTURE_IN_REPLY = _(
+    "That message has no picture. Reply to a photo or an image file, "
+    "or send the photo with the command as its caption."
+)
+NOT_A_PICTURE = _("Send the command as the caption of a photo or an image file.")
+WORKING = _("Working on it…")
+CANCELLED = _("Cancelled: I am no longer waiting for a photo.")
+NOTHING_TO_CANCEL = _("There was nothing to cancel.")
+PROPOSE_IT = _("Propose it")
+REMOVE_IT = _("Remove it")
+KEEP_IT = _("Keep it")
+ONLY_ASKER = _("Only the person who asked can answer this.")
+KEPT = _("Kept: nothing was changed.")
+
+
+def propose_removal(title: str) -> Text:
+    return _("Propose to the admins of {title} to remove its picture?", title=title)
+
+
+def confirm_removal(title: str) -> Text:
+    return _("Remove the picture of {title}? This cannot be undone.", title=title)
+
+
+def send_picture(title: str, minutes: float, proposed: bool) -> Text:
+    if proposed:
+        return _(
+            "Send me the picture you propose for {title}: a photo or an image file, as a reply "
+            "to this message or within {minutes} minutes. /cancel stops.",
+            title=title,
+            minutes=f"{minutes:.0f}",
+        )
+    return _(
+        "Send me the new picture for {title}: a photo or an image file, as a reply to this "
+        "message or within {minutes} minutes. /cancel stops.",
+        title=title,
+        minutes=f"{minutes:.0f}",
+    )
+
+
+def queued(ahead: int) -> Text:
+    return ngettext("Queued ({n} ahead of it)…", "Queued ({n} ahead of it)…", ahead)
+
+
+def account(provider: str) -> Text:
+    """The target's title when a change is about a provider account's own picture."""
+    return _("the WhatsApp account ({provider})", provider=provider)
+
+
+def outcome_text(action: Action, outcome: Outcome) -> Text:
+    """How a picture request ended, for the person who asked."""
+    if outcome.resumed and outcome.result is Result.REFUSED:
+        return sentence(_("Not resumed after a restart: {reason}", reason=outcome.reason))
+    text = _outcome_text(action, outcome)
+    return _("Resumed after a restart. {text}", text=text) if outcome.resumed else text
+
+
+def _outcome_text(action: Action, outcome: Outcome) -> Text:
+    target, reason = outcome.target, outcome.reason
+    if outcome.result is Result.SUPERSEDED:
+        return sentence(_("Not sent: {reason}, which replaces this one", reason=reason))
+    if outcome.result is Result.CANCELLED:
+        return sentence(_("Not done: {reason}", reason=reason))
+    if outcome.result is Result.REFUSED:
+        return sorry(reason)
+    if outcome.proposal is not None:
+        return _proposal_text(action, outcome)
+    if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
+        return _view_text(outcome)
+    removal = action is Action.DELETE_GROUP_PICTURE
+    if not outcome.ok:
+        if removal:
+            return sentence(
+                _(
+                    "Could not remove the picture of {target}: {reason}",
+                    target=target,
+                    reason=reason,
+                )
+            )
+        return sentence(
+            _("Could not change the picture of {target}: {reason}", target=target, reason=reason)
+        )
+    if removal:
+        done = _("Done: the picture of {target} is removed.", target=target)
+    elif outcome.url:
+        done = _("Done: {target} has a new picture.\n{url}", target=target, url=outcome.url)
+    else:
+        done = _(
+            "Done: {target} has a new picture.\nThe provider did not tell its URL.", target=target
+        )
+    return joined("\n", [done, sentence(reason)]) if reason else done
+
+
+def _view_text(outcome: Outcome) -> Text:
+    target, reason = outcome.target, outcome.reason
+    if not outcome.ok:
+        return sentence(
+            _("Could not read the picture of {target}: {reason}", target=target, reason=reason)
+        )
+    if outcome.url:
+        return _("The picture of {target}:\n{url}", target=target, url=outcome.url)
+    if reason:
+        return _("{target} has no picture ({reason}).", target=target, reason=reason)
+    return _("{target} has no picture.", target=target)
+
+
+def _proposal_text(action: Action, outcome: Outcome) -> Text:
+    target, reason, number = outcome.target, outcome.reason, outcome.proposal
+    removal = action is Action.DELETE_GROUP_PICTURE
+    if not outcome.ok:
+        if removal:
+            return sentence(
+                _(
+                    "Could not propose the removal of the picture of {target}: {reason}",
+                    target=target,
+                    reason=reason,
+                )
+            )
+        return sentence(
+            _("Could not propose your picture for {target}: {reason}", target=target, reason=reason)
+        )
+    if removal:
+        return _(
+            "You may not make this change yourself, so I sent the removal of the picture of "
+            "{target} to its admins for approval (proposal {number}, {reason}). "
+            "I will tell you here what they decide.",
+            target=target,
+            number=number,
+            reason=reason,
+        )
+    return _(
+        "You may not make this change yourself, so I sent your picture for {target} to its "
+        "admins for approval (proposal {number}, {reason}). I will tell you here what they decide.",
+        target=target,
+        number=number,
+        reason=reason,
+    )
+
+
+# refusals and reasons made in bot/ --------------------------------------------------------------
+
+
+def no_group_called(alias: str) -> Text:
+    return _("there is no group called {alias}", alias=repr(alias))
+
+
+def no_provider_called(name: str, configured: list[str]) -> Text:
+    return _(
+        "there is no provider called {name}. Configured: {configured}.",
+        name=repr(name),
+        configured=", ".join(configured),
+    )
+
+
+def which_provider(names: list[str]) -> Text:
+    return _("which provider? Name one of: {names}.", names=", ".join(names))
+
+
+WHICH_GROUP = _("which group?")
+
+
+def which(question: Text, names: list[str]) -> Text:
+    """A question about the group, with the groups the person may use."""
+    if not names:
+        return _("{question} You have no groups you may use.", question=question)
+    return _("{question} You may use: {names}.", question=question, names=", ".join(names))
+
+
+def no_group_called_question(alias: str) -> Text:
+    return _("there is no group called {alias}.", alias=repr(alias))
+
+
+ONLY_OWNERS_SET_ACCOUNT = _("only owners may change the account picture")
+MAY_NOT_SEE_ACCOUNT = _("you may not see the account picture")
+
+
+def may_not(action: Action, title: str) -> Text:
+    if action is Action.DELETE_GROUP_PICTURE:
+        return _("you may not remove the picture of {title}", title=title)
+    if action is Action.VIEW_GROUP_PICTURE:
+        return _("you may not see the picture of {title}", title=title)
+    return _("you may not change the picture of {title}", title=title)
+
+
+def provider_cannot(label: str, action: Action) -> Text:
+    if action is Action.SET_GROUP_PICTURE:
+        return _("{label} cannot set a group picture, so nothing was changed", label=label)
+    if action is Action.DELETE_GROUP_PICTURE:
+        return _("{label} cannot remove a group picture, so nothing was changed", label=label)
+    if action is Action.VIEW_GROUP_PICTURE:
+        return _("{label} cannot show a group picture, so nothing was changed", label=label)
+    if action is Action.SET_OWN_PICTURE:
+        return _(
+            "{label} cannot set the account's own picture, so nothing was changed", label=label
+        )
+    return _("{label} cannot show the account's own picture, so nothing was changed", label=label)
+
+
+def provider_gone(title: str, provider: str) -> Text:
+    return _("the provider of {title} ({provider}) is gone", title=title, provider=provider)
+
+
+def group_gone(alias: str) -> Text:
+    return _("the group {alias} is gone", alias=alias)
+
+
+def open_until(expires_at: str) -> Text:
+    return _("open until {moment}", moment=moment(expires_at))
+
+
+NOBODY_TO_APPROVE = _("I could not reach anyone who may approve it")
+
+# changes: bot/changes.py ------------------------------------------------------------------------
+
+
+def file_too_big(megabytes: float, limit: int) -> Text:
+    return _("the file is {size} MB; the limit is {limit} MB", size=f"{megabytes:.1f}", limit=limit)
+
+
+def removed_before_run(alias: str) -> Text:
+    return _("the group {alias} was removed before the change ran", alias=alias)
+
+
+def too_old_to_resume(minutes: float) -> Text:
+    return _(
+        "it was not resumed after a restart: it was older than {minutes} minutes; send it again",
+        minutes=f"{minutes:g}",
+    )
+
+
+DOWNLOAD_FAILED = _("I could not download the picture from Telegram; send it again")
+
+
+def newer_change_reason(name: str, title: str) -> Text:
+    return _("{name} sent a newer change for {title}", name=name, title=title)
+
+
+def provider_not_configured(provider: str) -> Text:
+    return _("its provider {provider} is no longer configured", provider=provider)
+
+
+def group_not_served(target: str, provider: str) -> Text:
+    return _(
+        "the group {target} is no longer served by {provider}", target=target, provider=provider
+    )
+
+
+def may_no_longer(name: str, action: Action, title: str) -> Text:
+    if action is Action.DELETE_GROUP_PICTURE:
+        return _("{name} may no longer remove the picture of {title}", name=name, title=title)
+    return _("{name} may no longer change the picture of {title}", name=name, title=title)
+
+
+PICTURE_LOST = _("its picture was lost; send it again")
+
+# pictures the bot cannot use: bot/images.py -----------------------------------------------------
+
+
+#: files of a kind the bot knows but cannot use
+GIF = _("this is a GIF; send a JPEG, PNG or WebP picture")
+BMP = _("this is a BMP picture; send a JPEG, PNG or WebP picture")
+TIFF = _("this is a TIFF picture; send a JPEG, PNG or WebP picture")
+AVIF = _("this is an AVIF picture; send a JPEG, PNG or WebP picture")
+PDF = _("this is a PDF, not a picture")
+ZIP = _("this is a ZIP archive, not a picture")
+DAMAGED = _("the picture is damaged or incomplete")
+
+
+def far_too_big(limit: int) -> Text:
+    return _("the picture is far over {limit} megapixels, the limit", limit=limit)
+
+
+def too_many_megapixels(megapixels: float, limit: int) -> Text:
+    return _(
+        "the picture is {megapixels} megapixels; the limit is {limit}",
+        megapixels=f"{megapixels:g}",
+        limit=limit,
+    )
+
+
+def too_small(width: int, height: int, side: int) -> Text:
+    return _(
+        "the picture is {width}x{height} px; it must be at least {side} px on its shorter side",
+        width=width,
+        height=height,
+        side=side,
+    )
+
+
+# notices: bot/notify.py -------------------------------------------------------------------------
+
+
+def who(name: str, user_id: int) -> str:
+    return f"{name} ({user_id})"
+
+
+def notice(
+    actor: str, action: Action, target: str, provider: str, url: str | None, requester: str | None
+) -> Text:
+    """An executed change, for the owners, the group's admins and the notify chat."""
+    params = {"actor": actor, "target": target, "provider": provider}
+    if action is Action.DELETE_GROUP_PICTURE:
+        line = _("{actor} removed the picture of {target} via {provider}", **params)
+    else:
+        line = _("{actor} changed the picture of {target} via {provider}", **params)
+    if requester is not None:
+        line = _("{line} (proposed by {requester})", line=line, requester=requester)
+    if url:
+        return _("{line}.\nNew picture: {url}", line=line, url=url)
+    return _("{line}.", line=line)
+
+
+def failed_notice(
+    actor: str,
+    action: Action,
+    target: str,
+    provider: str,
+    reason: str | None,
+    requester: str | None,
+) -> Text:
+    params = {"actor": actor, "target": target, "provider": provider}
+    if action is Action.DELETE_GROUP_PICTURE:
+        line = _("{actor} tried to remove the picture of {target} via {provider}", **params)
+    else:
+        line = _("{actor} tried to change the picture of {target} via {provider}", **params)
+    if requester is not None:
+        line = _("{line} (proposed by {requester})", line=line, requester=requester)
+    return _("{line}, but it failed: {reason}", line=line, reason=reason)
+
+
+def map_changed(actor: str, summary: object) -> Text:
+    return _("{actor} {summary}.", actor=actor, summary=summary)
+
+
+def auth_alert(provider: str, reason: str | None) -> Text:
+    return _(
+        "Alert: the provider {provider} fails to authenticate: {reason}. Every change through it "
+        "fails until this is fixed; I will not repeat this alert.",
+        provider=provider,
+        reason=reason,
+    )
+
+
+def works_again(provider: str) -> Text:
+    return _("The provider {provider} works again.", provider=provider)
+
+
+# proposals: bot/proposals.py, bot/approvals.py, handlers/approvals.py ---------------------------
+
+APPROVE = _("Approve")
+REJECT = _("Reject")
+
+
+def decided(status: ProposalStatus, name: str) -> Text:
+    """The one button a decided proposal keeps."""
+    if status is ProposalStatus.APPROVED:
+        return _("✅ Approved by {name}", name=name)
+    if status is ProposalStatus.REJECTED:
+        return _("❌ Rejected by {name}", name=name)
+    return _("⌛ Expired")
+
+
+def invitation(
+    requester: str, picture: bool, title: str, alias: str, provider: str, until: str
+) -> Text:
+    params = {
+        "requester": requester,
+        "title": title,
+        "alias": alias,
+        "provider": provider,
+        "until": moment(until),
+    }
+    if picture:
+        return _(
+            "{requester} proposes this picture for {title} ({alias}, via {provider}). "
+            "The first decision counts; open until {until}.",
+            **params,
+        )
+    return _(
+        "{requester} proposes to remove the picture of {title} ({alias}, via {provider}). "
+        "The first decision counts; open until {until}.",
+        **params,
+    )
+
+
+def only_deciders(action: Action, title: str) -> Text:
+    if action is Action.DELETE_GROUP_PICTURE:
+        return _(
+            "only those who may remove the picture of {title} may decide this proposal",
+            title=title,
+        )
+    return _(
+        "only those who may change the picture of {title} may decide this proposal", title=title
+    )
+
+
+CANNOT_BE_MADE = _("it can no longer be made")
+
+
+def _what(action: Action, title: str) -> Text:
+    if action is Action.DELETE_GROUP_PICTURE:
+        return _("remove the picture of {title}", title=title)
+    return _("change the picture of {title}", title=title)
+
+
+def rejected(action: Action, title: str, decider: str) -> Text:
+    return _(
+        "Your proposal to {what} was rejected by {decider}.",
+        what=_what(action, title),
+        decider=decider,
+    )
+
+
+def approved(action: Action, title: str, decider: str, outcome: Outcome) -> Text:
+    what = _what(action, title)
+    if not outcome.ok:
+        return _(
+            "Your proposal to {what} was approved by {decider}, but it could not be done: {reason}",
+            what=what,
+            decider=decider,
+            reason=outcome.reason,
+        )
+    if outcome.url:
+        return _(
+            "Your proposal to {what} was approved by {decider}. Done.\nNew picture: {url}",
+            what=what,
+            decider=decider,
+            url=outcome.url,
+        )
+    return _("Your proposal to {what} was approved by {decider}. Done.", what=what, decider=decider)
+
+
+def expired(action: Action, title: str, ttl: timedelta) -> Text:
+    hours = ttl.total_seconds() / 3600
+    if hours >= 1:
+        duration = ngettext("{n} h", "{n} h", round(hours), n=f"{hours:g}")
+    else:
+        minutes = ttl.total_seconds() / 60
+        duration = ngettext("{n} min", "{n} min", round(minutes), n=f"{minutes:g}")
+    return _(
+        "Your proposal to {what} expired: nobody decided within {duration}.",
+        what=_what(action, title),
+        duration=duration,
+    )
+
+
+APPROVED_NOW = _("Approved: making the change now.")
+REJECTED_NOW = _("Rejected.")
+EXPIRED_ALERT = _("This proposal expired before anyone decided it; nothing was changed.")
+NO_SUCH_PROPOSAL = _("I know no such proposal.")
+
+
+def already(status: ProposalStatus, decider: str) -> Text:
+    if status is ProposalStatus.APPROVED:
+        return _("Already approved by {decider}.", decider=decider)
+    return _("Already rejected by {decider}.", decider=decider)
+
+
+# the admin map: bot/admin_map.py, bot/overview.py, handlers/admin.py ----------------------------
+
+ONLY_OWNERS_GRANT = _("only owners may grant rights")
+ONLY_OWNERS_REVOKE = _("only owners may revoke rights")
+ONLY_OWNERS_ADD = _("only owners may add groups")
+ONLY_OWNERS_REMOVE = _("only owners may remove groups")
+NO_NOTIFICATIONS = _("you get no change notifications: they go to owners and group admins")
+
+
+def not_a_role(roles: list[str], role: str) -> Text:
+    return _("a role is {roles}, not {role}", roles=" or ".join(roles), role=repr(role))
+
+
+def is_owner(user_id: int) -> Text:
+    return _("{user_id} is an owner (config.yaml) and may do everything", user_id=user_id)
+
+
+def already_role(user_id: int, role: str, scope: str) -> Text:
+    return _("{user_id} already is {role} on {scope}", user_id=user_id, role=role, scope=scope)
+
+
+def granted(role: str, scope: str, grantee: str, was: str | None) -> Text:
+    params = {"role": role, "scope": scope, "grantee": grantee}
+    if was:
+        return _("granted {role} on {scope} to {grantee} (was {was})", was=was, **params)
+    return _("granted {role} on {scope} to {grantee}", **params)
+
+
+def no_grant(user_id: int, scope: str) -> Text:
+    return _("{user_id} has no grant on {scope}", user_id=user_id, scope=scope)
+
+
+def revoked(user_id: int, role: str, scope: str) -> Text:
+    return _("revoked {user_id}'s {role} grant on {scope}", user_id=user_id, role=role, scope=scope)
+
+
+BAD_ALIAS = _("an alias is 1-32 lowercase letters, digits, - or _")
+
+
+def no_group_id(chat_id: str, label: str, problem: str) -> Text:
+    return _(
+        "{chat_id} is no group id for {label}: {problem}",
+        chat_id=repr(chat_id),
+        label=label,
+        problem=problem,
+    )
+
+
+def config_alias(alias: str) -> Text:
+    return _("{alias} is a group of config.yaml; choose another alias", alias=alias)
+
+
+def alias_taken(alias: str) -> Text:
+    return _("there already is a group called {alias}", alias=alias)
+
+
+def known_as(alias: str) -> Text:
+    return _("that group is already known as {alias}", alias=alias)
+
+
+def group_added(alias: str, title: str, chat_id: str, provider: str) -> Text:
+    return _(
+        "added the group {alias} ({title}: {chat_id} via {provider})",
+        alias=alias,
+        title=title,
+        chat_id=chat_id,
+        provider=provider,
+    )
+
+
+def from_config(alias: str) -> Text:
+    return _("{alias} comes from config.yaml; remove it there", alias=alias)
+
+
+def removed_by(name: str, alias: str) -> Text:
+    return _("{name} removed the group {alias} before the change ran", name=name, alias=alias)
+
+
+def group_removed(alias: str) -> Text:
+    return _("removed the group {alias} with its grants and chat links", alias=alias)
+
+
+def may_not_link(title: str) -> Text:
+    return _("you may not link this chat to {title}", title=title)
+
+
+def link_from_config(alias: str) -> Text:
+    return _("this chat's link to {alias} comes from config.yaml; change it there", alias=alias)
+
+
+def already_linked(alias: str) -> Text:
+    return _("this chat already is linked to {alias}", alias=alias)
+
+
+def may_not_replace_link(alias: str) -> Text:
+    return _("you may not replace this chat's link to {alias}", alias=alias)
+
+
+def linked(chat_id: int, alias: str) -> Text:
+    return _("linked the chat {chat_id} to {alias}", chat_id=chat_id, alias=alias)
+
+
+NOT_LINKED = _("this chat is not linked to a group")
+
+
+def may_not_unlink(alias: str) -> Text:
+    return _("you may not unlink this chat from {alias}", alias=alias)
+
+
+def unlinked(chat_id: int, alias: str) -> Text:
+    return _("unlinked the chat {chat_id} from {alias}", chat_id=chat_id, alias=alias)
+
+
+def may_not_see_managers(title: str) -> Text:
+    return _("you may not see who manages {title}", title=title)
+
+
+MAY_NOT_SEE_ANY_MANAGERS = _("you may not see who manages any group")
+
+
+def may_not_see_history(alias: str) -> Text:
+    return _("you may not see the history of {alias}", alias=repr(alias))
+
+
+MAY_NOT_SEE_HISTORY = _("you may not see any history")
+
+# Telegram ids: bot/ids.py -----------------------------------------------------------------------
+
+NEGATIVE_ID = _("a user id is a positive number; a negative one is a group or channel")
+
+
+def not_a_number(text: str) -> Text:
+    return _("a user id is a number, such as 222222222; {text} is not one", text=text)
+
+
+LEADING_ZERO = _("a user id does not start with 0")
+
+
+def id_too_big(text: str, limit: int) -> Text:
+    return _(
+        "{text} is too big for a Telegram user id (they fit in 52 bits: at most {limit})",
+        text=text,
+        limit=limit,
+    )
+
+
+# handlers/admin.py ------------------------------------------------------------------------------
+
+USAGE = {
+    "grant": _(
+        "/grant <user id> <group|*> <admin|requester>, or as a reply to a message of that "
+        "person: /grant <group|*> <admin|requester>"
+    ),
+    "revoke": _(
+        "/revoke <user id> <group|*>, or as a reply to a message of that person: /revoke <group|*>"
+    ),
+    "addgroup": _("/addgroup <alias> <provider> <chat id> [title]"),
+    "removegroup": _("/removegroup <alias>"),
+    "link": _("/link <group>"),
+    "history": _("/history [group] [number of rows]"),
+    "notify": _("/notify on or /notify off"),
+    "language": _("/language en, /language ru or /language pt"),
+}
+
+
+def usage(name: str) -> Text:
+    return _("that is not how it goes. Usage: {usage}", usage=USAGE[name])
+
+
+def username(name: str) -> Text:
+    return _(
+        "I cannot look up {name}: a bot cannot resolve usernames. Use the numeric Telegram id "
+        "(/start tells each person theirs), or send the command as a reply to one of their "
+        "messages.",
+        name=name,
+    )
+
+
+BY_ID = _("Use their numeric Telegram id instead (/start tells each person theirs).")
+HIDDEN_AUTHOR = _(
+    "the author of that message hides their account, so Telegram does not tell me who they "
+    "are. {by_id}",
+    by_id=BY_ID,
+)
+FORWARDED_FROM_CHAT = _(
+    "that message was forwarded from a chat or channel, not from a person. {by_id}", by_id=BY_ID
+)
+POSTED_AS_CHAT = _(
+    "that message was posted as a chat or channel, not by a person. {by_id}", by_id=BY_ID
+)
+UNKNOWN_AUTHOR = _("Telegram does not tell me who wrote that message. {by_id}", by_id=BY_ID)
+BOT_AUTHOR = _("that message is a bot's; reply to a message of the person")
+
+
+def done(summary: object) -> Text:
+    return _("Done: {summary}.", summary=summary)
+
+
+def notifications_are(on: bool) -> Text:
+    if on:
+        return _("Change notifications are on for you. /notify off turns them off.")
+    return _("Change notifications are off for you. /notify on turns them on.")
+
+
+NOTIFY_ON = _("Done: you will hear about every change to the groups you manage.")
+NOTIFY_OFF = _("Done: you will no longer hear about changes made by others.")
+
+
+def no_groups(user_id: int) -> Text:
+    return _(
+        "You may not act on any group yet. Ask an owner for access; your Telegram id is {user_id}.",
+        user_id=user_id,
+    )
+
+
+def your_groups(lines: Sequence[object]) -> Text:
+    return ngettext(
+        "Your groups:\n{lines}", "Your groups:\n{lines}", len(lines), lines=joined("\n", lines)
+    )
+
+
+def able(verb: str, yes: bool) -> Text:
+    """One capability in /groups: "set yes", "remove no"…"""
+    if verb == "set":
+        return _("set yes") if yes else _("set no")
+    if verb == "remove":
+        return _("remove yes") if yes else _("remove no")
+    return _("read yes") if yes else _("read no")
+
+
+def provider_gone_line(provider: str) -> Text:
+    return _("{provider} (no longer configured)", provider=provider)
+
+
+def provider_line(provider: str, label: str, abilities: list[Text]) -> Text:
+    return _(
+        "{provider} ({label}): {abilities}",
+        provider=provider,
+        label=label,
+        abilities=joined(", ", abilities),
+    )
+
+
+def group_line(alias: str, title: str, provider: object, role: str) -> Text:
+    return _(
+        "{alias} - {title}\n    via {provider}; you are {role}",
+        alias=alias,
+        title=title,
+        provider=provider,
+        role=role,
+    )
+
+
+AT_MOST_ONE_GROUP = _("name at most one group: /admins [group]")
+
+
+def owners_line(owners: str) -> Text:
+    return _("owners (config.yaml, every right): {owners}", owners=owners)
+
+
+NO_GRANTS = _("no grants")
+
+
+def who_may(lines: Sequence[object]) -> Text:
+    return _("Who may do what:\n{lines}", lines=joined("\n", lines))
+
+
+def no_history(alias: str | None) -> Text:
+    if alias:
+        return _("Nothing in the history of {alias} yet.", alias=alias)
+    return _("Nothing in the history yet.")
+
+
+def history(alias: str | None, lines: Sequence[object]) -> Text:
+    if alias:
+        return _(
+            "History of {alias}, newest first:\n{lines}", alias=alias, lines=joined("\n", lines)
+        )
+    return _("History, newest first:\n{lines}", lines=joined("\n", lines))
+
+
+THE_BOT = _("the bot")
+
+
+def proposed_by(user_id: int) -> Text:
+    return _("(proposed by {user_id})", user_id=user_id)
+
+
+# /language --------------------------------------------------------------------------------------
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский", "pt_BR": "Português (Brasil)"}
+
+
+def language_is(name: str, chosen: bool) -> Text:
+    if chosen:
+        return _(
+            "I speak {language} with you, as you chose. /language en, /language ru or "
+            "/language pt changes it; /language auto follows your Telegram app again.",
+            language=name,
+        )
+    return _(
+        "I speak {language} with you, as your Telegram app does. /language en, /language ru "
+        "or /language pt changes it.",
+        language=name,
+    )
+
+
+def language_set(name: str) -> Text:
+    return _("Done: I will speak {language} with you.", language=name)
+
+
+LANGUAGE_AUTO = _("Done: I will speak the language of your Telegram app.")
+
+# /help and the command menu: handlers/help.py ---------------------------------------------------
+
+ABOUT = {
+    "setgrouppic": _("set a group's picture (caption of a photo, reply to one, or send it next)"),
+    "delgrouppic": _("remove a group's picture"),
+    "grouppic": _("show a group's picture"),
+    "setprofilepic": _("set the WhatsApp account's picture"),
+    "profilepic": _("show the WhatsApp account's picture"),
+    "groups": _("your groups, and what their providers can do"),
+    "admins": _("who may do what"),
+    "history": _("the latest changes and attempts"),
+    "link": _("make a group the default of this chat"),
+    "unlink": _("forget this chat's default group"),
+    "notify": _("your change notifications"),
+    "grant": _("give someone a role"),
+    "revoke": _("take a role away"),
+    "addgroup": _("add a WhatsApp group"),
+    "removegroup": _("remove a group added from chat"),
+    "cancel": _("stop waiting for a photo"),
+    "help": _("what you may do here"),
+    "language": _("the language I speak with you"),
+}
+ARGS = {
+    "group": _("<group>"),
+    "provider": _("<provider>"),
+    "group?": _("[group]"),
+    "history": _("[group] [n]"),
+    "grant": _("<user> <group|*> <admin|requester>"),
+    "revoke": _("<user> <group|*>"),
+    "addgroup": _("<alias> <provider> <chat id> [title]"),
+    "alias": _("<alias>"),
+}
+
+
+def no_rights(user_id: int) -> Text:
+    return _(
+        "I change the pictures of WhatsApp groups, but you have no rights here yet. "
+        "Ask an owner to grant you access; your Telegram id is {user_id}.",
+        user_id=user_id,
+    )
+
+
+def help_text(lines: Sequence[object]) -> Text:
+    return _(
+        "What you may do:\n\n{lines}\n\n/cancel stops waiting for a photo.",
+        lines=joined("\n", lines),
+    )
+
+
+def you_may_use(usage: object, names: list[str]) -> Text:
+    return _("{usage}\n    you may use: {names}", usage=usage, names=", ".join(names))
+
+
+def you_may_propose(names: list[str]) -> Text:
+    return _(
+        "/setgrouppic and /delgrouppic <group> propose a new picture or its removal; an admin "
+        "of the group decides\n    you may propose for: {names}",
+        names=", ".join(names),
+    )
+
+
+EMPTY_FILE = _("the file is empty")
+HEIC = _("this is a HEIC picture, which is not supported; send it as a photo rather than as a file")
+UNREADABLE = _("this file is not a picture I can read")
