@@ -252,7 +252,9 @@ class Target:
 
     @classmethod
     def account(cls, provider: Provider) -> Target:
-        return cls(provider=provider, title=f"the WhatsApp account ({provider.name})")
+        from bot import texts  # the sentences need these nouns first
+
+        return cls(provider=provider, title=texts.account(provider.name))
 
     @property
     def audit_name(self) -> str:

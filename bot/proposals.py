@@ -37,11 +37,6 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def readable(timestamp: str) -> str:
-    """A stored timestamp as the reader's locale writes it (English: 2026-12-06 14:05 UTC)."""
-    return texts.moment(timestamp)
-
-
 def decision_buttons(proposal_id: int) -> list[Button]:
     return [(texts.APPROVE, f"{APPROVE}:{proposal_id}"), (texts.REJECT, f"{REJECT}:{proposal_id}")]
 

@@ -131,15 +131,15 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
         return
     alias = _resolved_name(target)
     remove, question = (
-        (tr(texts.PROPOSE_IT), tr(texts.propose_removal(target.title)))
+        (texts.PROPOSE_IT, texts.propose_removal(target.title))
         if target.needs_approval
-        else (tr(texts.REMOVE_IT), tr(texts.confirm_removal(target.title)))
+        else (texts.REMOVE_IT, texts.confirm_removal(target.title))
     )
     buttons = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    remove, callback_data=encode(ConfirmRemoval(actor.user_id, alias))
+                    tr(remove), callback_data=encode(ConfirmRemoval(actor.user_id, alias))
                 ),
                 InlineKeyboardButton(
                     tr(texts.KEEP_IT), callback_data=encode(KeepPicture(actor.user_id))
@@ -147,7 +147,7 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
             ]
         ]
     )
-    await message.reply_text(question, reply_markup=buttons)
+    await message.reply_text(tr(question), reply_markup=buttons)
 
 
 async def removal_answered(

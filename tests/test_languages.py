@@ -10,6 +10,7 @@ code.
 
 from __future__ import annotations
 
+import ast
 import re
 import string
 from pathlib import Path
@@ -327,3 +328,40 @@ def test_the_catalogs_hold_every_sentence_of_the_code():
     for language, catalog in catalogs().items():
         held = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
         assert held == template, f"{language}: run pybabel update (README, Languages)"
+
+
+# sentences outside the catalogs ------------------------------------------------------------------
+
+#: the calls that send text to a person, and the position of their text argument
+_SENDING = {"reply_text": 0, "edit_text": 0, "edit_message_text": 0, "answer": 0, "send_message": 1}
+#: exceptions whose message a person reads
+_REFUSALS = {"Refusal", "ImageRefused"}
+
+
+def _untranslated(path: Path) -> list[str]:
+    """Where `path` hands a person a literal sentence, or a handler sends text not said in the
+    reader's language (`tr(...)`)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        where = f"{path.relative_to(ROOT)}:{node.lineno}"
+        if name in _REFUSALS and node.args:
+            if isinstance(node.args[0], ast.Constant | ast.JoinedStr):
+                found.append(f"{where}: {name}() of a literal sentence")
+        elif name in _SENDING and path.parent.name == "handlers" and path.name != "messenger.py":
+            position = _SENDING[name]
+            text = node.args[position] if len(node.args) > position else None
+            if text is not None and not (
+                isinstance(text, ast.Call) and getattr(text.func, "id", None) == "tr"
+            ):
+                found.append(f"{where}: {name}() of text not said with tr()")
+    return found
+
+
+def test_every_sentence_goes_through_the_catalogs():
+    """A new sentence written in place (not with _() in bot/texts.py), or sent by a handler
+    without tr(), would reach every reader in English."""
+    files = sorted((ROOT / "bot").glob("*.py")) + sorted((ROOT / "handlers").glob("*.py"))
+    assert [problem for path in files for problem in _untranslated(path)] == []
