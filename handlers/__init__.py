@@ -63,33 +63,31 @@ def install(
     application.bot_data[SERVICES_KEY] = services
     set_commands = list(pictures.SET_COMMANDS)
     view_commands = list(pictures.VIEW_COMMANDS)
+    first = len(application.handlers.get(group, []))
     application.add_handlers(
         [
-            CommandHandler(["start", "help"], _speaking(help_command), filters=_NEW_MESSAGES),
-            CommandHandler(
-                set_commands, _speaking(pictures.set_picture_command), filters=_NEW_MESSAGES
-            ),
-            CommandHandler(
-                "delgrouppic", _speaking(pictures.delete_command), filters=_NEW_MESSAGES
-            ),
-            CommandHandler(view_commands, _speaking(pictures.view_command), filters=_NEW_MESSAGES),
-            CommandHandler("cancel", _speaking(pictures.cancel_command), filters=_NEW_MESSAGES),
+            CommandHandler(["start", "help"], help_command, filters=_NEW_MESSAGES),
+            CommandHandler(set_commands, pictures.set_picture_command, filters=_NEW_MESSAGES),
+            CommandHandler("delgrouppic", pictures.delete_command, filters=_NEW_MESSAGES),
+            CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
+            CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
             *[
-                CommandHandler(name, _speaking(handler), filters=_NEW_MESSAGES)
+                CommandHandler(name, handler, filters=_NEW_MESSAGES)
                 for name, handler in ADMIN_COMMANDS.items()
             ],
             MessageHandler(
                 _NEW_MESSAGES & filters.CaptionRegex(rf"^/({'|'.join(set_commands)})(@\w+)?(\s|$)"),
-                _speaking(pictures.caption_command),
+                pictures.caption_command,
             ),
-            MessageHandler(_NEW_MESSAGES & _PICTURES, _speaking(pictures.pending_photo)),
+            MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
             CallbackQueryHandler(
-                _speaking(_button_pressed),
-                pattern=None if answer_all_buttons else callbacks.is_ours,
+                _button_pressed, pattern=None if answer_all_buttons else callbacks.is_ours
             ),
         ],
         group=group,
     )
+    for handler in application.handlers[group][first:]:  # each answers in its reader's language
+        handler.callback = _speaking(handler.callback)
     application.add_error_handler(_log_error)
     _chain_lifecycle(application, services)
     return services
@@ -101,11 +99,12 @@ def _speaking(handler: Handler) -> Handler:
 
     async def speaking(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
+        services: Services = context.application.bot_data[SERVICES_KEY]
         if user is not None and not user.is_bot:
-            languages = (await context.application.bot_data[SERVICES_KEY].use_cases()).languages
+            languages = (await services.use_cases()).languages
             reading(await languages.of_sender(user.id, user.language_code))
-        else:
-            reading(ENGLISH)
+        else:  # an anonymous admin, a channel: nobody in particular
+            reading((await services.use_cases()).languages.default)
         await handler(update, context)
 
     return speaking

@@ -17,34 +17,36 @@ from handlers.common import message_of, services_of, with_actor
 @dataclass(frozen=True)
 class Command:
     name: str
-    #: how its arguments are written (said in the reader's language)
+    #: how its arguments are written, and what it does (said in the reader's language: make
+    #: them with _() in bot/texts.py)
     args: str
+    about: str
     #: the action it needs; the caller sees the command when they may take it somewhere
     action: Action
     #: name the groups (or providers) the caller may use it on
     list_choices: bool = False
 
-    @property
-    def about(self) -> Text:
-        return ABOUT[self.name]
+
+def _command(name: str, args: str, action: Action, list_choices: bool = False) -> Command:
+    return Command(name, args, ABOUT[name], action, list_choices)
 
 
 COMMANDS: list[Command] = [
-    Command("setgrouppic", ARGS["group"], Action.SET_GROUP_PICTURE, list_choices=True),
-    Command("delgrouppic", ARGS["group"], Action.DELETE_GROUP_PICTURE, list_choices=True),
-    Command("grouppic", ARGS["group"], Action.VIEW_GROUP_PICTURE, list_choices=True),
-    Command("setprofilepic", ARGS["provider"], Action.SET_OWN_PICTURE, list_choices=True),
-    Command("profilepic", ARGS["provider"], Action.VIEW_OWN_PICTURE, list_choices=True),
-    Command("groups", "", Action.VIEW_GROUP_PICTURE),
-    Command("admins", ARGS["group?"], Action.VIEW_GRANTS),
-    Command("history", ARGS["history"], Action.VIEW_HISTORY),
-    Command("link", ARGS["group"], Action.LINK_CHAT),
-    Command("unlink", "", Action.LINK_CHAT),
-    Command("notify", "on|off", Action.CHOOSE_NOTIFICATIONS),
-    Command("grant", ARGS["grant"], Action.MANAGE_GRANTS),
-    Command("revoke", ARGS["revoke"], Action.MANAGE_GRANTS),
-    Command("addgroup", ARGS["addgroup"], Action.MANAGE_GROUPS),
-    Command("removegroup", ARGS["alias"], Action.MANAGE_GROUPS),
+    _command("setgrouppic", ARGS["group"], Action.SET_GROUP_PICTURE, list_choices=True),
+    _command("delgrouppic", ARGS["group"], Action.DELETE_GROUP_PICTURE, list_choices=True),
+    _command("grouppic", ARGS["group"], Action.VIEW_GROUP_PICTURE, list_choices=True),
+    _command("setprofilepic", ARGS["provider"], Action.SET_OWN_PICTURE, list_choices=True),
+    _command("profilepic", ARGS["provider"], Action.VIEW_OWN_PICTURE, list_choices=True),
+    _command("groups", "", Action.VIEW_GROUP_PICTURE),
+    _command("admins", ARGS["group?"], Action.VIEW_GRANTS),
+    _command("history", ARGS["history"], Action.VIEW_HISTORY),
+    _command("link", ARGS["group"], Action.LINK_CHAT),
+    _command("unlink", "", Action.LINK_CHAT),
+    _command("notify", "on|off", Action.CHOOSE_NOTIFICATIONS),
+    _command("grant", ARGS["grant"], Action.MANAGE_GRANTS),
+    _command("revoke", ARGS["revoke"], Action.MANAGE_GRANTS),
+    _command("addgroup", ARGS["addgroup"], Action.MANAGE_GROUPS),
+    _command("removegroup", ARGS["alias"], Action.MANAGE_GROUPS),
 ]
 USAGE_LANGUAGE = "en|ru|pt"
 #: in the menu, after the commands above: anyone may use these
@@ -53,14 +55,15 @@ EVERYONE = ("language", "cancel", "help")
 
 def menu(language: str) -> list[BotCommand]:
     """The command menu in `language` (setMyCommands with its language_code)."""
-    names = [command.name for command in COMMANDS] + list(EVERYONE)
-    return [BotCommand(name, say(language, ABOUT[name])[:256]) for name in names]
+    about = [(command.name, command.about) for command in COMMANDS]
+    about += [(name, ABOUT[name]) for name in EVERYONE]
+    return [BotCommand(name, say(language, text)[:256]) for name, text in about]
 
 
 @with_actor
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     lines = await _lines(await services_of(context).use_cases(), actor)
-    language = _usage(Command("language", USAGE_LANGUAGE, Action.VIEW_GROUP_PICTURE))
+    language = _usage(_command("language", USAGE_LANGUAGE, Action.VIEW_GROUP_PICTURE))
     text = help_text([*lines, language]) if lines else no_rights(actor.user_id)
     await message_of(update).reply_text(tr(text))
 
