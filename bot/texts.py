@@ -103,19 +103,11 @@ def _outcome_text(action: Action, outcome: Outcome) -> Text:
         return _proposal_text(action, outcome)
     if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
         return _view_text(outcome)
-    removal = action is Action.DELETE_GROUP_PICTURE
+    removal, about = action is Action.DELETE_GROUP_PICTURE, {"target": target, "reason": reason}
+    if not outcome.ok and removal:
+        return sentence(_("Could not remove the picture of {target}: {reason}", **about))
     if not outcome.ok:
-        if removal:
-            return sentence(
-                _(
-                    "Could not remove the picture of {target}: {reason}",
-                    target=target,
-                    reason=reason,
-                )
-            )
-        return sentence(
-            _("Could not change the picture of {target}: {reason}", target=target, reason=reason)
-        )
+        return sentence(_("Could not change the picture of {target}: {reason}", **about))
     if removal:
         done = _("Done: the picture of {target} is removed.", target=target)
     elif outcome.url:
@@ -128,48 +120,36 @@ def _outcome_text(action: Action, outcome: Outcome) -> Text:
 
 
 def _view_text(outcome: Outcome) -> Text:
-    target, reason = outcome.target, outcome.reason
+    about = {"target": outcome.target, "reason": outcome.reason}
     if not outcome.ok:
-        return sentence(
-            _("Could not read the picture of {target}: {reason}", target=target, reason=reason)
-        )
+        return sentence(_("Could not read the picture of {target}: {reason}", **about))
     if outcome.url:
-        return _("The picture of {target}:\n{url}", target=target, url=outcome.url)
-    if reason:
-        return _("{target} has no picture ({reason}).", target=target, reason=reason)
-    return _("{target} has no picture.", target=target)
+        return _("The picture of {target}:\n{url}", target=outcome.target, url=outcome.url)
+    if outcome.reason:
+        return _("{target} has no picture ({reason}).", **about)
+    return _("{target} has no picture.", target=outcome.target)
 
 
 def _proposal_text(action: Action, outcome: Outcome) -> Text:
-    target, reason, number = outcome.target, outcome.reason, outcome.proposal
+    about = {"target": outcome.target, "reason": outcome.reason, "number": outcome.proposal}
     removal = action is Action.DELETE_GROUP_PICTURE
-    if not outcome.ok:
-        if removal:
-            return sentence(
-                _(
-                    "Could not propose the removal of the picture of {target}: {reason}",
-                    target=target,
-                    reason=reason,
-                )
-            )
+    if not outcome.ok and removal:
         return sentence(
-            _("Could not propose your picture for {target}: {reason}", target=target, reason=reason)
+            _("Could not propose the removal of the picture of {target}: {reason}", **about)
         )
+    if not outcome.ok:
+        return sentence(_("Could not propose your picture for {target}: {reason}", **about))
     if removal:
         return _(
             "You may not make this change yourself, so I sent the removal of the picture of "
             "{target} to its admins for approval (proposal {number}, {reason}). "
             "I will tell you here what they decide.",
-            target=target,
-            number=number,
-            reason=reason,
+            **about,
         )
     return _(
         "You may not make this change yourself, so I sent your picture for {target} to its "
         "admins for approval (proposal {number}, {reason}). I will tell you here what they decide.",
-        target=target,
-        number=number,
-        reason=reason,
+        **about,
     )
 
 

@@ -91,7 +91,9 @@ SAYS: dict[str, dict[str, str]] = {
         "question": "Remover a foto de Team? Não dá para desfazer.",
         "buttons": "Remover|Manter",
         "kept": "Mantida: nada mudou.",
-        "proposed": "Você não pode fazer essa mudança sozinho, então mandei sua foto para Work",
+        "proposed": (
+            "Você não pode fazer essa mudança por conta própria, então mandei sua foto para Work"
+        ),
         "invitation": f"Uma ({SPEAKER}) propõe esta foto para Work (work, via green).",
         "decide": "Aprovar|Recusar",
         "approved now": "Aprovada: fazendo a mudança agora.",
