@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 import string
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +368,13 @@ def test_every_sentence_goes_through_the_catalogs():
     without tr(), would reach every reader in English."""
     files = sorted((ROOT / "bot").glob("*.py")) + sorted((ROOT / "handlers").glob("*.py"))
     assert [problem for path in files for problem in _untranslated(path)] == []
+
+
+def test_the_catalogs_are_package_data():
+    """A normal install (not only `pip install -e .`) carries every catalog: setuptools'
+    package-data patterns match each file under bot/locale/."""
+    with (ROOT / "pyproject.toml").open("rb") as source:
+        patterns = tomllib.load(source)["tool"]["setuptools"]["package-data"]["bot"]
+    package = ROOT / "bot"
+    files = {path for path in (package / "locale").rglob("*") if path.is_file()}
+    assert files and files == {path for pattern in patterns for path in package.glob(pattern)}
