@@ -268,6 +268,8 @@ async def test_help_and_dates_are_in_the_readers_language(bot: Bot):
     answer = await bot.answer(requester)
     # "aberta até 06/12/2026 14:05 UTC": the Brazilian way of writing the date
     assert re.search(r"aberta até \d\d/\d\d/\d{4} \d\d:\d\d UTC\)", answer), answer
+    history = await bot.say(admin, "/history family")
+    assert re.match(r"История family, сначала новое:\n\d\d\.\d\d\.\d{4}, \d\d:\d\d UTC ", history)
 
 
 # the catalogs ----------------------------------------------------------------------------------
