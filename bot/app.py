@@ -16,6 +16,7 @@ from bot.approvals import Approvals
 from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
+from bot.history import History
 from bot.media import MediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
@@ -85,6 +86,7 @@ class Services:
         self._sweeper: asyncio.Task[None] | None = None
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
+        self._history: History | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -123,6 +125,11 @@ class Services:
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
+        self._history = history = History(
+            store,
+            keep=config.history.keep_per_group,
+            timeout=config.history.read_timeout_seconds,
+        )
         self._changes = changes = ChangeRunner(
             store=store,
             access=access,
@@ -133,6 +140,7 @@ class Services:
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
             download=self._messenger.download,
+            history=history,
         )
         await changes.resume()
         avatars = AvatarService(
@@ -142,6 +150,7 @@ class Services:
             notifier=notifier,
             proposals=box,
             changes=changes,
+            history=history,
         )
         return UseCases(
             avatars=avatars,
@@ -202,6 +211,9 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        if self._history is not None:
+            await self._history.aclose()
+            self._history = None
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:

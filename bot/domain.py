@@ -225,6 +225,10 @@ class Operation:
     #: the Telegram file of a picture not yet downloaded
     file_id: str | None = None
     id: int | None = None
+    #: how it came about, when not by an ordinary command: "undo", "restore"
+    how: str | None = None
+    #: the change to many groups at once it belongs to
+    bulk_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -281,6 +285,10 @@ class Change:
     picture: PreparedPicture | None
     #: who proposed it, when `actor` approved it
     requester: Actor | None = None
+    #: how it came about, when not by an ordinary command: "undo", "restore"
+    how: str | None = None
+    #: the change to many groups at once it belongs to (its notice is the bulk's summary)
+    bulk_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -330,3 +338,46 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.result in (Result.DONE, Result.PROPOSED)
+
+
+# picture history ---------------------------------------------------------------------------------
+
+
+class Before(str, enum.Enum):
+    """What a target had before a change: a picture, none, or the provider could not tell."""
+
+    PICTURE = "picture"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PictureRecord:
+    """One change the bot made to a group's (or the account's) picture, with the picture before
+    it (when known) and the picture it set (None for a removal)."""
+
+    id: int
+    target_key: str  # group:<group id> or account:<provider>
+    target: str
+    provider: str
+    operation_id: int
+    action: str
+    how: str | None
+    actor_id: int
+    actor_name: str
+    before_state: Before
+    before_jpeg: bytes | None
+    before_side: int | None
+    after_jpeg: bytes | None
+    after_side: int | None
+    after_url: str | None
+    at: str
+    group_id: int | None = None
+    done: int = 1
+
+
+def target_key(target: Target) -> str:
+    """The history's key for a target: the group's store id, or the account."""
+    if target.group is not None:
+        return f"group:{target.group.id}"
+    return f"{ACCOUNT_PREFIX}{target.provider.name}"

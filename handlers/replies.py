@@ -77,3 +77,37 @@ def _proposal_text(action: Action, outcome: Outcome) -> str:
         f"admins for approval (proposal {outcome.proposal}, {outcome.reason}). "
         "I will tell you here what they decide."
     )
+
+
+# picture history, undo, restore ------------------------------------------------------------------
+
+UNDO_NOTHING = "Nothing to undo: I remember no change I made to the picture of {title}."
+UNDO_UNKNOWN = (
+    "I can't undo the last change of {title}: its provider could not tell me the picture it"
+    " had before, so nothing was changed."
+)
+UNDO_CANNOT_REMOVE = (
+    "Before the last change {title} had no picture, and {provider} cannot remove a picture,"
+    " so nothing was changed."
+)
+NO_PICTURES = "I keep no pictures of {title} yet: they are kept from the next change I make."
+RESTORE_LIST = "Put one of these pictures back on {title}:"
+RESTORE_LABEL = "Restore {number}"
+RESTORE_QUESTION = "Restore picture {number} on {title}?"
+RESTORE_YES = "Restore it"
+RESTORE_NO = "Keep it"
+ONLY_ASKER = "Only the person who asked can answer this."
+PICTURE_GONE = "That picture is no longer kept; nothing was changed."
+_HOW = {"undo": "undo", "restore": "restore"}
+
+
+def undo_refused_text(why: str, title: str, provider: str) -> str:
+    texts = {"nothing": UNDO_NOTHING, "unknown": UNDO_UNKNOWN, "cannot_remove": UNDO_CANNOT_REMOVE}
+    return texts[why].format(title=title, provider=provider)
+
+
+def picture_caption(number: int, at: str, actor_name: str, actor_id: int, how: str | None) -> str:
+    """A kept picture in the /pictures album: which, when, who and how."""
+    when = at.replace("T", " ")[:16] + " UTC"
+    way = f" ({_HOW[how]})" if how in _HOW else ""
+    return f"{number} · {when} · set by {actor_name} ({actor_id}){way}"

@@ -7,7 +7,7 @@
 
 One connection and one write lock (bot/store/db.py) are shared by one small module per table
 group, each holding that table's SQL: groups and links, grants, audit, proposals, operations,
-notifications. The schema migrates itself on open (bot/store/schema.py).
+notifications, picture history, bulks. The schema migrates itself on open (bot/store/schema.py).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.store.audit import AuditTable
 from bot.store.db import Database
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
+from bot.store.history import PictureHistory
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.proposals import Proposals
@@ -39,6 +40,7 @@ class Store:
         self.proposals = Proposals(db)
         self.operations = Operations(db)
         self.notifications = Notifications(db)
+        self.history = PictureHistory(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
