@@ -13,6 +13,7 @@ from adapters import Capability, Provider, create_provider
 from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
+from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
@@ -69,6 +70,7 @@ class UseCases:
     approvals: Approvals
     admin_map: AdminMap
     overview: Overview
+    bulks: BulkChanges
 
 
 class Services:
@@ -87,6 +89,7 @@ class Services:
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
         self._history: History | None = None
+        self._bulks: BulkChanges | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -142,7 +145,6 @@ class Services:
             download=self._messenger.download,
             history=history,
         )
-        await changes.resume()
         avatars = AvatarService(
             store=store,
             access=access,
@@ -152,6 +154,9 @@ class Services:
             changes=changes,
             history=history,
         )
+        self._bulks = bulks = BulkChanges(avatars, store, notifier, self._messenger.show_bulk)
+        await changes.resume()  # a resumed change of a bulk reports to `bulks`
+        await bulks.resume()
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access),
@@ -163,11 +168,16 @@ class Services:
                 changes=changes,
             ),
             overview=Overview(store=store, access=access, providers=self.providers),
+            bulks=bulks,
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
         """How a change resumed after a restart ended, where its requester waited for it (and
-        to whoever proposed it, for an approved proposal)."""
+        to whoever proposed it, for an approved proposal). A change of a bulk shows in the
+        bulk's one progress message instead."""
+        if operation.bulk_id is not None and self._bulks is not None:
+            await self._bulks.resumed(operation)
+            return
         action = Action(operation.action)
         if operation.reply_chat_id is not None:
             chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
@@ -203,6 +213,9 @@ class Services:
         if self._changes is not None:
             await self._changes.close()
             self._changes = None
+        if self._bulks is not None:
+            await self._bulks.close()
+            self._bulks = None
         if self._notifier is not None:
             await self._notifier.drain(NOTICE_DRAIN_SECONDS)
             self._notifier = None

@@ -381,3 +381,55 @@ def target_key(target: Target) -> str:
     if target.group is not None:
         return f"group:{target.group.id}"
     return f"{ACCOUNT_PREFIX}{target.provider.name}"
+
+
+class NoUndo(enum.Enum):
+    """Why an undo changes nothing (the handlers word it)."""
+
+    NOTHING = "nothing"  # no change made through the bot is remembered
+    UNKNOWN = "unknown"  # the picture before the last change could not be read
+    CANNOT_REMOVE = "cannot_remove"  # there was none before, and the provider cannot remove
+
+
+# many groups at once -----------------------------------------------------------------------------
+
+
+class BulkKind(str, enum.Enum):
+    """What a change to many groups at once does to each of them."""
+
+    SET = "set"
+    DELETE = "delete"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True)
+class BulkRefusal:
+    """A group a bulk change leaves alone, and why (a refusal's words, or why no undo)."""
+
+    name: str
+    reason: str | NoUndo
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """How one group of a bulk change ended (or that it is still on its way)."""
+
+    name: str
+    status: OperationStatus
+    url: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    """What the progress message of a bulk change shows."""
+
+    kind: BulkKind
+    total: int
+    finished: int
+    failed: int
+    waiting: int
+    #: the last edit: every group's result, and the groups refused before anything ran
+    final: bool = False
+    results: tuple[BulkResult, ...] = ()
+    refused: tuple[BulkRefusal, ...] = ()

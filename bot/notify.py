@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from adapters import FailureKind, PictureResult
 from bot.access import Access
-from bot.domain import Action, Actor, Group
+from bot.domain import Action, Actor, BulkKind, BulkProgress, Group, OperationStatus
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,28 @@ def describe(event: ChangeEvent) -> str:
     return line + f", but it failed: {event.result.reason}"
 
 
+_BULK_DONE = {
+    BulkKind.SET: "changed the pictures of",
+    BulkKind.DELETE: "removed the pictures of",
+    BulkKind.UNDO: "undid the last picture change of",
+}
+
+
+def describe_bulk(actor: Actor, progress: BulkProgress) -> str:
+    """The one notice of a bulk change: who, how many, and each group's URL or reason."""
+    done = [r for r in progress.results if r.status is OperationStatus.DONE]
+    lines = [
+        f"{who(actor)} {_BULK_DONE[progress.kind]} {len(done)} of {progress.total} groups"
+        f" at once ({progress.failed} failed, {len(progress.refused)} refused)."
+    ]
+    for result in progress.results:
+        if result.status is OperationStatus.DONE:
+            lines.append(f"{result.name}: {result.url or 'done'}")
+        else:
+            lines.append(f"{result.name}: {result.status.value}: {result.reason}")
+    return "\n".join(lines)
+
+
 class Notifier:
     def __init__(
         self, send: Send, store: Store, access: Access, notify_chat_id: int | None
@@ -93,6 +115,21 @@ class Notifier:
     def change_executed(self, event: ChangeEvent) -> None:
         async def notice() -> None:
             await self._tell_now(await self.recipients(event), describe(event))
+
+        self._later(notice)
+
+    def bulk_executed(self, actor: Actor, progress: BulkProgress, groups: list[Group]) -> None:
+        """One notice for a whole bulk change, to everyone who would hear of any of its groups."""
+
+        async def notice() -> None:
+            people = set(self._access.owners)
+            for group in groups:
+                people |= await self._access.admins_of(group)
+            chats = people - await self._store.notifications.opted_out()
+            if self._notify_chat_id is not None:
+                chats.add(self._notify_chat_id)
+            chats -= {actor.user_id, actor.chat_id}
+            await self._tell_now(sorted(chats), describe_bulk(actor, progress))
 
         self._later(notice)
 

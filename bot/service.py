@@ -9,7 +9,6 @@ types: the handlers give it an `Actor` and a `PhotoSource`, and word the `Outcom
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import replace
 
@@ -25,6 +24,7 @@ from bot.domain import (
     Before,
     Change,
     Group,
+    NoUndo,
     Outcome,
     PhotoSource,
     PictureRecord,
@@ -58,14 +58,6 @@ _VERB = {
     Action.DELETE_GROUP_PICTURE: "remove",
     Action.VIEW_GROUP_PICTURE: "see",
 }
-
-
-class NoUndo(enum.Enum):
-    """Why an undo changes nothing (the handlers word it)."""
-
-    NOTHING = "nothing"  # no change made through the bot is remembered
-    UNKNOWN = "unknown"  # the picture before the last change could not be read
-    CANNOT_REMOVE = "cannot_remove"  # there was none before, and the provider cannot remove
 
 
 class UndoRefused(Exception):
@@ -181,11 +173,19 @@ class AvatarService:
             target = await self._authorize(actor, action, name)
         except Refusal as refusal:
             return action, await self.refused(actor, action, name, refusal)
+        change = await self.undo_change(actor, target)
+        return change.action, await self._prepared(actor, change, progress)
+
+    async def undo_change(self, actor: Actor, target: Target) -> Change:
+        """The change that undoes the target's last change; raises `UndoRefused`."""
         records = await self._records(target, 1)
         if not records:
             raise UndoRefused(NoUndo.NOTHING, target)
-        change = await self._undo_change(actor, target, records[0])
-        return change.action, await self._prepared(actor, change, progress)
+        return await self._undo_change(actor, target, records[0])
+
+    async def resolve(self, actor: Actor, action: Action, name: str | None) -> Target:
+        """`authorize` without auditing a refusal (to show a plan before it is confirmed)."""
+        return await self._authorize(actor, action, name)
 
     async def pictures(self, actor: Actor, alias: str | None) -> tuple[Target, list[PictureRecord]]:
         """The group's kept pictures (those the bot set), newest first. Raises `Refusal`."""

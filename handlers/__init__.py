@@ -17,7 +17,7 @@ from telegram.ext import (
 from bot.app import Services
 from bot.config import AppConfig
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, callbacks, history, pictures
+from handlers import admin, approvals, bulk, callbacks, history, pictures
 from handlers.common import SERVICES_KEY, query_of
 from handlers.help import MENU, help_command
 from handlers.messenger import TelegramMessenger
@@ -105,7 +105,7 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
         await history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):
-        await query.answer(callbacks.NOT_ON_MESSAGE)
+        await bulk.confirm_pressed(update, context, message, value)
     else:
         await pictures.removal_answered(update, context, message, value)
 

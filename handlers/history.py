@@ -7,8 +7,9 @@ from dataclasses import replace
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, PictureRecord, Refusal, Result
+from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
 from bot.service import UndoRefused
+from handlers import bulk
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import actor_of, message_of, query_of, services_of, with_actor
 from handlers.pictures import _progress
@@ -44,7 +45,10 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     message = message_of(update)
     command = (message.text or "/").split(maxsplit=1)[0][1:].split("@")[0].lower()
     action = UNDO_COMMANDS[command]
-    name = context.args[0] if context.args else None
+    name = bulk.name_of(context.args)
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        await bulk.ask(message, context, actor, BulkKind.UNDO, name, None)
+        return
     service = await services_of(context).get()
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.domain import Action, Outcome
+from bot.domain import Action, BulkProgress, Outcome
 from bot.messenger import Button
-from handlers.replies import outcome_text
+from handlers.replies import bulk_progress_text, outcome_text
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -49,6 +49,9 @@ class TelegramMessenger:
             await self._bot.send_message(chat_id, text)
         else:
             await self._bot.edit_message_text(text, chat_id, message_id)
+
+    async def show_bulk(self, chat_id: int, message_id: int, progress: BulkProgress) -> None:
+        await self._bot.edit_message_text(bulk_progress_text(progress), chat_id, message_id)
 
     async def download(self, file_id: str) -> bytes:
         file = await self._bot.get_file(file_id)

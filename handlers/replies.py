@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.domain import Action, Outcome, Result
+from bot.domain import (
+    Action,
+    BulkKind,
+    BulkProgress,
+    BulkRefusal,
+    NoUndo,
+    OperationStatus,
+    Outcome,
+    Result,
+)
 
 ANONYMOUS = (
     "I can't tell who you are when you post as a chat or channel. "
@@ -111,3 +120,85 @@ def picture_caption(number: int, at: str, actor_name: str, actor_id: int, how: s
     when = at.replace("T", " ")[:16] + " UTC"
     way = f" ({_HOW[how]})" if how in _HOW else ""
     return f"{number} · {when} · set by {actor_name} ({actor_id}){way}"
+
+
+# many groups at once -----------------------------------------------------------------------------
+
+BULK_VERB = {
+    BulkKind.SET: "change the picture of",
+    BulkKind.DELETE: "remove the picture of",
+    BulkKind.UNDO: "undo the last picture change of",
+}
+BULK_GO = {BulkKind.SET: "Change them", BulkKind.DELETE: "Remove them", BulkKind.UNDO: "Undo them"}
+BULK_KEEP = "Keep them"
+BULK_NOTHING = "Nothing to do: I may not {verb} any of these groups."
+BULK_PLAN = "I will {verb} these {count} groups: {names}."
+BULK_REFUSED_HEAD = "Left alone:"
+BULK_ASK_PHOTO = (
+    "Send me the new picture for {names}: a photo or an image file, as a reply to this message"
+    " or within {minutes:.0f} minutes. /cancel stops."
+)
+BULK_TAKEN = "This change of many groups was already started, or is not yours to start."
+BULK_DONE_HEAD = "Done: {done} of {total} groups changed · {failed} failed · {refused} refused."
+#: cells of the progress bar
+BAR_CELLS = 8
+_BULK_STATUS = {
+    OperationStatus.FAILED: "failed",
+    OperationStatus.REFUSED: "refused",
+    OperationStatus.CANCELLED: "cancelled",
+    OperationStatus.SUPERSEDED: "replaced by a newer change",
+}
+
+
+def refusal_words(reason: str | NoUndo) -> str:
+    """Why a group of a list is left alone, in the words of the single-group answers."""
+    if isinstance(reason, NoUndo):
+        if reason is NoUndo.NOTHING:
+            return "nothing to undo"
+        if reason is NoUndo.UNKNOWN:
+            return "the picture before the last change is unknown"
+        return "there was no picture before, and its provider cannot remove one"
+    return reason
+
+
+def bulk_plan_text(kind: BulkKind, targets: list[str], refused: list[BulkRefusal]) -> str:
+    lines = []
+    if targets:
+        lines.append(
+            BULK_PLAN.format(verb=BULK_VERB[kind], count=len(targets), names=", ".join(targets))
+        )
+    else:
+        lines.append(BULK_NOTHING.format(verb=BULK_VERB[kind]))
+    if refused:
+        lines.append(BULK_REFUSED_HEAD)
+        lines += [f"{r.name}: {refusal_words(r.reason)}" for r in refused]
+    return "\n".join(lines)
+
+
+def bulk_progress_text(progress: BulkProgress) -> str:
+    """ "▓▓▓▓░░░░ 5/12 · 1 failed · 6 waiting", or at the end every group's URL or reason."""
+    if not progress.final:
+        filled = round(BAR_CELLS * progress.finished / max(progress.total, 1))
+        bar = "▓" * filled + "░" * (BAR_CELLS - filled)
+        return (
+            f"{bar} {progress.finished}/{progress.total} · {progress.failed} failed"
+            f" · {progress.waiting} waiting"
+        )
+    done = [r for r in progress.results if r.status is OperationStatus.DONE]
+    lines = [
+        BULK_DONE_HEAD.format(
+            done=len(done),
+            total=progress.total,
+            failed=len(progress.results) - len(done),
+            refused=len(progress.refused),
+        )
+    ]
+    for result in progress.results:
+        if result.status is OperationStatus.DONE:
+            lines.append(f"✅ {result.name}: {result.url or 'done'}")
+        else:
+            lines.append(
+                f"❌ {result.name}: {_BULK_STATUS.get(result.status, 'failed')}: {result.reason}"
+            )
+    lines += [f"⛔ {r.name}: {refusal_words(r.reason)}" for r in progress.refused]
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.store import schema
 from bot.store.audit import AuditTable
+from bot.store.bulks import Bulks
 from bot.store.db import Database
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
@@ -41,6 +42,7 @@ class Store:
         self.operations = Operations(db)
         self.notifications = Notifications(db)
         self.history = PictureHistory(db)
+        self.bulks = Bulks(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -1,0 +1,288 @@
+"""Changing many groups at once: `/setgrouppic family,work,school`, `/delgrouppic *`, ...
+
+Asking lists the groups it would change and those it refuses (no right, the provider cannot,
+nothing to undo) and is stored, waiting for its confirmation. The confirmation checks the
+rights again, fetches the picture once, and writes one ordinary change per group (bot/changes.py)
+together with the bulk's "running" mark, in one transaction; so a crash leaves either nothing
+or every change written down, and the changes resume like any other. They run in their
+accounts' queues, side by side across accounts and each at its account's pace. One message
+shows the progress (edited at most every PROGRESS_SECONDS) and, at the end, every group's URL or
+reason; the end is claimed once in the store, so the summary and its one notice are told once,
+whether the bulk ended in this run or after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from bot.domain import (
+    OPEN_STATUSES,
+    Action,
+    Actor,
+    BulkKind,
+    BulkProgress,
+    BulkRefusal,
+    BulkResult,
+    Change,
+    Group,
+    MessageRef,
+    Operation,
+    OperationStatus,
+    PhotoSource,
+    Refusal,
+    Target,
+)
+from bot.notify import Notifier
+from bot.permissions import PROPOSABLE
+from bot.service import AvatarService, UndoRefused
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+#: the progress message is edited no more often than this
+PROGRESS_SECONDS = 2.0
+#: a requester's list: proposing many groups at once is not built yet
+ONLY_PROPOSE = "you may only propose a change here: send the command for this group alone"
+ACTIONS = {
+    BulkKind.SET: Action.SET_GROUP_PICTURE,
+    BulkKind.DELETE: Action.DELETE_GROUP_PICTURE,
+    BulkKind.UNDO: Action.SET_GROUP_PICTURE,
+}
+#: shows a bulk's progress in its message (the Telegram side words it)
+Show = Callable[[int, int, BulkProgress], Awaitable[object]]
+
+
+def names_in(text: str) -> list[str] | None:
+    """The groups a command names when it names several (`family,work` or `*`), else None."""
+    if text.strip() == "*":
+        return ["*"]
+    if "," not in text:
+        return None
+    return [name.strip().lower() for name in text.split(",") if name.strip()]
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: BulkKind
+    targets: list[Target]
+    refused: list[BulkRefusal]
+    bulk_id: int | None = None
+
+
+@dataclass
+class _Shown:
+    """When the progress message was last edited, and the edit waiting for its turn."""
+
+    at: float = float("-inf")
+    later: asyncio.Task[None] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class BulkChanges:
+    def __init__(
+        self, service: AvatarService, store: Store, notifier: Notifier, show: Show
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._notifier = notifier
+        self._show = show
+        self._shown: dict[int, _Shown] = {}
+
+    async def ask(
+        self, actor: Actor, kind: BulkKind, names: str, photo: PhotoSource | None
+    ) -> Plan:
+        """The plan for a list of groups; stored (waiting for a confirmation) when it would
+        change any."""
+        plan, _ = await self._plan(actor, kind, names, final=False)
+        if not plan.targets:
+            return plan
+        bulk_id = await self._store.bulks.add(
+            kind,
+            actor,
+            names,
+            photo.file_id if photo else None,
+            photo.file_size if photo else None,
+        )
+        return replace(plan, bulk_id=bulk_id)
+
+    async def confirm(self, actor: Actor, bulk_id: int, message: MessageRef) -> Plan | None:
+        """Run a confirmed bulk change, shown in `message`; None when it was taken up already
+        (or is not this actor's). Rights are checked again now; refusals are audited. Raises
+        `Refusal` when its picture cannot be had."""
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
+            return None
+        plan, changes = await self._plan(actor, bulk.kind, bulk.names, final=True)
+        if bulk.kind is BulkKind.SET and changes:
+            if bulk.file_id is None:
+                raise Refusal("the picture was lost; send it again")
+            picture = await self._service.changes.fetch(bulk.file_id)
+            changes = [replace(change, picture=picture) for change in changes]
+        written = []
+        async with self._store.transaction():
+            claimed = await self._store.bulks.claim(
+                bulk_id, message.chat_id, message.message_id, plan.refused
+            )
+            if not claimed:
+                return None
+            for change in changes:
+                change = replace(change, bulk_id=bulk_id)
+                operation_id = await self._service.changes.record(change)
+                assert operation_id is not None  # no request key: never a duplicate
+                written.append((operation_id, change))
+        await self._progressed(bulk_id)
+
+        async def one(operation_id: int, change: Change) -> None:
+            await self._service.changes.start(operation_id, change)
+            await self._progressed(bulk_id)
+
+        await asyncio.gather(*(one(*entry) for entry in written))
+        await self._finish(bulk_id)
+        return replace(plan, bulk_id=bulk_id)
+
+    async def resumed(self, operation: Operation) -> None:
+        """A change of a bulk ended after a restart: show it; end the bulk after its last."""
+        assert operation.bulk_id is not None
+        await self._progressed(operation.bulk_id)
+        operations = await self._store.operations.of_bulk(operation.bulk_id)
+        if all(op.status not in OPEN_STATUSES for op in operations):
+            await self._finish(operation.bulk_id)
+
+    async def resume(self) -> None:
+        """At start-up, after the changes resumed: end the bulks whose changes all ended
+        before the restart (the crash came between their last change and their summary)."""
+        for bulk_id in await self._store.bulks.running():
+            operations = await self._store.operations.of_bulk(bulk_id)
+            if all(op.status not in OPEN_STATUSES for op in operations):
+                await self._finish(bulk_id)
+
+    async def close(self) -> None:
+        for shown in self._shown.values():
+            if shown.later is not None:
+                shown.later.cancel()
+
+    # ------------------------------------------------------------------------------------------
+
+    async def _plan(
+        self, actor: Actor, kind: BulkKind, names: str, *, final: bool
+    ) -> tuple[Plan, list[Change]]:
+        """Which groups it changes (and how), and which it refuses and why; at the press
+        (`final`) refusals are audited."""
+        action = ACTIONS[kind]
+        listed = names_in(names) or [names]
+        if listed == ["*"]:
+            listed = await self._every_group(actor, action)
+        targets, refused, changes = [], [], []
+        for name in dict.fromkeys(listed):  # each once, in the order named
+            try:
+                target = await self._service.resolve(actor, action, name)
+                if target.needs_approval:
+                    raise Refusal(ONLY_PROPOSE)
+                if kind is BulkKind.UNDO:
+                    change = await self._service.undo_change(actor, target)
+                else:
+                    change = Change(action, target, actor, None)
+            except Refusal as refusal:
+                if final:
+                    await self._service.refused(actor, action, name, refusal)
+                refused.append(BulkRefusal(name, refusal.reason))
+                continue
+            except UndoRefused as no_undo:
+                refused.append(BulkRefusal(name, no_undo.why))
+                continue
+            targets.append(target)
+            changes.append(change)
+        return Plan(kind, targets, refused), changes
+
+    async def _every_group(self, actor: Actor, action: Action) -> list[str]:
+        """`*`: the groups the actor may change (or propose a change for)."""
+        groups: list[Group] = await self._service.access.groups_for(actor.user_id, action)
+        if action in PROPOSABLE:
+            groups += await self._service.access.groups_for(actor.user_id, Action.PROPOSE_CHANGE)
+        return sorted({group.alias for group in groups})
+
+    async def _progress(self, bulk_id: int, *, final: bool) -> BulkProgress | None:
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None or bulk.chat_id is None or bulk.message_id is None:
+            return None
+        operations = await self._store.operations.of_bulk(bulk_id)
+        finished = [op for op in operations if op.status not in OPEN_STATUSES]
+        return BulkProgress(
+            kind=bulk.kind,
+            total=len(operations) + len(bulk.refused),
+            finished=len(finished) + len(bulk.refused),
+            failed=sum(op.status is not OperationStatus.DONE for op in finished),
+            waiting=sum(op.status is OperationStatus.PENDING for op in operations),
+            final=final,
+            results=tuple(BulkResult(op.target, op.status, op.url, op.reason) for op in operations)
+            if final
+            else (),
+            refused=bulk.refused if final else (),
+        )
+
+    async def _progressed(self, bulk_id: int) -> None:
+        """Edit the progress message now, or once PROGRESS_SECONDS have passed since the last
+        edit (one edit waits at most)."""
+        shown = self._shown.setdefault(bulk_id, _Shown())
+        if shown.later is not None:
+            return  # the waiting edit will show this too
+        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._edit(bulk_id, shown, final=False)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(wait)
+            shown.later = None
+            await self._edit(bulk_id, shown, final=False)
+
+        shown.later = asyncio.create_task(later())
+
+    async def _edit(self, bulk_id: int, shown: _Shown, *, final: bool) -> BulkProgress | None:
+        async with shown.lock:
+            progress = await self._progress(bulk_id, final=final)
+            if progress is None:
+                return None
+            if not final and self._store_says_done(progress):
+                return progress  # the final edit follows
+            shown.at = time.monotonic()
+            bulk = await self._store.bulks.get(bulk_id)
+            assert bulk is not None and bulk.chat_id is not None and bulk.message_id is not None
+            try:
+                await self._show(bulk.chat_id, bulk.message_id, progress)
+            except Exception:  # an unchanged text, a deleted message: the bulk goes on
+                log.warning("could not show the progress of bulk %s", bulk_id, exc_info=True)
+            return progress
+
+    @staticmethod
+    def _store_says_done(progress: BulkProgress) -> bool:
+        return progress.finished == progress.total
+
+    async def _finish(self, bulk_id: int) -> None:
+        """The last edit and the one notice, told once (claimed in the store)."""
+        if not await self._store.bulks.close(bulk_id):
+            return
+        shown = self._shown.pop(bulk_id, _Shown())
+        if shown.later is not None:
+            shown.later.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shown.later
+        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        progress = await self._edit(bulk_id, shown, final=True)
+        bulk = await self._store.bulks.get(bulk_id)
+        if progress is None or bulk is None:
+            return
+        groups = [
+            group
+            for op in await self._store.operations.of_bulk(bulk_id)
+            if op.group_id is not None
+            and (group := await self._store.groups.by_id(op.group_id)) is not None
+        ]
+        self._notifier.bulk_executed(bulk.actor, progress, groups)
