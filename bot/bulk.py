@@ -216,7 +216,8 @@ class BulkChanges:
             kind=bulk.kind,
             total=len(operations) + len(bulk.refused),
             finished=len(finished) + len(bulk.refused),
-            failed=sum(op.status is not OperationStatus.DONE for op in finished),
+            failed=sum(op.status is not OperationStatus.DONE for op in finished)
+            + len(bulk.refused),
             waiting=sum(op.status is OperationStatus.PENDING for op in operations),
             final=final,
             results=tuple(BulkResult(op.target, op.status, op.url, op.reason) for op in operations)

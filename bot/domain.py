@@ -426,8 +426,11 @@ class BulkProgress:
 
     kind: BulkKind
     total: int
+    #: groups that ended (refused ones included), of `total`
     finished: int
+    #: groups that ended without the change (refused ones included)
     failed: int
+    #: changes not started yet (the others of `total` are running or ended)
     waiting: int
     #: the last edit: every group's result, and the groups refused before anything ran
     final: bool = False

@@ -75,7 +75,7 @@ def describe_bulk(actor: Actor, progress: BulkProgress) -> str:
     done = [r for r in progress.results if r.status is OperationStatus.DONE]
     lines = [
         f"{who(actor)} {_BULK_DONE[progress.kind]} {len(done)} of {progress.total} groups"
-        f" at once ({progress.failed} failed, {len(progress.refused)} refused)."
+        f" at once ({len(progress.results) - len(done)} failed, {len(progress.refused)} refused)."
     ]
     for result in progress.results:
         if result.status is OperationStatus.DONE:

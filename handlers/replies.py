@@ -189,7 +189,7 @@ def bulk_progress_text(progress: BulkProgress) -> str:
         BULK_DONE_HEAD.format(
             done=len(done),
             total=progress.total,
-            failed=len(progress.results) - len(done),
+            failed=len(progress.results) - len(done),  # the refused are counted apart
             refused=len(progress.refused),
         )
     ]

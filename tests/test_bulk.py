@@ -206,6 +206,7 @@ async def test_a_restart_in_the_middle_finishes_the_bulk_once_with_one_summary(t
     bot, application = await start_bot(raw, fake, telegram, grants=False)
     try:
         await until(lambda: question.content.startswith("Done:"), timeout=20)
+        await until(lambda: telegram.bot_messages(other_owner))  # the notice follows the answer
         await bot.services.notices_sent()
         assert question.content.startswith("Done: 6 of 6 groups changed · 0 failed · 0 refused.")
         groups = [r.form["groupId"] for r in fake.set_calls()]
