@@ -154,7 +154,9 @@ class Services:
             changes=changes,
             history=history,
         )
-        self._bulks = bulks = BulkChanges(avatars, store, notifier, self._messenger.show_bulk)
+        self._bulks = bulks = BulkChanges(
+            avatars, store, notifier, self._messenger, box, config.notify_chat_id
+        )
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
         await bulks.resume()
         return UseCases(

@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from adapters import PreparedPicture
+from bot import audit
 from bot.domain import (
     OPEN_STATUSES,
     Action,
     Actor,
+    AuditOutcome,
     BulkKind,
     BulkProgress,
     BulkRefusal,
@@ -37,24 +42,43 @@ from bot.domain import (
     Refusal,
     Target,
 )
-from bot.notify import Notifier
+from bot.messenger import Button, Messenger
+from bot.notify import (
+    Notifier,
+    bulk_decided_label,
+    bulk_expired_text,
+    bulk_invitation,
+    bulk_rejected_text,
+    bulk_working,
+)
 from bot.permissions import PROPOSABLE
+from bot.proposals import ProposalBox, readable, stamp
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
+from bot.store.bulks import BulkRecord
 
 log = logging.getLogger(__name__)
 
 #: the progress message is edited no more often than this
 PROGRESS_SECONDS = 2.0
-#: a requester's list: proposing many groups at once is not built yet
-ONLY_PROPOSE = "you may only propose a change here: send the command for this group alone"
+#: a list must be all changes one may make, or all proposals
+ONLY_PROPOSE = "you may only propose a change here: send a list of such groups on its own"
+ONLY_DIRECT = "you may change it yourself: send a list of such groups on its own"
+#: the data of the Approve / Reject buttons of a proposed list: `bap:<bulk>` / `brj:<bulk>`
+APPROVE_BULK, REJECT_BULK = "bap", "brj"
+
+
+def bulk_buttons(bulk_id: int) -> list[Button]:
+    return [("Approve", f"{APPROVE_BULK}:{bulk_id}"), ("Reject", f"{REJECT_BULK}:{bulk_id}")]
+
+
 ACTIONS = {
     BulkKind.SET: Action.SET_GROUP_PICTURE,
     BulkKind.DELETE: Action.DELETE_GROUP_PICTURE,
     BulkKind.UNDO: Action.SET_GROUP_PICTURE,
 }
-#: shows a bulk's progress in its message (the Telegram side words it)
-Show = Callable[[int, int, BulkProgress], Awaitable[object]]
+#: shows a bulk's progress in its message, or sends it (None); the Telegram side words it
+Show = Callable[[int, int | None, BulkProgress], Awaitable[object]]
 
 
 def names_in(text: str) -> list[str] | None:
@@ -72,6 +96,28 @@ class Plan:
     targets: list[Target]
     refused: list[BulkRefusal]
     bulk_id: int | None = None
+    #: the actor may only propose these changes: one proposal for the whole list
+    proposal: bool = False
+
+
+class Verdict(enum.Enum):
+    """What a press on Approve / Reject of a proposed list did."""
+
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ALREADY_DECIDED = "already_decided"
+    EXPIRED = "expired"
+    NOT_ALLOWED = "not_allowed"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    #: who decided first (ALREADY_DECIDED), or the groups the presser may not decide
+    who: str | None = None
+    #: APPROVED: runs the list (after the press is answered)
+    run: Callable[[], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -85,12 +131,21 @@ class _Shown:
 
 class BulkChanges:
     def __init__(
-        self, service: AvatarService, store: Store, notifier: Notifier, show: Show
+        self,
+        service: AvatarService,
+        store: Store,
+        notifier: Notifier,
+        messenger: Messenger,
+        box: ProposalBox,
+        notify_chat_id: int | None,
     ) -> None:
         self._service = service
         self._store = store
         self._notifier = notifier
-        self._show = show
+        self._messenger = messenger
+        self._show: Show = messenger.show_bulk
+        self._box = box
+        self._notify_chat_id = notify_chat_id
         self._shown: dict[int, _Shown] = {}
 
     async def ask(
@@ -118,23 +173,97 @@ class BulkChanges:
         if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
             return None
         plan, changes = await self._plan(actor, bulk.kind, bulk.names, final=True)
+        picture = None
         if bulk.kind is BulkKind.SET and changes:
             if bulk.file_id is None:
                 raise Refusal("the picture was lost; send it again")
             picture = await self._service.changes.fetch(bulk.file_id)
             changes = [replace(change, picture=picture) for change in changes]
-        written = []
+        if plan.proposal:
+            return await self._propose(bulk_id, actor, plan, picture)
         async with self._store.transaction():
             claimed = await self._store.bulks.claim(
                 bulk_id, message.chat_id, message.message_id, plan.refused
             )
-            if not claimed:
-                return None
-            for change in changes:
-                change = replace(change, bulk_id=bulk_id)
-                operation_id = await self._service.changes.record(change)
-                assert operation_id is not None  # no request key: never a duplicate
-                written.append((operation_id, change))
+            written = await self._record(bulk_id, changes) if claimed else None
+        if written is None:
+            return None
+        await self._run_all(bulk_id, written)
+        return replace(plan, bulk_id=bulk_id)
+
+    async def decide(self, decider: Actor, bulk_id: int, approve: bool) -> Decision:
+        """A press on Approve / Reject of a proposed list: the first decision counts, by the
+        admin map at the press, for every group of the list (approved or rejected as one).
+        An approved list runs as the decider's bulk change (with the requester named), shown
+        in a new message to the decider (`Decision.run`); the requester hears the outcome."""
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None:
+            return Decision(Verdict.UNKNOWN)
+        if bulk.status != "proposed":
+            return self._closed(bulk)
+        if bulk.created_at <= stamp(self._box_now() - self._box.ttl):
+            if await self._store.bulks.decide(bulk_id, "expired", None):
+                await self._show_decision(bulk_id)
+                await self._tell(bulk.actor, bulk_expired_text(bulk.kind, bulk.names))
+            return Decision(Verdict.EXPIRED)
+        action = ACTIONS[bulk.kind]
+        missing = []
+        for name in bulk.names.split(","):
+            group = await self._store.groups.get(name)
+            if group is None or not await self._service.access.may_decide(
+                decider.user_id, action, group
+            ):
+                missing.append(name)
+        if missing:
+            return Decision(Verdict.NOT_ALLOWED, ", ".join(missing))
+        if not approve:
+            if not await self._store.bulks.decide(bulk_id, "rejected", decider):
+                return self._closed(await self._store.bulks.get(bulk_id) or bulk)
+            for name in bulk.names.split(","):
+                await audit.record(
+                    self._store,
+                    decider,
+                    action.value,
+                    name,
+                    AuditOutcome.REJECTED,
+                    f"bulk proposal {bulk_id}",
+                    requested_by=bulk.actor.user_id,
+                )
+            await self._show_decision(bulk_id)
+            await self._tell(bulk.actor, bulk_rejected_text(bulk.kind, bulk.names, decider))
+            return Decision(Verdict.REJECTED)
+        _, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
+        if bulk.kind is BulkKind.SET and bulk.jpeg is not None and bulk.side is not None:
+            picture = PreparedPicture(bulk.jpeg, bulk.side)
+            changes = [replace(change, picture=picture) for change in changes]
+        changes = [replace(change, requester=bulk.actor) for change in changes]
+        async with self._store.transaction():
+            claimed = await self._store.bulks.decide(bulk_id, "running", decider)
+            written = await self._record(bulk_id, changes) if claimed else None
+        if written is None:
+            return self._closed(await self._store.bulks.get(bulk_id) or bulk)
+
+        async def run() -> None:
+            await self._show_decision(bulk_id)
+            message_id = await self._messenger.send(decider.chat_id, bulk_working(bulk.kind))
+            await self._store.bulks.show_in(bulk_id, decider.chat_id, message_id)
+            await self._run_all(bulk_id, written)
+
+        return Decision(Verdict.APPROVED, run=run)
+
+    # ------------------------------------------------------------------------------------------
+
+    async def _record(self, bulk_id: int, changes: list[Change]) -> list[tuple[int, Change]]:
+        """Write every change of a bulk down (in the caller's transaction)."""
+        written = []
+        for change in changes:
+            change = replace(change, bulk_id=bulk_id)
+            operation_id = await self._service.changes.record(change)
+            assert operation_id is not None  # no request key: never a duplicate
+            written.append((operation_id, change))
+        return written
+
+    async def _run_all(self, bulk_id: int, written: list[tuple[int, Change]]) -> None:
         await self._progressed(bulk_id)
 
         async def one(operation_id: int, change: Change) -> None:
@@ -143,7 +272,98 @@ class BulkChanges:
 
         await asyncio.gather(*(one(*entry) for entry in written))
         await self._finish(bulk_id)
+
+    async def _propose(
+        self, bulk_id: int, requester: Actor, plan: Plan, picture: PreparedPicture | None
+    ) -> Plan | None:
+        """A requester's confirmed list: one proposal, sent to everyone who may decide any of
+        its groups (each decider must be allowed for all of them at the press)."""
+        names = ",".join(target.name for target in plan.targets)
+        proposed = await self._store.bulks.propose(
+            bulk_id,
+            names,
+            picture.jpeg if picture else None,
+            picture.side if picture else None,
+            plan.refused,
+        )
+        if not proposed:
+            return None
+        text = bulk_invitation(
+            requester, plan.kind, names, readable(stamp(self._box_now() + self._box.ttl))
+        )
+        buttons = bulk_buttons(bulk_id)
+        for chat_id in await self._deciders(plan.kind, plan.targets, requester):
+            try:
+                if picture is not None:
+                    sent = await self._messenger.send_photo(chat_id, picture.jpeg, text, buttons)
+                else:
+                    sent = await self._messenger.send(chat_id, text, buttons)
+            except Exception:  # a decider who blocked the bot must not stop the others
+                log.warning("could not send bulk proposal %s to %s", bulk_id, chat_id)
+                continue
+            await self._store.bulks.add_message(bulk_id, chat_id, sent)
+        for target in plan.targets:
+            await audit.record(
+                self._store,
+                requester,
+                ACTIONS[plan.kind].value,
+                target.name,
+                AuditOutcome.PROPOSED,
+                f"bulk proposal {bulk_id}",
+                provider=target.provider.name,
+            )
         return replace(plan, bulk_id=bulk_id)
+
+    async def _deciders(self, kind: BulkKind, targets: list[Target], requester: Actor) -> list[int]:
+        """Those who may decide the whole list: the admins who may decide for each of its
+        groups (the owners when none may), and the notify chat."""
+        access = self._service.access
+        action = ACTIONS[kind]
+        admins: set[int] = set()
+        for target in targets:
+            assert target.group is not None
+            admins |= await access.admins_of(target.group)
+        chats = set()
+        for admin in admins:
+            for target in targets:
+                assert target.group is not None
+                if not await access.may_decide(admin, action, target.group):
+                    break
+            else:
+                chats.add(admin)
+        chats = (chats or set(access.owners)) - {requester.user_id}
+        if self._notify_chat_id is not None:
+            chats.add(self._notify_chat_id)
+        return sorted(chats)
+
+    def _box_now(self) -> datetime:
+        return datetime.fromisoformat(self._box.now())
+
+    def _closed(self, bulk: BulkRecord) -> Decision:
+        if bulk.status == "expired":
+            return Decision(Verdict.EXPIRED)
+        if bulk.status == "asked":
+            return Decision(Verdict.UNKNOWN)
+        return Decision(Verdict.ALREADY_DECIDED, f"{bulk.decided_by_name} ({bulk.decided_by})")
+
+    async def _show_decision(self, bulk_id: int) -> None:
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None:
+            return
+        label = bulk_decided_label(bulk.status, bulk.decided_by_name)
+        for chat_id, message_id in await self._store.bulks.messages(bulk_id):
+            try:
+                await self._messenger.set_buttons(
+                    chat_id, message_id, [(label, bulk_buttons(bulk_id)[0][1])]
+                )
+            except Exception:
+                log.warning("could not show the decision on bulk %s in %s", bulk_id, chat_id)
+
+    async def _tell(self, person: Actor, text: str) -> None:
+        try:
+            await self._messenger.send(person.chat_id, text)
+        except Exception:
+            log.warning("could not tell %s about a bulk proposal", person.user_id)
 
     async def resumed(self, operation: Operation) -> None:
         """A change of a bulk ended after a restart: show it; end the bulk after its last."""
@@ -178,11 +398,14 @@ class BulkChanges:
         if listed == ["*"]:
             listed = await self._every_group(actor, action)
         targets, refused, changes = [], [], []
+        proposing = None  # whether the list is a proposal: set by its first group
         for name in dict.fromkeys(listed):  # each once, in the order named
             try:
                 target = await self._service.resolve(actor, action, name)
-                if target.needs_approval:
-                    raise Refusal(ONLY_PROPOSE)
+                if proposing is None:
+                    proposing = target.needs_approval
+                if target.needs_approval is not proposing:
+                    raise Refusal(ONLY_PROPOSE if target.needs_approval else ONLY_DIRECT)
                 if kind is BulkKind.UNDO:
                     change = await self._service.undo_change(actor, target)
                 else:
@@ -197,7 +420,7 @@ class BulkChanges:
                 continue
             targets.append(target)
             changes.append(change)
-        return Plan(kind, targets, refused), changes
+        return Plan(kind, targets, refused, proposal=bool(proposing)), changes
 
     async def _every_group(self, actor: Actor, action: Action) -> list[str]:
         """`*`: the groups the actor may change (or propose a change for)."""
@@ -286,4 +509,10 @@ class BulkChanges:
             if op.group_id is not None
             and (group := await self._store.groups.by_id(op.group_id)) is not None
         ]
+        if bulk.decided_by is not None:  # an approved list: its requester hears the outcome
+            decider = Actor(bulk.decided_by, bulk.decided_by, bulk.decided_by_name or "")
+            with contextlib.suppress(Exception):
+                await self._show(bulk.actor.chat_id, None, progress)
+            self._notifier.bulk_executed(decider, progress, groups, also=bulk.actor)
+            return
         self._notifier.bulk_executed(bulk.actor, progress, groups)

@@ -33,8 +33,9 @@ class Messenger(Protocol):
         """Show how a change ended: edit the bot's message that showed its progress (or send
         one when there is none)."""
 
-    async def show_bulk(self, chat_id: int, message_id: int, progress: BulkProgress) -> None:
-        """Show a bulk change's progress (or, at the end, its summary) in its message."""
+    async def show_bulk(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
+        """Show a bulk change's progress (or, at the end, its summary) in its message (a new
+        one when None)."""
 
     async def download(self, file_id: str) -> bytes:
         """The bytes of a file a user sent, by its Telegram file id."""

@@ -85,6 +85,54 @@ def describe_bulk(actor: Actor, progress: BulkProgress) -> str:
     return "\n".join(lines)
 
 
+_BULK_ASKS = {
+    BulkKind.SET: "proposes this picture for",
+    BulkKind.DELETE: "proposes to remove the pictures of",
+    BulkKind.UNDO: "proposes to undo the last picture change of",
+}
+_BULK_WHAT = {
+    BulkKind.SET: "change the pictures of",
+    BulkKind.DELETE: "remove the pictures of",
+    BulkKind.UNDO: "undo the last picture change of",
+}
+_BULK_LABELS = {
+    "running": "✅ Approved by {name}",
+    "done": "✅ Approved by {name}",
+    "rejected": "❌ Rejected by {name}",
+    "expired": "⌛ Expired",
+}
+
+
+def _groups(names: str) -> str:
+    return ", ".join(names.split(","))
+
+
+def bulk_invitation(requester: Actor, kind: BulkKind, names: str, until: str) -> str:
+    """The deciders' copy of a requester's list."""
+    count = len(names.split(","))
+    return (
+        f"{who(requester)} {_BULK_ASKS[kind]} {count} groups at once: {_groups(names)}. Approve"
+        f" or reject them as one; the first decision counts; open until {until}."
+    )
+
+
+def bulk_decided_label(status: str, name: str | None) -> str:
+    return _BULK_LABELS.get(status, "⌛ Expired").format(name=name or "")
+
+
+def bulk_rejected_text(kind: BulkKind, names: str, decider: Actor) -> str:
+    return f"Your proposal to {_BULK_WHAT[kind]} {_groups(names)} was rejected by {who(decider)}."
+
+
+def bulk_expired_text(kind: BulkKind, names: str) -> str:
+    return f"Your proposal to {_BULK_WHAT[kind]} {_groups(names)} expired: nobody decided in time."
+
+
+def bulk_working(kind: BulkKind) -> str:
+    """The approver's progress message, before its first edit."""
+    return f"Approved: working on it ({_BULK_WHAT[kind]} the groups)…"
+
+
 class Notifier:
     def __init__(
         self, send: Send, store: Store, access: Access, notify_chat_id: int | None
@@ -118,8 +166,15 @@ class Notifier:
 
         self._later(notice)
 
-    def bulk_executed(self, actor: Actor, progress: BulkProgress, groups: list[Group]) -> None:
-        """One notice for a whole bulk change, to everyone who would hear of any of its groups."""
+    def bulk_executed(
+        self,
+        actor: Actor,
+        progress: BulkProgress,
+        groups: list[Group],
+        also: Actor | None = None,
+    ) -> None:
+        """One notice for a whole bulk change, to everyone who would hear of any of its groups
+        (not to `actor`, nor to `also`, the requester of an approved list)."""
 
         async def notice() -> None:
             people = set(self._access.owners)
@@ -128,7 +183,9 @@ class Notifier:
             chats = people - await self._store.notifications.opted_out()
             if self._notify_chat_id is not None:
                 chats.add(self._notify_chat_id)
-            chats -= {actor.user_id, actor.chat_id}
+            for person in (actor, also):  # they hear the summary anyway
+                if person is not None:
+                    chats -= {person.user_id, person.chat_id}
             await self._tell_now(sorted(chats), describe_bulk(actor, progress))
 
         self._later(notice)

@@ -10,13 +10,18 @@ from telegram.ext import ContextTypes
 
 from bot.bulk import names_in
 from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
-from handlers.callbacks import ConfirmBulk, KeepPicture, encode
+from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
 from handlers.common import actor_of, query_of, services_of
 from handlers.replies import (
+    ANONYMOUS,
     BULK_ASK_PHOTO,
+    BULK_DECISIONS,
     BULK_GO,
     BULK_KEEP,
+    BULK_PROPOSE,
+    BULK_PROPOSED,
     BULK_TAKEN,
+    BULK_VERB,
     ONLY_ASKER,
     WORKING,
     bulk_plan_text,
@@ -48,7 +53,7 @@ async def ask(
     change more than one, else start at once."""
     bulks = (await services_of(context).use_cases()).bulks
     plan = await bulks.ask(actor, kind, names, photo)
-    text = bulk_plan_text(kind, [t.name for t in plan.targets], plan.refused)
+    text = bulk_plan_text(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
         await message.reply_text(text, do_quote=True)
         return
@@ -60,7 +65,8 @@ async def ask(
         [
             [
                 InlineKeyboardButton(
-                    BULK_GO[kind], callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id))
+                    BULK_PROPOSE if plan.proposal else BULK_GO[kind],
+                    callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id)),
                 ),
                 InlineKeyboardButton(BULK_KEEP, callback_data=encode(KeepPicture(actor.user_id))),
             ]
@@ -99,3 +105,24 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
         return
     if ran is None:
         await context.bot.send_message(shown.chat_id, BULK_TAKEN)
+    elif ran.proposal:
+        names = ", ".join(target.name for target in ran.targets)
+        await shown.edit_text(BULK_PROPOSED.format(verb=BULK_VERB[ran.kind], names=names))
+
+
+async def decision_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, value: BulkDecision
+) -> None:
+    """Approve / Reject on a requester's list: answered at once; an approval then runs."""
+    query = query_of(update)
+    actor = actor_of(update)
+    if actor is None:
+        await query.answer(ANONYMOUS, show_alert=True)
+        return
+    bulks = (await services_of(context).use_cases()).bulks
+    decision = await bulks.decide(actor, value.bulk, value.approve)
+    text = BULK_DECISIONS[decision.verdict.value].format(who=decision.who)
+    settled = decision.verdict.value in ("approved", "rejected")
+    await query.answer(text[:200], show_alert=not settled)
+    if decision.run is not None:
+        await decision.run()

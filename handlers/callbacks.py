@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message
 
+from bot.bulk import APPROVE_BULK, REJECT_BULK
 from bot.config import ALIAS_PATTERN
 from bot.ids import positive_id
 from bot.proposals import APPROVE, REJECT
@@ -74,7 +75,24 @@ class ConfirmBulk:
     bulk: int
 
 
-Callback = Decision | ConfirmRemoval | KeepPicture | PickRestore | ConfirmRestore | ConfirmBulk
+@dataclass(frozen=True)
+class BulkDecision:
+    """Approve or Reject on a requester's list: `bap:<bulk id>` / `brj:<bulk id>` (bot/bulk.py
+    makes these buttons)."""
+
+    bulk: int
+    approve: bool
+
+
+Callback = (
+    Decision
+    | ConfirmRemoval
+    | KeepPicture
+    | PickRestore
+    | ConfirmRestore
+    | ConfirmBulk
+    | BulkDecision
+)
 
 
 def encode(value: Callback) -> str:
@@ -92,6 +110,8 @@ def encode(value: Callback) -> str:
             data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
         case ConfirmBulk(asker=asker, bulk=bulk):
             data = f"{CONFIRM_BULK}:{asker}:{bulk}"
+        case BulkDecision(bulk=bulk, approve=approve):
+            data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
@@ -108,6 +128,8 @@ def decode(data: str | None) -> Callback | None:
     rest = fields[1:]
     if prefix in (APPROVE, REJECT) and not rest:
         return Decision(number, approve=prefix == APPROVE)
+    if prefix in (APPROVE_BULK, REJECT_BULK) and not rest:
+        return BulkDecision(number, approve=prefix == APPROVE_BULK)
     if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
     if prefix == KEEP and not rest:
@@ -154,4 +176,6 @@ def is_ours(data: object) -> bool:
         RESTORE,
         CONFIRM_RESTORE,
         CONFIRM_BULK,
+        APPROVE_BULK,
+        REJECT_BULK,
     )

@@ -50,8 +50,12 @@ class TelegramMessenger:
         else:
             await self._bot.edit_message_text(text, chat_id, message_id)
 
-    async def show_bulk(self, chat_id: int, message_id: int, progress: BulkProgress) -> None:
-        await self._bot.edit_message_text(bulk_progress_text(progress), chat_id, message_id)
+    async def show_bulk(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
+        text = bulk_progress_text(progress)
+        if message_id is None:
+            await self._bot.send_message(chat_id, text)
+        else:
+            await self._bot.edit_message_text(text, chat_id, message_id)
 
     async def download(self, file_id: str) -> bytes:
         file = await self._bot.get_file(file_id)

@@ -131,6 +131,22 @@ BULK_VERB = {
 }
 BULK_GO = {BulkKind.SET: "Change them", BulkKind.DELETE: "Remove them", BulkKind.UNDO: "Undo them"}
 BULK_KEEP = "Keep them"
+BULK_PROPOSE = "Propose them"
+BULK_PROPOSE_PLAN = (
+    "You may only propose this, so I will send the admins one proposal to {verb} these"
+    " {count} groups: {names}."
+)
+BULK_PROPOSED = (
+    "Sent to the admins as one proposal to {verb} {names}. I will tell you here what they decide."
+)
+BULK_DECISIONS = {
+    "approved": "Approved: making the changes now.",
+    "rejected": "Rejected.",
+    "already_decided": "Already decided by {who}.",
+    "expired": "This proposal expired before anyone decided it; nothing was changed.",
+    "not_allowed": "Sorry, you may not decide this proposal for: {who}.",
+    "unknown": "I know no such proposal.",
+}
 BULK_NOTHING = "Nothing to do: I may not {verb} any of these groups."
 BULK_PLAN = "I will {verb} these {count} groups: {names}."
 BULK_REFUSED_HEAD = "Left alone:"
@@ -161,11 +177,14 @@ def refusal_words(reason: str | NoUndo) -> str:
     return reason
 
 
-def bulk_plan_text(kind: BulkKind, targets: list[str], refused: list[BulkRefusal]) -> str:
+def bulk_plan_text(
+    kind: BulkKind, targets: list[str], refused: list[BulkRefusal], proposal: bool = False
+) -> str:
     lines = []
     if targets:
+        plan = BULK_PROPOSE_PLAN if proposal else BULK_PLAN
         lines.append(
-            BULK_PLAN.format(verb=BULK_VERB[kind], count=len(targets), names=", ".join(targets))
+            plan.format(verb=BULK_VERB[kind], count=len(targets), names=", ".join(targets))
         )
     else:
         lines.append(BULK_NOTHING.format(verb=BULK_VERB[kind]))

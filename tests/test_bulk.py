@@ -17,7 +17,9 @@ from tests.conftest import (
     FAMILY,
     OTHER_OWNER,
     OWNER,
+    REQUESTER,
     WORK,
+    WORK_ADMIN,
     Bot,
     raw_config,
     shut_down,
@@ -219,3 +221,69 @@ async def test_a_restart_in_the_middle_finishes_the_bulk_once_with_one_summary(t
         assert notice.content.startswith(f"Olga ({OWNER}) changed the pictures of 6 of 6")
     finally:
         await shut_down(application)
+
+
+async def test_a_requesters_list_is_one_proposal_approved_as_one(bot: Bot):
+    await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    await bot.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+    work_admin = bot.user(WORK_ADMIN, "Wim")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family, work")
+    assert await bot.answer(requester) == (
+        "You may only propose this, so I will send the admins one proposal to change the"
+        " picture of these 2 groups: family, work."
+    )
+    asked = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(asked, asked.callback_data("Propose them"))
+    await bot.deliver()
+    assert asked.content == (
+        "Sent to the admins as one proposal to change the picture of family, work. I will tell"
+        " you here what they decide."
+    )
+    assert bot.green.requests == []  # nothing changes before a decision
+    assert bot.telegram.bot_messages(work_admin) == []  # Wim may not decide for family
+    [copy] = bot.telegram.bot_messages(admin)
+    assert copy.caption is not None and copy.caption.startswith(
+        f"Rita ({REQUESTER}) proposes this picture for 2 groups at once: family, work."
+    )
+    await admin.press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+
+    assert sorted(r.form["groupId"] for r in bot.green.set_calls()) == sorted([FAMILY, WORK])
+    assert {r.file for r in bot.green.set_calls()} == {copy.photo}  # the picture they saw
+    assert [b["text"] for b in copy.buttons()] == ["✅ Approved by Ada"]
+    summary = bot.telegram.bot_messages(requester)[-1].content
+    assert summary.startswith("Done: 2 of 2 groups changed · 0 failed · 0 refused.")
+    assert bot.telegram.bot_messages(admin)[-1].content == summary  # the approver's progress
+    rows = await bot.store.audit.latest(limit=10)
+    done = [(r.target, r.user_id, r.requested_by) for r in rows if r.outcome == "done"]
+    assert sorted(done) == [("family", ADMIN, REQUESTER), ("work", ADMIN, REQUESTER)]
+
+    await admin.press(copy, copy.callback_data("✅ Approved by Ada"))  # a press after it
+    await bot.deliver()
+    assert bot.telegram.calls("answerCallbackQuery")[-1].params["text"] == (
+        f"Already decided by Ada ({ADMIN})."
+    )
+    assert len(bot.green.set_calls()) == 2
+
+
+async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(bot: Bot):
+    await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+    owner, other_owner = bot.user(OWNER, "Olga"), bot.user(OTHER_OWNER, "Otto")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work")
+    await bot.deliver()
+    asked = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(asked, asked.callback_data("Propose them"))
+    await bot.deliver()
+    # no admin may decide both groups: the owners decide
+    assert bot.telegram.bot_messages(admin) == []
+    [copy] = bot.telegram.bot_messages(owner)
+    assert len(bot.telegram.bot_messages(other_owner)) == 1
+    await owner.press(copy, copy.callback_data("Reject"))
+    await bot.deliver()
+    assert bot.telegram.bot_messages(requester)[-1].content == (
+        f"Your proposal to change the pictures of family, work was rejected by Olga ({OWNER})."
+    )
+    assert [b["text"] for b in copy.buttons()] == ["❌ Rejected by Olga"]
+    assert bot.green.requests == []

@@ -20,7 +20,15 @@ class BulkRecord:
     chat_id: int | None
     message_id: int | None
     refused: tuple[BulkRefusal, ...]
-    status: str  # asked | running | done
+    #: asked | running | done; a requester's: asked | proposed | running | done, or rejected |
+    #: expired
+    status: str
+    created_at: str
+    #: a requester's list: the picture the deciders saw, and who decided
+    jpeg: bytes | None = None
+    side: int | None = None
+    decided_by: int | None = None
+    decided_by_name: str | None = None
 
 
 def _refusals(text: str) -> tuple[BulkRefusal, ...]:
@@ -49,6 +57,11 @@ def _record(row: Row) -> BulkRecord:
         message_id=row["message_id"],
         refused=_refusals(row["refused"]),
         status=row["status"],
+        created_at=row["created_at"],
+        jpeg=row["jpeg"],
+        side=row["side"],
+        decided_by=row["decided_by"],
+        decided_by_name=row["decided_by_name"],
     )
 
 
@@ -82,26 +95,68 @@ class Bulks:
         return _record(row) if row else None
 
     async def claim(
-        self, bulk_id: int, chat_id: int, message_id: int, refused: list[BulkRefusal]
+        self, bulk_id: int, chat_id: int | None, message_id: int | None, refused: list[BulkRefusal]
     ) -> bool:
         """Confirmed: asked -> running, shown in that message; False when it was already
         taken up (a second press). Join the transaction that writes its changes down."""
-        encoded = json.dumps(
-            [
-                [
-                    r.name,
-                    r.reason.value if isinstance(r.reason, NoUndo) else r.reason,
-                    isinstance(r.reason, NoUndo),
-                ]
-                for r in refused
-            ]
-        )
+        encoded = json.dumps([_refusal(r) for r in refused])
         written = await self._db.execute(
             "UPDATE bulks SET status = 'running', chat_id = ?, message_id = ?, refused = ?"
             " WHERE id = ? AND status = 'asked'",
             (chat_id, message_id, encoded, bulk_id),
         )
         return written.rowcount == 1
+
+    async def propose(
+        self,
+        bulk_id: int,
+        names: str,
+        jpeg: bytes | None,
+        side: int | None,
+        refused: list[BulkRefusal],
+    ) -> bool:
+        """A requester confirmed their list: asked -> proposed, for exactly these groups, with
+        the picture the deciders will see; False when it was taken up already."""
+        written = await self._db.execute(
+            "UPDATE bulks SET status = 'proposed', names = ?, jpeg = ?, side = ?, refused = ?"
+            " WHERE id = ? AND status = 'asked'",
+            (names, jpeg, side, json.dumps([_refusal(r) for r in refused]), bulk_id),
+        )
+        return written.rowcount == 1
+
+    async def decide(self, bulk_id: int, status: str, decider: Actor | None) -> bool:
+        """The first decision on a proposed list: proposed -> running (approved), rejected or
+        expired; False when another came first. Join the transaction that writes the changes."""
+        written = await self._db.execute(
+            "UPDATE bulks SET status = ?, decided_by = ?, decided_by_name = ?"
+            " WHERE id = ? AND status = 'proposed'",
+            (
+                status,
+                decider.user_id if decider else None,
+                decider.name if decider else None,
+                bulk_id,
+            ),
+        )
+        return written.rowcount == 1
+
+    async def show_in(self, bulk_id: int, chat_id: int, message_id: int) -> None:
+        """The message that shows an approved list's progress."""
+        await self._db.execute(
+            "UPDATE bulks SET chat_id = ?, message_id = ? WHERE id = ?",
+            (chat_id, message_id, bulk_id),
+        )
+
+    async def add_message(self, bulk_id: int, chat_id: int, message_id: int) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO bulk_messages (bulk_id, chat_id, message_id) VALUES (?, ?, ?)",
+            (bulk_id, chat_id, message_id),
+        )
+
+    async def messages(self, bulk_id: int) -> list[tuple[int, int]]:
+        rows = await self._db.fetch_all(
+            "SELECT chat_id, message_id FROM bulk_messages WHERE bulk_id = ?", (bulk_id,)
+        )
+        return [(row["chat_id"], row["message_id"]) for row in rows]
 
     async def close(self, bulk_id: int) -> bool:
         """running -> done, once: whoever gets True tells the summary."""

@@ -205,7 +205,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: picture history (what a group or account had before and after each change the bot
     # made, pruned to the last N per target), how a change came about (undo, restore), and
-    # changes to many groups at once (bulks), whose operations know their bulk
+    # changes to many groups at once (bulks; a requester's is one proposal), whose operations
+    # know their bulk
     """
     CREATE TABLE pictures (
         id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -244,8 +245,21 @@ MIGRATIONS: list[str] = [
         chat_id       INTEGER,
         message_id    INTEGER,
         refused       TEXT NOT NULL DEFAULT '[]',
+        -- asked | running | done; a requester's: asked | proposed | running | done,
+        -- or rejected | expired
         status        TEXT NOT NULL DEFAULT 'asked',
-        created_at    TEXT NOT NULL
+        created_at    TEXT NOT NULL,
+        -- a requester's list: the picture the deciders see, and who decided
+        jpeg          BLOB,
+        side          INTEGER,
+        decided_by    INTEGER,
+        decided_by_name TEXT
+    );
+    CREATE TABLE bulk_messages (  -- the deciders' copies of a requester's list
+        bulk_id    INTEGER NOT NULL REFERENCES bulks (id) ON DELETE CASCADE,
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        PRIMARY KEY (bulk_id, chat_id, message_id)
     );
     """,
 ]
