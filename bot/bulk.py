@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +23,7 @@ from datetime import datetime
 
 from adapters import PreparedPicture
 from bot import audit
+from bot.approvals import Verdict
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -98,17 +98,6 @@ class Plan:
     bulk_id: int | None = None
     #: the actor may only propose these changes: one proposal for the whole list
     proposal: bool = False
-
-
-class Verdict(enum.Enum):
-    """What a press on Approve / Reject of a proposed list did."""
-
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    ALREADY_DECIDED = "already_decided"
-    EXPIRED = "expired"
-    NOT_ALLOWED = "not_allowed"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)

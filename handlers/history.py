@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.ext import ContextTypes
 
@@ -12,7 +10,7 @@ from bot.service import UndoRefused
 from handlers import bulk
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import actor_of, message_of, query_of, services_of, with_actor
-from handlers.pictures import _progress
+from handlers.pictures import _progress, press_progress
 from handlers.replies import (
     NO_PICTURES,
     ONLY_ASKER,
@@ -153,12 +151,6 @@ async def restore_pressed(
         await query.answer(ONLY_ASKER, show_alert=True)
         return
     await query.answer()
-    request = f"{pressed.chat_id}:{pressed.message_id}"
-
-    async def accepted() -> None:  # this press, not a second one, took the request up
-        await query.edit_message_text(WORKING)
-
-    progress = replace(_progress(pressed, request), accepted=accepted)
-    outcome = await service.restore(actor, value.record, progress)
+    outcome = await service.restore(actor, value.record, press_progress(query, pressed))
     if outcome.result is not Result.DUPLICATE:
         await query.edit_message_text(outcome_text(Action.SET_GROUP_PICTURE, outcome))

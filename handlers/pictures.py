@@ -5,7 +5,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.ext import ContextTypes
 
 from bot.domain import (
@@ -263,6 +270,17 @@ async def _run_change(
         outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
     if outcome.result is not Result.DUPLICATE:
         await answer.edit_text(outcome_text(action, outcome))
+
+
+def press_progress(query: CallbackQuery, pressed: Message) -> Progress:
+    """The progress of a change a button press asked for: the pressed message shows it, and a
+    second press of it is the same request (a duplicate)."""
+
+    async def accepted() -> None:  # this press, not a second one, took the request up
+        await query.edit_message_text(WORKING)
+
+    request = f"{pressed.chat_id}:{pressed.message_id}"
+    return replace(_progress(pressed, request), accepted=accepted)
 
 
 def _progress(answer: Message, request: str) -> Progress:
