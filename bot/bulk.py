@@ -420,7 +420,7 @@ class BulkChanges:
 
     async def _progress(self, bulk_id: int, *, final: bool) -> BulkProgress | None:
         bulk = await self._store.bulks.get(bulk_id)
-        if bulk is None or bulk.chat_id is None or bulk.message_id is None:
+        if bulk is None:
             return None
         operations = await self._store.operations.of_bulk(bulk_id)
         finished = [op for op in operations if op.status not in OPEN_STATUSES]
@@ -461,13 +461,15 @@ class BulkChanges:
             progress = await self._progress(bulk_id, final=final)
             if progress is None:
                 return None
-            if not final and self._store_says_done(progress):
+            bulk = await self._store.bulks.get(bulk_id)
+            assert bulk is not None
+            if not final and (self._store_says_done(progress) or bulk.message_id is None):
                 return progress  # the final edit follows
             shown.at = time.monotonic()
-            bulk = await self._store.bulks.get(bulk_id)
-            assert bulk is not None and bulk.chat_id is not None and bulk.message_id is not None
+            # a crash before an approved list had its message: the summary goes to the approver
+            chat_id = bulk.chat_id or bulk.decided_by or bulk.actor.chat_id
             try:
-                await self._show(bulk.chat_id, bulk.message_id, progress)
+                await self._show(chat_id, bulk.message_id, progress)
             except Exception:  # an unchanged text, a deleted message: the bulk goes on
                 log.warning("could not show the progress of bulk %s", bulk_id, exc_info=True)
             return progress
