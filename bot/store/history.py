@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bot.domain import Before, PictureRecord
 from bot.store.db import Database, Row, utc_now
 
@@ -32,7 +34,10 @@ class PictureHistory:
     ) -> None:
         """Keep what a target had before a change that is about to run (not yet history: it
         counts once `settle` says the change was made). A second call for the same operation
-        (a resumed change) keeps the first reading."""
+        (a resumed change) keeps the first reading. Readings of changes that never ended (a
+        crash, then too old to resume) go after a day."""
+        stale = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+        await self._db.execute("DELETE FROM pictures WHERE done = 0 AND at < ?", (stale,))
         await self._db.execute(
             "INSERT INTO pictures (target_key, target, group_id, provider, operation_id, action,"
             " how, actor_id, actor_name, before_state, before_jpeg, before_side, at)"
