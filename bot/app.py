@@ -14,9 +14,11 @@ from bot import texts
 from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
+from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
+from bot.history import History
 from bot.languages import Languages, Speaking
 from bot.media import MediaStore
 from bot.messenger import Messenger
@@ -71,6 +73,7 @@ class UseCases:
     admin_map: AdminMap
     overview: Overview
     languages: Languages
+    bulks: BulkChanges
 
 
 class Services:
@@ -89,6 +92,8 @@ class Services:
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
         self._speaking: Messenger = messenger
+        self._history: History | None = None
+        self._bulks: BulkChanges | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -127,6 +132,11 @@ class Services:
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
+        self._history = history = History(
+            store,
+            keep=config.history.keep_per_group,
+            timeout=config.history.read_timeout_seconds,
+        )
         self._changes = changes = ChangeRunner(
             store=store,
             access=access,
@@ -137,8 +147,8 @@ class Services:
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
             download=self._messenger.download,
+            history=history,
         )
-        await changes.resume()
         avatars = AvatarService(
             store=store,
             access=access,
@@ -146,7 +156,13 @@ class Services:
             notifier=notifier,
             proposals=box,
             changes=changes,
+            history=history,
         )
+        self._bulks = bulks = BulkChanges(
+            avatars, store, notifier, self._messenger, box, config.notify_chat_id
+        )
+        await changes.resume()  # a resumed change of a bulk reports to `bulks`
+        await bulks.resume()
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access),
@@ -159,11 +175,16 @@ class Services:
             ),
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
+            bulks=bulks,
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
         """How a change resumed after a restart ended, where its requester waited for it (and
-        to whoever proposed it, for an approved proposal)."""
+        to whoever proposed it, for an approved proposal). A change of a bulk shows in the
+        bulk's one progress message instead."""
+        if operation.bulk_id is not None and self._bulks is not None:
+            await self._bulks.resumed(operation)
+            return
         text = texts.outcome_text(Action(operation.action), outcome)
         if operation.reply_chat_id is not None:
             chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
@@ -199,6 +220,9 @@ class Services:
         if self._changes is not None:
             await self._changes.close()
             self._changes = None
+        if self._bulks is not None:
+            await self._bulks.close()
+            self._bulks = None
         if self._notifier is not None:
             await self._notifier.drain(NOTICE_DRAIN_SECONDS)
             self._notifier = None
@@ -207,6 +231,9 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        if self._history is not None:
+            await self._history.aclose()
+            self._history = None
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:

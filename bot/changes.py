@@ -36,6 +36,7 @@ from bot.domain import (
     Result,
     Target,
 )
+from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
@@ -95,6 +96,7 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
+        history: History | None = None,
     ) -> None:
         self._store = store
         self._access = access
@@ -105,6 +107,8 @@ class ChangeRunner:
         self._max_resume_age = max_resume_age
         self._report = report
         self._download = download
+        #: keeps the picture before and after each change (bot/history.py)
+        self._history = history
         self._queues = {
             name: AccountQueue(
                 {
@@ -256,6 +260,9 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
+        if self._history is not None:
+            await self._history.before(operation_id, change)
+
         async def attempt() -> PictureResult:
             await self._store.operations.start_attempt(operation_id)
             return await self._call(change)
@@ -279,6 +286,8 @@ class ChangeRunner:
                 url=result.url,
                 requested_by=change.requester.user_id if change.requester else None,
             )
+            if self._history is not None:
+                await self._history.settle(operation_id, change, result)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,
@@ -294,7 +303,9 @@ class ChangeRunner:
                 provider=provider.name,
                 result=result,
                 requester=change.requester,
-            ),
+            )
+            if change.bulk_id is None  # a bulk change tells its summary once (bot/bulk.py)
+            else None,
         )
 
     async def _call(self, change: Change) -> PictureResult:
@@ -365,7 +376,15 @@ class ChangeRunner:
             picture = PreparedPicture(operation.jpeg, operation.side)
         if picture is None and action is not Action.DELETE_GROUP_PICTURE and not operation.file_id:
             return OperationStatus.FAILED, texts.PICTURE_LOST
-        return Change(action, target, operation.actor, picture, operation.requester)
+        return Change(
+            action,
+            target,
+            operation.actor,
+            picture,
+            operation.requester,
+            how=operation.how,
+            bulk_id=operation.bulk_id,
+        )
 
     def _report_later(self, operation: Operation, outcome: Awaitable[Outcome]) -> None:
         async def report() -> None:
@@ -401,4 +420,6 @@ def _operation(change: Change, progress: Progress, photo: PhotoSource | None) ->
         side=change.picture.side if change.picture else None,
         group_id=group.id if group else None,
         file_id=photo.file_id if photo and change.picture is None else None,
+        how=change.how,
+        bulk_id=change.bulk_id,
     )

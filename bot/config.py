@@ -87,6 +87,16 @@ class ReliabilitySettings(Section):
         )
 
 
+class HistorySettings(Section):
+    """Picture history and undo."""
+
+    #: pictures kept per group (and per account), the oldest dropped first
+    keep_per_group: int = Field(default=10, ge=1, le=100)
+    #: how long reading and downloading the picture before a change may take; past it the
+    #: earlier picture is unknown and the change goes ahead
+    read_timeout_seconds: float = Field(default=5.0, gt=0)
+
+
 class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
@@ -103,6 +113,7 @@ class AppConfig(Section):
     approval_ttl_hours: float = Field(default=24, gt=0)
     server: ServerSettings | None = None
     reliability: ReliabilitySettings = ReliabilitySettings()
+    history: HistorySettings = HistorySettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:

@@ -225,6 +225,10 @@ class Operation:
     #: the Telegram file of a picture not yet downloaded
     file_id: str | None = None
     id: int | None = None
+    #: how it came about, when not by an ordinary command: "undo", "restore"
+    how: str | None = None
+    #: the change to many groups at once it belongs to
+    bulk_id: int | None = None
 
     @property
     def actor(self) -> Actor:
@@ -283,6 +287,10 @@ class Change:
     picture: PreparedPicture | None
     #: who proposed it, when `actor` approved it
     requester: Actor | None = None
+    #: how it came about, when not by an ordinary command: "undo", "restore"
+    how: str | None = None
+    #: the change to many groups at once it belongs to (its notice is the bulk's summary)
+    bulk_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -332,3 +340,101 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.result in (Result.DONE, Result.PROPOSED)
+
+
+# picture history ---------------------------------------------------------------------------------
+
+
+class Before(str, enum.Enum):
+    """What a target had before a change: a picture, none, or the provider could not tell."""
+
+    PICTURE = "picture"
+    NONE = "none"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class PictureRecord:
+    """One change the bot made to a group's (or the account's) picture, with the picture before
+    it (when known) and the picture it set (None for a removal)."""
+
+    id: int
+    target_key: str  # group:<group id> or account:<provider>
+    target: str
+    provider: str
+    operation_id: int
+    action: str
+    how: str | None
+    actor_id: int
+    actor_name: str
+    before_state: Before
+    before_jpeg: bytes | None
+    before_side: int | None
+    after_jpeg: bytes | None
+    after_side: int | None
+    after_url: str | None
+    at: str
+    group_id: int | None = None
+    done: int = 1
+
+
+def target_key(target: Target) -> str:
+    """The history's key for a target: the group's store id, or the account."""
+    if target.group is not None:
+        return f"group:{target.group.id}"
+    return f"{ACCOUNT_PREFIX}{target.provider.name}"
+
+
+class NoUndo(enum.Enum):
+    """Why an undo changes nothing (the handlers word it)."""
+
+    NOTHING = "nothing"  # no change made through the bot is remembered
+    UNKNOWN = "unknown"  # the picture before the last change could not be read
+    CANNOT_REMOVE = "cannot_remove"  # there was none before, and the provider cannot remove
+
+
+# many groups at once -----------------------------------------------------------------------------
+
+
+class BulkKind(str, enum.Enum):
+    """What a change to many groups at once does to each of them."""
+
+    SET = "set"
+    DELETE = "delete"
+    UNDO = "undo"
+
+
+@dataclass(frozen=True)
+class BulkRefusal:
+    """A group a bulk change leaves alone, and why (a refusal's words, or why no undo)."""
+
+    name: str
+    reason: str | NoUndo
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """How one group of a bulk change ended (or that it is still on its way)."""
+
+    name: str
+    status: OperationStatus
+    url: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    """What the progress message of a bulk change shows."""
+
+    kind: BulkKind
+    total: int
+    #: groups that ended (refused ones included), of `total`
+    finished: int
+    #: groups that ended without the change (refused ones included)
+    failed: int
+    #: changes not started yet (the others of `total` are running or ended)
+    waiting: int
+    #: the last edit: every group's result, and the groups refused before anything ran
+    final: bool = False
+    results: tuple[BulkResult, ...] = ()
+    refused: tuple[BulkRefusal, ...] = ()

@@ -21,17 +21,22 @@ from bot.domain import (
     Action,
     Actor,
     AuditOutcome,
+    Before,
     Change,
     Group,
+    NoUndo,
     Outcome,
     PhotoSource,
+    PictureRecord,
     Progress,
     Proposal,
     ProposalStatus,
     Refusal,
     Result,
     Target,
+    target_key,
 )
+from bot.history import History, after_picture, before_picture
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox
@@ -50,6 +55,13 @@ _NEEDS: dict[Action, Capability] = {
 }
 
 
+class UndoRefused(Exception):
+    def __init__(self, why: NoUndo, target: Target) -> None:
+        super().__init__(why.value)
+        self.why = why
+        self.target = target
+
+
 class AvatarService:
     def __init__(
         self,
@@ -60,6 +72,7 @@ class AvatarService:
         notifier: Notifier,
         proposals: ProposalBox,
         changes: ChangeRunner,
+        history: History | None = None,
     ) -> None:
         self.store = store
         self.access = access
@@ -67,6 +80,7 @@ class AvatarService:
         self.notifier = notifier
         self.proposals = proposals
         self.changes = changes
+        self.history = history
 
     # the use cases -----------------------------------------------------------------------------
 
@@ -140,6 +154,88 @@ class AvatarService:
                 return []
             return [p.name for p in self.providers.values() if p.can(_NEEDS[action])]
         return [group.alias for group in await self.access.groups_for(actor.user_id, action)]
+
+    # history, undo, restore --------------------------------------------------------------------
+
+    async def undo(
+        self, actor: Actor, action: Action, name: str | None, progress: Progress | None = None
+    ) -> tuple[Action, Outcome]:
+        """Put back what the target had before the last change made through the bot: an
+        ordinary change (set the earlier picture, or remove it), or a proposal for a requester.
+        `action` is SET_GROUP_PICTURE or SET_OWN_PICTURE; returns the action the undo took
+        and its outcome. Raises `UndoRefused`."""
+        try:
+            target = await self._authorize(actor, action, name)
+        except Refusal as refusal:
+            return action, await self.refused(actor, action, name, refusal)
+        change = await self.undo_change(actor, target)
+        return change.action, await self._prepared(actor, change, progress)
+
+    async def undo_change(self, actor: Actor, target: Target) -> Change:
+        """The change that undoes the target's last change; raises `UndoRefused`."""
+        records = await self._records(target, 1)
+        if not records:
+            raise UndoRefused(NoUndo.NOTHING, target)
+        return await self._undo_change(actor, target, records[0])
+
+    async def resolve(self, actor: Actor, action: Action, name: str | None) -> Target:
+        """`authorize` without auditing a refusal (to show a plan before it is confirmed)."""
+        return await self._authorize(actor, action, name)
+
+    async def pictures(self, actor: Actor, alias: str | None) -> tuple[Target, list[PictureRecord]]:
+        """The group's kept pictures (those the bot set), newest first. Raises `Refusal`."""
+        target = await self.authorize(actor, Action.VIEW_GROUP_PICTURE, alias)
+        records = await self._records(target, self.history.keep if self.history else 0)
+        return target, [record for record in records if record.after_jpeg is not None]
+
+    async def picture_record(self, record_id: int) -> tuple[Group, PictureRecord] | None:
+        """A kept picture of a group that is still there."""
+        record = await self.store.history.get(record_id)
+        if record is None or record.group_id is None or record.after_jpeg is None:
+            return None
+        group = await self.store.groups.by_id(record.group_id)
+        return None if group is None else (group, record)
+
+    async def restore(
+        self, actor: Actor, record_id: int, progress: Progress | None = None
+    ) -> Outcome:
+        """Set a kept picture again; rights are checked now (at the press)."""
+        found = await self.picture_record(record_id)
+        if found is None:
+            return await self.refused(
+                actor, Action.SET_GROUP_PICTURE, None, Refusal("that picture is no longer kept")
+            )
+        group, record = found
+        try:
+            target = await self._authorize(actor, Action.SET_GROUP_PICTURE, group.alias)
+        except Refusal as refusal:
+            return await self.refused(actor, Action.SET_GROUP_PICTURE, group.alias, refusal)
+        picture = after_picture(record)
+        change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how="restore")
+        return await self._prepared(actor, change, progress)
+
+    async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
+        if self.history is None or limit < 1:
+            return []
+        return await self.store.history.latest(target_key(target), limit)
+
+    async def _undo_change(self, actor: Actor, target: Target, last: PictureRecord) -> Change:
+        if last.before_state is Before.UNKNOWN:
+            raise UndoRefused(NoUndo.UNKNOWN, target)
+        if last.before_state is Before.NONE:
+            if target.group is None or not target.provider.can(Capability.DELETE_GROUP):
+                raise UndoRefused(NoUndo.CANNOT_REMOVE, target)
+            return Change(Action.DELETE_GROUP_PICTURE, target, actor, None, how="undo")
+        action = Action.SET_GROUP_PICTURE if target.group else Action.SET_OWN_PICTURE
+        return Change(action, target, actor, before_picture(last), how="undo")
+
+    async def _prepared(self, actor: Actor, change: Change, progress: Progress | None) -> Outcome:
+        """Run (or, for a requester, propose) a change whose picture is at hand."""
+        if change.target.needs_approval:
+            return await self._propose(
+                actor, change.action, change.target, change.picture, progress
+            )
+        return await self.changes.submit(change, progress)
 
     # the steps ---------------------------------------------------------------------------------
 

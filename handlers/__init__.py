@@ -19,7 +19,7 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, callbacks, pictures
+from handlers import admin, approvals, bulk, callbacks, history, pictures
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
@@ -71,6 +71,10 @@ def install(
             CommandHandler("delgrouppic", pictures.delete_command, filters=_NEW_MESSAGES),
             CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
             CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
+            CommandHandler(
+                list(history.UNDO_COMMANDS), history.undo_command, filters=_NEW_MESSAGES
+            ),
+            CommandHandler("pictures", history.pictures_command, filters=_NEW_MESSAGES),
             *[
                 CommandHandler(name, handler, filters=_NEW_MESSAGES)
                 for name, handler in ADMIN_COMMANDS.items()
@@ -120,6 +124,12 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message, value = found
     if isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
+    elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
+        await history.restore_pressed(update, context, message, value)
+    elif isinstance(value, callbacks.ConfirmBulk):
+        await bulk.confirm_pressed(update, context, message, value)
+    elif isinstance(value, callbacks.BulkDecision):
+        await bulk.decision_pressed(update, context, value)
     else:
         await pictures.removal_answered(update, context, message, value)
 

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message
 
 from bot import texts
+from bot.bulk import APPROVE_BULK, REJECT_BULK
 from bot.config import ALIAS_PATTERN
 from bot.ids import positive_id
 from bot.proposals import APPROVE, REJECT
 
 REMOVE, KEEP = "del", "keep"
+RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -48,7 +50,50 @@ class KeepPicture:
     asker: int
 
 
-Callback = Decision | ConfirmRemoval | KeepPicture
+@dataclass(frozen=True)
+class PickRestore:
+    """ "Restore 3" under /pictures: `rs:<kept picture id>:<number shown>`; anyone may press
+    (rights are checked when the restore runs)."""
+
+    record: int
+    number: int
+
+
+@dataclass(frozen=True)
+class ConfirmRestore:
+    """ "Restore it" under "Restore picture 3 on Family?": `rsy:<asker>:<id>:<number>`."""
+
+    asker: int
+    record: int
+    number: int
+
+
+@dataclass(frozen=True)
+class ConfirmBulk:
+    """ "Change them" under the list of groups of a bulk change: `bk:<asker>:<bulk id>`."""
+
+    asker: int
+    bulk: int
+
+
+@dataclass(frozen=True)
+class BulkDecision:
+    """Approve or Reject on a requester's list: `bap:<bulk id>` / `brj:<bulk id>` (bot/bulk.py
+    makes these buttons)."""
+
+    bulk: int
+    approve: bool
+
+
+Callback = (
+    Decision
+    | ConfirmRemoval
+    | KeepPicture
+    | PickRestore
+    | ConfirmRestore
+    | ConfirmBulk
+    | BulkDecision
+)
 
 
 def encode(value: Callback) -> str:
@@ -60,6 +105,14 @@ def encode(value: Callback) -> str:
             data = f"{REMOVE}:{asker}:{alias}"
         case KeepPicture(asker=asker):
             data = f"{KEEP}:{asker}"
+        case PickRestore(record=record, number=number):
+            data = f"{RESTORE}:{record}:{number}"
+        case ConfirmRestore(asker=asker, record=record, number=number):
+            data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
+        case ConfirmBulk(asker=asker, bulk=bulk):
+            data = f"{CONFIRM_BULK}:{asker}:{bulk}"
+        case BulkDecision(bulk=bulk, approve=approve):
+            data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
@@ -76,10 +129,22 @@ def decode(data: str | None) -> Callback | None:
     rest = fields[1:]
     if prefix in (APPROVE, REJECT) and not rest:
         return Decision(number, approve=prefix == APPROVE)
+    if prefix in (APPROVE_BULK, REJECT_BULK) and not rest:
+        return BulkDecision(number, approve=prefix == APPROVE_BULK)
     if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
     if prefix == KEEP and not rest:
         return KeepPicture(number)
+    ids = [positive_id(field) for field in rest]
+    if None in ids:
+        return None
+    numbers = [n for n in ids if n is not None]
+    if prefix == RESTORE and len(numbers) == 1:
+        return PickRestore(number, numbers[0])
+    if prefix == CONFIRM_RESTORE and len(numbers) == 2:
+        return ConfirmRestore(number, numbers[0], numbers[1])
+    if prefix == CONFIRM_BULK and len(numbers) == 1:
+        return ConfirmBulk(number, numbers[0])
     return None
 
 
@@ -104,4 +169,14 @@ def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:
 def is_ours(data: object) -> bool:
     """Whether callback data starts like one of this bot's buttons (for a host application that
     has buttons of its own): such a press is answered here, valid or not."""
-    return isinstance(data, str) and data.split(":", 1)[0] in (APPROVE, REJECT, REMOVE, KEEP)
+    return isinstance(data, str) and data.split(":", 1)[0] in (
+        APPROVE,
+        REJECT,
+        REMOVE,
+        KEEP,
+        RESTORE,
+        CONFIRM_RESTORE,
+        CONFIRM_BULK,
+        APPROVE_BULK,
+        REJECT_BULK,
+    )

@@ -5,10 +5,28 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, MessageRef, PhotoSource, Progress, Refusal, Result, Target
+from bot.domain import (
+    Action,
+    Actor,
+    BulkKind,
+    MessageRef,
+    PhotoSource,
+    Progress,
+    Refusal,
+    Result,
+    Target,
+)
+from handlers import bulk
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
@@ -62,7 +80,7 @@ async def set_picture_command(
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
     message = message_of(update)
     action = SET_COMMANDS[_command_name(message)]
-    name = context.args[0] if context.args else None
+    name = bulk.name_of(context.args)
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
@@ -87,7 +105,7 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
-    name = parsed.args[0] if parsed.args else None
+    name = bulk.name_of(parsed.args)
     await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source)
 
 
@@ -123,7 +141,10 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = message_of(update)
     service = await services_of(context).get()
-    name = context.args[0] if context.args else None
+    name = bulk.name_of(context.args)
+    if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
+        await bulk.ask(message, context, actor, BulkKind.DELETE, name, None)
+        return
     try:
         target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
     except Refusal as refusal:
@@ -200,6 +221,11 @@ async def _ask_for_photo(
     name: str | None,
 ) -> None:
     service = await services_of(context).get()
+    wait = services_of(context).config.photo_wait_seconds
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        question = await bulk.ask_for_photo(message, name, wait)
+        _wait_for_photo(context, actor, Pending(action, name, question.message_id, 0.0), wait)
+        return
     try:
         target = await service.authorize(actor, action, name)
     except Refusal as refusal:
@@ -210,12 +236,16 @@ async def _ask_for_photo(
         tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
         reply_markup=ForceReply(selective=True),
     )
-    chat_data_of(context).setdefault(PENDING_KEY, {})[actor.user_id] = Pending(
-        action=action,
-        name=_resolved_name(target),
-        question_id=question.message_id,
-        deadline=time.monotonic() + wait,
-    )
+    pending = Pending(action, _resolved_name(target), question.message_id, 0.0)
+    _wait_for_photo(context, actor, pending, wait)
+
+
+def _wait_for_photo(
+    context: ContextTypes.DEFAULT_TYPE, actor: Actor, pending: Pending, wait: float
+) -> None:
+    """Remember that this chat waits for `actor`'s photo, for `wait` seconds from now."""
+    pending = replace(pending, deadline=time.monotonic() + wait)
+    chat_data_of(context).setdefault(PENDING_KEY, {})[actor.user_id] = pending
 
 
 async def _run_change(
@@ -229,6 +259,9 @@ async def _run_change(
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        await bulk.ask(message, context, actor, BulkKind.SET, name, source)  # bot/bulk.py
+        return
     service = await services_of(context).get()
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes
@@ -240,6 +273,17 @@ async def _run_change(
         outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
     if outcome.result is not Result.DUPLICATE:
         await answer.edit_text(tr(outcome_text(action, outcome)))
+
+
+def press_progress(query: CallbackQuery, pressed: Message) -> Progress:
+    """The progress of a change a button press asked for: the pressed message shows it, and a
+    second press of it is the same request (a duplicate)."""
+
+    async def accepted() -> None:  # this press, not a second one, took the request up
+        await query.edit_message_text(tr(WORKING))
+
+    request = f"{pressed.chat_id}:{pressed.message_id}"
+    return replace(_progress(pressed, request), accepted=accepted)
 
 
 def _progress(answer: Message, request: str) -> Progress:

@@ -29,7 +29,8 @@ async def test_two_presses_of_remove_it_at_once_remove_once_and_say_nothing_wron
         "Done: the picture of Team is removed."
     )
     assert len(bot.telegram.bot_messages(admin)) == 1  # the question, edited; nothing else
-    assert [r.path for r in fake.requests] == ["/group/photo"]  # removed once
+    # the picture read once for the history, and removed once
+    assert [r.path for r in fake.requests] == ["/user/avatar", "/group/photo"]
     assert TEAM not in fake.avatars
 
 

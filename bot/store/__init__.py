@@ -7,7 +7,8 @@
 
 One connection and one write lock (bot/store/db.py) are shared by one small module per table
 group, each holding that table's SQL: groups and links, grants, audit, proposals, operations,
-notifications, languages. The schema migrates itself on open (bot/store/schema.py).
+notifications, languages, picture history, bulks. The schema migrates itself on open
+(bot/store/schema.py).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from pathlib import Path
 
 from bot.store import schema
 from bot.store.audit import AuditTable
+from bot.store.bulks import Bulks
 from bot.store.db import Database
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
+from bot.store.history import PictureHistory
 from bot.store.languages import Languages
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
@@ -41,6 +44,8 @@ class Store:
         self.operations = Operations(db)
         self.notifications = Notifications(db)
         self.languages = Languages(db)
+        self.history = PictureHistory(db)
+        self.bulks = Bulks(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

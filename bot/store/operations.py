@@ -44,6 +44,10 @@ class Operations:
         """Changes not finished (pending, or running when the bot stopped), oldest first."""
         return await self._select("WHERE status IN ('pending', 'running')", ())
 
+    async def of_bulk(self, bulk_id: int) -> list[Operation]:
+        """The changes of one bulk change, in the order they were written down."""
+        return await self._select("WHERE bulk_id = ?", (bulk_id,))
+
     async def set_picture(self, operation_id: int, jpeg: bytes, side: int) -> None:
         """The downloaded and prepared picture of a change written down before it."""
         await self._db.execute(

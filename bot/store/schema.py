@@ -212,6 +212,65 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     );
     """,
+    # 6: picture history (what a group or account had before and after each change the bot
+    # made, pruned to the last N per target), how a change came about (undo, restore), and
+    # changes to many groups at once (bulks; a requester's is one proposal), whose operations
+    # know their bulk
+    """
+    CREATE TABLE pictures (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        target_key   TEXT NOT NULL,  -- group:<group id> or account:<provider>
+        target       TEXT NOT NULL,  -- the alias, or account:<provider>
+        group_id     INTEGER REFERENCES groups (id) ON DELETE CASCADE,
+        provider     TEXT NOT NULL,
+        operation_id INTEGER NOT NULL UNIQUE,
+        action       TEXT NOT NULL,
+        how          TEXT,
+        actor_id     INTEGER NOT NULL,
+        actor_name   TEXT NOT NULL,
+        before_state TEXT NOT NULL,  -- picture | none | unknown
+        before_jpeg  BLOB,
+        before_side  INTEGER,
+        after_jpeg   BLOB,           -- NULL: the change removed the picture
+        after_side   INTEGER,
+        after_url    TEXT,
+        done         INTEGER NOT NULL DEFAULT 0,
+        at           TEXT NOT NULL
+    );
+    CREATE INDEX pictures_by_target ON pictures (target_key, done, id);
+    CREATE INDEX pictures_by_group ON pictures (group_id);
+    ALTER TABLE operations ADD COLUMN how TEXT;
+    ALTER TABLE operations ADD COLUMN bulk_id INTEGER;
+    CREATE INDEX operations_by_bulk ON operations (bulk_id) WHERE bulk_id IS NOT NULL;
+    CREATE TABLE bulks (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        action        TEXT NOT NULL,
+        actor_id      INTEGER NOT NULL,
+        actor_name    TEXT NOT NULL,
+        actor_chat_id INTEGER NOT NULL,
+        names         TEXT NOT NULL,
+        file_id       TEXT,
+        file_size     INTEGER,
+        chat_id       INTEGER,
+        message_id    INTEGER,
+        refused       TEXT NOT NULL DEFAULT '[]',
+        -- asked | running | done; a requester's: asked | proposed | running | done,
+        -- or rejected | expired
+        status        TEXT NOT NULL DEFAULT 'asked',
+        created_at    TEXT NOT NULL,
+        -- a requester's list: the picture the deciders see, and who decided
+        jpeg          BLOB,
+        side          INTEGER,
+        decided_by    INTEGER,
+        decided_by_name TEXT
+    );
+    CREATE TABLE bulk_messages (  -- the deciders' copies of a requester's list
+        bulk_id    INTEGER NOT NULL REFERENCES bulks (id) ON DELETE CASCADE,
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        PRIMARY KEY (bulk_id, chat_id, message_id)
+    );
+    """,
 ]
 
 

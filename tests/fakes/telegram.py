@@ -184,6 +184,8 @@ class BotMessage:
     reply_to_message_id: int | None = None
     edit_date: int | None = None
     history: list[Revision] = field(default_factory=list)
+    #: the album it belongs to (sendMediaGroup)
+    media_group_id: str | None = None
 
     @property
     def content(self) -> str:
@@ -398,6 +400,7 @@ class FakeTelegram:
                 "editMessageReplyMarkup": self._edit_message_reply_markup,
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendPhoto": self._send_photo,
+                "sendMediaGroup": self._send_media_group,
                 "getFile": self._get_file,
                 "getChatMember": self._get_chat_member,
                 "getChat": self._get_chat,
@@ -699,6 +702,42 @@ class FakeTelegram:
             reply_to_message_id=self._reply_target(chat.id, call.params),
         )
 
+    async def _send_media_group(self, call: Call) -> list[JSON]:
+        """An album of 2-10 photos (this fake takes photos only), each a message of its own
+        sharing one media_group_id and replying to what `reply_parameters` names."""
+        chat = self._target_chat(call.params)
+        media = _required(call.params, "media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: wrong number of media specified (2-10)")
+        reply_to = self._reply_target(chat.id, call.params)
+        album = str(next(self._serial))
+        sent = []
+        for item in media:
+            if not isinstance(item, dict) or item.get("type") != "photo":
+                raise ApiError(400, "Bad Request: this fake takes albums of photos only")
+            photo, sizes = self._media_photo(call, str(item.get("media", "")))
+            caption = _formatted(item, "caption", MAX_CAPTION_LENGTH, required=False)
+            sent.append(
+                self._add_bot_message(
+                    chat,
+                    caption=caption,
+                    photo=photo,
+                    photo_sizes=sizes,
+                    reply_to_message_id=reply_to,
+                    media_group_id=album,
+                )
+            )
+        return sent
+
+    def _media_photo(self, call: Call, media: str) -> tuple[bytes | str, tuple[PhotoSize, ...]]:
+        """The photo an album item names: `attach://<part>`, a file_id or a URL."""
+        if media.startswith("attach://"):
+            data = call.files.get(media.removeprefix("attach://"))
+            if data is None:
+                raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+            return data, self._store_photo(data)
+        return self._photo_from(Call(call.method, {"photo": media}, {}))
+
     async def _edit_message_text(self, call: Call) -> JSON:
         message = self._editable(call.params)
         if message.text is None:
@@ -907,6 +946,7 @@ class FakeTelegram:
             caption=message.caption,
             photo=message.photo_sizes,
             edit_date=_datetime(message.edit_date) if message.edit_date else None,
+            media_group_id=message.media_group_id,
         ).to_dict()
         if message.reply_markup and "inline_keyboard" in message.reply_markup:
             result["reply_markup"] = message.reply_markup

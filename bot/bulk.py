@@ -1,0 +1,510 @@
+"""Changing many groups at once: `/setgrouppic family,work,school`, `/delgrouppic *`, ...
+
+Asking lists the groups it would change and those it refuses (no right, the provider cannot,
+nothing to undo) and is stored, waiting for its confirmation. The confirmation checks the
+rights again, fetches the picture once, and writes one ordinary change per group (bot/changes.py)
+together with the bulk's "running" mark, in one transaction; so a crash leaves either nothing
+or every change written down, and the changes resume like any other. They run in their
+accounts' queues, side by side across accounts and each at its account's pace. One message
+shows the progress (edited at most every PROGRESS_SECONDS) and, at the end, every group's URL or
+reason; the end is claimed once in the store, so the summary and its one notice are told once,
+whether the bulk ended in this run or after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from adapters import PreparedPicture
+from bot import audit
+from bot.approvals import Verdict
+from bot.domain import (
+    OPEN_STATUSES,
+    Action,
+    Actor,
+    AuditOutcome,
+    BulkKind,
+    BulkProgress,
+    BulkRefusal,
+    BulkResult,
+    Change,
+    Group,
+    MessageRef,
+    Operation,
+    OperationStatus,
+    PhotoSource,
+    Refusal,
+    Target,
+)
+from bot.i18n import moment
+from bot.messenger import Button, Messenger
+from bot.notify import (
+    Notifier,
+    bulk_decided_label,
+    bulk_expired_text,
+    bulk_invitation,
+    bulk_rejected_text,
+    bulk_working,
+)
+from bot.permissions import PROPOSABLE
+from bot.proposals import ProposalBox, stamp
+from bot.service import AvatarService, UndoRefused
+from bot.store import Store
+from bot.store.bulks import BulkRecord
+
+log = logging.getLogger(__name__)
+
+#: the progress message is edited no more often than this
+PROGRESS_SECONDS = 2.0
+#: a list must be all changes one may make, or all proposals
+ONLY_PROPOSE = "you may only propose a change here: send a list of such groups on its own"
+ONLY_DIRECT = "you may change it yourself: send a list of such groups on its own"
+#: the data of the Approve / Reject buttons of a proposed list: `bap:<bulk>` / `brj:<bulk>`
+APPROVE_BULK, REJECT_BULK = "bap", "brj"
+
+
+def bulk_buttons(bulk_id: int) -> list[Button]:
+    return [("Approve", f"{APPROVE_BULK}:{bulk_id}"), ("Reject", f"{REJECT_BULK}:{bulk_id}")]
+
+
+ACTIONS = {
+    BulkKind.SET: Action.SET_GROUP_PICTURE,
+    BulkKind.DELETE: Action.DELETE_GROUP_PICTURE,
+    BulkKind.UNDO: Action.SET_GROUP_PICTURE,
+}
+#: shows a bulk's progress in its message, or sends it (None); the Telegram side words it
+Show = Callable[[int, int | None, BulkProgress], Awaitable[object]]
+
+
+def names_in(text: str) -> list[str] | None:
+    """The groups a command names when it names several (`family,work` or `*`), else None."""
+    if text.strip() == "*":
+        return ["*"]
+    if "," not in text:
+        return None
+    return [name.strip().lower() for name in text.split(",") if name.strip()]
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: BulkKind
+    targets: list[Target]
+    refused: list[BulkRefusal]
+    bulk_id: int | None = None
+    #: the actor may only propose these changes: one proposal for the whole list
+    proposal: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    #: who decided first (ALREADY_DECIDED), or the groups the presser may not decide
+    who: str | None = None
+    #: APPROVED: runs the list (after the press is answered)
+    run: Callable[[], Awaitable[None]] | None = None
+
+
+@dataclass
+class _Shown:
+    """When the progress message was last edited, and the edit waiting for its turn."""
+
+    at: float = float("-inf")
+    later: asyncio.Task[None] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class BulkChanges:
+    def __init__(
+        self,
+        service: AvatarService,
+        store: Store,
+        notifier: Notifier,
+        messenger: Messenger,
+        box: ProposalBox,
+        notify_chat_id: int | None,
+    ) -> None:
+        self._service = service
+        self._store = store
+        self._notifier = notifier
+        self._messenger = messenger
+        self._show: Show = messenger.show_bulk
+        self._box = box
+        self._notify_chat_id = notify_chat_id
+        self._shown: dict[int, _Shown] = {}
+
+    async def ask(
+        self, actor: Actor, kind: BulkKind, names: str, photo: PhotoSource | None
+    ) -> Plan:
+        """The plan for a list of groups; stored (waiting for a confirmation) when it would
+        change any."""
+        plan, _ = await self._plan(actor, kind, names, final=False)
+        if not plan.targets:
+            return plan
+        bulk_id = await self._store.bulks.add(
+            kind,
+            actor,
+            names,
+            photo.file_id if photo else None,
+            photo.file_size if photo else None,
+        )
+        return replace(plan, bulk_id=bulk_id)
+
+    async def confirm(self, actor: Actor, bulk_id: int, message: MessageRef) -> Plan | None:
+        """Run a confirmed bulk change, shown in `message`; None when it was taken up already
+        (or is not this actor's). Rights are checked again now; refusals are audited. Raises
+        `Refusal` when its picture cannot be had."""
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
+            return None
+        plan, changes = await self._plan(actor, bulk.kind, bulk.names, final=True)
+        picture = None
+        if bulk.kind is BulkKind.SET and changes:
+            if bulk.file_id is None:
+                raise Refusal("the picture was lost; send it again")
+            picture = await self._service.changes.fetch(bulk.file_id)
+            changes = [replace(change, picture=picture) for change in changes]
+        if plan.proposal:
+            return await self._propose(bulk_id, actor, plan, picture)
+        async with self._store.transaction():
+            claimed = await self._store.bulks.claim(
+                bulk_id, message.chat_id, message.message_id, plan.refused
+            )
+            written = await self._record(bulk_id, changes) if claimed else None
+        if written is None:
+            return None
+        await self._run_all(bulk_id, written)
+        return replace(plan, bulk_id=bulk_id)
+
+    async def decide(self, decider: Actor, bulk_id: int, approve: bool) -> Decision:
+        """A press on Approve / Reject of a proposed list: the first decision counts, by the
+        admin map at the press, for every group of the list (approved or rejected as one).
+        An approved list runs as the decider's bulk change (with the requester named), shown
+        in a new message to the decider (`Decision.run`); the requester hears the outcome."""
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None:
+            return Decision(Verdict.UNKNOWN)
+        if bulk.status != "proposed":
+            return self._closed(bulk)
+        if bulk.created_at <= stamp(self._box_now() - self._box.ttl):
+            if await self._store.bulks.decide(bulk_id, "expired", None):
+                await self._show_decision(bulk_id)
+                await self._tell(bulk.actor, bulk_expired_text(bulk.kind, bulk.names))
+            return Decision(Verdict.EXPIRED)
+        action = ACTIONS[bulk.kind]
+        missing = []
+        for name in bulk.names.split(","):
+            group = await self._store.groups.get(name)
+            if group is None or not await self._service.access.may_decide(
+                decider.user_id, action, group
+            ):
+                missing.append(name)
+        if missing:
+            return Decision(Verdict.NOT_ALLOWED, ", ".join(missing))
+        if not approve:
+            if not await self._store.bulks.decide(bulk_id, "rejected", decider):
+                return self._closed(await self._store.bulks.get(bulk_id) or bulk)
+            for name in bulk.names.split(","):
+                await audit.record(
+                    self._store,
+                    decider,
+                    action.value,
+                    name,
+                    AuditOutcome.REJECTED,
+                    f"bulk proposal {bulk_id}",
+                    requested_by=bulk.actor.user_id,
+                )
+            await self._show_decision(bulk_id)
+            await self._tell(bulk.actor, bulk_rejected_text(bulk.kind, bulk.names, decider))
+            return Decision(Verdict.REJECTED)
+        _, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
+        if bulk.kind is BulkKind.SET and bulk.jpeg is not None and bulk.side is not None:
+            picture = PreparedPicture(bulk.jpeg, bulk.side)
+            changes = [replace(change, picture=picture) for change in changes]
+        changes = [replace(change, requester=bulk.actor) for change in changes]
+        async with self._store.transaction():
+            claimed = await self._store.bulks.decide(bulk_id, "running", decider)
+            written = await self._record(bulk_id, changes) if claimed else None
+        if written is None:
+            return self._closed(await self._store.bulks.get(bulk_id) or bulk)
+
+        async def run() -> None:
+            await self._show_decision(bulk_id)
+            message_id = await self._messenger.send(decider.chat_id, bulk_working(bulk.kind))
+            await self._store.bulks.show_in(bulk_id, decider.chat_id, message_id)
+            await self._run_all(bulk_id, written)
+
+        return Decision(Verdict.APPROVED, run=run)
+
+    # ------------------------------------------------------------------------------------------
+
+    async def _record(self, bulk_id: int, changes: list[Change]) -> list[tuple[int, Change]]:
+        """Write every change of a bulk down (in the caller's transaction)."""
+        written = []
+        for change in changes:
+            change = replace(change, bulk_id=bulk_id)
+            operation_id = await self._service.changes.record(change)
+            assert operation_id is not None  # no request key: never a duplicate
+            written.append((operation_id, change))
+        return written
+
+    async def _run_all(self, bulk_id: int, written: list[tuple[int, Change]]) -> None:
+        await self._progressed(bulk_id)
+
+        async def one(operation_id: int, change: Change) -> None:
+            await self._service.changes.start(operation_id, change)
+            await self._progressed(bulk_id)
+
+        await asyncio.gather(*(one(*entry) for entry in written))
+        await self._finish(bulk_id)
+
+    async def _propose(
+        self, bulk_id: int, requester: Actor, plan: Plan, picture: PreparedPicture | None
+    ) -> Plan | None:
+        """A requester's confirmed list: one proposal, sent to everyone who may decide any of
+        its groups (each decider must be allowed for all of them at the press)."""
+        names = ",".join(target.name for target in plan.targets)
+        proposed = await self._store.bulks.propose(
+            bulk_id,
+            names,
+            picture.jpeg if picture else None,
+            picture.side if picture else None,
+            plan.refused,
+        )
+        if not proposed:
+            return None
+        text = bulk_invitation(
+            requester, plan.kind, names, moment(stamp(self._box_now() + self._box.ttl))
+        )
+        buttons = bulk_buttons(bulk_id)
+        for chat_id in await self._deciders(plan.kind, plan.targets, requester):
+            try:
+                if picture is not None:
+                    sent = await self._messenger.send_photo(chat_id, picture.jpeg, text, buttons)
+                else:
+                    sent = await self._messenger.send(chat_id, text, buttons)
+            except Exception:  # a decider who blocked the bot must not stop the others
+                log.warning("could not send bulk proposal %s to %s", bulk_id, chat_id)
+                continue
+            await self._store.bulks.add_message(bulk_id, chat_id, sent)
+        for target in plan.targets:
+            await audit.record(
+                self._store,
+                requester,
+                ACTIONS[plan.kind].value,
+                target.name,
+                AuditOutcome.PROPOSED,
+                f"bulk proposal {bulk_id}",
+                provider=target.provider.name,
+            )
+        return replace(plan, bulk_id=bulk_id)
+
+    async def _deciders(self, kind: BulkKind, targets: list[Target], requester: Actor) -> list[int]:
+        """Those who may decide the whole list: the admins who may decide for each of its
+        groups (the owners when none may), and the notify chat."""
+        access = self._service.access
+        action = ACTIONS[kind]
+        admins: set[int] = set()
+        for target in targets:
+            assert target.group is not None
+            admins |= await access.admins_of(target.group)
+        chats = set()
+        for admin in admins:
+            for target in targets:
+                assert target.group is not None
+                if not await access.may_decide(admin, action, target.group):
+                    break
+            else:
+                chats.add(admin)
+        chats = (chats or set(access.owners)) - {requester.user_id}
+        if self._notify_chat_id is not None:
+            chats.add(self._notify_chat_id)
+        return sorted(chats)
+
+    def _box_now(self) -> datetime:
+        return datetime.fromisoformat(self._box.now())
+
+    def _closed(self, bulk: BulkRecord) -> Decision:
+        if bulk.status == "expired":
+            return Decision(Verdict.EXPIRED)
+        if bulk.status == "asked":
+            return Decision(Verdict.UNKNOWN)
+        return Decision(Verdict.ALREADY_DECIDED, f"{bulk.decided_by_name} ({bulk.decided_by})")
+
+    async def _show_decision(self, bulk_id: int) -> None:
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None:
+            return
+        label = bulk_decided_label(bulk.status, bulk.decided_by_name)
+        for chat_id, message_id in await self._store.bulks.messages(bulk_id):
+            try:
+                await self._messenger.set_buttons(
+                    chat_id, message_id, [(label, bulk_buttons(bulk_id)[0][1])]
+                )
+            except Exception:
+                log.warning("could not show the decision on bulk %s in %s", bulk_id, chat_id)
+
+    async def _tell(self, person: Actor, text: str) -> None:
+        try:
+            await self._messenger.send(person.chat_id, text)
+        except Exception:
+            log.warning("could not tell %s about a bulk proposal", person.user_id)
+
+    async def resumed(self, operation: Operation) -> None:
+        """A change of a bulk ended after a restart: show it; end the bulk after its last."""
+        assert operation.bulk_id is not None
+        await self._progressed(operation.bulk_id)
+        operations = await self._store.operations.of_bulk(operation.bulk_id)
+        if all(op.status not in OPEN_STATUSES for op in operations):
+            await self._finish(operation.bulk_id)
+
+    async def resume(self) -> None:
+        """At start-up, after the changes resumed: end the bulks whose changes all ended
+        before the restart (the crash came between their last change and their summary)."""
+        for bulk_id in await self._store.bulks.running():
+            operations = await self._store.operations.of_bulk(bulk_id)
+            if all(op.status not in OPEN_STATUSES for op in operations):
+                await self._finish(bulk_id)
+
+    async def close(self) -> None:
+        for shown in self._shown.values():
+            if shown.later is not None:
+                shown.later.cancel()
+
+    # ------------------------------------------------------------------------------------------
+
+    async def _plan(
+        self, actor: Actor, kind: BulkKind, names: str, *, final: bool
+    ) -> tuple[Plan, list[Change]]:
+        """Which groups it changes (and how), and which it refuses and why; at the press
+        (`final`) refusals are audited."""
+        action = ACTIONS[kind]
+        listed = names_in(names) or [names]
+        if listed == ["*"]:
+            listed = await self._every_group(actor, action)
+        targets, refused, changes = [], [], []
+        proposing = None  # whether the list is a proposal: set by its first group
+        for name in dict.fromkeys(listed):  # each once, in the order named
+            try:
+                target = await self._service.resolve(actor, action, name)
+                if proposing is None:
+                    proposing = target.needs_approval
+                if target.needs_approval is not proposing:
+                    raise Refusal(ONLY_PROPOSE if target.needs_approval else ONLY_DIRECT)
+                if kind is BulkKind.UNDO:
+                    change = await self._service.undo_change(actor, target)
+                else:
+                    change = Change(action, target, actor, None)
+            except Refusal as refusal:
+                if final:
+                    await self._service.refused(actor, action, name, refusal)
+                refused.append(BulkRefusal(name, refusal.reason))
+                continue
+            except UndoRefused as no_undo:
+                refused.append(BulkRefusal(name, no_undo.why))
+                continue
+            targets.append(target)
+            changes.append(change)
+        return Plan(kind, targets, refused, proposal=bool(proposing)), changes
+
+    async def _every_group(self, actor: Actor, action: Action) -> list[str]:
+        """`*`: the groups the actor may change (or propose a change for)."""
+        groups: list[Group] = await self._service.access.groups_for(actor.user_id, action)
+        if action in PROPOSABLE:
+            groups += await self._service.access.groups_for(actor.user_id, Action.PROPOSE_CHANGE)
+        return sorted({group.alias for group in groups})
+
+    async def _progress(self, bulk_id: int, *, final: bool) -> BulkProgress | None:
+        bulk = await self._store.bulks.get(bulk_id)
+        if bulk is None:
+            return None
+        operations = await self._store.operations.of_bulk(bulk_id)
+        finished = [op for op in operations if op.status not in OPEN_STATUSES]
+        return BulkProgress(
+            kind=bulk.kind,
+            total=len(operations) + len(bulk.refused),
+            finished=len(finished) + len(bulk.refused),
+            failed=sum(op.status is not OperationStatus.DONE for op in finished)
+            + len(bulk.refused),
+            waiting=sum(op.status is OperationStatus.PENDING for op in operations),
+            final=final,
+            results=tuple(BulkResult(op.target, op.status, op.url, op.reason) for op in operations)
+            if final
+            else (),
+            refused=bulk.refused if final else (),
+        )
+
+    async def _progressed(self, bulk_id: int) -> None:
+        """Edit the progress message now, or once PROGRESS_SECONDS have passed since the last
+        edit (one edit waits at most)."""
+        shown = self._shown.setdefault(bulk_id, _Shown())
+        if shown.later is not None:
+            return  # the waiting edit will show this too
+        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        if wait <= 0:
+            await self._edit(bulk_id, shown, final=False)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(wait)
+            shown.later = None
+            await self._edit(bulk_id, shown, final=False)
+
+        shown.later = asyncio.create_task(later())
+
+    async def _edit(self, bulk_id: int, shown: _Shown, *, final: bool) -> BulkProgress | None:
+        async with shown.lock:
+            progress = await self._progress(bulk_id, final=final)
+            if progress is None:
+                return None
+            bulk = await self._store.bulks.get(bulk_id)
+            assert bulk is not None
+            if not final and (self._store_says_done(progress) or bulk.message_id is None):
+                return progress  # the final edit follows
+            shown.at = time.monotonic()
+            # a crash before an approved list had its message: the summary goes to the approver
+            chat_id = bulk.chat_id or bulk.decided_by or bulk.actor.chat_id
+            try:
+                await self._show(chat_id, bulk.message_id, progress)
+            except Exception:  # an unchanged text, a deleted message: the bulk goes on
+                log.warning("could not show the progress of bulk %s", bulk_id, exc_info=True)
+            return progress
+
+    @staticmethod
+    def _store_says_done(progress: BulkProgress) -> bool:
+        return progress.finished == progress.total
+
+    async def _finish(self, bulk_id: int) -> None:
+        """The last edit and the one notice, told once (claimed in the store)."""
+        if not await self._store.bulks.close(bulk_id):
+            return
+        shown = self._shown.pop(bulk_id, _Shown())
+        if shown.later is not None:
+            shown.later.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await shown.later
+        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        progress = await self._edit(bulk_id, shown, final=True)
+        bulk = await self._store.bulks.get(bulk_id)
+        if progress is None or bulk is None:
+            return
+        groups = [
+            group
+            for op in await self._store.operations.of_bulk(bulk_id)
+            if op.group_id is not None
+            and (group := await self._store.groups.by_id(op.group_id)) is not None
+        ]
+        if bulk.decided_by is not None:  # an approved list: its requester hears the outcome
+            decider = Actor(bulk.decided_by, bulk.decided_by, bulk.decided_by_name or "")
+            with contextlib.suppress(Exception):
+                await self._show(bulk.actor.chat_id, None, progress)
+            self._notifier.bulk_executed(decider, progress, groups, also=bulk.actor)
+            return
+        self._notifier.bulk_executed(bulk.actor, progress, groups)

@@ -1,0 +1,128 @@
+"""Many groups at once: `/setgrouppic family,work,school` or `*` (any photo form),
+`/delgrouppic` and `/undogrouppic` with the same lists. The bot lists what it will change and
+what it refuses, asks for a confirmation when more than one group would change, and shows the
+progress in one message (bot/bulk.py runs it)."""
+
+from __future__ import annotations
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.bulk import names_in
+from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
+from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
+from handlers.common import actor_of, query_of, services_of
+from handlers.replies import (
+    ANONYMOUS,
+    BULK_ASK_PHOTO,
+    BULK_DECISIONS,
+    BULK_GO,
+    BULK_KEEP,
+    BULK_PROPOSE,
+    BULK_PROPOSED,
+    BULK_TAKEN,
+    BULK_VERB,
+    ONLY_ASKER,
+    WORKING,
+    bulk_plan_text,
+    sentence,
+)
+
+
+def name_of(args: list[str] | None) -> str | None:
+    """The group a command names: its first word, or a whole comma list (`family, work`)."""
+    if not args:
+        return None
+    joined = " ".join(args)
+    return joined if names_in(joined) is not None else args[0]
+
+
+def is_list(name: str | None) -> bool:
+    return name is not None and names_in(name) is not None
+
+
+async def ask(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    kind: BulkKind,
+    names: str,
+    photo: PhotoSource | None,
+) -> None:
+    """List the groups it will change and those it refuses; ask to confirm when it would
+    change more than one, else start at once."""
+    bulks = (await services_of(context).use_cases()).bulks
+    plan = await bulks.ask(actor, kind, names, photo)
+    text = bulk_plan_text(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
+    if plan.bulk_id is None:
+        await message.reply_text(text, do_quote=True)
+        return
+    if len(plan.targets) == 1 and not plan.refused:
+        shown = await message.reply_text(WORKING, do_quote=True)
+        await _run(shown, context, actor, plan.bulk_id)
+        return
+    buttons = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    BULK_PROPOSE if plan.proposal else BULK_GO[kind],
+                    callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id)),
+                ),
+                InlineKeyboardButton(BULK_KEEP, callback_data=encode(KeepPicture(actor.user_id))),
+            ]
+        ]
+    )
+    await message.reply_text(text, reply_markup=buttons, do_quote=True)
+
+
+async def ask_for_photo(message: Message, names: str, wait_seconds: float) -> Message:
+    """The question of the ask-then-send form for a list (rights are checked with the photo)."""
+    return await message.reply_text(
+        BULK_ASK_PHOTO.format(names=names, minutes=wait_seconds / 60),
+        reply_markup=ForceReply(selective=True),
+    )
+
+
+async def confirm_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Message, value: ConfirmBulk
+) -> None:
+    """The confirmation: only the asker may give it; the message becomes the progress."""
+    query = query_of(update)
+    actor = actor_of(update)
+    if actor is None or actor.user_id != value.asker:
+        await query.answer(ONLY_ASKER, show_alert=True)
+        return
+    await query.answer()
+    await _run(pressed, context, actor, value.bulk)
+
+
+async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, bulk: int) -> None:
+    bulks = (await services_of(context).use_cases()).bulks
+    try:
+        ran = await bulks.confirm(actor, bulk, MessageRef(shown.chat_id, shown.message_id))
+    except Refusal as refusal:
+        await shown.edit_text(sentence(f"Sorry, {refusal.reason}"))
+        return
+    if ran is None:
+        await context.bot.send_message(shown.chat_id, BULK_TAKEN)
+    elif ran.proposal:
+        names = ", ".join(target.name for target in ran.targets)
+        await shown.edit_text(BULK_PROPOSED.format(verb=BULK_VERB[ran.kind], names=names))
+
+
+async def decision_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, value: BulkDecision
+) -> None:
+    """Approve / Reject on a requester's list: answered at once; an approval then runs."""
+    query = query_of(update)
+    actor = actor_of(update)
+    if actor is None:
+        await query.answer(ANONYMOUS, show_alert=True)
+        return
+    bulks = (await services_of(context).use_cases()).bulks
+    decision = await bulks.decide(actor, value.bulk, value.approve)
+    text = BULK_DECISIONS[decision.verdict.value].format(who=decision.who)
+    settled = decision.verdict.value in ("approved", "rejected")
+    await query.answer(text[:200], show_alert=not settled)
+    if decision.run is not None:
+        await decision.run()

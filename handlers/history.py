@@ -1,0 +1,156 @@
+"""Picture history: /undogrouppic, /undoprofilepic, /pictures and its Restore buttons."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
+from bot.service import UndoRefused
+from handlers import bulk
+from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
+from handlers.common import actor_of, message_of, query_of, services_of, with_actor
+from handlers.pictures import _progress, press_progress
+from handlers.replies import (
+    NO_PICTURES,
+    ONLY_ASKER,
+    PICTURE_GONE,
+    RESTORE_LABEL,
+    RESTORE_LIST,
+    RESTORE_NO,
+    RESTORE_QUESTION,
+    RESTORE_YES,
+    WORKING,
+    outcome_text,
+    picture_caption,
+    sentence,
+    undo_refused_text,
+)
+
+UNDO_COMMANDS = {
+    "undogrouppic": Action.SET_GROUP_PICTURE,
+    "undoprofilepic": Action.SET_OWN_PICTURE,
+}
+#: Telegram's limits: an album holds 2 to 10 pictures; a keyboard row, a few buttons
+ALBUM_SIZE = 10
+BUTTONS_PER_ROW = 5
+
+
+@with_actor
+async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
+    """`/undogrouppic family`, `/undoprofilepic green`: put back the picture before the last
+    change made through the bot (an ordinary change, or a proposal for a requester)."""
+    message = message_of(update)
+    command = (message.text or "/").split(maxsplit=1)[0][1:].split("@")[0].lower()
+    action = UNDO_COMMANDS[command]
+    name = bulk.name_of(context.args)
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        await bulk.ask(message, context, actor, BulkKind.UNDO, name, None)
+        return
+    service = await services_of(context).get()
+    request = f"{message.chat_id}:{message.message_id}"
+    if await service.already_requested(request):  # redelivered after a restart: it resumes
+        return
+    answer = await message.reply_text(WORKING, do_quote=True)
+    try:
+        done, outcome = await service.undo(actor, action, name, _progress(answer, request))
+    except UndoRefused as refused:
+        target = refused.target
+        await answer.edit_text(
+            undo_refused_text(refused.why.value, target.title, target.provider.label)
+        )
+        return
+    if outcome.result is not Result.DUPLICATE:
+        await answer.edit_text(outcome_text(done, outcome))
+
+
+@with_actor
+async def pictures_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
+    """`/pictures family`: the kept pictures as an album, newest first, then Restore buttons."""
+    message = message_of(update)
+    service = await services_of(context).get()
+    name = context.args[0] if context.args else None
+    try:
+        target, records = await service.pictures(actor, name)
+    except Refusal as refusal:
+        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        return
+    if not records:
+        await message.reply_text(NO_PICTURES.format(title=target.title))
+        return
+    numbered = list(enumerate(records, start=1))
+    for start in range(0, len(numbered), ALBUM_SIZE):
+        await _send_album(message, numbered[start : start + ALBUM_SIZE])
+    buttons = [
+        InlineKeyboardButton(
+            RESTORE_LABEL.format(number=number),
+            callback_data=encode(PickRestore(record.id, number)),
+        )
+        for number, record in numbered
+    ]
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    await message.reply_text(
+        RESTORE_LIST.format(title=target.title), reply_markup=InlineKeyboardMarkup(rows)
+    )
+
+
+async def _send_album(message: Message, numbered: list[tuple[int, PictureRecord]]) -> None:
+    captions = [picture_caption(n, r.at, r.actor_name, r.actor_id, r.how) for n, r in numbered]
+    pictures = [record.after_jpeg or b"" for _, record in numbered]
+    if len(numbered) == 1:  # an album needs two at least
+        await message.reply_photo(pictures[0], caption=captions[0])
+        return
+    await message.reply_media_group(
+        [
+            InputMediaPhoto(jpeg, caption=caption)
+            for jpeg, caption in zip(pictures, captions, strict=True)
+        ]
+    )
+
+
+async def restore_pressed(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    pressed: Message,
+    value: PickRestore | ConfirmRestore,
+) -> None:
+    """A press on "Restore 3" asks to confirm; "Restore it" runs it as a set, with the rights
+    of the person pressing, checked now."""
+    query = query_of(update)
+    actor = actor_of(update)
+    if actor is None:
+        await query.answer(ONLY_ASKER, show_alert=True)
+        return
+    service = await services_of(context).get()
+    if isinstance(value, PickRestore):
+        found = await service.picture_record(value.record)
+        if found is None:
+            await query.answer(PICTURE_GONE, show_alert=True)
+            return
+        await query.answer()
+        group, _ = found
+        confirm = ConfirmRestore(actor.user_id, value.record, value.number)
+        buttons = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(RESTORE_YES, callback_data=encode(confirm)),
+                    InlineKeyboardButton(
+                        RESTORE_NO, callback_data=encode(KeepPicture(actor.user_id))
+                    ),
+                ]
+            ]
+        )
+        await pressed.reply_text(
+            RESTORE_QUESTION.format(number=value.number, title=group.title),
+            reply_markup=buttons,
+        )
+        return
+    if actor.user_id != value.asker:
+        await query.answer(ONLY_ASKER, show_alert=True)
+        return
+    await query.answer()
+    outcome = await service.restore(actor, value.record, press_progress(query, pressed))
+    if outcome.result is not Result.DUPLICATE:
+        await query.edit_message_text(outcome_text(Action.SET_GROUP_PICTURE, outcome))
