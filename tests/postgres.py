@@ -59,22 +59,23 @@ class Server:
     def url(self, database: str = "postgres", password: str = PASSWORD) -> str:
         return f"postgresql://{USER}:{password}@{self.host}:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh, empty database; its URL."""
+    def new_database(self, password: str = PASSWORD) -> str:
+        """A fresh, empty database; its URL (with `password`, e.g. "${PG_PASSWORD}")."""
         name = f"test_{next(self._names)}"
-        _psql(self, f"CREATE DATABASE {name}")
-        return self.url(name)
+        self.run(f"CREATE DATABASE {name}")
+        return self.url(name, password)
 
-
-def _psql(server: Server, sql: str) -> None:
-    bin_dir = _bin_dir()
-    assert bin_dir is not None
-    psql = shutil.which("psql") or str(bin_dir / "psql")
-    subprocess.run(
-        [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", server.url(), "-c", sql],
-        check=True,
-        capture_output=True,
-    )
+    def run(self, sql: str) -> None:
+        """One statement as the server's superuser (psql)."""
+        bin_dir = _bin_dir()
+        assert bin_dir is not None
+        psql = bin_dir / "psql" if (bin_dir / "psql").exists() else shutil.which("psql")
+        assert psql is not None
+        subprocess.run(
+            [str(psql), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.url(), "-c", sql],
+            check=True,
+            capture_output=True,
+        )
 
 
 @contextmanager
