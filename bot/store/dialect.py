@@ -9,7 +9,9 @@ How a store module writes SQL that runs on both (SQLite and PostgreSQL):
   both speak; `INSERT OR IGNORE INTO` also works (it becomes `… ON CONFLICT DO NOTHING`).
   `INSERT OR REPLACE` and `REPLACE INTO` do not: say which conflict and what to update.
 - `Written.lastrowid` after an INSERT is the new row's INTEGER PRIMARY KEY on both (PostgreSQL
-  answers it with `RETURNING`). `Written.rowcount` counts the rows written, as on SQLite.
+  answers it with `RETURNING`). Ids only ever grow, but PostgreSQL may skip numbers (an INSERT
+  that conflicts uses one up): never expect the next id. `Written.rowcount` counts the rows
+  written, as on SQLite.
 - Values: int, str, bytes, float and None. Pass each parameter as the column's type (an int
   for an INTEGER column, a str for a TEXT one): PostgreSQL does not convert between them.
   Timestamps are ISO 8601 TEXT (`utc_now()`), compared as text. No booleans: 0 and 1 in an
