@@ -350,3 +350,34 @@ async def test_sql_written_for_sqlite_runs_on_both_backends(store_target):
     )
     assert updated.rowcount == 2
     await db.close()
+
+
+async def test_two_instances_on_one_store_take_a_request_once_and_the_first_decision_wins(
+    store_target,
+):
+    """Two Stores on one database (as two processes of the bot would have): a request
+    delivered to both is written down once, and of two decisions on a proposal one wins."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    await one.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
+    await two.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
+    operation = Operation(
+        action="set_own_picture",
+        target="account:green",
+        provider="green",
+        actor_id=1,
+        actor_name="Olga",
+        actor_chat_id=1,
+        request_key="1:9",
+    )
+    ids = await asyncio.gather(*(store.operations.add(operation) for store in (one, two) * 3))
+    assert len([i for i in ids if i is not None]) == 1
+    proposal = await _proposal(one)
+    assert proposal is not None
+    closed = await asyncio.gather(
+        one.proposals.close(proposal.id, ProposalStatus.APPROVED, "t", 2, "Ada"),
+        two.proposals.close(proposal.id, ProposalStatus.REJECTED, "t", 3, "Sam"),
+    )
+    [winner] = [c for c in closed if c is not None]
+    assert (await two.proposals.get(proposal.id)) == winner
+    await one.close()
+    await two.close()

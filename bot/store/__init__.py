@@ -26,12 +26,12 @@ from bot.store.groups import Groups, Links
 from bot.store.languages import Languages
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
-from bot.store.postgres import PostgresDatabase, StoreUnavailable, describe, is_postgres_url
+from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
 
 MIGRATIONS = schema.MIGRATIONS
 
-__all__ = ["MIGRATIONS", "Store", "StoreUnavailable", "connect", "describe", "is_postgres_url"]
+__all__ = ["MIGRATIONS", "Store", "StoreUnavailable", "connect"]
 
 
 async def connect(target: str | Path) -> Database:
