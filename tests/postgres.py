@@ -87,7 +87,9 @@ def running_server() -> Iterator[Server]:
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
-    with tempfile.TemporaryDirectory(prefix="avatarops-pg-") as folder:
+    # as root, in /tmp: the postgres user must reach the folder (a root TMPDIR may be private)
+    where = "/tmp" if as_user else None
+    with tempfile.TemporaryDirectory(prefix="avatarops-pg-", dir=where) as folder:
         data = Path(folder) / "data"
         password_file = Path(folder) / "password"
         password_file.write_text(PASSWORD)
