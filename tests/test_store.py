@@ -257,18 +257,22 @@ async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config
     await store.close()
 
 
-async def test_an_operations_request_is_checked_and_recorded_in_one_step(store_target):
-    store = await Store.open(store_target)
-    operation = Operation(
+def own_picture_change(request_key: str, file_id: str | None = None) -> Operation:
+    return Operation(
         action="set_own_picture",
         target="account:green",
         provider="green",
         actor_id=1,
         actor_name="Olga",
         actor_chat_id=1,
-        request_key="1:5",
-        file_id="photo-1",
+        request_key=request_key,
+        file_id=file_id,
     )
+
+
+async def test_an_operations_request_is_checked_and_recorded_in_one_step(store_target):
+    store = await Store.open(store_target)
+    operation = own_picture_change("1:5", file_id="photo-1")
     ids = await asyncio.gather(*(store.operations.add(operation) for _ in range(3)))
     assert sorted(ids, key=lambda i: i or 0)[:2] == [None, None]
     [written] = await store.operations.open()
@@ -360,15 +364,7 @@ async def test_two_instances_on_one_store_take_a_request_once_and_the_first_deci
     one, two = await Store.open(store_target), await Store.open(store_target)
     await one.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
     await two.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
-    operation = Operation(
-        action="set_own_picture",
-        target="account:green",
-        provider="green",
-        actor_id=1,
-        actor_name="Olga",
-        actor_chat_id=1,
-        request_key="1:9",
-    )
+    operation = own_picture_change("1:9")
     ids = await asyncio.gather(*(store.operations.add(operation) for store in (one, two) * 3))
     assert len([i for i in ids if i is not None]) == 1
     proposal = await _proposal(one)
