@@ -223,6 +223,11 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return server.new_database()
 
 
+def storage_at(target: str) -> dict[str, str]:
+    """config.yaml's `storage` for a `store_target`."""
+    return {"url": target} if target.startswith("postgresql://") else {"path": target}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_target(request: pytest.FixtureRequest, tmp_path) -> str:
     """What `Store.open` opens, once for each backend: a new SQLite file, or a fresh
