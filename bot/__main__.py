@@ -7,9 +7,8 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
-from pathlib import Path
 
-from bot.config import AppConfig, ConfigError, load_config
+from bot.config import AppConfig, ConfigError, StorageSettings, load_config
 from bot.domain import ANY_GROUP, Role
 from bot.ids import parse_user_id
 from bot.logs import configure_logging
@@ -62,7 +61,7 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
     except ValueError as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    store = await Store.open(config.storage.path)
+    store = await Store.open(config.storage.target)
     try:
         await store.groups.sync_config(config_groups(config), config.links)
         if args.scope != ANY_GROUP and await store.groups.get(args.scope) is None:
@@ -100,9 +99,28 @@ def _run(config: AppConfig) -> int:
     return 0
 
 
-def _check_storage(path: Path) -> None:
-    """Create the store's folder and open the file once, so that a path that cannot work is one
-    line now instead of a traceback later (the bot opens the store only after Telegram)."""
+class StoreUnreachable(Exception):
+    """The store's database cannot be reached: one line, without its password."""
+
+
+async def _reach_postgres(url: str) -> None:
+    from bot.store import Store, StoreUnavailable
+
+    try:
+        store = await Store.open(url)  # migrates it too, before Telegram is asked anything
+    except StoreUnavailable as problem:
+        raise StoreUnreachable(str(problem)) from None
+    await store.close()
+
+
+def _check_storage(storage: StorageSettings) -> None:
+    """Create the store's folder and open the file once (or reach PostgreSQL), so that a store
+    that cannot work is one line now instead of a traceback later (the bot opens the store
+    only after Telegram)."""
+    if storage.url is not None:
+        asyncio.run(_reach_postgres(storage.url.get_secret_value()))
+        return
+    path = storage.path
     if str(path) == ":memory:":
         return
     try:
@@ -120,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(command).parse_args(argv)
     try:
         config = load_config(args.config)
-        _check_storage(config.storage.path)
+        _check_storage(config.storage)
         configure_logging(config.secrets(), debug=getattr(args, "debug", False))
         if command == "check":
             return asyncio.run(_check(config))
@@ -131,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(error).splitlines():
             print(f"config error: {line}", file=sys.stderr)
         return 2
+    except StoreUnreachable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -118,7 +118,7 @@ class Services:
 
     async def _open(self) -> UseCases:
         config = self.config
-        self.store = store = await Store.open(config.storage.path)
+        self.store = store = await Store.open(config.storage.target)
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)

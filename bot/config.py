@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -38,7 +39,25 @@ class TelegramSettings(Section):
 
 
 class StorageSettings(Section):
+    """SQLite (`path`, the default) or PostgreSQL (`url`), never both."""
+
     path: Path = Path("data/avatarops.sqlite3")
+    #: postgresql://user:password@host:5432/database (the password usually as ${PG_PASSWORD})
+    url: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_store(self) -> StorageSettings:
+        if self.url is not None:
+            if "path" in self.model_fields_set:
+                raise ValueError("give either path (SQLite) or url (PostgreSQL), not both")
+            if not self.url.get_secret_value().startswith(("postgresql://", "postgres://")):
+                raise ValueError("url must be a postgresql://user:password@host:port/db URL")
+        return self
+
+    @property
+    def target(self) -> str | Path:
+        """What `Store.open` opens: the PostgreSQL URL, or else the SQLite file."""
+        return self.url.get_secret_value() if self.url is not None else self.path
 
 
 class GroupSettings(Section):
@@ -141,6 +160,9 @@ class AppConfig(Section):
     def secrets(self) -> list[str]:
         """Every secret value in the config, for log redaction."""
         found = [self.telegram.token.get_secret_value()]
+        if self.storage.url is not None:
+            password = urlsplit(self.storage.url.get_secret_value()).password
+            found += [password] if password else []
         if self.server and self.server.webhook_secret:
             found.append(self.server.webhook_secret.get_secret_value())
         for settings in self.providers.values():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,6 +20,7 @@ from bot.store import Store
 from tests.fakes.greenapi import FakeGreenApi
 from tests.fakes.serve import Stage, serve
 from tests.fakes.telegram import FakeTelegram, FakeUser
+from tests.postgres import Server, running_server
 
 BOT_TOKEN = "123456:TEST-bot-token-SECRET"
 GREEN_TOKEN = "green-token-SECRET"
@@ -205,6 +206,35 @@ async def bot(tmp_path, green) -> AsyncIterator[Bot]:
     started, application = await start_bot(raw_config(tmp_path, url), fake)
     yield started
     await shut_down(application)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
+    """One real PostgreSQL server for the session (tests/postgres.py); skipped without one,
+    except in CI."""
+    with running_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database on the session's PostgreSQL server: its URL."""
+    server: Server = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+def storage_at(target: str) -> dict[str, str]:
+    """config.yaml's `storage` for a `store_target`."""
+    return {"url": target} if target.startswith("postgresql://") else {"path": target}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request: pytest.FixtureRequest, tmp_path) -> str:
+    """What `Store.open` opens, once for each backend: a new SQLite file, or a fresh
+    PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "db.sqlite3")
+    return request.getfixturevalue("postgres_url")
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -101,6 +101,14 @@ async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncom
             "providers.gowa: username and password go together",
         ),
         (lambda c: c["providers"].update(green=5), "providers.green.kind: missing"),
+        (
+            lambda c: c.update(storage={"path": "x.sqlite3", "url": "postgresql://h/db"}),
+            "storage: give either path (SQLite) or url (PostgreSQL), not both",
+        ),
+        (
+            lambda c: c.update(storage={"url": "mysql://h/db"}),
+            "storage: url must be a postgresql://user:password@host:port/db URL",
+        ),
     ],
 )
 def test_a_mistake_names_its_key(change, expected):
@@ -126,6 +134,16 @@ def test_every_registered_provider_declares_its_kind():
     for kind, provider in PROVIDER_KINDS.items():
         assert provider.kind == kind
         assert get_args(provider.settings_model.model_fields["kind"].annotation) == (kind,)
+
+
+def test_a_postgresql_store_takes_its_password_from_the_environment_and_keeps_it_secret():
+    raw = example()
+    raw["storage"] = {"url": "postgresql://avatarops:${PG_PASSWORD}@db:5432/avatarops"}
+    config = parse_config(raw, {**ENV, "PG_PASSWORD": "pg-secret"})
+    assert config.storage.target == "postgresql://avatarops:pg-secret@db:5432/avatarops"
+    assert "pg-secret" in config.secrets()  # masked in the logs
+    assert "pg-secret" not in repr(config)
+    assert parse_config(example(), ENV).storage.target == Path("data/avatarops.sqlite3")
 
 
 def test_an_unset_environment_variable_names_the_key_and_the_variable():

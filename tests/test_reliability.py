@@ -22,6 +22,7 @@ from tests.conftest import (
     raw_config,
     shut_down,
     start_bot,
+    storage_at,
 )
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
@@ -156,16 +157,16 @@ async def test_two_accounts_change_side_by_side(tmp_path, green):
 
 async def store_with_groups(raw: dict) -> tuple[Store, int]:
     """The bot's store before its start, with the config's groups; and family's id."""
-    store = await Store.open(raw["storage"]["path"])
+    store = await Store.open(parse_config(raw, {}).storage.target)
     await store.groups.sync_config(config_groups(parse_config(raw, {})), {})
     family = await store.groups.get("family")
     assert family is not None and family.id is not None
     return store, family.id
 
 
-async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green):
+async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green, store_target):
     fake, url = green
-    raw = raw_config(tmp_path, url)
+    raw = raw_config(tmp_path, url, storage=storage_at(store_target))
     store, family_id = await store_with_groups(raw)
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
     # Olga approved Rita's proposal, and the bot crashed while it ran
@@ -219,9 +220,11 @@ async def test_open_changes_are_resumed_at_start_up_and_reported(tmp_path, green
         await shut_down(application)
 
 
-async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhile(tmp_path, green):
+async def test_a_change_is_not_resumed_when_its_actors_right_was_revoked_meanwhile(
+    tmp_path, green, store_target
+):
     fake, url = green
-    raw = raw_config(tmp_path, url)
+    raw = raw_config(tmp_path, url, storage=storage_at(store_target))
     store, family_id = await store_with_groups(raw)
     jpeg = (await prepare_picture_async(photo_bytes())).jpeg
     # Ada, then an admin of family, asked for a change; the bot crashed while it ran, and her

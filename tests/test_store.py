@@ -1,5 +1,6 @@
-"""The SQLite store: self-migrating schema, WAL, groups and what belongs to them, grants,
-config sync, audit, proposals, operations."""
+"""The store, on SQLite and on PostgreSQL (`store_target` runs each test on both): self-migrating
+schema (WAL on SQLite), groups and what belongs to them, grants, config sync, audit, proposals,
+operations."""
 
 from __future__ import annotations
 
@@ -15,27 +16,40 @@ from bot.domain import (
     ProposalStatus,
     Role,
 )
-from bot.store import MIGRATIONS, Store
+from bot.store import MIGRATIONS, Store, connect
 
 
-async def test_a_new_database_is_migrated_to_the_latest_schema_in_wal_mode(tmp_path):
-    path = tmp_path / "sub" / "avatarops.sqlite3"
-    store = await Store.open(path)
+async def test_a_new_database_is_migrated_to_the_latest_schema(store_target):
+    store = await Store.open(store_target)
     assert await store.schema_version() == len(MIGRATIONS)
     await store.close()
-    with sqlite3.connect(path) as raw:
-        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    reopened = await Store.open(path)  # opening again migrates nothing and loses nothing
+    reopened = await Store.open(store_target)  # opening again migrates nothing, loses nothing
     assert await reopened.schema_version() == len(MIGRATIONS)
     await reopened.close()
+
+
+async def test_a_new_sqlite_database_is_in_wal_mode_in_the_folders_it_needs(tmp_path):
+    path = tmp_path / "sub" / "avatarops.sqlite3"
+    await (await Store.open(path)).close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def at_version(target: str, version: int, *rows: str) -> None:
+    """Make the database at `target` one at schema `version` holding `rows` (INSERTs)."""
+    db = await connect(target)
+    await db.migrate(MIGRATIONS[:version])
+    for sql in rows:
+        await db.execute(sql)
+    await db.close()
 
 
 def aliases(groups: list[Group]) -> list[tuple[str, str, str, str]]:
     return [(g.alias, g.provider, g.chat_id, g.title) for g in groups]
 
 
-async def test_config_sync_replaces_config_rows(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_config_sync_replaces_config_rows(store_target):
+    store = await Store.open(store_target)
     await store.groups.sync_config(
         [Group("family", "green", "1@g.us", "Family"), Group("work", "green", "2@g.us", "Work")],
         {-100: "family"},
@@ -46,8 +60,8 @@ async def test_config_sync_replaces_config_rows(tmp_path):
     await store.close()
 
 
-async def test_a_group_is_its_chat_grants_follow_it_and_go_with_it(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_a_group_is_its_chat_grants_follow_it_and_go_with_it(store_target):
+    store = await Store.open(store_target)
     family, work = (
         Group("family", "green", "1@g.us", "Family"),
         Group("work", "green", "2@g.us", "W"),
@@ -73,8 +87,8 @@ async def test_a_group_is_its_chat_grants_follow_it_and_go_with_it(tmp_path):
     await store.close()
 
 
-async def test_grants_are_one_role_per_scope_and_revocable(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_grants_are_one_role_per_scope_and_revocable(store_target):
+    store = await Store.open(store_target)
     await store.groups.sync_config(
         [Group("family", "green", "1@g.us", "Family"), Group("work", "green", "2@g.us", "Work")],
         {},
@@ -97,8 +111,8 @@ async def test_grants_are_one_role_per_scope_and_revocable(tmp_path):
     await store.close()
 
 
-async def test_audit_rows_come_back_newest_first(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_audit_rows_come_back_newest_first(store_target):
+    store = await Store.open(store_target)
     for outcome in (AuditOutcome.REFUSED, AuditOutcome.FAILED, AuditOutcome.DONE):
         await store.audit.add(AuditEntry(1, -5, "set_group_picture", "family", outcome))
     await store.audit.add(AuditEntry(1, -5, "set_group_picture", "work", AuditOutcome.DONE))
@@ -109,42 +123,40 @@ async def test_audit_rows_come_back_newest_first(tmp_path):
     await store.close()
 
 
-async def test_a_version_1_database_migrates_and_keeps_its_rows(tmp_path):
-    path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as raw:
-        raw.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
-        raw.execute(
-            "INSERT INTO audit (at, user_id, action, target, outcome)"
-            " VALUES ('2025-01-01T00:00:00+00:00', 1, 'set_group_picture', 'family', 'done')"
-        )
-    store = await Store.open(path)
+async def test_a_version_1_database_migrates_and_keeps_its_rows(store_target):
+    await at_version(
+        store_target,
+        1,
+        "INSERT INTO audit (at, user_id, action, target, outcome)"
+        " VALUES ('2025-01-01T00:00:00+00:00', 1, 'set_group_picture', 'family', 'done')",
+    )
+    store = await Store.open(store_target)
     assert await store.schema_version() == len(MIGRATIONS)
     [row] = await store.audit.latest()
     assert (row.user_id, row.outcome, row.requested_by) == (1, "done", None)
     await store.close()
 
 
-async def test_a_version_3_database_moves_its_rows_to_the_groups_and_drops_orphans(tmp_path):
-    path = tmp_path / "v3.sqlite3"
-    with sqlite3.connect(path) as raw:
-        raw.executescript("; ".join(MIGRATIONS[:3]) + "; PRAGMA user_version = 3;")
-        raw.executescript(
-            """
-            INSERT INTO groups VALUES ('family', 'green', '1@g.us', 'Family', 'config');
-            INSERT INTO grants VALUES (7, 'family', 'admin', 1, 'x'), (8, '*', 'admin', 1, 'x'),
-                (9, 'gone', 'admin', 1, 'x');
-            INSERT INTO links VALUES (-100, 'family', 'chat'), (-200, 'gone', 'chat');
-            INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,
-                created_at, expires_at) VALUES
-                ('delete_group_picture', 'family', 'Family', 4, 'Rita', 4, 'x', 'y'),
-                ('delete_group_picture', 'gone', 'Gone', 4, 'Rita', 4, 'x', 'y');
-            INSERT INTO proposal_messages VALUES (1, 2, 10), (2, 2, 11);
-            INSERT INTO operations (action, target, provider, actor_id, actor_name,
-                actor_chat_id, status, created_at, updated_at) VALUES
-                ('delete_group_picture', 'family', 'green', 1, 'Olga', 1, 'pending', 'x', 'x');
-            """
-        )
-    store = await Store.open(path)
+async def test_a_version_3_database_moves_its_rows_to_the_groups_and_drops_orphans(
+    store_target,
+):
+    await at_version(
+        store_target,
+        3,
+        "INSERT INTO groups VALUES ('family', 'green', '1@g.us', 'Family', 'config')",
+        "INSERT INTO grants VALUES (7, 'family', 'admin', 1, 'x'), (8, '*', 'admin', 1, 'x'),"
+        " (9, 'gone', 'admin', 1, 'x')",
+        "INSERT INTO links VALUES (-100, 'family', 'chat'), (-200, 'gone', 'chat')",
+        "INSERT INTO proposals (action, alias, title, requested_by, requester_name, chat_id,"
+        " created_at, expires_at) VALUES"
+        " ('delete_group_picture', 'family', 'Family', 4, 'Rita', 4, 'x', 'y'),"
+        " ('delete_group_picture', 'gone', 'Gone', 4, 'Rita', 4, 'x', 'y')",
+        "INSERT INTO proposal_messages VALUES (1, 2, 10), (2, 2, 11)",
+        "INSERT INTO operations (action, target, provider, actor_id, actor_name,"
+        " actor_chat_id, status, created_at, updated_at) VALUES"
+        " ('delete_group_picture', 'family', 'green', 1, 'Olga', 1, 'pending', 'x', 'x')",
+    )
+    store = await Store.open(store_target)
     family = await store.groups.get("family")
     assert family is not None and family.id is not None
     assert [(g.user_id, g.scope, g.group_id) for g in await store.grants.all()] == [
@@ -160,6 +172,8 @@ async def test_a_version_3_database_moves_its_rows_to_the_groups_and_drops_orpha
     assert await store.proposals.messages(1) == [(2, 10)]
     [operation] = await store.operations.open()
     assert operation.group_id == family.id
+    added = await _proposal(store)  # numbered after the rows the migration copied
+    assert added is not None and added.id > proposal.id
     await store.close()
 
 
@@ -182,8 +196,8 @@ async def _proposal(
     )
 
 
-async def test_a_proposal_closes_once_and_comes_due_at_its_time(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_a_proposal_closes_once_and_comes_due_at_its_time(store_target):
+    store = await Store.open(store_target)
     await store.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
     first = await _proposal(store, request_key="7:1")
     later = await _proposal(store, "2025-01-03T00:00:00+00:00")
@@ -209,8 +223,8 @@ async def test_a_proposal_closes_once_and_comes_due_at_its_time(tmp_path):
     await store.close()
 
 
-async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config_one(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config_one(store_target):
+    store = await Store.open(store_target)
     await store.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {-100: "family"})
     club = await store.groups.add(Group("club", "green", "3@g.us", "Club"))
     assert club is not None
@@ -243,18 +257,22 @@ async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config
     await store.close()
 
 
-async def test_an_operations_request_is_checked_and_recorded_in_one_step(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
-    operation = Operation(
+def own_picture_change(request_key: str, file_id: str | None = None) -> Operation:
+    return Operation(
         action="set_own_picture",
         target="account:green",
         provider="green",
         actor_id=1,
         actor_name="Olga",
         actor_chat_id=1,
-        request_key="1:5",
-        file_id="photo-1",
+        request_key=request_key,
+        file_id=file_id,
     )
+
+
+async def test_an_operations_request_is_checked_and_recorded_in_one_step(store_target):
+    store = await Store.open(store_target)
+    operation = own_picture_change("1:5", file_id="photo-1")
     ids = await asyncio.gather(*(store.operations.add(operation) for _ in range(3)))
     assert sorted(ids, key=lambda i: i or 0)[:2] == [None, None]
     [written] = await store.operations.open()
@@ -262,8 +280,8 @@ async def test_an_operations_request_is_checked_and_recorded_in_one_step(tmp_pat
     await store.close()
 
 
-async def test_writes_in_one_transaction_land_together_or_not_at_all(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_writes_in_one_transaction_land_together_or_not_at_all(store_target):
+    store = await Store.open(store_target)
     try:
         async with store.transaction():
             await store.notifications.choose(7, False)
@@ -276,11 +294,86 @@ async def test_writes_in_one_transaction_land_together_or_not_at_all(tmp_path):
     await store.close()
 
 
-async def test_notification_opt_outs(tmp_path):
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_notification_opt_outs(store_target):
+    store = await Store.open(store_target)
     await store.notifications.choose(7, False)
     await store.notifications.choose(7, False)
     await store.notifications.choose(8, False)
     await store.notifications.choose(8, True)
     assert await store.notifications.opted_out() == {7}
     await store.close()
+
+
+async def test_sql_written_for_sqlite_runs_on_both_backends(store_target):
+    """What bot/store/dialect.py promises a new table module: its SQLite SQL, with the
+    documented forms, behaves the same on PostgreSQL."""
+    db = await connect(store_target)
+    await db.migrate(
+        [
+            *MIGRATIONS,
+            """
+            CREATE TABLE things (
+                id     INTEGER PRIMARY KEY,
+                name   TEXT NOT NULL UNIQUE,  -- what is it?
+                owner  INTEGER,
+                data   BLOB,
+                weight REAL
+            );
+            """,
+        ]
+    )
+    big = 2**52  # a Telegram id does not fit 32 bits
+    first = await db.execute(
+        "INSERT INTO things (name, owner, data, weight) VALUES (?, ?, ?, ?)",
+        ("what? 'quoted'", big, b"\x00\xff", 0.1),
+    )
+    assert (first.rowcount, first.lastrowid) == (1, 1)
+    again = await db.execute(
+        "INSERT OR IGNORE INTO things (name, owner) VALUES (?, ?)", ("what? 'quoted'", 1)
+    )
+    assert again.rowcount == 0
+    second = await db.execute("INSERT OR IGNORE INTO things (name) VALUES (?)", ("x",))
+    assert second.rowcount == 1 and second.lastrowid and first.lastrowid
+    assert second.lastrowid > first.lastrowid  # PostgreSQL may skip numbers, never reuse one
+    upserted = await db.execute(
+        "INSERT INTO things (name, owner) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner",
+        ("x", 7),
+    )
+    assert upserted.rowcount == 1
+    assert await db.fetch_all(
+        "SELECT name, IFNULL(owner, -1) AS owner FROM things"
+        " WHERE owner IS ? OR name = 'what? ''quoted''' ORDER BY id",
+        (None,),
+    ) == [{"name": "what? 'quoted'", "owner": big}]
+    row = await db.fetch_one("SELECT * FROM things WHERE owner IS NOT ? AND id = ?", (None, 1))
+    assert row is not None
+    assert (row["data"], row["weight"]) == (b"\x00\xff", 0.1)
+    updated = await db.execute(
+        "UPDATE things SET weight = ? WHERE id IN (?, ?)", (2.5, 1, second.lastrowid)
+    )
+    assert updated.rowcount == 2
+    await db.close()
+
+
+async def test_two_instances_on_one_store_take_a_request_once_and_the_first_decision_wins(
+    store_target,
+):
+    """Two Stores on one database (as two processes of the bot would have): a request
+    delivered to both is written down once, and of two decisions on a proposal one wins."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    await one.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
+    await two.groups.sync_config([Group("family", "green", "1@g.us", "Family")], {})
+    operation = own_picture_change("1:9")
+    ids = await asyncio.gather(*(store.operations.add(operation) for store in (one, two) * 3))
+    assert len([i for i in ids if i is not None]) == 1
+    proposal = await _proposal(one)
+    assert proposal is not None
+    closed = await asyncio.gather(
+        one.proposals.close(proposal.id, ProposalStatus.APPROVED, "t", 2, "Ada"),
+        two.proposals.close(proposal.id, ProposalStatus.REJECTED, "t", 3, "Sam"),
+    )
+    [winner] = [c for c in closed if c is not None]
+    assert (await two.proposals.get(proposal.id)) == winner
+    await one.close()
+    await two.close()

@@ -1,13 +1,16 @@
 """The store: every table the bot keeps, behind one entry point.
 
-    store = await Store.open(path)
+    store = await Store.open(path)          # SQLite (the default)
+    store = await Store.open("postgresql://user:password@host:5432/avatarops")
     await store.grants.add(user_id, "family", Role.ADMIN, granted_by=owner)
     async with store.transaction():   # several tables' writes as one
         ...
 
-One connection and one write lock (bot/store/db.py) are shared by one small module per table
-group, each holding that table's SQL: groups and links, grants, audit, proposals, operations,
-notifications, languages, picture history, bulks. The schema migrates itself on open
+One database (bot/store/db.py: SQLite, or PostgreSQL in bot/store/postgres.py) is shared by one
+small module per table group, each holding that table's SQL: groups and links, grants, audit,
+proposals, operations, notifications, languages, picture history, bulks. Their SQL is SQLite's,
+written so that it also runs on PostgreSQL (bot/store/dialect.py says how). The schema migrates
+itself on open
 (bot/store/schema.py).
 """
 
@@ -19,18 +22,26 @@ from pathlib import Path
 from bot.store import schema
 from bot.store.audit import AuditTable
 from bot.store.bulks import Bulks
-from bot.store.db import Database
+from bot.store.db import Database, SQLiteDatabase
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
 from bot.store.history import PictureHistory
 from bot.store.languages import Languages
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
+from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
 
 MIGRATIONS = schema.MIGRATIONS
 
-__all__ = ["MIGRATIONS", "Store"]
+__all__ = ["MIGRATIONS", "Store", "StoreUnavailable", "connect"]
+
+
+async def connect(target: str | Path) -> Database:
+    """The database (not yet migrated) at a SQLite path or a `postgresql://` URL."""
+    if is_postgres_url(target):
+        return await PostgresDatabase.connect(str(target))
+    return await SQLiteDatabase.connect(target)
 
 
 class Store:
@@ -48,10 +59,15 @@ class Store:
         self.bulks = Bulks(db)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
-        """Open (creating folders and schema as needed) and migrate the database."""
-        db = await Database.connect(path)
-        await schema.migrate(db)
+    async def open(cls, target: str | Path) -> Store:
+        """Open and migrate the database: a SQLite file's path (its folders and schema are made
+        as needed), or a `postgresql://` URL (StoreUnavailable when it cannot be reached)."""
+        db = await connect(target)
+        try:
+            await schema.migrate(db)
+        except BaseException:
+            await db.close()
+            raise
         return cls(db)
 
     async def close(self) -> None:

@@ -1,7 +1,9 @@
-"""The one connection every table module shares, its write lock, and its transactions.
+"""The database every table module shares, its transactions, and its two backends.
 
-Table modules speak SQL through `Database` only and get rows back as plain dicts, so a second
-backend (PostgreSQL) can come in behind the same table interfaces without touching callers.
+Table modules speak SQL through `Database` only and get rows back as plain dicts, so the same
+table modules run on SQLite (the default: `SQLiteDatabase`, one connection and one write lock)
+and on PostgreSQL (`bot/store/postgres.py`). How a table module writes its SQL so that it runs on
+both is described in bot/store/dialect.py.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +32,43 @@ def utc_now() -> str:
 @dataclass(frozen=True)
 class Written:
     rowcount: int
+    #: the row id an INSERT gave its row (its INTEGER PRIMARY KEY); None for other statements
     lastrowid: int | None
 
 
-class Database:
+class Database(ABC):
+    """What the table modules use: SQL in SQLite's dialect (see bot/store/dialect.py)."""
+
+    @abstractmethod
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """One write transaction: committed at the end, rolled back on an error. Nested (in the
+        same task), it joins the outer one."""
+
+    @abstractmethod
+    async def execute(self, sql: str, parameters: Parameters = ()) -> Written: ...
+
+    @abstractmethod
+    async def execute_many(self, sql: str, rows: Iterable[Parameters]) -> None: ...
+
+    @abstractmethod
+    async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]: ...
+
+    @abstractmethod
+    async def fetch_one(self, sql: str, parameters: Parameters = ()) -> Row | None: ...
+
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """How many of the migrations this database has run."""
+
+    @abstractmethod
+    async def migrate(self, migrations: Sequence[str]) -> None:
+        """Run the migrations this database has not run yet, each in its own transaction."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class SQLiteDatabase(Database):
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
         self._lock = asyncio.Lock()
@@ -43,7 +79,7 @@ class Database:
         )
 
     @classmethod
-    async def connect(cls, path: str | Path) -> Database:
+    async def connect(cls, path: str | Path) -> SQLiteDatabase:
         """WAL and a busy timeout let the bot and the shell commands write at once; foreign
         keys make a group's grants, links and proposals go with it."""
         if str(path) != ":memory:":
@@ -60,9 +96,8 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """One write transaction at a time: committed at the end, rolled back on an error.
-        Nested (in the same task), it joins the outer one. The connection is shared by every
-        coroutine, so without the lock one's commit could commit another's half-done work."""
+        """The connection is shared by every coroutine, so without the lock one's commit could
+        commit another's half-done work."""
         if self._holding.get():
             yield
             return
@@ -96,7 +131,16 @@ class Database:
             row = await cursor.fetchone()
         return dict(row) if row is not None else None
 
-    async def script(self, sql: str) -> None:
-        """A schema script in its own transaction (migrations)."""
-        async with self._lock:
-            await self._connection.executescript(sql)
+    async def schema_version(self) -> int:
+        """SQLite keeps it in `PRAGMA user_version`."""
+        row = await self.fetch_one("PRAGMA user_version")
+        assert row is not None
+        return int(row["user_version"])
+
+    async def migrate(self, migrations: Sequence[str]) -> None:
+        current = await self.schema_version()
+        for number, script in enumerate(migrations[current:], start=current + 1):
+            async with self._lock:
+                await self._connection.executescript(
+                    f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
+                )

@@ -1,6 +1,9 @@
-"""The schema, versioned with `PRAGMA user_version`; it migrates itself on open.
+"""The schema, one list of migrations for SQLite and PostgreSQL; it migrates itself on open.
 
-A migration is only ever added, never rewritten: a database in the field may be at any version.
+The version is `PRAGMA user_version` on SQLite and the table `schema_version` on PostgreSQL.
+A migration is written in SQLite's dialect, within what bot/store/dialect.py translates for
+PostgreSQL. A migration is only ever added, never rewritten: a database in the field may be at
+any version.
 """
 
 from __future__ import annotations
@@ -275,12 +278,8 @@ MIGRATIONS: list[str] = [
 
 
 async def version(db: Database) -> int:
-    row = await db.fetch_one("PRAGMA user_version")
-    assert row is not None
-    return int(row["user_version"])
+    return await db.schema_version()
 
 
 async def migrate(db: Database) -> None:
-    current = await version(db)
-    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-        await db.script(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;")
+    await db.migrate(MIGRATIONS)
