@@ -40,9 +40,9 @@ async def ask(
     change more than one, else start at once."""
     bulks = (await services_of(context).use_cases()).bulks
     plan = await bulks.ask(actor, kind, names, photo)
-    text = tr(texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal))
+    text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
-        await message.reply_text(text, do_quote=True)
+        await message.reply_text(tr(text), do_quote=True)
         return
     if len(plan.targets) == 1 and not plan.refused:
         shown = await message.reply_text(tr(WORKING), do_quote=True)
@@ -61,7 +61,7 @@ async def ask(
             ]
         ]
     )
-    await message.reply_text(text, reply_markup=buttons, do_quote=True)
+    await message.reply_text(tr(text), reply_markup=buttons, do_quote=True)
 
 
 async def ask_for_photo(message: Message, names: str, wait_seconds: float) -> Message:

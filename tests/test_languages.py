@@ -55,7 +55,7 @@ SAYS: dict[str, dict[str, str]] = {
     "en": {
         "done": "Done: Family has a new picture.\n",
         "refused": "Sorry, there is no group called 'nowhere'. You may use: family, team, work.",
-        "question": "Remove the picture of Team? This cannot be undone.",
+        "question": "Remove the picture of Team? /undogrouppic puts it back.",
         "buttons": "Remove it|Keep it",
         "kept": "Kept: nothing was changed.",
         "proposed": "You may not make this change yourself, so I sent your picture for Work",
@@ -72,7 +72,7 @@ SAYS: dict[str, dict[str, str]] = {
     "ru": {
         "done": "Готово: у Family новое фото.\n",
         "refused": "Извините, группы 'nowhere' нет. Вам доступны: family, team, work.",
-        "question": "Удалить фото Team? Отменить это будет нельзя.",
+        "question": "Удалить фото Team? Вернуть его можно командой /undogrouppic.",
         "buttons": "Удалить|Оставить",
         "kept": "Оставлено: ничего не изменилось.",
         "proposed": "Сами вы это изменить не можете, поэтому я отправил ваше фото для Work",
@@ -89,7 +89,7 @@ SAYS: dict[str, dict[str, str]] = {
     "pt-br": {
         "done": "Pronto: Family tem foto nova.\n",
         "refused": "Desculpe, não há grupo chamado 'nowhere'. Você pode usar: family, team, work.",
-        "question": "Remover a foto de Team? Não dá para desfazer.",
+        "question": "Remover a foto de Team? Dá para desfazer com /undogrouppic.",
         "buttons": "Remover|Manter",
         "kept": "Mantida: nada mudou.",
         "proposed": (
