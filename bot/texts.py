@@ -837,21 +837,18 @@ BULK_TAKEN = _("This change of many groups was already started, or is not yours 
 LEFT_ALONE = _("Left alone:")
 
 
-def bulk_verb(kind: BulkKind) -> Text:
-    """What a bulk change does to each group, to end "I will …" and such."""
-    if kind is BulkKind.DELETE:
-        return _("remove the picture of")
-    if kind is BulkKind.UNDO:
-        return _("undo the last picture change of")
-    return _("change the picture of")
-
-
-def bulk_go(kind: BulkKind) -> Text:
-    if kind is BulkKind.DELETE:
-        return _("Remove them")
-    if kind is BulkKind.UNDO:
-        return _("Undo them")
-    return _("Change them")
+#: what a bulk change does to each group, to end "I will …" and such
+BULK_VERB = {
+    BulkKind.SET: _("change the picture of"),
+    BulkKind.DELETE: _("remove the picture of"),
+    BulkKind.UNDO: _("undo the last picture change of"),
+}
+#: the button that starts a bulk change
+BULK_GO = {
+    BulkKind.SET: _("Change them"),
+    BulkKind.DELETE: _("Remove them"),
+    BulkKind.UNDO: _("Undo them"),
+}
 
 
 def refusal_words(reason: object) -> object:
@@ -873,7 +870,7 @@ def bulk_plan(
     kind: BulkKind, targets: list[str], refused: Sequence[BulkRefusal], proposal: bool = False
 ) -> Text:
     """What a list will change (or propose), and which groups it leaves alone and why."""
-    verb, names, count = bulk_verb(kind), ", ".join(targets), len(targets)
+    verb, names, count = BULK_VERB[kind], ", ".join(targets), len(targets)
     if not targets:
         head = _("Nothing to do: I may not {verb} any of these groups.", verb=verb)
     elif proposal:
@@ -903,7 +900,7 @@ def bulk_proposed(kind: BulkKind, names: str) -> Text:
     return _(
         "Sent to the admins as one proposal to {verb} {names}. I will tell you here what they"
         " decide.",
-        verb=bulk_verb(kind),
+        verb=BULK_VERB[kind],
         names=names,
     )
 
@@ -1090,7 +1087,7 @@ def bulk_expired(kind: BulkKind, names: str) -> Text:
 
 def bulk_working(kind: BulkKind) -> Text:
     """The approver's progress message, before its first edit."""
-    return _("Approved: working on it ({what} the groups)…", what=bulk_verb(kind))
+    return _("Approved: working on it ({what} the groups)…", what=BULK_VERB[kind])
 
 
 def bulk_decided(status: str, name: str | None) -> Text:

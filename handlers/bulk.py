@@ -52,7 +52,7 @@ async def ask(
         [
             [
                 InlineKeyboardButton(
-                    tr(texts.PROPOSE_THEM if plan.proposal else texts.bulk_go(kind)),
+                    tr(texts.PROPOSE_THEM if plan.proposal else texts.BULK_GO[kind]),
                     callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id)),
                 ),
                 InlineKeyboardButton(
