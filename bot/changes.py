@@ -27,6 +27,7 @@ from bot.domain import (
     AuditOutcome,
     Change,
     Group,
+    MessageRef,
     Operation,
     OperationStatus,
     Outcome,
@@ -135,9 +136,27 @@ class ChangeRunner:
             return Outcome(Result.DUPLICATE, change.target.title)
         if progress.accepted is not None:
             await progress.accepted()
-        return await self.start(
-            operation_id, change, photo.file_id if photo else None, progress.queued
-        )
+        noted = None
+        if progress.reply is None and progress.replied is not None:
+            noted = asyncio.create_task(self._note_reply(operation_id, progress.replied))
+        try:
+            return await self.start(
+                operation_id, change, photo.file_id if photo else None, progress.queued
+            )
+        finally:
+            if noted is not None:
+                await noted
+
+    async def _note_reply(
+        self, operation_id: int, replied: Callable[[], Awaitable[MessageRef]]
+    ) -> None:
+        """Write down the answer message once it is sent (while the picture downloads), so
+        that a change resumed after a restart edits it."""
+        try:
+            reply = await replied()
+            await self._store.operations.set_reply(operation_id, reply.chat_id, reply.message_id)
+        except Exception:  # the change goes on; after a restart its outcome is sent anew
+            log.warning("could not note the answer to change %s", operation_id, exc_info=True)
 
     async def record(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
