@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import signal
 import statistics
@@ -393,6 +394,7 @@ def report(results: dict[str, list[Sample]], runs: int) -> None:
         " bots download Telegram's 1280x960 size), fake Bot API and zero-latency fake Green API"
         " on 127.0.0.1; ms"
     )
+    print(f"  machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the end")
     print(
         f"  {'bot':<10} {'answer p50':>10} {'p90':>7} {'own p50':>8} {'p90':>7} {'picture p50':>11}"
     )
