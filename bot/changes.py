@@ -27,7 +27,6 @@ from bot.domain import (
     AuditOutcome,
     Change,
     Group,
-    MessageRef,
     Operation,
     OperationStatus,
     Outcome,
@@ -136,34 +135,20 @@ class ChangeRunner:
             return Outcome(Result.DUPLICATE, change.target.title)
         if progress.accepted is not None:
             await progress.accepted()
-        noted = None
-        if progress.reply is None and progress.replied is not None:
-            noted = asyncio.create_task(self._note_reply(operation_id, progress.replied))
-        try:
-            return await self.start(
-                operation_id, change, photo.file_id if photo else None, progress.queued
-            )
-        finally:
-            if noted is not None:
-                await noted
-
-    async def _note_reply(
-        self, operation_id: int, replied: Callable[[], Awaitable[MessageRef]]
-    ) -> None:
-        """Write down the answer message once it is sent (while the picture downloads), so
-        that a change resumed after a restart edits it."""
-        try:
-            reply = await replied()
-            await self._store.operations.set_reply(operation_id, reply.chat_id, reply.message_id)
-        except Exception:  # the change goes on; after a restart its outcome is sent anew
-            log.warning("could not note the answer to change %s", operation_id, exc_info=True)
+        return await self.start(
+            operation_id, change, photo.file_id if photo else None, progress.queued
+        )
 
     async def record(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
     ) -> int | None:
         """Write a change down (joining the caller's transaction, if any); its operation id,
-        or None when its request was already taken up."""
-        return await self._store.operations.add(_operation(change, progress or Progress(), photo))
+        or None when its request was already taken up. An answer message still on its way
+        (`progress.replied`) is waited for: a change resumed after a restart edits it."""
+        progress = progress or Progress()
+        if progress.reply is None and progress.replied is not None:
+            progress = replace(progress, reply=await progress.replied())
+        return await self._store.operations.add(_operation(change, progress, photo))
 
     async def start(
         self,

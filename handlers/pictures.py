@@ -232,7 +232,8 @@ async def _run_change(
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes
         return
-    # the answer goes out while the change is written down and its photo downloads
+    # the answer goes out while the request is checked; the change waits for it to be written
+    # down with it (a change resumed after a restart edits it), then the photo downloads
     working = asyncio.ensure_future(message.reply_text(WORKING, do_quote=True))
     try:
         if action is Action.SET_GROUP_PICTURE:

@@ -51,13 +51,6 @@ class Operations:
             (jpeg, side, utc_now(), operation_id),
         )
 
-    async def set_reply(self, operation_id: int, chat_id: int, message_id: int) -> None:
-        """The message that answers a change, sent while the change was written down."""
-        await self._db.execute(
-            "UPDATE operations SET reply_chat_id = ?, reply_message_id = ? WHERE id = ?",
-            (chat_id, message_id, operation_id),
-        )
-
     async def start_attempt(self, operation_id: int) -> None:
         await self._db.execute(
             "UPDATE operations SET status = 'running', attempts = attempts + 1,"
