@@ -50,7 +50,7 @@ How to read the report:
 With the real pace (`--pace 1.0`: Green API's limiter takes one group picture a second per
 account; the default of every kind) more changes arrive than four accounts can make, so most end
 "Not sent": that is the designed behaviour (the newer picture wins), not a failure. `--pace 0`
-measures the bot's own overhead. The script exits with 1 when a change is lost or duplicated or a
+lifts the providers' pace. The script exits with 1 when a change is lost or duplicated or a
 call is missing.
 
 `--telegram-rate` is the bot's `telegram.messages_per_second` (default 30, Telegram's flood
@@ -506,7 +506,7 @@ def report(results: Results) -> Integrity:
     pace = f"{settings.pace:g} s between two group pictures per account" + (
         " (Green API's limiter, every kind's default)"
         if settings.pace == 1.0
-        else " (no pacing: the bot's own overhead)"
+        else " (no pacing)"
         if settings.pace == 0
         else ""
     )
