@@ -7,16 +7,15 @@ import hashlib
 import logging
 import signal
 
-import httpx
 import uvicorn
 from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
 
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
 from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
+from handlers.bot_api_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -32,33 +31,13 @@ def rate_limiter(**limits: float) -> AIORateLimiter:
     return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
 
 
-#: connections to the Bot API kept open between requests. python-telegram-bot allows 256 at once
-#: (a burst may need many) and keeps every one alive; httpcore looks at each kept connection
-#: (a poll() and a getpeername()) whenever a request starts or ends, so after a burst every
-#: request cost grew with the pool. Beyond these, a connection closes once its request is done.
-TELEGRAM_KEEPALIVE_CONNECTIONS = 8
-TELEGRAM_MAX_CONNECTIONS = 256
-
-
-def telegram_request() -> HTTPXRequest:
-    """The HTTP client for the bot's own requests (not getUpdates, which has its own)."""
-    return HTTPXRequest(
-        connection_pool_size=TELEGRAM_MAX_CONNECTIONS,
-        httpx_kwargs={
-            "limits": httpx.Limits(
-                max_connections=TELEGRAM_MAX_CONNECTIONS,
-                max_keepalive_connections=TELEGRAM_KEEPALIVE_CONNECTIONS,
-            )
-        },
-    )
-
-
 def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) -> Application:
     api = config.telegram.api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
         .token(config.telegram.token.get_secret_value())
-        .request(telegram_request())
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .rate_limiter(limiter or rate_limiter(overall_max_rate=config.telegram.messages_per_second))
