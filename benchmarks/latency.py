@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import signal
 import statistics
@@ -190,11 +191,12 @@ LAUNCHES = {
         "bot",
         "bot.images:prepare_picture",
         (
-            "bot.store:Store.*",
-            "bot.service:AvatarService.authorize",
-            "bot.service:AvatarService._prepare",
+            "bot.store.db:Database.*",
+            "bot.service:AvatarService._authorize",
             "bot.changes:ChangeRunner.submit",
+            "bot.changes:ChangeRunner.fetch",
             "bot.changes:ChangeRunner._run",
+            "bot.changes:ChangeRunner._call",
             "bot.notify:Notifier.*",
             "adapters.greenapi:GreenApiProvider.set_group_picture",
         ),
@@ -392,6 +394,7 @@ def report(results: dict[str, list[Sample]], runs: int) -> None:
         " bots download Telegram's 1280x960 size), fake Bot API and zero-latency fake Green API"
         " on 127.0.0.1; ms"
     )
+    print(f"  machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at the end")
     print(
         f"  {'bot':<10} {'answer p50':>10} {'p90':>7} {'own p50':>8} {'p90':>7} {'picture p50':>11}"
     )

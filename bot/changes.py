@@ -141,8 +141,12 @@ class ChangeRunner:
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
     ) -> int | None:
         """Write a change down (joining the caller's transaction, if any); its operation id,
-        or None when its request was already taken up."""
-        return await self._store.operations.add(_operation(change, progress or Progress(), photo))
+        or None when its request was already taken up. An answer message still on its way
+        (`progress.replied`) is waited for: a change resumed after a restart edits it."""
+        progress = progress or Progress()
+        if progress.reply is None and progress.replied is not None:
+            progress = replace(progress, reply=await progress.replied())
+        return await self._store.operations.add(_operation(change, progress, photo))
 
     async def start(
         self,

@@ -36,6 +36,9 @@ class TelegramSettings(Section):
     #: a self-hosted Bot API server; the bot uses <api_base_url>/bot<token>/
     api_base_url: str = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
+    #: the bot's own pace toward the Bot API, all chats together: Telegram's flood limit is
+    #: about 30 messages a second; 0 lifts it (a self-hosted Bot API server, benchmarks)
+    messages_per_second: float = Field(default=30, ge=0)
 
 
 class StorageSettings(Section):

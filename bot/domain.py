@@ -311,6 +311,9 @@ class Progress:
     queued: Callable[[int], Awaitable[object]] | None = None
     #: called once the request is written down (it is this request's, not a duplicate's)
     accepted: Callable[[], Awaitable[object]] | None = None
+    #: when `reply` is None: the answer message still on its way (it is sent while the request
+    #: is checked), written down with the change once it arrives
+    replied: Callable[[], Awaitable[MessageRef]] | None = None
 
 
 class Result(str, enum.Enum):

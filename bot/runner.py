@@ -15,6 +15,7 @@ import handlers
 from bot.app import Services
 from bot.config import AppConfig
 from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
+from handlers.bot_api_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +36,11 @@ def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) 
     return (
         ApplicationBuilder()
         .token(config.telegram.token.get_secret_value())
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(limiter or rate_limiter())
+        .rate_limiter(limiter or rate_limiter(overall_max_rate=config.telegram.messages_per_second))
         .concurrent_updates(True)
         .build()
     )

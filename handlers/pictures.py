@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, replace
 
@@ -266,11 +267,20 @@ async def _run_change(
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes
         return
-    answer = await message.reply_text(tr(WORKING), do_quote=True)  # which request it answers
-    if action is Action.SET_GROUP_PICTURE:
-        outcome = await service.set_group_picture(actor, name, source, _progress(answer, request))
-    else:
-        outcome = await service.set_own_picture(actor, name, source, _progress(answer, request))
+    # the answer goes out while the request is checked; the change waits for it to be written
+    # down with it (a change resumed after a restart edits it), then the photo downloads
+    working = asyncio.ensure_future(message.reply_text(tr(WORKING), do_quote=True))
+    try:
+        if action is Action.SET_GROUP_PICTURE:
+            outcome = await service.set_group_picture(
+                actor, name, source, _progress(working, request)
+            )
+        else:
+            outcome = await service.set_own_picture(
+                actor, name, source, _progress(working, request)
+            )
+    finally:
+        answer = await working  # which request it answers
     if outcome.result is not Result.DUPLICATE:
         await answer.edit_text(tr(outcome_text(action, outcome)))
 
@@ -286,10 +296,19 @@ def press_progress(query: CallbackQuery, pressed: Message) -> Progress:
     return replace(_progress(pressed, request), accepted=accepted)
 
 
-def _progress(answer: Message, request: str) -> Progress:
-    """The bot's `answer` message shows the change's progress and, at the end, its outcome."""
+def _progress(answer: Message | asyncio.Future[Message], request: str) -> Progress:
+    """The bot's `answer` message (or the one on its way) shows the change's progress and, at
+    the end, its outcome."""
 
     async def queued(ahead: int) -> None:
-        await answer.edit_text(tr(queued_text(ahead)))
+        sent = answer if isinstance(answer, Message) else await answer
+        await sent.edit_text(tr(queued_text(ahead)))
 
-    return Progress(MessageRef(answer.chat_id, answer.message_id), request, queued)
+    if isinstance(answer, Message):
+        return Progress(MessageRef(answer.chat_id, answer.message_id), request, queued)
+
+    async def replied() -> MessageRef:
+        sent = await answer
+        return MessageRef(sent.chat_id, sent.message_id)
+
+    return Progress(None, request, queued, replied=replied)

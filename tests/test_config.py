@@ -73,6 +73,10 @@ async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncom
         (lambda c: c.update(owners=[111, 10**22]), "owners.1: Input should be less than"),
         (lambda c: c["telegram"].update(mode="webhook"), "webhook mode needs server.public_url"),
         (
+            lambda c: c["telegram"].update(messages_per_second=-1),
+            "telegram.messages_per_second: Input should be greater than or equal to 0",
+        ),
+        (
             lambda c: c["groups"].update({"Bad Alias": {"provider": "green", "chat_id": "1@g.us"}}),
             "groups.Bad Alias: an alias is",
         ),

@@ -10,9 +10,17 @@ import httpx
 import pytest
 from PIL import Image
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken
+from telegram.error import (
+    BadRequest,
+    Conflict,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    TimedOut,
+)
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 
+from handlers.bot_api_http import AiohttpRequest
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeTelegram, FakeUser
 
@@ -39,14 +47,25 @@ def alice(fake: FakeTelegram) -> FakeUser:
     return fake.user(111, "Alice", username="alice")
 
 
-@pytest.fixture(params=["http", "in-process"])
+@pytest.fixture(params=["http", "in-process", "aiohttp"])
 async def new_bot(request: pytest.FixtureRequest, fake: FakeTelegram) -> AsyncIterator[BotFactory]:
-    """Makes PTB Bots talking to the fake over HTTP or through FakeRequest."""
+    """Makes PTB Bots talking to the fake over HTTP (PTB's own httpx client, or the aiohttp one
+    bot/runner.py gives the bot) or through FakeRequest."""
     if request.param == "in-process":
         yield lambda token: Bot(token, request=fake.request(), get_updates_request=fake.request())
         return
     async with serve(fake.app) as api:
-        yield lambda token: Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+        base_url, base_file_url = f"{api}/bot", f"{api}/file/bot"
+        if request.param == "aiohttp":
+            yield lambda token: Bot(
+                token,
+                base_url=base_url,
+                base_file_url=base_file_url,
+                request=AiohttpRequest(),
+                get_updates_request=AiohttpRequest(connection_pool_size=1),
+            )
+        else:
+            yield lambda token: Bot(token, base_url=base_url, base_file_url=base_file_url)
         fake.close()
 
 
@@ -135,6 +154,25 @@ async def test_download_returns_the_chosen_variant(
     assert Image.open(io.BytesIO(data)).size == (800, 400) == (variant["width"], variant["height"])
     assert file.file_size == len(data)
     assert fake.downloads == [variant["file_id"]]
+
+
+async def test_the_bots_client_turns_a_download_that_does_not_come_into_a_timeout(
+    fake: FakeTelegram, alice: FakeUser
+) -> None:
+    message = await alice.send_photo(jpeg(1000, 500))
+    release = fake.hold_downloads()
+    async with serve(fake.app) as api:
+        client = Bot(
+            TOKEN, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot", request=AiohttpRequest()
+        )
+        async with client:
+            file = await client.get_file(message["photo"][0]["file_id"])
+            with pytest.raises(TimedOut):
+                await file.download_as_bytearray(read_timeout=0.2)
+            release()
+            # the same client goes on working afterwards
+            assert bytes(await file.download_as_bytearray()) == fake.file(file.file_id).data
+        fake.close()
 
 
 async def test_get_file_refuses_files_over_20_mb(local_bot: Bot, alice: FakeUser) -> None:
