@@ -20,6 +20,7 @@ from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
 from bot.history import History
 from bot.languages import Languages, Speaking
+from bot.leases import Leases
 from bot.media import MediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
@@ -148,6 +149,7 @@ class Services:
             report=self._report,
             download=self._messenger.download,
             history=history,
+            leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
         )
         avatars = AvatarService(
             store=store,

@@ -38,6 +38,7 @@ from bot.domain import (
 )
 from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
+from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
 from bot.queues import AccountQueue, Job
@@ -97,6 +98,7 @@ class ChangeRunner:
         report: Report,
         download: Download,
         history: History | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self._store = store
         self._access = access
@@ -121,6 +123,9 @@ class ChangeRunner:
         #: the operation each queued job runs, and what it changes
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
+        #: this instance's claims on open changes (several instances on one store)
+        self._leases = leases or Leases()
+        self._keeper: asyncio.Task[None] | None = None
 
     async def submit(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
@@ -142,7 +147,9 @@ class ChangeRunner:
     ) -> int | None:
         """Write a change down (joining the caller's transaction, if any); its operation id,
         or None when its request was already taken up."""
-        return await self._store.operations.add(_operation(change, progress or Progress(), photo))
+        return await self._store.operations.add(
+            _operation(change, progress or Progress(), photo), self._leases.claim()
+        )
 
     async def start(
         self,
@@ -191,9 +198,35 @@ class ChangeRunner:
                 job.future.set_result(_Finished(outcome))
 
     async def resume(self) -> None:
-        """Take up the changes a crash or a stop left open; the oldest first."""
+        """Take up the changes a crash or a stop left open; the oldest first. Alone on its
+        store (SQLite), every open change; sharing it (PostgreSQL), those whose lease ran out,
+        and from then on, now and then, those another instance left (bot/leases.py)."""
+        operations = self._store.operations
+        if not self._store.shared:
+            await self._take_up(await operations.claim_open(self._leases.claim(), limit=2**31))
+            return
+        await self._take_over()
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_leases())
+
+    async def _take_over(self) -> None:
+        claimed = await self._store.operations.claim_open(
+            self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
+        )
+        await self._take_up(claimed)
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._leases.renew_every)
+            try:
+                await self._store.operations.renew(self._leases.claim())
+                await self._take_over()
+            except Exception:
+                log.exception("could not renew this instance's leases or take over changes")
+
+    async def _take_up(self, operations: list[Operation]) -> None:
         now = datetime.now(UTC)
-        for operation in await self._store.operations.open():
+        for operation in operations:
             assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)
             unrun: Change | tuple[OperationStatus, str]
@@ -210,11 +243,21 @@ class ChangeRunner:
             await self._report_resumed(operation, outcome)
 
     async def close(self) -> None:
-        """Stop the queues; what did not finish stays open in the store and resumes later."""
+        """Stop the queues; what did not finish stays open in the store and resumes later
+        (at once on another instance sharing the store: this one gives up its claims)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+            self._keeper = None
         for queue in self._queues.values():
             await queue.close()
         for task in list(self._reports):
             task.cancel()
+        if self._store.shared:
+            try:
+                await self._store.operations.release(self._leases.owner)
+            except Exception:
+                log.warning("could not give up this instance's claims", exc_info=True)
 
     # ------------------------------------------------------------------------------------------
 
@@ -272,9 +315,10 @@ class ChangeRunner:
         self._notifier.provider_answered(provider.name, result)
         status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
         async with self._store.transaction():
-            await self._store.operations.finish(
-                operation_id, status, url=result.url, reason=result.reason
-            )
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
+            ):  # another instance took it over meanwhile: its audit row is that one's to write
+                return _Finished(Outcome(Result.DUPLICATE, target.title))
             await audit.record(
                 self._store,
                 change.actor,
@@ -330,7 +374,10 @@ class ChangeRunner:
         async with self._store.transaction():
             operation = await self._store.operations.get(operation_id)
             assert operation is not None
-            await self._store.operations.finish(operation_id, status, reason=reason)
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, reason=reason
+            ):  # another instance took it over meanwhile, and closes it
+                return Outcome(Result.DUPLICATE, title)
             await audit.record(
                 self._store,
                 operation.actor,

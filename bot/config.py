@@ -96,6 +96,9 @@ class ReliabilitySettings(Section):
     max_total_seconds: float = Field(default=120.0, ge=0)
     #: a change left open by a crash is resumed only when younger than this
     resume_max_age_seconds: float = Field(default=3600.0, gt=0)
+    #: several instances on one store (PostgreSQL): how long an instance's claim on a change
+    #: lasts without being renewed; another instance takes the change over after it
+    lease_seconds: float = Field(default=60.0, ge=1)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -80,5 +80,10 @@ class Store:
     async def schema_version(self) -> int:
         return await schema.version(self._db)
 
+    @property
+    def shared(self) -> bool:
+        """Whether several instances of the bot may share this store (PostgreSQL)."""
+        return self._db.shared
+
     async def ping(self) -> bool:
         return await self._db.fetch_one("SELECT 1 AS one") is not None

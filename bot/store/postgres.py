@@ -60,6 +60,9 @@ def _reason(error: BaseException, url: str) -> str:
 
 
 class PostgresDatabase(Database):
+    shared = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
         self._lock = asyncio.Lock()

@@ -274,6 +274,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (bulk_id, chat_id, message_id)
     );
     """,
+    # 7: several instances on one store: the instance that runs an open change claims it for a
+    # while (its lease, renewed while it runs); another takes it over once the lease ran out.
+    # A per-account pace kept across instances (PostgreSQL only; bot/pacing.py)
+    """
+    ALTER TABLE operations ADD COLUMN claimed_by TEXT;
+    ALTER TABLE operations ADD COLUMN lease_until TEXT;
+    CREATE TABLE account_pace (
+        account  TEXT NOT NULL,
+        pace     TEXT NOT NULL,
+        last_end REAL NOT NULL,  -- seconds since the epoch (wall clock: shared by machines)
+        PRIMARY KEY (account, pace)
+    );
+    """,
 ]
 
 
