@@ -41,6 +41,7 @@ from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
+from bot.pacing import pacer_for
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store
@@ -111,21 +112,21 @@ class ChangeRunner:
         self._download = download
         #: keeps the picture before and after each change (bot/history.py)
         self._history = history
-        self._queues = {
-            name: AccountQueue(
-                {
-                    "group": provider.settings.group_interval_seconds,
-                    "own": provider.settings.own_interval_seconds,
-                }
-            )
-            for name, provider in providers.items()
-        }
+        self._queues = {name: self._queue(name, p) for name, p in providers.items()}
         #: the operation each queued job runs, and what it changes
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
         #: this instance's claims on open changes (several instances on one store)
         self._leases = leases or Leases()
         self._keeper: asyncio.Task[None] | None = None
+
+    def _queue(self, name: str, provider: Provider) -> AccountQueue:
+        """One account's queue, at its pace (kept across instances sharing the store)."""
+        intervals = {
+            "group": provider.settings.group_interval_seconds,
+            "own": provider.settings.own_interval_seconds,
+        }
+        return AccountQueue(intervals, pacer=pacer_for(self._store, name, intervals))
 
     async def submit(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None

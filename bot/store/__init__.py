@@ -29,6 +29,7 @@ from bot.store.history import PictureHistory
 from bot.store.languages import Languages
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
+from bot.store.pace import AccountPace
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
 
@@ -57,6 +58,7 @@ class Store:
         self.languages = Languages(db)
         self.history = PictureHistory(db)
         self.bulks = Bulks(db)
+        self.pace = AccountPace(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:

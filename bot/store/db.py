@@ -73,6 +73,11 @@ class Database(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    def exclusive(self, key: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Keep every other instance sharing this database out of `key` until the block ends
+        (one instance alone, as on SQLite, has nobody to keep out: its caller already does)."""
+        return contextlib.nullcontext()
+
 
 class SQLiteDatabase(Database):
     def __init__(self, connection: aiosqlite.Connection) -> None:
