@@ -28,6 +28,7 @@ from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
 from bot.store import Store
+from bot.waiting import PhotoWaits
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class UseCases:
     overview: Overview
     languages: Languages
     bulks: BulkChanges
+    photo_waits: PhotoWaits
 
 
 class Services:
@@ -178,6 +180,7 @@ class Services:
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
             bulks=bulks,
+            photo_waits=PhotoWaits(store),
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:

@@ -26,7 +26,19 @@ from tests.bot_process import (
     spawn_bot,
     write_config,
 )
-from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, REQUESTER, raw_config
+from tests.conftest import (
+    ADMIN,
+    BOT_TOKEN,
+    FAMILY,
+    GREEN_ID,
+    GREEN_TOKEN,
+    OWNER,
+    REQUESTER,
+    raw_config,
+    shut_down,
+    start_bot,
+    storage_at,
+)
 from tests.fakes.balancer import Balancer
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
@@ -196,6 +208,22 @@ async def test_an_approval_pressed_on_one_instance_for_a_proposal_made_on_the_ot
         assert [r.form["groupId"] for r in fleet.green.set_calls()] == [FAMILY]
 
 
+async def test_the_photo_the_bot_asked_for_on_one_instance_is_taken_by_the_other(
+    both: Fleet,
+) -> None:
+    telegram = both.telegram
+    owner = telegram.user(OWNER, "Olga")
+    asked = await owner.send("/setgrouppic family")
+    await both.deliver(to=0)
+    question = await answer_to(telegram, owner, asked)
+    assert question.startswith("Send me the new picture for Family"), question
+    sent = await owner.send_photo(photo_bytes())
+    await both.deliver(to=1)
+    answer = await answer_to(telegram, owner, sent)
+    assert answer.startswith("Done: Family has a new picture."), answer
+    assert both.balancer.routed == [0, 1]
+
+
 async def test_the_other_instance_finishes_a_change_whose_instance_was_killed(
     fleet: Fleet,
 ) -> None:
@@ -226,3 +254,36 @@ async def test_the_other_instance_finishes_a_change_whose_instance_was_killed(
     # the held upload and the one B made (setting a picture is idempotent); audited once
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
     assert await fleet.audit() == [("family", AuditOutcome.DONE)]
+
+
+async def test_owners_get_one_auth_alert_per_outage_from_all_instances(
+    tmp_path, green, postgres_url: str
+) -> None:
+    """Two instances (in-process here) on one database both see Green API refuse the token:
+    the owners hear it once, and once that it works again."""
+    fake, green_url = green
+    raw = raw_config(tmp_path, green_url, storage=storage_at(postgres_url))
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    telegram.user(OWNER, "Olga")
+    one, first = await start_bot(raw, fake, telegram)
+    two, second = await start_bot(raw, fake, telegram, grants=False)
+    try:
+        fake.fail_next("setGroupPicture", Fault.unauthorized(), times=2)
+        for bot in (one, two, one):
+            admin = bot.user(ADMIN, "Ada")
+            await admin.send_photo(photo_bytes(), caption="/setgrouppic family")
+            await bot.deliver()
+            await bot.answer(admin)
+            await bot.services.notices_sent()
+
+        def alerts() -> list[str]:
+            told = telegram.bot_messages(OWNER)
+            return [m.content for m in told if "provider green" in m.content]
+
+        assert [alert.split(":")[0] for alert in alerts()] == [
+            "Alert",
+            "The provider green works again.",
+        ]
+    finally:
+        await shut_down(first)
+        await shut_down(second)

@@ -19,6 +19,7 @@ from bot.domain import (
 )
 from bot.store import MIGRATIONS, Store, connect
 from bot.store.operations import Claim
+from bot.store.waiting import PendingPhoto
 
 
 async def test_a_new_database_is_migrated_to_the_latest_schema(store_target):
@@ -412,5 +413,26 @@ async def test_instances_claim_open_changes_apart_and_only_the_holder_closes_one
     assert await two.operations.finish(first, OperationStatus.DONE, owner="b") is True
     assert await two.operations.finish(first, OperationStatus.DONE, owner="b") is False
     assert len(await one.operations.open()) == 5
+    await one.close()
+    await two.close()
+
+
+async def test_instances_share_whom_the_bot_waits_for_and_alert_once(store_target):
+    """Two instances on one store: a photo the bot waits for is taken by one of them only,
+    and an authentication failure is alerted by one, once per outage."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    await one.pending_photos.wait(5, 7, PendingPhoto("set_group_picture", "family", 41, 1.5))
+    taken = await asyncio.gather(one.pending_photos.take(5, 7), two.pending_photos.take(5, 7))
+    assert sorted(taken, key=lambda t: t is not None) == [
+        None,
+        PendingPhoto("set_group_picture", "family", 41, 1.5),
+    ]
+    assert await one.pending_photos.take(5, 7) is None
+
+    started = await asyncio.gather(*(s.auth_alerts.start("green") for s in (one, two, one)))
+    assert sorted(started) == [False, False, True]
+    ended = await asyncio.gather(*(s.auth_alerts.end("green") for s in (one, two)))
+    assert sorted(ended) == [False, True]
+    assert await two.auth_alerts.start("green") is True  # a new outage
     await one.close()
     await two.close()

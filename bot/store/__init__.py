@@ -32,6 +32,7 @@ from bot.store.operations import Operations
 from bot.store.pace import AccountPace
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
+from bot.store.waiting import AuthAlerts, PendingPhotos
 
 MIGRATIONS = schema.MIGRATIONS
 
@@ -59,6 +60,8 @@ class Store:
         self.history = PictureHistory(db)
         self.bulks = Bulks(db)
         self.pace = AccountPace(db)
+        self.pending_photos = PendingPhotos(db)
+        self.auth_alerts = AuthAlerts(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:

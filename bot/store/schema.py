@@ -276,7 +276,8 @@ MIGRATIONS: list[str] = [
     """,
     # 7: several instances on one store: the instance that runs an open change claims it for a
     # while (its lease, renewed while it runs); another takes it over once the lease ran out.
-    # A per-account pace kept across instances (PostgreSQL only; bot/pacing.py)
+    # A per-account pace kept across instances (PostgreSQL only; bot/pacing.py), and the
+    # state of conversations and alerts in the store, so that any instance sees it
     """
     ALTER TABLE operations ADD COLUMN claimed_by TEXT;
     ALTER TABLE operations ADD COLUMN lease_until TEXT;
@@ -285,6 +286,21 @@ MIGRATIONS: list[str] = [
         pace     TEXT NOT NULL,
         last_end REAL NOT NULL,  -- seconds since the epoch (wall clock: shared by machines)
         PRIMARY KEY (account, pace)
+    );
+    -- state every instance sees: who the bot waits for a photo from (handlers/pictures.py),
+    -- and which providers' owners were alerted that authentication fails (bot/notify.py)
+    CREATE TABLE pending_photos (
+        chat_id     INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        name        TEXT,
+        question_id INTEGER NOT NULL,
+        deadline    REAL NOT NULL,  -- seconds since the epoch
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE TABLE auth_alerts (
+        provider TEXT PRIMARY KEY,
+        since    TEXT NOT NULL
     );
     """,
 ]
