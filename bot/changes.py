@@ -358,7 +358,7 @@ class ChangeRunner:
         if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
             if self._media is None:  # start-up refuses this configuration; a bug if reached
                 raise RuntimeError(f"{provider.name} needs server.public_url")
-            picture = picture.with_public_url(self._media.publish(picture.jpeg))
+            picture = picture.with_public_url(await self._media.publish_async(picture.jpeg))
         if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
             return await provider.delete_group_picture(group.chat_id)
         if picture is None:  # written down with its picture, or fetched before it is queued

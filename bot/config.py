@@ -72,6 +72,9 @@ class ServerSettings(Section):
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
     media_ttl_seconds: float = Field(default=600, gt=0)
+    #: signs media links; needed when several instances serve them (a PostgreSQL store), so
+    #: that each accepts the others' links (usually ${MEDIA_SECRET}; any long random string)
+    media_secret: SecretStr | None = Field(default=None, min_length=16)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -168,6 +171,8 @@ class AppConfig(Section):
             found += [password] if password else []
         if self.server and self.server.webhook_secret:
             found.append(self.server.webhook_secret.get_secret_value())
+        if self.server and self.server.media_secret:
+            found.append(self.server.media_secret.get_secret_value())
         for settings in self.providers.values():
             found += [
                 value.get_secret_value()

@@ -27,6 +27,7 @@ from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
 from bot.store.history import PictureHistory
 from bot.store.languages import Languages
+from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.pace import AccountPace
@@ -62,6 +63,7 @@ class Store:
         self.pace = AccountPace(db)
         self.pending_photos = PendingPhotos(db)
         self.auth_alerts = AuthAlerts(db)
+        self.media = MediaTable(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:

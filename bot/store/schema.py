@@ -302,6 +302,12 @@ MIGRATIONS: list[str] = [
         provider TEXT PRIMARY KEY,
         since    TEXT NOT NULL
     );
+    -- pictures behind media links, served by any instance (PostgreSQL only; bot/media.py)
+    CREATE TABLE media (
+        id         TEXT PRIMARY KEY,
+        jpeg       BLOB NOT NULL,
+        expires_at REAL NOT NULL  -- seconds since the epoch
+    );
     """,
 ]
 
