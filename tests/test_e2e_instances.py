@@ -43,11 +43,15 @@ from tests.fakes.balancer import Balancer
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+from tests.fakes.wasend import FakeWasend
 from tests.pictures import photo_bytes
 from tests.postgres import PASSWORD, Server
 from tests.test_reliability import until
 
 WEBHOOK_SECRET = "webhook-secret-SECRET"
+MEDIA_SECRET = "media-secret-SECRET-0123456789"
+WASEND_KEY = "wasend-key-SECRET"
+TEAM = "120363111111111111@g.us"
 #: the pace of the account's group changes in these tests
 INTERVAL = 0.4
 #: people who may each change their own group (owners, so no grants are needed)
@@ -62,7 +66,9 @@ def group_chat(n: int) -> str:
 class Fleet:
     telegram: FakeTelegram
     green: FakeGreenApi
+    wasend: FakeWasend
     balancer: Balancer
+    balancer_url: str
     config: Path
     url: str  # the database, with the password
     ports: list[int]
@@ -72,6 +78,8 @@ class Fleet:
             TELEGRAM_BOT_TOKEN=BOT_TOKEN,
             PG_PASSWORD=PASSWORD,
             WEBHOOK_SECRET=WEBHOOK_SECRET,
+            MEDIA_SECRET=MEDIA_SECRET,
+            WASEND_API_KEY=WASEND_KEY,
             AVATAROPS_PORT=str(self.ports[instance]),
         )
 
@@ -107,11 +115,17 @@ async def fleet(tmp_path, postgres_server: Server) -> AsyncIterator[Fleet]:
     telegram = FakeTelegram(token=BOT_TOKEN)
     chats = {FAMILY} | {group_chat(n) for n in range(len(PEOPLE))}
     green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups=chats)
+    wasend = FakeWasend(api_key=WASEND_KEY, session_id="s", groups={TEAM})
     balancer = Balancer()
     url = postgres_server.new_database(password="${PG_PASSWORD}")
     ports = [free_port(), free_port()]
     balancer.backends = [f"http://127.0.0.1:{port}" for port in ports]
-    async with serve(telegram.app) as api, serve(green.app) as green_url, serve(balancer) as lb:
+    async with (
+        serve(telegram.app) as api,
+        serve(green.app) as green_url,
+        serve(wasend.app) as wasend_url,
+        serve(balancer) as lb,
+    ):
         raw = raw_config(tmp_path, green_url)
         raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api, "mode": "webhook"}
         raw["storage"] = {"url": url}
@@ -120,7 +134,15 @@ async def fleet(tmp_path, postgres_server: Server) -> AsyncIterator[Fleet]:
             "listen": "127.0.0.1:${AVATAROPS_PORT}",  # the one line that differs per instance
             "public_url": lb,
             "webhook_secret": "${WEBHOOK_SECRET}",
+            "media_secret": "${MEDIA_SECRET}",
         }
+        raw["providers"]["wa"] = {
+            "kind": "wasend",
+            "base_url": wasend_url,
+            "api_key": "${WASEND_API_KEY}",
+            "session_id": "s",
+        }
+        raw["groups"]["team"] = {"provider": "wa", "chat_id": TEAM, "title": "Team"}
         raw["providers"]["green"].update(group_interval_seconds=INTERVAL, timeout_seconds=30)
         raw["reliability"]["lease_seconds"] = 2  # a killed instance's change is taken over soon
         raw["groups"].update(
@@ -132,7 +154,9 @@ async def fleet(tmp_path, postgres_server: Server) -> AsyncIterator[Fleet]:
         yield Fleet(
             telegram,
             green,
+            wasend,
             balancer,
+            lb,
             write_config(tmp_path, raw),
             url.replace("${PG_PASSWORD}", PASSWORD),
             ports,
@@ -287,3 +311,20 @@ async def test_owners_get_one_auth_alert_per_outage_from_all_instances(
     finally:
         await shut_down(first)
         await shut_down(second)
+
+
+async def test_a_media_link_made_by_one_instance_is_served_by_the_other(both: Fleet) -> None:
+    """Wasend downloads the picture from the link it is given: the balancer sends that
+    download to the instance that did not make the link."""
+    telegram = both.telegram
+    owner = telegram.user(OWNER, "Olga")
+    both.balancer.paths["/media/"] = 1
+    sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic team")
+    await both.deliver(to=0)
+    answer = await answer_to(telegram, owner, sent)
+    assert answer.startswith("Done: Team has a new picture."), answer
+    [url] = both.wasend.given_urls
+    assert url.startswith(both.balancer_url + "/media/")
+    [picture] = both.wasend.fetched
+    assert picture[:2] == b"\xff\xd8"  # the prepared JPEG
+    assert both.balancer.routed == [0, 1]  # the update to A, the download from B

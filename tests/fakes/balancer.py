@@ -21,6 +21,8 @@ class Balancer:
         self.routed: list[int] = []
         #: send every request to this backend while it answers (None: in turn)
         self.pinned: int | None = None
+        #: path prefix -> the backend for requests under it (before `pinned`)
+        self.paths: dict[str, int] = {}
         self._turn = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -29,7 +31,7 @@ class Balancer:
         body = await request.body()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP}
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        for index in self._order():
+        for index in self._order(request.url.path):
             try:
                 async with httpx.AsyncClient(timeout=30) as client:
                     answer = await client.request(
@@ -47,8 +49,10 @@ class Balancer:
             return
         await Response(b"no backend answers", status_code=502)(scope, receive, send)
 
-    def _order(self) -> list[int]:
+    def _order(self, path: str) -> list[int]:
         count = len(self.backends)
-        first = self.pinned if self.pinned is not None else self._turn % count
+        by_path = [index for prefix, index in self.paths.items() if path.startswith(prefix)]
+        first = by_path[0] if by_path else self.pinned
+        first = first if first is not None else self._turn % count
         self._turn += 1
         return [(first + n) % count for n in range(count)]
