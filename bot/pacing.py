@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from bot.queues import Pacer
+from bot.queues import Pacer, seconds_to_wait
 from bot.store import Store
 from bot.store.pace import AccountPace
 
@@ -43,10 +43,9 @@ class SharedPacer:
     async def turn(self, pace: str) -> AsyncIterator[None]:
         async with self._pace.hold(self._account, pace):
             last = await self._pace.last_end(self._account, pace)
-            if last is not None:
-                wait = last + self._intervals.get(pace, 0.0) - self._clock()
-                if wait > 0:
-                    await self._sleep(min(wait, self._intervals.get(pace, 0.0)))
+            wait = seconds_to_wait(last, self._intervals.get(pace, 0.0), self._clock())
+            if wait > 0:  # another machine's clock may be ahead: never more than the interval
+                await self._sleep(wait)
             try:
                 yield
             finally:

@@ -48,6 +48,14 @@ class Pacer(Protocol):
     def turn(self, pace: str) -> contextlib.AbstractAsyncContextManager[None]: ...
 
 
+def seconds_to_wait(last_end: float | None, interval: float, now: float) -> float:
+    """How long the next job of a pace waits: until `interval` after the last one ended (never
+    longer than `interval`, should a clock have gone back)."""
+    if last_end is None:
+        return 0.0
+    return max(0.0, min(interval, last_end + interval - now))
+
+
 class MemoryPacer:
     """The pace of one process's queue, kept in its memory."""
 
@@ -64,11 +72,11 @@ class MemoryPacer:
 
     @contextlib.asynccontextmanager
     async def turn(self, pace: str) -> AsyncIterator[None]:
-        last = self._last_end.get(pace)
-        if last is not None:
-            wait = last + self._intervals.get(pace, 0.0) - self._clock()
-            if wait > 0:
-                await self._sleep(wait)
+        wait = seconds_to_wait(
+            self._last_end.get(pace), self._intervals.get(pace, 0.0), self._clock()
+        )
+        if wait > 0:
+            await self._sleep(wait)
         try:
             yield
         finally:
