@@ -15,6 +15,11 @@ and starts the bot as the README does (`python -m bot --config ...`, a subproces
 INFO). Then the users send photos captioned `/setgrouppic <alias>` at `--rate` a second, round
 robin over the users, each to the group they administer.
 
+`--instances 2` (or more) runs that many bot processes with one config, as the README's "Several
+instances" section does: a PostgreSQL server the script starts itself (tests/postgres.py), webhook
+mode, and the test balancer (tests/fakes/balancer.py) handing each update to any of them; bot
+figures are then the largest peak RSS and the CPU time of all of them together.
+
 `--providers` names the kinds of the accounts, cycled over them: `--providers
 greenapi,waha,evolution,whapi,gowa` makes account1 Green API, account2 WAHA, and so on, each a
 fake of its kind from `tests/fleet.py` (`--accounts` then defaults to the number of kinds when
@@ -86,6 +91,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import yaml
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,16 +101,26 @@ from tests.bot_process import (  # noqa: E402
     WORKING,
     BotProcess,
     bot_env,
+    free_port,
     run_cli,
     spawn_bot,
     stop_bot,
     write_config,
 )
+from tests.fakes.balancer import Balancer  # noqa: E402
 from tests.fakes.serve import serve  # noqa: E402
 from tests.fakes.telegram import FakeTelegram, FakeUser, Reply  # noqa: E402
 from tests.fleet import KINDS, OWN, FakeAccount, serving  # noqa: E402
+from tests.postgres import PASSWORD, running_server  # noqa: E402
 
 BOT_TOKEN = "123456:load-benchmark-token"
+#: several instances: the webhook's and the media links' secrets
+INSTANCE_SECRETS = {
+    "WEBHOOK_SECRET": "load-webhook-secret",
+    "MEDIA_SECRET": "load-media-secret-0123",
+}
+#: how often Telegram (the fake) posts the updates waiting for the webhook
+DELIVER_EVERY_SECONDS = 0.02
 OWNER_ID = 100
 FIRST_USER_ID = 1000
 PHOTO_SIZE = (800, 600)
@@ -131,6 +147,8 @@ class Settings:
     providers: tuple[str, ...]
     #: the bot's `telegram.messages_per_second` (0: unpaced)
     telegram_rate: float = 30.0
+    #: instances of the bot; more than one run on PostgreSQL behind a balancer (webhook mode)
+    instances: int = 1
 
 
 @dataclass(frozen=True)
@@ -368,6 +386,16 @@ def bot_figures(bot: BotProcess, cpu_at_start: float) -> BotFigures:
     )
 
 
+def instances_figures(bots: list[BotProcess], cpu_at_start: list[float]) -> BotFigures:
+    """Several instances together: the largest peak RSS, the CPU time of all of them."""
+    each = [bot_figures(bot, cpu) for bot, cpu in zip(bots, cpu_at_start, strict=True)]
+    return BotFigures(
+        peak_rss_kib=max(figures.peak_rss_kib for figures in each),
+        cpu_seconds=sum(figures.cpu_seconds for figures in each),
+        problems=[line for figures in each for line in figures.problems],
+    )
+
+
 @dataclass(frozen=True)
 class Results:
     settings: Settings
@@ -385,12 +413,46 @@ class Results:
     load: tuple[float, float]
 
 
+async def several_instances(
+    stack: AsyncExitStack, config: Path, settings: Settings
+) -> tuple[Balancer, list[dict[str, str]]]:
+    """Turn `config` into one for several instances as the README runs them: PostgreSQL, webhook
+    mode, a balancer in front, each instance's port from AVATAROPS_PORT; their environments."""
+    server = stack.enter_context(running_server())
+    balancer = Balancer()
+    balancer_url = await stack.enter_async_context(serve(balancer))
+    ports = [free_port() for _ in range(settings.instances)]
+    balancer.backends = [f"http://127.0.0.1:{port}" for port in ports]
+    raw = yaml.safe_load(await asyncio.to_thread(config.read_text))
+    raw["telegram"]["mode"] = "webhook"
+    raw["storage"] = {"url": server.new_database(password="${PG_PASSWORD}")}
+    raw["server"] = {
+        **raw.get("server", {}),
+        "listen": "127.0.0.1:${AVATAROPS_PORT}",
+        "public_url": balancer_url,
+        "webhook_secret": "${WEBHOOK_SECRET}",
+        "media_secret": "${MEDIA_SECRET}",
+    }
+    write_config(config.parent, raw)
+    common = {"PG_PASSWORD": PASSWORD, **INSTANCE_SECRETS}
+    return balancer, [{**common, "AVATAROPS_PORT": str(port)} for port in ports]
+
+
+async def delivering(telegram: FakeTelegram) -> None:
+    """Telegram's side of webhook mode: post what is waiting, again and again."""
+    while True:
+        if telegram.webhook_url:
+            await telegram.deliver_to_webhook()
+        await asyncio.sleep(DELIVER_EVERY_SECONDS)
+
+
 async def run(settings: Settings) -> Results:
     groups = make_groups(settings.groups, settings.accounts)
     accounts = make_accounts(settings, groups)
     telegram = TimedTelegram(BOT_TOKEN, expected=settings.changes)
     secrets = {key: value for account in accounts for key, value in account.env.items()}
     env = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, **secrets)
+    envs = [env]
     telegram.user(OWNER_ID, "Owner")
     users = [telegram.user(FIRST_USER_ID + n, f"User{n}") for n in range(settings.users)]
     async with AsyncExitStack() as stack:
@@ -400,35 +462,43 @@ async def run(settings: Settings) -> Results:
             serving(accounts, group_interval_seconds=settings.pace)
         )
         config = bot_config(folder, telegram_url, sections, groups, settings.telegram_rate)
-        await grant_admins(config, env, users, groups)
-        async with bot_process(config, telegram, env) as bot:
-            start, cpu_at_start = time.monotonic(), cpu_seconds(bot.process.pid)
-            own_at_start, load_at_start = time.process_time(), os.getloadavg()[0]
-            sending = await send_changes(telegram, users, groups, settings)
-            await wait_for_answers(telegram, start + settings.timeout)
-            telegram.stop_recording()
-            own_cpu = time.process_time() - own_at_start
-            return Results(
-                settings=settings,
-                requests=list(telegram.requests.values()),
-                sending_seconds=sending,
-                call_times={
-                    f"{account.name} ({account.kind})": [
-                        call.received_at for call in account.set_calls() if call.target != OWN
-                    ]
-                    for account in accounts
-                },
-                calls_per_group=Counter(
-                    call.target
-                    for account in accounts
-                    for call in account.set_calls()
-                    if call.target != OWN
-                ),
-                groups=groups,
-                bot=bot_figures(bot, cpu_at_start),
-                own_cpu_seconds=own_cpu,
-                load=(load_at_start, os.getloadavg()[0]),
-            )
+        if settings.instances > 1:
+            _, extra = await several_instances(stack, config, settings)
+            envs = [{**env, **more} for more in extra]
+            deliverer = asyncio.create_task(delivering(telegram))
+            stack.callback(deliverer.cancel)
+        await grant_admins(config, envs[0], users, groups)
+        bots = [
+            await stack.enter_async_context(bot_process(config, telegram, each)) for each in envs
+        ]
+        start = time.monotonic()
+        cpu_at_start = [cpu_seconds(bot.process.pid) for bot in bots]
+        own_at_start, load_at_start = time.process_time(), os.getloadavg()[0]
+        sending = await send_changes(telegram, users, groups, settings)
+        await wait_for_answers(telegram, start + settings.timeout)
+        telegram.stop_recording()
+        own_cpu = time.process_time() - own_at_start
+        return Results(
+            settings=settings,
+            requests=list(telegram.requests.values()),
+            sending_seconds=sending,
+            call_times={
+                f"{account.name} ({account.kind})": [
+                    call.received_at for call in account.set_calls() if call.target != OWN
+                ]
+                for account in accounts
+            },
+            calls_per_group=Counter(
+                call.target
+                for account in accounts
+                for call in account.set_calls()
+                if call.target != OWN
+            ),
+            groups=groups,
+            bot=instances_figures(bots, cpu_at_start),
+            own_cpu_seconds=own_cpu,
+            load=(load_at_start, os.getloadavg()[0]),
+        )
 
 
 # ----- the report ---------------------------------------------------------------------------
@@ -519,6 +589,12 @@ def report(results: Results) -> Integrity:
             f" groups on {settings.accounts} accounts",
         ),
         row("providers", ", ".join(settings.providers) + " (cycled over the accounts)"),
+        row(
+            "instances",
+            "1 (SQLite, polling)"
+            if settings.instances == 1
+            else f"{settings.instances} on PostgreSQL, webhook mode behind a balancer",
+        ),
         row("arrival", f"{rate}; all sent in {results.sending_seconds:.1f} s"),
         row("pace", pace),
         row(
@@ -624,6 +700,13 @@ def parse_settings() -> Settings:
         " change needs at least two messages, so 30 caps it at 15 changes a second; 0: unpaced)",
     )
     parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="instances of the bot; 2 or more run on a PostgreSQL server the script starts, in"
+        " webhook mode behind a small balancer (default 1: SQLite, polling)",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=120.0,
@@ -637,7 +720,7 @@ def parse_settings() -> Settings:
         args.accounts = max(4, len(providers))
     if args.accounts < len(providers):
         parser.error("--accounts must be at least the number of --providers (one account each)")
-    if min(args.changes, args.users, args.groups, args.accounts) < 1:
+    if min(args.changes, args.users, args.groups, args.accounts, args.instances) < 1:
         parser.error("--changes, --users, --groups and --accounts must be at least 1")
     if args.rate < 0 or args.pace < 0 or args.telegram_rate < 0:
         parser.error("--rate, --pace and --telegram-rate cannot be negative")
@@ -653,6 +736,7 @@ def parse_settings() -> Settings:
         args.timeout,
         providers,
         args.telegram_rate,
+        args.instances,
     )
 
 

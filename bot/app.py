@@ -20,13 +20,16 @@ from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
 from bot.history import History
 from bot.languages import Languages, Speaking
-from bot.media import MediaStore
+from bot.leases import Leases
+from bot.media import MediaStore, SharedMediaStore
 from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.service import AvatarService
 from bot.store import Store
+from bot.store.media import MediaTable
+from bot.waiting import PhotoWaits
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +57,25 @@ def create_providers(config: AppConfig) -> dict[str, Provider]:
         for name, provider in providers.items()
         if provider.can(Capability.NEEDS_PUBLIC_URL) and not public_url
     ]
+    problems += shared_media_problems(config, providers)
     if problems:
         raise ConfigError("\n".join(problems))
     return providers
+
+
+def shared_media_problems(config: AppConfig, providers: dict[str, Provider]) -> list[str]:
+    """On PostgreSQL several instances may serve media links: they must share the secret."""
+    server = config.server
+    if config.storage.url is None or server is None or not server.public_url:
+        return []
+    if server.media_secret is not None:
+        return []
+    return [
+        f"providers.{name}: {provider.label} downloads pictures from whichever instance the"
+        " balancer picks; set server.media_secret (the same on every instance)"
+        for name, provider in providers.items()
+        if provider.can(Capability.NEEDS_PUBLIC_URL)
+    ]
 
 
 def config_groups(config: AppConfig) -> list[Group]:
@@ -74,6 +93,7 @@ class UseCases:
     overview: Overview
     languages: Languages
     bulks: BulkChanges
+    photo_waits: PhotoWaits
 
 
 class Services:
@@ -96,15 +116,28 @@ class Services:
         self._bulks: BulkChanges | None = None
         self._lock = asyncio.Lock()
 
-    @staticmethod
-    def _media_store(config: AppConfig) -> MediaStore | None:
+    def _media_store(self, config: AppConfig) -> MediaStore | None:
         if config.server is None or not config.server.public_url:
             return None
+        if config.storage.url is not None and config.server.media_secret is not None:
+            return SharedMediaStore(
+                secret=config.server.media_secret.get_secret_value().encode(),
+                public_url=config.server.public_url,
+                table=self._media_table,
+                ttl_seconds=config.server.media_ttl_seconds,
+            )
         return MediaStore(
             secret=secrets.token_bytes(32),
             public_url=config.server.public_url,
             ttl_seconds=config.server.media_ttl_seconds,
         )
+
+    async def _media_table(self) -> MediaTable:
+        """The store's media table (opening the services, when not yet open)."""
+        if self.store is None:  # set at the start of opening: resumed changes may publish
+            await self.use_cases()
+        assert self.store is not None
+        return self.store.media
 
     async def get(self) -> AvatarService:
         return (await self.use_cases()).avatars
@@ -148,6 +181,7 @@ class Services:
             report=self._report,
             download=self._messenger.download,
             history=history,
+            leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
         )
         avatars = AvatarService(
             store=store,
@@ -176,6 +210,7 @@ class Services:
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
             bulks=bulks,
+            photo_waits=PhotoWaits(store),
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:

@@ -38,8 +38,10 @@ from bot.domain import (
 )
 from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
+from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
+from bot.pacing import pacer_for
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store
@@ -97,6 +99,7 @@ class ChangeRunner:
         report: Report,
         download: Download,
         history: History | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self._store = store
         self._access = access
@@ -109,18 +112,21 @@ class ChangeRunner:
         self._download = download
         #: keeps the picture before and after each change (bot/history.py)
         self._history = history
-        self._queues = {
-            name: AccountQueue(
-                {
-                    "group": provider.settings.group_interval_seconds,
-                    "own": provider.settings.own_interval_seconds,
-                }
-            )
-            for name, provider in providers.items()
-        }
+        self._queues = {name: self._queue(name, p) for name, p in providers.items()}
         #: the operation each queued job runs, and what it changes
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
+        #: this instance's claims on open changes (several instances on one store)
+        self._leases = leases or Leases()
+        self._keeper: asyncio.Task[None] | None = None
+
+    def _queue(self, name: str, provider: Provider) -> AccountQueue:
+        """One account's queue, at its pace (kept across instances sharing the store)."""
+        intervals = {
+            "group": provider.settings.group_interval_seconds,
+            "own": provider.settings.own_interval_seconds,
+        }
+        return AccountQueue(intervals, pacer=pacer_for(self._store, name, intervals))
 
     async def submit(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
@@ -146,7 +152,9 @@ class ChangeRunner:
         progress = progress or Progress()
         if progress.reply is None and progress.replied is not None:
             progress = replace(progress, reply=await progress.replied())
-        return await self._store.operations.add(_operation(change, progress, photo))
+        return await self._store.operations.add(
+            _operation(change, progress, photo), self._leases.claim()
+        )
 
     async def start(
         self,
@@ -195,9 +203,35 @@ class ChangeRunner:
                 job.future.set_result(_Finished(outcome))
 
     async def resume(self) -> None:
-        """Take up the changes a crash or a stop left open; the oldest first."""
+        """Take up the changes a crash or a stop left open; the oldest first. Alone on its
+        store (SQLite), every open change; sharing it (PostgreSQL), those whose lease ran out,
+        and from then on, now and then, those another instance left (bot/leases.py)."""
+        operations = self._store.operations
+        if not self._store.shared:
+            await self._take_up(await operations.claim_open(self._leases.claim(), limit=2**31))
+            return
+        await self._take_over()
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep_leases())
+
+    async def _take_over(self) -> None:
+        claimed = await self._store.operations.claim_open(
+            self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
+        )
+        await self._take_up(claimed)
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._leases.renew_every)
+            try:
+                await self._store.operations.renew(self._leases.claim())
+                await self._take_over()
+            except Exception:
+                log.exception("could not renew this instance's leases or take over changes")
+
+    async def _take_up(self, operations: list[Operation]) -> None:
         now = datetime.now(UTC)
-        for operation in await self._store.operations.open():
+        for operation in operations:
             assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)
             unrun: Change | tuple[OperationStatus, str]
@@ -214,11 +248,21 @@ class ChangeRunner:
             await self._report_resumed(operation, outcome)
 
     async def close(self) -> None:
-        """Stop the queues; what did not finish stays open in the store and resumes later."""
+        """Stop the queues; what did not finish stays open in the store and resumes later
+        (at once on another instance sharing the store: this one gives up its claims)."""
+        if self._keeper is not None:
+            self._keeper.cancel()
+            await asyncio.gather(self._keeper, return_exceptions=True)
+            self._keeper = None
         for queue in self._queues.values():
             await queue.close()
         for task in list(self._reports):
             task.cancel()
+        if self._store.shared:
+            try:
+                await self._store.operations.release(self._leases.owner)
+            except Exception:
+                log.warning("could not give up this instance's claims", exc_info=True)
 
     # ------------------------------------------------------------------------------------------
 
@@ -276,9 +320,10 @@ class ChangeRunner:
         self._notifier.provider_answered(provider.name, result)
         status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
         async with self._store.transaction():
-            await self._store.operations.finish(
-                operation_id, status, url=result.url, reason=result.reason
-            )
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
+            ):  # another instance took it over meanwhile: its audit row is that one's to write
+                return _Finished(Outcome(Result.DUPLICATE, target.title))
             await audit.record(
                 self._store,
                 change.actor,
@@ -317,7 +362,7 @@ class ChangeRunner:
         if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
             if self._media is None:  # start-up refuses this configuration; a bug if reached
                 raise RuntimeError(f"{provider.name} needs server.public_url")
-            picture = picture.with_public_url(self._media.publish(picture.jpeg))
+            picture = picture.with_public_url(await self._media.publish_async(picture.jpeg))
         if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
             return await provider.delete_group_picture(group.chat_id)
         if picture is None:  # written down with its picture, or fetched before it is queued
@@ -334,7 +379,10 @@ class ChangeRunner:
         async with self._store.transaction():
             operation = await self._store.operations.get(operation_id)
             assert operation is not None
-            await self._store.operations.finish(operation_id, status, reason=reason)
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, reason=reason
+            ):  # another instance took it over meanwhile, and closes it
+                return Outcome(Result.DUPLICATE, title)
             await audit.record(
                 self._store,
                 operation.actor,

@@ -75,6 +75,9 @@ class ServerSettings(Section):
     public_url: str | None = None
     webhook_secret: SecretStr | None = None
     media_ttl_seconds: float = Field(default=600, gt=0)
+    #: signs media links; needed when several instances serve them (a PostgreSQL store), so
+    #: that each accepts the others' links (usually ${MEDIA_SECRET}; any long random string)
+    media_secret: SecretStr | None = Field(default=None, min_length=16)
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -99,6 +102,9 @@ class ReliabilitySettings(Section):
     max_total_seconds: float = Field(default=120.0, ge=0)
     #: a change left open by a crash is resumed only when younger than this
     resume_max_age_seconds: float = Field(default=3600.0, gt=0)
+    #: several instances on one store (PostgreSQL): how long an instance's claim on a change
+    #: lasts without being renewed; another instance takes the change over after it
+    lease_seconds: float = Field(default=60.0, ge=1)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -168,6 +174,8 @@ class AppConfig(Section):
             found += [password] if password else []
         if self.server and self.server.webhook_secret:
             found.append(self.server.webhook_secret.get_secret_value())
+        if self.server and self.server.media_secret:
+            found.append(self.server.media_secret.get_secret_value())
         for settings in self.providers.values():
             found += [
                 value.get_secret_value()

@@ -120,12 +120,25 @@ class Notifier:
         """Alert the owners when a provider starts failing authentication, not on every
         attempt; tell them once more when it works again."""
         owners = sorted(self._access.owners)
+        if self._store.shared:  # several instances: whether the owners know is in the store
+            self._later(lambda: self._auth_state_shared(provider, result, owners))
+            return
         if result.kind is FailureKind.AUTH and provider not in self._failing_auth:
             self._failing_auth.add(provider)
             self.tell(owners, texts.auth_alert(provider, result.reason))
         elif result.ok and provider in self._failing_auth:
             self._failing_auth.discard(provider)
             self.tell(owners, texts.works_again(provider))
+
+    async def _auth_state_shared(
+        self, provider: str, result: PictureResult, owners: list[int]
+    ) -> None:
+        alerts = self._store.auth_alerts
+        if result.kind is FailureKind.AUTH:
+            if await alerts.start(provider):
+                await self._tell_now(owners, texts.auth_alert(provider, result.reason))
+        elif result.ok and await alerts.end(provider):
+            await self._tell_now(owners, texts.works_again(provider))
 
     def tell(self, chats: Iterable[int], text: str) -> None:
         """Send `text` to each chat, in the background."""

@@ -5,15 +5,19 @@ provider calls are never closer than the interval, however long the work around 
 
 Changes for different accounts run in parallel (one queue each). A waiting change for a target
 can be replaced by a newer one for the same target: the newer picture wins.
+
+The pace is a `Pacer`'s to keep: by default this process's memory of when the last change of
+each kind ended; several instances sharing one account use a shared one (bot/pacing.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(eq=False)
@@ -37,11 +41,27 @@ class Submitted:
     replaced: list[Job]
 
 
-class AccountQueue:
+class Pacer(Protocol):
+    """Keeps one account's pace: `turn(pace)` is entered when the interval since the end of the
+    last job of that pace has passed, and its end is the end of this job."""
+
+    def turn(self, pace: str) -> contextlib.AbstractAsyncContextManager[None]: ...
+
+
+def seconds_to_wait(last_end: float | None, interval: float, now: float) -> float:
+    """How long the next job of a pace waits: until `interval` after the last one ended (never
+    longer than `interval`, should a clock have gone back)."""
+    if last_end is None:
+        return 0.0
+    return max(0.0, min(interval, last_end + interval - now))
+
+
+class MemoryPacer:
+    """The pace of one process's queue, kept in its memory."""
+
     def __init__(
         self,
         intervals: dict[str, float],
-        *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
@@ -49,6 +69,30 @@ class AccountQueue:
         self._clock = clock
         self._sleep = sleep
         self._last_end: dict[str, float] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, pace: str) -> AsyncIterator[None]:
+        wait = seconds_to_wait(
+            self._last_end.get(pace), self._intervals.get(pace, 0.0), self._clock()
+        )
+        if wait > 0:
+            await self._sleep(wait)
+        try:
+            yield
+        finally:
+            self._last_end[pace] = self._clock()
+
+
+class AccountQueue:
+    def __init__(
+        self,
+        intervals: dict[str, float],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self._pacer = pacer or MemoryPacer(intervals, clock, sleep)
         self._waiting: list[Job] = []
         self._running: Job | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -86,9 +130,9 @@ class AccountQueue:
         try:
             while self._waiting:
                 job = self._running = self._waiting.pop(0)
-                await self._keep_pace(job.pace)
                 try:
-                    outcome = await job.run()
+                    async with self._pacer.turn(job.pace):
+                        outcome = await job.run()
                 except Exception as error:  # a bug in the job: hand it to whoever awaits it
                     if not job.future.done():
                         job.future.set_exception(error)
@@ -96,14 +140,6 @@ class AccountQueue:
                     if not job.future.done():
                         job.future.set_result(outcome)
                 finally:
-                    self._last_end[job.pace] = self._clock()
                     self._running = None
         finally:
             self._worker = None
-
-    async def _keep_pace(self, pace: str) -> None:
-        last = self._last_end.get(pace)
-        if last is not None:
-            wait = last + self._intervals.get(pace, 0.0) - self._clock()
-            if wait > 0:
-                await self._sleep(wait)

@@ -74,7 +74,7 @@ def _not_found() -> Response:
 
 def _media_route(media: MediaStore) -> Callable[[Request], Awaitable[Response]]:
     async def picture(request: Request) -> Response:
-        published = media.lookup(request.path_params["token"])
+        published = await media.lookup_async(request.path_params["token"])
         if published is None:
             return _not_found()
         return Response(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from telegram import (
     CallbackQuery,
@@ -31,7 +30,6 @@ from handlers import bulk
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
-    chat_data_of,
     message_of,
     parse_command,
     photo_source,
@@ -53,17 +51,6 @@ from handlers.replies import (
 
 SET_COMMANDS = {"setgrouppic": Action.SET_GROUP_PICTURE, "setprofilepic": Action.SET_OWN_PICTURE}
 VIEW_COMMANDS = {"grouppic": Action.VIEW_GROUP_PICTURE, "profilepic": Action.VIEW_OWN_PICTURE}
-PENDING_KEY = "avatarops.pending"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A set command waiting for its photo in one chat."""
-
-    action: Action
-    name: str
-    question_id: int
-    deadline: float
 
 
 def _command_name(message: Message) -> str:
@@ -114,24 +101,23 @@ async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     """The photo the bot asked for: a reply to its question, or sent before the deadline."""
     message = message_of(update)
     actor = actor_of(update)
-    waiting: dict[int, Pending] = chat_data_of(context).get(PENDING_KEY, {})
-    pending = waiting.get(actor.user_id) if actor else None
-    if actor is None or pending is None:
+    if actor is None:
         return
+    waits = (await services_of(context).use_cases()).photo_waits
     replied = message.reply_to_message
-    if not (replied and replied.message_id == pending.question_id) and (
-        time.monotonic() > pending.deadline
-    ):
-        del waiting[actor.user_id]
+    pending = await waits.take(
+        message.chat_id, actor.user_id, replied.message_id if replied else None
+    )
+    if pending is None:
         return
-    del waiting[actor.user_id]
-    await _run_change(message, context, actor, pending.action, pending.name, photo_source(message))
+    action, name = pending
+    await _run_change(message, context, actor, action, name, photo_source(message))
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     actor = actor_of(update)
-    waiting: dict[int, Pending] = chat_data_of(context).get(PENDING_KEY, {})
-    if actor and waiting.pop(actor.user_id, None):
+    waits = (await services_of(context).use_cases()).photo_waits
+    if actor and await waits.cancel(message_of(update).chat_id, actor.user_id):
         await message_of(update).reply_text(tr(texts.CANCELLED))
     else:
         await message_of(update).reply_text(tr(texts.NOTHING_TO_CANCEL))
@@ -225,7 +211,7 @@ async def _ask_for_photo(
     wait = services_of(context).config.photo_wait_seconds
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         question = await bulk.ask_for_photo(message, name, wait)
-        _wait_for_photo(context, actor, Pending(action, name, question.message_id, 0.0), wait)
+        await _wait_for_photo(context, actor, action, name, question, wait)
         return
     try:
         target = await service.authorize(actor, action, name)
@@ -237,16 +223,21 @@ async def _ask_for_photo(
         tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
         reply_markup=ForceReply(selective=True),
     )
-    pending = Pending(action, _resolved_name(target), question.message_id, 0.0)
-    _wait_for_photo(context, actor, pending, wait)
+    await _wait_for_photo(context, actor, action, _resolved_name(target), question, wait)
 
 
-def _wait_for_photo(
-    context: ContextTypes.DEFAULT_TYPE, actor: Actor, pending: Pending, wait: float
+async def _wait_for_photo(
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    action: Action,
+    name: str,
+    question: Message,
+    wait: float,
 ) -> None:
-    """Remember that this chat waits for `actor`'s photo, for `wait` seconds from now."""
-    pending = replace(pending, deadline=time.monotonic() + wait)
-    chat_data_of(context).setdefault(PENDING_KEY, {})[actor.user_id] = pending
+    """Remember (for every instance) that this chat waits for `actor`'s photo, for `wait`
+    seconds from now, or as a reply to `question`."""
+    waits = (await services_of(context).use_cases()).photo_waits
+    await waits.wait(question.chat_id, actor.user_id, action, name, question.message_id, wait)
 
 
 async def _run_change(

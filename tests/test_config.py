@@ -304,3 +304,23 @@ def test_a_storage_path_that_cannot_be_created_is_one_line(
     raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
     line = one_line(start(tmp_path, raw, *command))
     assert line.startswith(f"config error: storage.path: cannot create or open {storage}: ")
+
+
+async def test_instances_on_postgresql_serving_media_links_need_one_media_secret():
+    """A URL-only provider fetches from whichever instance the balancer picks: on PostgreSQL
+    the link-signing secret comes from the config (and stays out of the logs)."""
+    server: dict[str, str] = {"public_url": "https://bot.example.org"}
+    raw = {
+        "telegram": {"token": "${TELEGRAM_BOT_TOKEN}"},
+        "storage": {"url": "postgresql://avatarops:pw@db.example.com/avatarops"},
+        "owners": [1],
+        "providers": {"wa": {"kind": "wasend", "api_key": "k", "session_id": "s"}},
+        "server": server,
+    }
+    with pytest.raises(ConfigError, match=r"providers.wa: .* set server.media_secret"):
+        create_providers(parse_config(raw, ENV))
+    server["media_secret"] = "${MEDIA_SECRET}"
+    config = parse_config(raw, {**ENV, "MEDIA_SECRET": "media-secret-0123456789"})
+    assert "media-secret-0123456789" in config.secrets()
+    for provider in create_providers(config).values():
+        await provider.aclose()

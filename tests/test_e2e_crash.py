@@ -11,7 +11,7 @@ from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
 from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_config
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_reliability import until
 
@@ -21,6 +21,21 @@ ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
 def rows(path: str, sql: str) -> list[tuple]:
     with sqlite3.connect(path) as db:
         return db.execute(sql).fetchall()
+
+
+async def resumed_answer(telegram: FakeTelegram, user: FakeUser, sent: dict) -> BotMessage:
+    """The one answer to a request whose change was resumed: the first reply, edited to say it
+    resumed and that it is done (and no second answer shows up)."""
+    final = await telegram.wait_for_bot_message(
+        user, predicate=lambda m: "Done" in m.content, timeout=30
+    )
+    await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
+    answers = [
+        m for m in telegram.bot_messages(user) if m.reply_to_message_id == sent["message_id"]
+    ]
+    assert answers == [final]
+    assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
+    return final
 
 
 async def test_a_change_in_flight_survives_sigkill(tmp_path):
@@ -50,17 +65,8 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
         assert rows(database, "SELECT outcome FROM audit") == []
 
         async with running_bot(config, telegram, ENV):
-            final = await telegram.wait_for_bot_message(
-                owner, predicate=lambda m: "Done" in m.content, timeout=30
-            )
-            await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
+            final = await resumed_answer(telegram, owner, sent)
 
-    # one answer to the request: the first reply, edited, saying it resumed
-    answers = [
-        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
-    ]
-    assert answers == [final]
-    assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
     assert (green.avatar_of(FAMILY) or "no URL") in final.content
     # Green API saw the held upload and the resumed one (setting a picture is idempotent)
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
@@ -96,16 +102,8 @@ async def test_a_change_killed_while_its_photo_downloads_is_finished_after_the_r
         release()
 
         async with running_bot(config, telegram, ENV):
-            final = await telegram.wait_for_bot_message(
-                owner, predicate=lambda m: "Done" in m.content, timeout=30
-            )
-            await asyncio.sleep(0.5)  # time for a wrong second answer to show up, if any
+            await resumed_answer(telegram, owner, sent)  # the "Working on it…" reply, edited
 
-    answers = [
-        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
-    ]
-    assert answers == [final]  # the "Working on it…" reply, edited
-    assert final.content.startswith("Resumed after a restart. Done: Family has a new picture.")
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY]
     assert rows(database, "SELECT status, jpeg IS NULL FROM operations") == [("done", 1)]
     assert rows(database, "SELECT outcome FROM audit") == [("done",)]

@@ -1,10 +1,13 @@
-"""MediaStore: signed, expiring, unguessable links to pictures kept in memory."""
+"""MediaStore: signed, expiring, unguessable links to pictures kept in memory; and in the
+store, for several instances (SharedMediaStore)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.media import MediaStore
+from bot.media import MediaStore, SharedMediaStore
+from bot.store import Store
+from bot.store.media import MediaTable
 
 
 class Clock:
@@ -118,3 +121,31 @@ def test_the_default_secret_is_random_per_store(clock: Clock) -> None:
 def test_public_url_must_be_http(url: str) -> None:
     with pytest.raises(ValueError):
         MediaStore(None, url)
+
+
+async def test_a_link_made_by_one_instance_is_served_by_another_on_the_same_store(
+    store_target: str, clock: Clock
+) -> None:
+    """Several instances (a PostgreSQL store): the picture is in the store and the secret from
+    the config, so an instance that did not make a link serves it, until it expires."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+
+    def shared(on: Store, secret: bytes) -> SharedMediaStore:
+        async def table() -> MediaTable:
+            return on.media
+
+        return SharedMediaStore(secret, "https://bot.example.org", table, 600, clock)
+
+    try:
+        link = await shared(one, b"k" * 32).publish_async(b"jpeg")
+        found = await shared(two, b"k" * 32).lookup_async(token_of(link))
+        assert found is not None and (found.jpeg, found.seconds_left) == (b"jpeg", 600)
+        assert await shared(two, b"x" * 32).lookup_async(token_of(link)) is None  # other secret
+        assert await shared(two, b"k" * 32).lookup_async(flip(token_of(link), 3)) is None
+        clock.now += 601
+        assert await shared(two, b"k" * 32).lookup_async(token_of(link)) is None  # expired
+        await shared(one, b"k" * 32).publish_async(b"newer")  # publishing purges
+        assert await one.media.get(token_of(link).split(".")[0], 0) is None
+    finally:
+        await one.close()
+        await two.close()

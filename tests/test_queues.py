@@ -1,10 +1,13 @@
-"""Per-account queues: serial, paced, the newer picture wins, accounts run side by side."""
+"""Per-account queues: serial, paced, the newer picture wins, accounts run side by side; and
+the pace of several instances sharing a PostgreSQL store."""
 
 from __future__ import annotations
 
 import asyncio
 
+from bot.pacing import SharedPacer
 from bot.queues import AccountQueue, Job
+from bot.store import Store
 
 
 class Clock:
@@ -105,3 +108,36 @@ async def test_the_pace_holds_between_calls_however_long_each_change_takes():
     last = queue.submit(change(0.0))
     await last.job.future
     assert calls[1] - calls[0] >= 1.0
+
+
+async def test_instances_keep_one_accounts_pace_together_and_accounts_apart(postgres_url):
+    """Two instances (two Stores on one PostgreSQL database): while one runs a change of an
+    account, the other's turn for that account waits, then waits out the interval since that
+    change ended; a change of another account does not wait for either."""
+    one, two = await Store.open(postgres_url), await Store.open(postgres_url)
+    clock = Clock()
+    clock.now = 1_000.0
+
+    def pacer(store: Store, account: str) -> SharedPacer:
+        return SharedPacer(
+            store.pace, account, {"group": 5.0}, clock=lambda: clock.now, sleep=clock.sleep
+        )
+
+    log: list[str] = []
+
+    async def change(on: SharedPacer, name: str) -> None:
+        async with on.turn("group"):
+            log.append(name)
+
+    try:
+        async with pacer(one, "account1").turn("group"):
+            same = asyncio.create_task(change(pacer(two, "account1"), "same account"))
+            await change(pacer(two, "account2"), "other account")  # not held up
+            assert not same.done() and log == ["other account"]
+            clock.now += 1.0  # the first change ends a second later
+        await same
+        assert log == ["other account", "same account"]
+        assert clock.slept == [5.0]  # the interval from the end of the other instance's change
+    finally:
+        await one.close()
+        await two.close()

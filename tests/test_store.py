@@ -12,11 +12,14 @@ from bot.domain import (
     AuditOutcome,
     Group,
     Operation,
+    OperationStatus,
     Proposal,
     ProposalStatus,
     Role,
 )
 from bot.store import MIGRATIONS, Store, connect
+from bot.store.operations import Claim
+from bot.store.waiting import PendingPhoto
 
 
 async def test_a_new_database_is_migrated_to_the_latest_schema(store_target):
@@ -375,5 +378,61 @@ async def test_two_instances_on_one_store_take_a_request_once_and_the_first_deci
     )
     [winner] = [c for c in closed if c is not None]
     assert (await two.proposals.get(proposal.id)) == winner
+    await one.close()
+    await two.close()
+
+
+async def test_instances_claim_open_changes_apart_and_only_the_holder_closes_one(store_target):
+    """Two instances looking for open changes at once each get their own; a change whose lease
+    runs on is nobody else's, one whose lease ran out is taken over, and then the instance
+    that lost it can no longer close it (so it is closed, and audited, once)."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    early, now, later = (f"2026-01-01T00:0{m}:00+00:00" for m in range(3))
+    ids = {await one.operations.add(own_picture_change(f"1:{n}")) or 0 for n in range(6)}
+    a, b = Claim("a", later), Claim("b", later)
+    got: list[list[int]] = [[], []]
+    for _ in range(6):  # until every change is claimed (SQLite may give one side none)
+        claimed = await asyncio.gather(
+            one.operations.claim_open(a, limit=3, now=now),
+            two.operations.claim_open(b, limit=3, now=now),
+        )
+        for side, operations in zip(got, claimed, strict=True):
+            side.extend(op.id for op in operations if op.id is not None)
+    assert set(got[0]).isdisjoint(got[1]) and set(got[0] + got[1]) == ids
+    assert await two.operations.claim_open(b, limit=6, now=now) == []  # leases run on
+
+    await one.operations.release("a")
+    await two.operations.release("b")  # both stop: what they held is free at once
+    assert len(await one.operations.claim_open(a, limit=6, now=now)) == 6
+
+    first = min(ids)
+    assert await two.operations.finish(first, OperationStatus.DONE, owner="b") is False
+    await one.operations.renew(Claim("a", early))  # "a" stopped renewing: its leases ran out
+    assert len(await two.operations.claim_open(b, limit=6, now=now)) == 6
+    assert await one.operations.finish(first, OperationStatus.DONE, owner="a") is False
+    assert await two.operations.finish(first, OperationStatus.DONE, owner="b") is True
+    assert await two.operations.finish(first, OperationStatus.DONE, owner="b") is False
+    assert len(await one.operations.open()) == 5
+    await one.close()
+    await two.close()
+
+
+async def test_instances_share_whom_the_bot_waits_for_and_alert_once(store_target):
+    """Two instances on one store: a photo the bot waits for is taken by one of them only,
+    and an authentication failure is alerted by one, once per outage."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    await one.pending_photos.wait(5, 7, PendingPhoto("set_group_picture", "family", 41, 1.5))
+    taken = await asyncio.gather(one.pending_photos.take(5, 7), two.pending_photos.take(5, 7))
+    assert sorted(taken, key=lambda t: t is not None) == [
+        None,
+        PendingPhoto("set_group_picture", "family", 41, 1.5),
+    ]
+    assert await one.pending_photos.take(5, 7) is None
+
+    started = await asyncio.gather(*(s.auth_alerts.start("green") for s in (one, two, one)))
+    assert sorted(started) == [False, False, True]
+    ended = await asyncio.gather(*(s.auth_alerts.end("green") for s in (one, two)))
+    assert sorted(ended) == [False, True]
+    assert await two.auth_alerts.start("green") is True  # a new outage
     await one.close()
     await two.close()

@@ -27,10 +27,13 @@ from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
 from bot.store.history import PictureHistory
 from bot.store.languages import Languages
+from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
+from bot.store.pace import AccountPace
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
+from bot.store.waiting import AuthAlerts, PendingPhotos
 
 MIGRATIONS = schema.MIGRATIONS
 
@@ -57,6 +60,10 @@ class Store:
         self.languages = Languages(db)
         self.history = PictureHistory(db)
         self.bulks = Bulks(db)
+        self.pace = AccountPace(db)
+        self.pending_photos = PendingPhotos(db)
+        self.auth_alerts = AuthAlerts(db)
+        self.media = MediaTable(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:
@@ -79,6 +86,11 @@ class Store:
 
     async def schema_version(self) -> int:
         return await schema.version(self._db)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several instances of the bot may share this store (PostgreSQL)."""
+        return self._db.shared
 
     async def ping(self) -> bool:
         return await self._db.fetch_one("SELECT 1 AS one") is not None

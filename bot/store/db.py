@@ -39,6 +39,12 @@ class Written:
 class Database(ABC):
     """What the table modules use: SQL in SQLite's dialect (see bot/store/dialect.py)."""
 
+    #: whether several instances of the bot may share this database (PostgreSQL)
+    shared: bool = False
+    #: appended to a SELECT that claims rows: other instances' transactions skip them
+    #: (PostgreSQL's `FOR UPDATE SKIP LOCKED`; nothing on SQLite, whose one writer is enough)
+    skip_locked: str = ""
+
     @abstractmethod
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:
         """One write transaction: committed at the end, rolled back on an error. Nested (in the
@@ -66,6 +72,11 @@ class Database(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    def exclusive(self, key: int) -> contextlib.AbstractAsyncContextManager[None]:
+        """Keep every other instance sharing this database out of `key` until the block ends
+        (one instance alone, as on SQLite, has nobody to keep out: its caller already does)."""
+        return contextlib.nullcontext()
 
 
 class SQLiteDatabase(Database):

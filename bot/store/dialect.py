@@ -18,6 +18,8 @@ How a store module writes SQL that runs on both (SQLite and PostgreSQL):
   INTEGER column.
 - Functions both have: COALESCE/IFNULL, LOWER, UPPER, LENGTH, COUNT, MIN, MAX, SUM, `||`.
   Not SQLite-only ones (`datetime()`, `strftime()`, `json_extract()`, `rowid`, `GLOB`).
+- Claiming rows for one instance of several: end the SELECT with `db.skip_locked` (PostgreSQL's
+  `FOR UPDATE SKIP LOCKED`, nothing on SQLite), inside `db.transaction()`.
 - Write operators and function names in capitals or lowercase, as you like; keep table and
   column names lowercase and unquoted.
 

@@ -1,34 +1,54 @@
-"""Accepted picture changes, written down before they run and closed when they end."""
+"""Accepted picture changes, written down before they run and closed when they end.
+
+Several instances may share the store: each open change is claimed by the instance that runs
+it (`claimed_by`) until its lease runs out (`lease_until`, renewed while it runs); another
+instance takes over only a change whose lease ran out, and only the instance holding the claim
+can close it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 from bot.domain import Operation, OperationStatus
 from bot.store.db import Database, Parameters, utc_now
 
 _FIELDS = [field.name for field in fields(Operation) if field.name != "id"]
+_COLUMNS = {field.name for field in fields(Operation)} - {"status"}
+_OPEN = "status IN ('pending', 'running')"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who runs a change (an instance's name), and until when at least (a store timestamp)."""
+
+    owner: str
+    until: str
 
 
 class Operations:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, operation: Operation) -> int | None:
-        """Write an accepted change down; its id, or None when its request key already has
-        one (a second press or a redelivered update: checked and recorded in one step)."""
+    async def add(self, operation: Operation, claim: Claim | None = None) -> int | None:
+        """Write an accepted change down (claimed by `claim`'s instance, when given); its id, or
+        None when its request key already has one (a second press or a redelivered update:
+        checked and recorded in one step)."""
         now = utc_now()
         values = {
             **{name: getattr(operation, name) for name in _FIELDS},
             "status": OperationStatus(operation.status).value,
             "created_at": operation.created_at or now,
             "updated_at": now,
+            "claimed_by": claim.owner if claim else None,
+            "lease_until": claim.until if claim else None,
         }
+        names = [*_FIELDS, "claimed_by", "lease_until"]
         written = await self._db.execute(
-            f"INSERT INTO operations ({', '.join(_FIELDS)})"
-            f" VALUES ({', '.join('?' * len(_FIELDS))})"
+            f"INSERT INTO operations ({', '.join(names)})"
+            f" VALUES ({', '.join('?' * len(names))})"
             " ON CONFLICT (request_key) DO NOTHING",
-            [values[name] for name in _FIELDS],
+            [values[name] for name in names],
         )
         return written.lastrowid if written.rowcount else None
 
@@ -42,7 +62,53 @@ class Operations:
 
     async def open(self) -> list[Operation]:
         """Changes not finished (pending, or running when the bot stopped), oldest first."""
-        return await self._select("WHERE status IN ('pending', 'running')", ())
+        return await self._select(f"WHERE {_OPEN}", ())
+
+    async def claim_open(
+        self, claim: Claim, *, limit: int, now: str | None = None
+    ) -> list[Operation]:
+        """Claim up to `limit` open changes, oldest first, whose lease ran out before `now`
+        (or that nobody claimed); `now=None` claims every open change, whoever held it (one
+        instance alone on its store, at start-up). Instances claiming at once get different
+        changes: PostgreSQL skips the rows another transaction locked; SQLite has one writer."""
+        expired = "" if now is None else " AND (lease_until IS NULL OR lease_until < ?)"
+        after = [] if now is None else [now]
+        async with self._db.transaction():
+            rows = await self._db.fetch_all(
+                f"SELECT id FROM operations WHERE {_OPEN}{expired} ORDER BY id LIMIT ?"
+                f"{self._db.skip_locked}",
+                [*after, limit],
+            )
+            ids = [row["id"] for row in rows]
+            if not ids:
+                return []
+            marks = ", ".join("?" * len(ids))
+            # checked again as it is written: on SQLite another connection may have claimed
+            # some since the SELECT (its write lock is taken by the UPDATE, not the SELECT)
+            await self._db.execute(
+                "UPDATE operations SET claimed_by = ?, lease_until = ?"
+                f" WHERE id IN ({marks}) AND {_OPEN}{expired}",
+                [claim.owner, claim.until, *ids, *after],
+            )
+            return await self._select(
+                f"WHERE id IN ({marks}) AND claimed_by = ? AND lease_until = ?",
+                [*ids, claim.owner, claim.until],
+            )
+
+    async def renew(self, claim: Claim) -> int:
+        """Extend the lease of every open change `claim`'s instance holds; how many."""
+        written = await self._db.execute(
+            f"UPDATE operations SET lease_until = ? WHERE claimed_by = ? AND {_OPEN}",
+            (claim.until, claim.owner),
+        )
+        return written.rowcount
+
+    async def release(self, owner: str) -> None:
+        """Let another instance take over at once the open changes `owner` holds (it stops)."""
+        await self._db.execute(
+            f"UPDATE operations SET lease_until = NULL WHERE claimed_by = ? AND {_OPEN}",
+            (owner,),
+        )
 
     async def of_bulk(self, bulk_id: int) -> list[Operation]:
         """The changes of one bulk change, in the order they were written down."""
@@ -67,17 +133,27 @@ class Operations:
         operation_id: int,
         status: OperationStatus,
         *,
+        owner: str,
         url: str | None = None,
         reason: str | None = None,
-    ) -> None:
-        """Close a change; its picture is dropped. Callers write its audit row in the same
-        transaction (`Store.transaction`)."""
-        await self._db.execute(
+    ) -> bool:
+        """Close a change `owner` holds the claim of; its picture is dropped. False when it
+        does not (another instance took it over, or closed it): then nothing changed, and the
+        caller writes no audit row. Callers write the audit row in the same transaction
+        (`Store.transaction`)."""
+        written = await self._db.execute(
             "UPDATE operations SET status = ?, url = ?, reason = ?, jpeg = NULL,"
-            " updated_at = ? WHERE id = ?",
-            (status.value, url, reason, utc_now(), operation_id),
+            f" updated_at = ? WHERE id = ? AND claimed_by = ? AND {_OPEN}",
+            (status.value, url, reason, utc_now(), operation_id, owner),
         )
+        return written.rowcount == 1
 
     async def _select(self, where: str, parameters: Parameters) -> list[Operation]:
         rows = await self._db.fetch_all(f"SELECT * FROM operations {where} ORDER BY id", parameters)
-        return [Operation(**{**row, "status": OperationStatus(row["status"])}) for row in rows]
+        return [
+            Operation(
+                **{name: value for name, value in row.items() if name in _COLUMNS},
+                status=OperationStatus(row["status"]),
+            )
+            for row in rows
+        ]

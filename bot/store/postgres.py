@@ -60,8 +60,16 @@ def _reason(error: BaseException, url: str) -> str:
 
 
 class PostgresDatabase(Database):
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    shared = True
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, pool: asyncpg.Pool, url: str | None = None) -> None:
         self._pool = pool
+        self._url = url
+        #: connections that hold advisory locks (`exclusive`), apart from the pool of statements
+        #: so that holders cannot starve it
+        self._holders: asyncpg.Pool | None = None
+        self._holders_lock = asyncio.Lock()
         self._lock = asyncio.Lock()
         #: the connection of the transaction the running task holds, with that task
         self._current: contextvars.ContextVar[
@@ -81,10 +89,29 @@ class PostgresDatabase(Database):
             raise StoreUnavailable(
                 f"cannot reach the store at {describe(url)}: {_reason(error, url)}"
             ) from None
-        return cls(pool)
+        return cls(pool, url)
 
     async def close(self) -> None:
+        if self._holders is not None:
+            await self._holders.close()
         await self._pool.close()
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: int) -> AsyncIterator[None]:
+        """A session advisory lock on a connection of its own: the server frees it when the
+        block ends, and also when this process dies (its connection goes)."""
+        async with self._holders_lock:
+            if self._holders is None:
+                assert self._url is not None, "connect() knows the URL"
+                self._holders = await asyncpg.create_pool(
+                    self._url, min_size=0, max_size=32, timeout=CONNECT_TIMEOUT_SECONDS
+                )
+        async with self._holders.acquire() as connection:
+            await connection.execute("SELECT pg_advisory_lock($1)", key)
+            try:
+                yield
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock($1)", key)
 
     def _held(self) -> asyncpg.Connection | None:
         held = self._current.get()

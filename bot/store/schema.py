@@ -274,6 +274,41 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (bulk_id, chat_id, message_id)
     );
     """,
+    # 7: several instances on one store: the instance that runs an open change claims it for a
+    # while (its lease, renewed while it runs); another takes it over once the lease ran out.
+    # A per-account pace kept across instances (PostgreSQL only; bot/pacing.py), and the
+    # state of conversations and alerts in the store, so that any instance sees it
+    """
+    ALTER TABLE operations ADD COLUMN claimed_by TEXT;
+    ALTER TABLE operations ADD COLUMN lease_until TEXT;
+    CREATE TABLE account_pace (
+        account  TEXT NOT NULL,
+        pace     TEXT NOT NULL,
+        last_end REAL NOT NULL,  -- seconds since the epoch (wall clock: shared by machines)
+        PRIMARY KEY (account, pace)
+    );
+    -- state every instance sees: who the bot waits for a photo from (handlers/pictures.py),
+    -- and which providers' owners were alerted that authentication fails (bot/notify.py)
+    CREATE TABLE pending_photos (
+        chat_id     INTEGER NOT NULL,
+        user_id     INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        name        TEXT,
+        question_id INTEGER NOT NULL,
+        deadline    REAL NOT NULL,  -- seconds since the epoch
+        PRIMARY KEY (chat_id, user_id)
+    );
+    CREATE TABLE auth_alerts (
+        provider TEXT PRIMARY KEY,
+        since    TEXT NOT NULL
+    );
+    -- pictures behind media links, served by any instance (PostgreSQL only; bot/media.py)
+    CREATE TABLE media (
+        id         TEXT PRIMARY KEY,
+        jpeg       BLOB NOT NULL,
+        expires_at REAL NOT NULL  -- seconds since the epoch
+    );
+    """,
 ]
 
 

@@ -1,0 +1,64 @@
+"""State that any instance of the bot must see: whom the bot waits for a photo from, and the
+providers whose owners were told that authentication fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.store.db import Database, utc_now
+
+
+@dataclass(frozen=True)
+class PendingPhoto:
+    """A set command waiting for its photo from one person in one chat."""
+
+    action: str
+    name: str | None
+    question_id: int
+    #: seconds since the epoch after which only a reply to the question counts
+    deadline: float
+
+
+class PendingPhotos:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def wait(self, chat_id: int, user_id: int, pending: PendingPhoto) -> None:
+        """Wait for `user_id`'s photo in `chat_id` (instead of what was waited for before)."""
+        await self._db.execute(
+            "INSERT INTO pending_photos (chat_id, user_id, action, name, question_id, deadline)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, user_id) DO UPDATE SET"
+            " action = excluded.action, name = excluded.name,"
+            " question_id = excluded.question_id, deadline = excluded.deadline",
+            (chat_id, user_id, pending.action, pending.name, pending.question_id, pending.deadline),
+        )
+
+    async def take(self, chat_id: int, user_id: int) -> PendingPhoto | None:
+        """Stop waiting for this person's photo here; what was waited for, if anything (taken
+        by one instance only, when two get a photo at once)."""
+        async with self._db.transaction():
+            row = await self._db.fetch_one(
+                "DELETE FROM pending_photos WHERE chat_id = ? AND user_id = ?"
+                " RETURNING action, name, question_id, deadline",
+                (chat_id, user_id),
+            )
+        return PendingPhoto(**row) if row else None
+
+
+class AuthAlerts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def start(self, provider: str) -> bool:
+        """Authentication fails at `provider`: True when nobody was told yet."""
+        written = await self._db.execute(
+            "INSERT INTO auth_alerts (provider, since) VALUES (?, ?)"
+            " ON CONFLICT (provider) DO NOTHING",
+            (provider, utc_now()),
+        )
+        return written.rowcount == 1
+
+    async def end(self, provider: str) -> bool:
+        """`provider` works: True when the owners had been told it did not."""
+        written = await self._db.execute("DELETE FROM auth_alerts WHERE provider = ?", (provider,))
+        return written.rowcount == 1
