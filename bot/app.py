@@ -25,6 +25,7 @@ from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
+from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
 
@@ -74,6 +75,7 @@ class UseCases:
     overview: Overview
     languages: Languages
     bulks: BulkChanges
+    schedule: Scheduler
 
 
 class Services:
@@ -94,6 +96,7 @@ class Services:
         self._speaking: Messenger = messenger
         self._history: History | None = None
         self._bulks: BulkChanges | None = None
+        self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
 
     @staticmethod
@@ -163,6 +166,16 @@ class Services:
         )
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
         await bulks.resume()
+        self._scheduler = scheduler = Scheduler(
+            store=store,
+            access=access,
+            avatars=avatars,
+            changes=changes,
+            messenger=speaking,
+            zone=config.timezone,
+            max_late=timedelta(minutes=config.schedule.max_late_minutes),
+        )
+        await scheduler.start()  # after `changes`: it waits for the changes they resumed
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access),
@@ -176,6 +189,7 @@ class Services:
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
             bulks=bulks,
+            schedule=scheduler,
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
@@ -217,6 +231,9 @@ class Services:
             await self._notifier.sent()
 
     async def aclose(self) -> None:
+        if self._scheduler is not None:  # first: what it started stays open, and resumes
+            await self._scheduler.close()
+            self._scheduler = None
         if self._changes is not None:
             await self._changes.close()
             self._changes = None

@@ -438,3 +438,42 @@ class BulkProgress:
     final: bool = False
     results: tuple[BulkResult, ...] = ()
     refused: tuple[BulkRefusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduledChange:
+    """A change to make at a set time (`run_at`; None: at once), and, when `until_at` is set,
+    to undo at that time: one row of the store's `schedules`, one phase at a time."""
+
+    action: str
+    name: str
+    title: str
+    provider: str
+    actor_id: int
+    actor_name: str
+    actor_chat_id: int
+    due_at: str
+    how: str | None = None
+    group_id: int | None = None
+    jpeg: bytes | None = None
+    side: int | None = None
+    run_at: str | None = None
+    until_at: str | None = None
+    phase: str = "at"  # at | until
+    status: str = "pending"  # pending | running | done | failed | cancelled | skipped
+    reply_chat_id: int | None = None
+    reply_message_id: int | None = None
+    request_key: str | None = None
+    operation_id: int | None = None
+    reason: str | None = None
+    created_at: str = ""
+    id: int | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
+
+    @property
+    def run_key(self) -> str:
+        """The request key of the change this phase makes (one per phase: a restart finds it)."""
+        return f"schedule:{self.id}:{self.phase}"

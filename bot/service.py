@@ -178,6 +178,11 @@ class AvatarService:
             raise UndoRefused(NoUndo.NOTHING, target)
         return await self._undo_change(actor, target, records[0])
 
+    async def undo_of(self, actor: Actor, target: Target, record: PictureRecord) -> Change:
+        """The change that puts back what the target had before `record`'s change; raises
+        `UndoRefused`."""
+        return await self._undo_change(actor, target, record)
+
     async def resolve(self, actor: Actor, action: Action, name: str | None) -> Target:
         """`authorize` without auditing a refusal (to show a plan before it is confirmed)."""
         return await self._authorize(actor, action, name)

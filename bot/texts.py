@@ -884,6 +884,7 @@ def cannot_put_back(title: str) -> Text:
     )
 
 
+SOMEONE = _("someone")
 NOT_MADE_NO_UNTIL = _("The change was not made, so there is nothing to put back.")
 NOTHING_SCHEDULED = _("Nothing is scheduled.")
 SCHEDULED_HEADER = _("Scheduled changes:")
@@ -962,6 +963,8 @@ ABOUT = {
     "cancel": _("stop waiting for a photo"),
     "help": _("what you may do here"),
     "language": _("the language I speak with you"),
+    "scheduled": _("the picture changes waiting for their time, with Cancel buttons"),
+    "timezone": _("the time zone I read and show times in for you"),
 }
 ARGS = {
     "group": _("<group>"),

@@ -26,7 +26,8 @@ from bot.domain import (
     Result,
     Target,
 )
-from handlers import bulk
+from bot.when import When
+from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
@@ -63,6 +64,8 @@ class Pending:
     name: str
     question_id: int
     deadline: float
+    #: when to make the change (`at …`, `until …`); None: now
+    when: When | None = None
 
 
 def _command_name(message: Message) -> str:
@@ -80,15 +83,19 @@ async def set_picture_command(
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
     message = message_of(update)
     action = SET_COMMANDS[_command_name(message)]
-    name = bulk.name_of(context.args)
+    timed = await schedule.timed(message, context, actor, context.args)
+    if timed is None:
+        return
+    words, when = timed
+    name = bulk.name_of(words)
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
             await message.reply_text(tr(NO_PICTURE_IN_REPLY))
             return
-        await _run_change(message, context, actor, action, name, source)
+        await _run_change(message, context, actor, action, name, source, when)
         return
-    await _ask_for_photo(message, context, actor, action, name)
+    await _ask_for_photo(message, context, actor, action, name, when)
 
 
 async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -105,8 +112,12 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
-    name = bulk.name_of(parsed.args)
-    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source)
+    timed = await schedule.timed(message, context, actor, parsed.args)
+    if timed is None:
+        return
+    words, when = timed
+    action = SET_COMMANDS[parsed.command]
+    await _run_change(message, context, actor, action, bulk.name_of(words), source, when)
 
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -124,7 +135,8 @@ async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         del waiting[actor.user_id]
         return
     del waiting[actor.user_id]
-    await _run_change(message, context, actor, pending.action, pending.name, photo_source(message))
+    source = photo_source(message)
+    await _run_change(message, context, actor, pending.action, pending.name, source, pending.when)
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -141,7 +153,15 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = message_of(update)
     service = await services_of(context).get()
-    name = bulk.name_of(context.args)
+    timed = await schedule.timed(message, context, actor, context.args)
+    if timed is None:
+        return
+    words, when = timed
+    name = bulk.name_of(words)
+    if when is not None:  # its reply says when; /scheduled can cancel it until then
+        action = Action.DELETE_GROUP_PICTURE
+        await schedule.submit(message, context, actor, action, name, None, when)
+        return
     if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
         await bulk.ask(message, context, actor, BulkKind.DELETE, name, None)
         return
@@ -219,6 +239,7 @@ async def _ask_for_photo(
     actor: Actor,
     action: Action,
     name: str | None,
+    when: When | None,
 ) -> None:
     service = await services_of(context).get()
     wait = services_of(context).config.photo_wait_seconds
@@ -236,7 +257,7 @@ async def _ask_for_photo(
         tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
         reply_markup=ForceReply(selective=True),
     )
-    pending = Pending(action, _resolved_name(target), question.message_id, 0.0)
+    pending = Pending(action, _resolved_name(target), question.message_id, 0.0, when)
     _wait_for_photo(context, actor, pending, wait)
 
 
@@ -255,9 +276,13 @@ async def _run_change(
     action: Action,
     name: str | None,
     source: PhotoSource | None,
+    when: When | None = None,
 ) -> None:
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
+        return
+    if when is not None:  # at a time: its reply says when, and later how it went
+        await schedule.submit(message, context, actor, action, name, source, when)
         return
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         await bulk.ask(message, context, actor, BulkKind.SET, name, source)  # bot/bulk.py

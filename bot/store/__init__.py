@@ -7,8 +7,8 @@
 
 One connection and one write lock (bot/store/db.py) are shared by one small module per table
 group, each holding that table's SQL: groups and links, grants, audit, proposals, operations,
-notifications, languages, picture history, bulks. The schema migrates itself on open
-(bot/store/schema.py).
+notifications, languages, picture history, bulks, schedules and time zones. The schema migrates
+itself on open (bot/store/schema.py).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.store.languages import Languages
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.proposals import Proposals
+from bot.store.schedules import Schedules, Timezones
 
 MIGRATIONS = schema.MIGRATIONS
 
@@ -46,6 +47,8 @@ class Store:
         self.languages = Languages(db)
         self.history = PictureHistory(db)
         self.bulks = Bulks(db)
+        self.schedules = Schedules(db)
+        self.timezones = Timezones(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
