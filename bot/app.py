@@ -178,7 +178,7 @@ class Services:
         await scheduler.start()  # after `changes`: it waits for the changes they resumed
         return UseCases(
             avatars=avatars,
-            approvals=Approvals(avatars, box, store, access),
+            approvals=Approvals(avatars, box, store, access, scheduler),
             admin_map=AdminMap(
                 store=store,
                 access=access,

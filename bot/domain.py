@@ -176,6 +176,10 @@ class Proposal:
     decided_at: str | None = None
     #: what asked for it: a second press or a redelivered update proposes nothing twice
     request_key: str | None = None
+    #: a scheduled change: when it is to be made (None: when approved), and when the earlier
+    #: picture comes back (None: never)
+    run_at: str | None = None
+    until_at: str | None = None
 
 
 class OperationStatus(str, enum.Enum):
@@ -467,11 +471,21 @@ class ScheduledChange:
     operation_id: int | None = None
     reason: str | None = None
     created_at: str = ""
+    #: an approved proposal's: who proposed it (they hear the outcomes)
+    requester_id: int | None = None
+    requester_name: str | None = None
+    requester_chat_id: int | None = None
     id: int | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
+
+    @property
+    def requester(self) -> Actor | None:
+        if self.requester_id is None or self.requester_chat_id is None:
+            return None
+        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
 
     @property
     def run_key(self) -> str:

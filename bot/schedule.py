@@ -22,6 +22,7 @@ import contextlib
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters import Capability, PreparedPicture
@@ -38,6 +39,7 @@ from bot.domain import (
     Outcome,
     PhotoSource,
     Progress,
+    Proposal,
     Refusal,
     Result,
     ScheduledChange,
@@ -93,6 +95,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     # time zones --------------------------------------------------------------------------------
 
@@ -132,29 +135,31 @@ class Scheduler:
         """Check and keep a scheduled change; the sentence that says when it runs (None when it
         runs at once: its reply shows the outcome). Raises `Refusal`."""
         target = await self._avatars.authorize(actor, action, name)
-        if target.needs_approval:
+        if target.needs_approval and how == UNDO:
             raise Refusal(texts.REQUESTER_CANNOT_SCHEDULE)
         picture: PreparedPicture | None = None
         if photo is not None:
             check_size(photo)
             picture = await self._changes.fetch(photo.file_id)
         now = self.now()
-        due = when.at or now
-        entry = ScheduledChange(
-            action=action.value,
-            how=how,
-            name=target.name,
-            title=target.title,
-            group_id=target.group.id if target.group else None,
-            provider=target.provider.name,
-            jpeg=picture.jpeg if picture else None,
-            side=picture.side if picture else None,
-            actor_id=actor.user_id,
-            actor_name=actor.name,
-            actor_chat_id=actor.chat_id,
+        zone = await self.zone_of(actor.user_id)
+        if target.needs_approval:  # a proposal that carries the times
+            times = (_iso(when.at) if when.at else None, _iso(when.until) if when.until else None)
+            progress = Progress(reply=reply, request_key=request_key)
+            outcome = await self._avatars.propose(actor, action, target, picture, progress, times)
+            if outcome.result is Result.DUPLICATE:
+                return None
+            said = texts.outcome_text(action, outcome)
+            if outcome.result is not Result.PROPOSED:
+                return said
+            at = texts.local_time(when.at, zone) if when.at else None
+            until = texts.local_time(when.until, zone) if when.until else None
+            return joined("\n", [said, texts.proposed_times(at, until)])
+        entry = _entry(
+            Change(action, target, actor, picture, how=how),
             run_at=_iso(when.at) if when.at else None,
             until_at=_iso(when.until) if when.until else None,
-            due_at=_iso(due),
+            due_at=_iso(when.at or now),
             reply_chat_id=reply.chat_id,
             reply_message_id=reply.message_id,
             request_key=request_key,
@@ -164,13 +169,33 @@ class Scheduler:
         self._wake.set()
         if when.at is None:
             return None
-        zone = await self.zone_of(actor.user_id)
         what = texts.scheduled_what(how or action.value, target.title)
         lines: list[object] = [texts.scheduled_for(what, when.at, now, zone)]
         if when.until is not None:
             lines.append(texts.comes_back(when.until, now, zone))
         lines.append(texts.SEE_SCHEDULED)
         return joined("\n", lines)
+
+    async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
+        """Keep the change an approved proposal with times describes (joining the caller's
+        transaction: the approval and its scheduled change are written together); its
+        outcomes go to the requester."""
+        entry = _entry(
+            change,
+            run_at=proposal.run_at,
+            until_at=proposal.until_at,
+            due_at=proposal.run_at or _iso(self.now()),
+            reply_chat_id=proposal.chat_id,
+            request_key=f"proposal:{proposal.id}",
+            requester_id=proposal.requested_by,
+            requester_name=proposal.requester_name,
+            requester_chat_id=proposal.chat_id,
+        )
+        return await self._store.schedules.add(entry)
+
+    def wake(self) -> None:
+        """Look at the store again (a change was kept outside `schedule`)."""
+        self._wake.set()
 
     # seeing and cancelling ---------------------------------------------------------------------
 
@@ -201,7 +226,7 @@ class Scheduler:
         return said
 
     async def _may_handle(self, actor: Actor, entry: ScheduledChange) -> bool:
-        if actor.user_id == entry.actor_id:
+        if actor.user_id in (entry.actor_id, entry.requester_id):
             return True
         group = await self._store.groups.by_id(entry.group_id) if entry.group_id else None
         if entry.group_id is not None and group is None:
@@ -221,16 +246,22 @@ class Scheduler:
         self._loop = asyncio.create_task(self._run_loop())
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *([self._loop] if self._loop else [])]
+        """Stop waiting (the loop ends at its next look) and stop the changes being handed
+        over; what did not end stays in the store and goes on after the next start."""
+        self._closing = True
+        self._wake.set()
+        if self._loop is not None:
+            await self._loop
+            self._loop = None
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._loop = None
 
     async def _run_loop(self) -> None:
-        while True:
+        while not self._closing:
             self._wake.clear()
             try:
                 await self._take_due()
@@ -240,11 +271,16 @@ class Scheduler:
             sleep = MAX_SLEEP_SECONDS
             if next_due is not None:
                 sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
+            if self._closing:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), sleep)
+                async with asyncio.timeout(sleep):
+                    await self._wake.wait()
 
     async def _take_due(self) -> None:
         for entry in await self._store.schedules.due(_iso(self.now())):
+            if self._closing:
+                return
             if entry.id is not None and await self._store.schedules.claim(entry.id):
                 self._spawn(self._run(entry))
 
@@ -297,7 +333,7 @@ class Scheduler:
             picture = None
             if entry.jpeg is not None and entry.side is not None:
                 picture = PreparedPicture(entry.jpeg, entry.side)
-            return Change(Action(entry.action), target, actor, picture)
+            return Change(Action(entry.action), target, actor, picture, entry.requester)
         records = await self._store.history.latest(target_key(target), 1)
         if entry.phase == "at":  # a scheduled undo: of whatever was changed last
             if not records:
@@ -308,9 +344,10 @@ class Scheduler:
         elif await self._changed_outside(target, records[0].after_url):
             return texts.not_put_back(target.title, texts.SOMEONE)
         try:
-            return await self._avatars.undo_of(actor, target, records[0])
+            undo = await self._avatars.undo_of(actor, target, records[0])
         except UndoRefused:
             return texts.cannot_put_back(target.title)
+        return replace(undo, requester=entry.requester)
 
     async def _changed_outside(self, target: Target, url: str | None) -> bool:
         """Whether the picture now differs from the one the bot set (read back where the
@@ -384,6 +421,25 @@ class Scheduler:
     async def _notify_author(self, entry: ScheduledChange, text: str) -> None:
         if entry.reply_chat_id != entry.actor_chat_id:
             await self._messenger.report(entry.actor_chat_id, None, text)
+
+
+def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
+    """A scheduled change that makes `change`, at the times (and answering where) given."""
+    target, picture, actor = change.target, change.picture, change.actor
+    return ScheduledChange(
+        action=change.action.value,
+        how=change.how,
+        name=target.name,
+        title=target.title,
+        group_id=target.group.id if target.group else None,
+        provider=target.provider.name,
+        jpeg=picture.jpeg if picture else None,
+        side=picture.side if picture else None,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        actor_chat_id=actor.chat_id,
+        **times_and_reply,
+    )
 
 
 def describe(entry: ScheduledChange) -> Text:

@@ -915,9 +915,30 @@ def schedule_cancelled(name: str, what: object) -> Text:
 SCHEDULE_GONE = _("That scheduled change is no longer waiting; nothing was done.")
 MAY_NOT_CANCEL = _("You may not cancel that scheduled change.")
 REQUESTER_CANNOT_SCHEDULE = _(
-    "only people who may make a change themselves can schedule it; send it without a time "
-    "to propose it to the admins"
+    "an undo you propose cannot have a time; send it without one to propose it to the admins"
 )
+
+
+def proposed_times(at: object | None, until: object | None) -> Text:
+    """When a proposed change is to be made (None: once approved), and undone."""
+    if at is not None and until is not None:
+        return _(
+            "To be made at {at}; the earlier picture comes back at {until}.", at=at, until=until
+        )
+    if at is not None:
+        return _("To be made at {at}.", at=at)
+    return _("To be made once approved; the earlier picture comes back at {until}.", until=until)
+
+
+def approved_for_later(action: Action, title: str, decider: str, times: object) -> Text:
+    return _(
+        "Your proposal to {what} was approved by {decider}. {times}",
+        what=_what(action, title),
+        decider=decider,
+        times=times,
+    )
+
+
 LIST_CANNOT_BE_SCHEDULED = _("a change to many groups cannot be scheduled yet; name one group")
 
 

@@ -46,8 +46,7 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     timed = await schedule.timed(message, context, actor, context.args)
     if timed is None:
         return
-    words, when = timed
-    name = bulk.name_of(words)
+    name, when = timed
     if when is not None:  # its reply says when; /scheduled can cancel it until then
         await schedule.submit(message, context, actor, action, name, None, when, how="undo")
         return

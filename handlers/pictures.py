@@ -86,8 +86,7 @@ async def set_picture_command(
     timed = await schedule.timed(message, context, actor, context.args)
     if timed is None:
         return
-    words, when = timed
-    name = bulk.name_of(words)
+    name, when = timed
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
@@ -115,9 +114,8 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     timed = await schedule.timed(message, context, actor, parsed.args)
     if timed is None:
         return
-    words, when = timed
-    action = SET_COMMANDS[parsed.command]
-    await _run_change(message, context, actor, action, bulk.name_of(words), source, when)
+    name, when = timed
+    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source, when)
 
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -156,8 +154,7 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     timed = await schedule.timed(message, context, actor, context.args)
     if timed is None:
         return
-    words, when = timed
-    name = bulk.name_of(words)
+    name, when = timed
     if when is not None:  # its reply says when; /scheduled can cancel it until then
         action = Action.DELETE_GROUP_PICTURE
         await schedule.submit(message, context, actor, action, name, None, when)

@@ -25,22 +25,24 @@ async def scheduler_of(context: ContextTypes.DEFAULT_TYPE) -> Scheduler:
 
 async def timed(
     message: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, args: list[str] | None
-) -> tuple[list[str], When | None] | None:
-    """A command's words without its time words, and the time they say (in the sender's
-    zone); None, after a plain answer, when the time cannot be used or names many groups."""
+) -> tuple[str | None, When | None] | None:
+    """The group (or provider, or list) a command names, and the time its time words say (in
+    the sender's zone); None, after a plain answer, when the time cannot be used or the
+    command names many groups."""
     words, time_words = split(list(args or []))
     if not time_words:
-        return words, None
+        return bulk.name_of(words), None
     scheduler = await scheduler_of(context)
     try:
         when = parse(time_words, scheduler.now(), await scheduler.zone_of(actor.user_id))
     except BadTime as bad:
         await message.reply_text(tr(sorry(bad.reason)))
         return None
-    if bulk.is_list(bulk.name_of(words)):
+    name = bulk.name_of(words)
+    if bulk.is_list(name):
         await message.reply_text(tr(sorry(texts.LIST_CANNOT_BE_SCHEDULED)))
         return None
-    return words, when
+    return name, when
 
 
 async def submit(

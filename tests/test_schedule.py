@@ -3,9 +3,12 @@ out, with restarts in between (short times: the tests wait for outcomes, never f
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tests.conftest import (
     ADMIN,
@@ -18,7 +21,8 @@ from tests.conftest import (
     shut_down,
     start_bot,
 )
-from tests.fakes.telegram import BotMessage, FakeUser
+from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_callbacks import answers
 from tests.test_reliability import answer_to, until
@@ -29,6 +33,18 @@ SCHEDULED = re.compile(
     r"^Scheduled for \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), in \d+ seconds?: "
     r"change the picture of Family\.\n"
 )
+
+
+@contextlib.asynccontextmanager
+async def running(
+    raw: dict[str, Any], fake: FakeGreenApi, telegram: FakeTelegram | None = None
+) -> AsyncIterator[Bot]:
+    """The bot on `raw` until the block ends (a second one on the same store: a restart)."""
+    bot, application = await start_bot(raw, fake, telegram, grants=telegram is None)
+    try:
+        yield bot
+    finally:
+        await shut_down(application)
 
 
 async def schedule(bot: Bot, user: FakeUser, caption: str, image: bytes) -> BotMessage:
@@ -88,43 +104,32 @@ async def test_until_sets_now_and_puts_the_earlier_picture_back_then(bot: Bot):
 async def test_a_scheduled_change_survives_a_restart_before_its_time(tmp_path, green):
     fake, url = green
     raw = raw_config(tmp_path, url)
-    bot, application = await start_bot(raw, fake)
-    owner = bot.user(OWNER, "Olga")
-    try:
-        reply = await schedule(bot, owner, "/setgrouppic family in 3s", photo_bytes())
+    async with running(raw, fake) as bot:
+        reply = await schedule(
+            bot, bot.user(OWNER, "Olga"), "/setgrouppic family in 3s", photo_bytes()
+        )
         assert SCHEDULED.match(reply.content)
-    finally:
-        await shut_down(application)
     assert fake.set_calls() == []
 
-    bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
-    try:
+    async with running(raw, fake, bot.telegram) as bot:
         await outcome(bot, reply, "Done: Family has a new picture.")
         assert len(fake.set_calls()) == 1
-    finally:
-        await shut_down(application)
 
 
 async def test_the_until_restore_survives_a_restart_in_between(tmp_path, green):
     fake, url = green
     raw = raw_config(tmp_path, url)
-    bot, application = await start_bot(raw, fake)
-    owner = bot.user(OWNER, "Olga")
-    try:
+    async with running(raw, fake) as bot:
+        owner = bot.user(OWNER, "Olga")
         await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
         await bot.deliver()
         reply = await schedule(bot, owner, "/setgrouppic family until in 4s", photo_bytes(700, 700))
         await outcome(bot, reply, "The earlier picture comes back at")
-    finally:
-        await shut_down(application)
 
-    bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
-    try:
+    async with running(raw, fake, bot.telegram):
         await until(lambda: len(fake.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
         first, _holiday, back = (call.file for call in fake.set_calls())
         assert back == first
-    finally:
-        await shut_down(application)
 
 
 async def _late_by(tmp_path, green, minutes: int) -> tuple[BotMessage, list]:
@@ -132,20 +137,15 @@ async def _late_by(tmp_path, green, minutes: int) -> tuple[BotMessage, list]:
     bot's reply once it is settled, and the uploads."""
     fake, url = green
     raw = raw_config(tmp_path, url)
-    bot, application = await start_bot(raw, fake)
-    owner = bot.user(OWNER, "Olga")
-    try:
-        reply = await schedule(bot, owner, "/setgrouppic family in 1h", photo_bytes())
-    finally:
-        await shut_down(application)
+    async with running(raw, fake) as bot:
+        reply = await schedule(
+            bot, bot.user(OWNER, "Olga"), "/setgrouppic family in 1h", photo_bytes()
+        )
     past = datetime.now(UTC) - timedelta(minutes=minutes)
     with sqlite3.connect(raw["storage"]["path"]) as db:  # the bot was down at its time
         db.execute("UPDATE schedules SET due_at = ?", (past.isoformat(timespec="seconds"),))
-    bot, application = await start_bot(raw, fake, bot.telegram, grants=False)
-    try:
+    async with running(raw, fake, bot.telegram):
         await until(lambda: "Scheduled" not in reply.content, timeout=OUTCOME_TIMEOUT)
-    finally:
-        await shut_down(application)
     return reply, fake.set_calls()
 
 
@@ -279,8 +279,8 @@ async def test_times_are_read_and_shown_in_the_readers_zone(bot: Bot):
     assert stored == [(f"{year}-01-02T15:00:00+00:00", f"{year}-01-03T06:00:00+00:00")]
 
 
-async def test_unusable_times_and_requesters_get_plain_answers_and_nothing_is_kept(bot: Bot):
-    owner, requester = bot.user(OWNER, "Olga"), bot.user(REQUESTER, "Rita")
+async def test_unusable_times_get_plain_answers_and_nothing_is_kept(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 2020-01-01 10:00")
     assert (await bot.answer(owner)).startswith("Sorry, Wed 1 Jan 10:00 (UTC) has passed")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 9:00 until 8:00")
@@ -289,12 +289,37 @@ async def test_unusable_times_and_requesters_get_plain_answers_and_nothing_is_ke
     assert await bot.answer(owner) == (
         "Sorry, a change to many groups cannot be scheduled yet; name one group."
     )
-    await requester.send_photo(photo_bytes(), caption="/setgrouppic family in 1h")
-    assert (await bot.answer(requester)).startswith(
-        "Sorry, only people who may make a change themselves can schedule it"
-    )
     assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
     assert bot.green.set_calls() == []
+
+
+async def test_a_requesters_scheduled_change_is_a_proposal_whose_approval_keeps_the_times(
+    bot: Bot,
+):
+    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+    reply = await schedule(bot, requester, "/setgrouppic family in 5s", photo_bytes())
+    assert reply.content.startswith("You may not make this change yourself, so I sent your")
+    assert re.search(r"\nTo be made at \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\)\.$", reply.content)
+    [invitation] = bot.telegram.bot_messages(admin)
+    assert invitation.content.endswith(" UTC.") and "\nTo be made at 20" in invitation.content
+    assert bot.green.set_calls() == []
+
+    await admin.press(invitation, "ap:1")
+    await bot.deliver()
+    told = bot.telegram.bot_messages(requester)[-1].content
+    assert told.startswith(
+        "Your proposal to change the picture of Family was approved by Ada (222). To be made at"
+    )
+    done = await bot.telegram.wait_for_bot_message(
+        requester, contains="Done: Family has a new picture.", timeout=OUTCOME_TIMEOUT
+    )
+    assert f"\n{bot.green.avatar_of(FAMILY)}" in done.content
+    [sent] = bot.green.set_calls()
+    assert sent.file == invitation.photo  # the picture the admin saw
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await bot.store.audit.latest(limit=1)]
+    assert audit == [(ADMIN, "done", REQUESTER)]  # made by the approver, for Rita
+    listing = await bot.say(requester, "/scheduled")  # nothing left waiting, for her too
+    assert listing == "Nothing is scheduled."
 
 
 async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):

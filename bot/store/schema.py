@@ -297,7 +297,10 @@ MIGRATIONS: list[str] = [
         request_key      TEXT UNIQUE,
         operation_id     INTEGER,        -- the change made at run_at: what `until` undoes
         reason           TEXT,
-        created_at       TEXT NOT NULL
+        created_at       TEXT NOT NULL,
+        requester_id     INTEGER,        -- an approved proposal's: who proposed it
+        requester_name   TEXT,
+        requester_chat_id INTEGER
     );
     CREATE INDEX schedules_due ON schedules (status, due_at);
     CREATE TABLE timezones (
@@ -305,6 +308,8 @@ MIGRATIONS: list[str] = [
         zone       TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );
+    ALTER TABLE proposals ADD COLUMN run_at TEXT;    -- a requester's scheduled change: its times
+    ALTER TABLE proposals ADD COLUMN until_at TEXT;
     """,
 ]
 
