@@ -162,7 +162,7 @@ class Services:
             history=history,
         )
         self._bulks = bulks = BulkChanges(
-            avatars, store, notifier, self._messenger, box, config.notify_chat_id
+            avatars, store, notifier, speaking, box, config.notify_chat_id
         )
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
         await bulks.resume()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from adapters import PreparedPicture
-from bot import audit
+from bot import audit, texts
 from bot.approvals import Verdict
 from bot.domain import (
     OPEN_STATUSES,
@@ -44,14 +44,7 @@ from bot.domain import (
 )
 from bot.i18n import moment
 from bot.messenger import Button, Messenger
-from bot.notify import (
-    Notifier,
-    bulk_decided_label,
-    bulk_expired_text,
-    bulk_invitation,
-    bulk_rejected_text,
-    bulk_working,
-)
+from bot.notify import Notifier, who
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox, stamp
 from bot.service import AvatarService, UndoRefused
@@ -62,15 +55,20 @@ log = logging.getLogger(__name__)
 
 #: the progress message is edited no more often than this
 PROGRESS_SECONDS = 2.0
-#: a list must be all changes one may make, or all proposals
-ONLY_PROPOSE = "you may only propose a change here: send a list of such groups on its own"
-ONLY_DIRECT = "you may change it yourself: send a list of such groups on its own"
 #: the data of the Approve / Reject buttons of a proposed list: `bap:<bulk>` / `brj:<bulk>`
 APPROVE_BULK, REJECT_BULK = "bap", "brj"
 
 
+def _listed(names: str) -> str:
+    """A stored list of groups ("family,work") as people read it."""
+    return ", ".join(names.split(","))
+
+
 def bulk_buttons(bulk_id: int) -> list[Button]:
-    return [("Approve", f"{APPROVE_BULK}:{bulk_id}"), ("Reject", f"{REJECT_BULK}:{bulk_id}")]
+    return [
+        (texts.APPROVE, f"{APPROVE_BULK}:{bulk_id}"),
+        (texts.REJECT, f"{REJECT_BULK}:{bulk_id}"),
+    ]
 
 
 ACTIONS = {
@@ -78,8 +76,6 @@ ACTIONS = {
     BulkKind.DELETE: Action.DELETE_GROUP_PICTURE,
     BulkKind.UNDO: Action.SET_GROUP_PICTURE,
 }
-#: shows a bulk's progress in its message, or sends it (None); the Telegram side words it
-Show = Callable[[int, int | None, BulkProgress], Awaitable[object]]
 
 
 def names_in(text: str) -> list[str] | None:
@@ -133,10 +129,12 @@ class BulkChanges:
         self._store = store
         self._notifier = notifier
         self._messenger = messenger
-        self._show: Show = messenger.show_bulk
         self._box = box
         self._notify_chat_id = notify_chat_id
         self._shown: dict[int, _Shown] = {}
+        #: the refusals of the bulks running in this process, as said (the store keeps them in
+        #: English, for a bulk that ends after a restart)
+        self._refused: dict[int, tuple[BulkRefusal, ...]] = {}
 
     async def ask(
         self, actor: Actor, kind: BulkKind, names: str, photo: PhotoSource | None
@@ -166,7 +164,7 @@ class BulkChanges:
         picture = None
         if bulk.kind is BulkKind.SET and changes:
             if bulk.file_id is None:
-                raise Refusal("the picture was lost; send it again")
+                raise Refusal(texts.BULK_PICTURE_LOST)
             picture = await self._service.changes.fetch(bulk.file_id)
             changes = [replace(change, picture=picture) for change in changes]
         if plan.proposal:
@@ -178,6 +176,7 @@ class BulkChanges:
             written = await self._record(bulk_id, changes) if claimed else None
         if written is None:
             return None
+        self._refused[bulk_id] = tuple(plan.refused)
         await self._run_all(bulk_id, written)
         return replace(plan, bulk_id=bulk_id)
 
@@ -194,7 +193,7 @@ class BulkChanges:
         if bulk.created_at <= stamp(self._box_now() - self._box.ttl):
             if await self._store.bulks.decide(bulk_id, "expired", None):
                 await self._show_decision(bulk_id)
-                await self._tell(bulk.actor, bulk_expired_text(bulk.kind, bulk.names))
+                await self._tell(bulk.actor, texts.bulk_expired(bulk.kind, _listed(bulk.names)))
             return Decision(Verdict.EXPIRED)
         action = ACTIONS[bulk.kind]
         missing = []
@@ -220,7 +219,9 @@ class BulkChanges:
                     requested_by=bulk.actor.user_id,
                 )
             await self._show_decision(bulk_id)
-            await self._tell(bulk.actor, bulk_rejected_text(bulk.kind, bulk.names, decider))
+            await self._tell(
+                bulk.actor, texts.bulk_rejected(bulk.kind, _listed(bulk.names), who(decider))
+            )
             return Decision(Verdict.REJECTED)
         _, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
         if bulk.kind is BulkKind.SET and bulk.jpeg is not None and bulk.side is not None:
@@ -235,7 +236,7 @@ class BulkChanges:
 
         async def run() -> None:
             await self._show_decision(bulk_id)
-            message_id = await self._messenger.send(decider.chat_id, bulk_working(bulk.kind))
+            message_id = await self._messenger.send(decider.chat_id, texts.bulk_working(bulk.kind))
             await self._store.bulks.show_in(bulk_id, decider.chat_id, message_id)
             await self._run_all(bulk_id, written)
 
@@ -278,8 +279,12 @@ class BulkChanges:
         )
         if not proposed:
             return None
-        text = bulk_invitation(
-            requester, plan.kind, names, moment(stamp(self._box_now() + self._box.ttl))
+        self._refused[bulk_id] = tuple(plan.refused)
+        text = texts.bulk_invitation(
+            who(requester),
+            plan.kind,
+            names.split(","),
+            moment(stamp(self._box_now() + self._box.ttl)),
         )
         buttons = bulk_buttons(bulk_id)
         for chat_id in await self._deciders(plan.kind, plan.targets, requester):
@@ -340,7 +345,9 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None:
             return
-        label = bulk_decided_label(bulk.status, bulk.decided_by_name)
+        if bulk.status in ("rejected", "expired"):
+            self._refused.pop(bulk_id, None)  # it never runs
+        label = texts.bulk_decided(bulk.status, bulk.decided_by_name)
         for chat_id, message_id in await self._store.bulks.messages(bulk_id):
             try:
                 await self._messenger.set_buttons(
@@ -348,6 +355,11 @@ class BulkChanges:
                 )
             except Exception:
                 log.warning("could not show the decision on bulk %s in %s", bulk_id, chat_id)
+
+    async def _show(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
+        """The progress (or, at the end, the summary) in its message (a new one when None),
+        said in the chat's language by the messenger."""
+        await self._messenger.report(chat_id, message_id, texts.bulk_progress(progress))
 
     async def _tell(self, person: Actor, text: str) -> None:
         try:
@@ -395,7 +407,10 @@ class BulkChanges:
                 if proposing is None:
                     proposing = target.needs_approval
                 if target.needs_approval is not proposing:
-                    raise Refusal(ONLY_PROPOSE if target.needs_approval else ONLY_DIRECT)
+                    # a list must be all changes one may make, or all proposals
+                    raise Refusal(
+                        texts.ONLY_PROPOSE if target.needs_approval else texts.ONLY_DIRECT
+                    )
                 if kind is BulkKind.UNDO:
                     change = await self._service.undo_change(actor, target)
                 else:
@@ -425,6 +440,7 @@ class BulkChanges:
             return None
         operations = await self._store.operations.of_bulk(bulk_id)
         finished = [op for op in operations if op.status not in OPEN_STATUSES]
+        refused = self._refused.get(bulk_id, bulk.refused)
         return BulkProgress(
             kind=bulk.kind,
             total=len(operations) + len(bulk.refused),
@@ -436,7 +452,7 @@ class BulkChanges:
             results=tuple(BulkResult(op.target, op.status, op.url, op.reason) for op in operations)
             if final
             else (),
-            refused=bulk.refused if final else (),
+            refused=refused if final else (),
         )
 
     async def _progressed(self, bulk_id: int) -> None:
@@ -492,6 +508,7 @@ class BulkChanges:
         if wait > 0:
             await asyncio.sleep(wait)
         progress = await self._edit(bulk_id, shown, final=True)
+        self._refused.pop(bulk_id, None)
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain import BulkProgress
 from bot.i18n import chosen_language, language_of, say
 from bot.messenger import Button, Messenger
 from bot.store import Store
@@ -86,9 +85,6 @@ class Speaking:
     async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
         said, _ = await self._said(chat_id, text, ())
         await self._messenger.report(chat_id, message_id, said)
-
-    async def show_bulk(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
-        await self._messenger.show_bulk(chat_id, message_id, progress)
 
     async def download(self, file_id: str) -> bytes:
         return await self._messenger.download(file_id)

@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.domain import BulkProgress
-
 #: an inline button: (label, callback_data); callback_data stays far below Telegram's 64 bytes
 Button = tuple[str, str]
 
@@ -30,10 +28,6 @@ class Messenger(Protocol):
     async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
         """Show how a change ended: edit the bot's message that showed its progress (or send
         one when there is none)."""
-
-    async def show_bulk(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
-        """Show a bulk change's progress (or, at the end, its summary) in its message (a new
-        one when None)."""
 
     async def download(self, file_id: str) -> bytes:
         """The bytes of a file a user sent, by its Telegram file id."""

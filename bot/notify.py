@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from adapters import FailureKind, PictureResult
 from bot import texts
 from bot.access import Access
-from bot.domain import Action, Actor, BulkKind, BulkProgress, Group, OperationStatus
+from bot.domain import Action, Actor, BulkProgress, Group
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -51,76 +51,6 @@ def describe(event: ChangeEvent) -> str:
     return texts.failed_notice(
         actor, event.action, target, provider, event.result.reason, requester
     )
-
-
-_BULK_DONE = {
-    BulkKind.SET: "changed the pictures of",
-    BulkKind.DELETE: "removed the pictures of",
-    BulkKind.UNDO: "undid the last picture change of",
-}
-
-
-def describe_bulk(actor: Actor, progress: BulkProgress) -> str:
-    """The one notice of a bulk change: who, how many, and each group's URL or reason."""
-    done = [r for r in progress.results if r.status is OperationStatus.DONE]
-    lines = [
-        f"{who(actor)} {_BULK_DONE[progress.kind]} {len(done)} of {progress.total} groups"
-        f" at once ({len(progress.results) - len(done)} failed, {len(progress.refused)} refused)."
-    ]
-    for result in progress.results:
-        if result.status is OperationStatus.DONE:
-            lines.append(f"{result.name}: {result.url or 'done'}")
-        else:
-            lines.append(f"{result.name}: {result.status.value}: {result.reason}")
-    return "\n".join(lines)
-
-
-_BULK_ASKS = {
-    BulkKind.SET: "proposes this picture for",
-    BulkKind.DELETE: "proposes to remove the pictures of",
-    BulkKind.UNDO: "proposes to undo the last picture change of",
-}
-_BULK_WHAT = {
-    BulkKind.SET: "change the pictures of",
-    BulkKind.DELETE: "remove the pictures of",
-    BulkKind.UNDO: "undo the last picture change of",
-}
-_BULK_LABELS = {
-    "running": "✅ Approved by {name}",
-    "done": "✅ Approved by {name}",
-    "rejected": "❌ Rejected by {name}",
-    "expired": "⌛ Expired",
-}
-
-
-def _groups(names: str) -> str:
-    return ", ".join(names.split(","))
-
-
-def bulk_invitation(requester: Actor, kind: BulkKind, names: str, until: str) -> str:
-    """The deciders' copy of a requester's list."""
-    count = len(names.split(","))
-    return (
-        f"{who(requester)} {_BULK_ASKS[kind]} {count} groups at once: {_groups(names)}. Approve"
-        f" or reject them as one; the first decision counts; open until {until}."
-    )
-
-
-def bulk_decided_label(status: str, name: str | None) -> str:
-    return _BULK_LABELS.get(status, "⌛ Expired").format(name=name or "")
-
-
-def bulk_rejected_text(kind: BulkKind, names: str, decider: Actor) -> str:
-    return f"Your proposal to {_BULK_WHAT[kind]} {_groups(names)} was rejected by {who(decider)}."
-
-
-def bulk_expired_text(kind: BulkKind, names: str) -> str:
-    return f"Your proposal to {_BULK_WHAT[kind]} {_groups(names)} expired: nobody decided in time."
-
-
-def bulk_working(kind: BulkKind) -> str:
-    """The approver's progress message, before its first edit."""
-    return f"Approved: working on it ({_BULK_WHAT[kind]} the groups)…"
 
 
 class Notifier:
@@ -176,7 +106,7 @@ class Notifier:
             for person in (actor, also):  # they hear the summary anyway
                 if person is not None:
                     chats -= {person.user_id, person.chat_id}
-            await self._tell_now(sorted(chats), describe_bulk(actor, progress))
+            await self._tell_now(sorted(chats), texts.bulk_notice(who(actor), progress))
 
         self._later(notice)
 

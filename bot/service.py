@@ -208,7 +208,7 @@ class AvatarService:
         found = await self.picture_record(record_id)
         if found is None:
             return await self.refused(
-                actor, Action.SET_GROUP_PICTURE, None, Refusal("that picture is no longer kept")
+                actor, Action.SET_GROUP_PICTURE, None, Refusal(texts.NO_LONGER_KEPT)
             )
         group, record = found
         try:

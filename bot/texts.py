@@ -16,7 +16,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.domain import Action, Outcome, ProposalStatus, Result
+from bot.domain import (
+    Action,
+    BulkKind,
+    BulkProgress,
+    BulkRefusal,
+    NoUndo,
+    OperationStatus,
+    Outcome,
+    ProposalStatus,
+    Result,
+)
 from bot.i18n import Text, _, from_now, joined, local_moment, moment, ngettext, sentence
 
 # who is asking ----------------------------------------------------------------------------------
@@ -56,7 +66,7 @@ def propose_removal(title: str) -> Text:
 
 
 def confirm_removal(title: str) -> Text:
-    return _("Remove the picture of {title}? This cannot be undone.", title=title)
+    return _("Remove the picture of {title}? /undogrouppic puts it back.", title=title)
 
 
 def send_picture(title: str, minutes: float, proposed: bool) -> Text:
@@ -759,6 +769,335 @@ THE_BOT = _("the bot")
 
 def proposed_by(user_id: int) -> Text:
     return _("(proposed by {user_id})", user_id=user_id)
+
+
+# picture history, undo, restore: handlers/history.py, bot/service.py ---------------------------
+
+
+def undo_refused(why: NoUndo, title: str, provider: str) -> Text:
+    if why is NoUndo.NOTHING:
+        return _(
+            "Nothing to undo: I remember no change I made to the picture of {title}.", title=title
+        )
+    if why is NoUndo.UNKNOWN:
+        return _(
+            "I can't undo the last change of {title}: its provider could not tell me the picture"
+            " it had before, so nothing was changed.",
+            title=title,
+        )
+    return _(
+        "Before the last change {title} had no picture, and {provider} cannot remove a picture,"
+        " so nothing was changed.",
+        title=title,
+        provider=provider,
+    )
+
+
+def no_pictures(title: str) -> Text:
+    return _(
+        "I keep no pictures of {title} yet: they are kept from the next change I make.",
+        title=title,
+    )
+
+
+def restore_list(title: str) -> Text:
+    return _("Put one of these pictures back on {title}:", title=title)
+
+
+def restore_label(number: int) -> Text:
+    return _("Restore {number}", number=number)
+
+
+def restore_question(number: int, title: str) -> Text:
+    return _("Restore picture {number} on {title}?", number=number, title=title)
+
+
+RESTORE_IT = _("Restore it")
+PICTURE_GONE = _("That picture is no longer kept; nothing was changed.")
+NO_LONGER_KEPT = _("that picture is no longer kept")
+
+
+def picture_caption(number: int, at: str, actor: str, how: str | None) -> Text:
+    """A kept picture in the /pictures album: which, when, who and how."""
+    about = {"number": number, "when": moment(at), "who": actor}
+    if how == "undo":
+        return _("{number} · {when} · set by {who} (undo)", **about)
+    if how == "restore":
+        return _("{number} · {when} · set by {who} (restore)", **about)
+    return _("{number} · {when} · set by {who}", **about)
+
+
+# many groups at once: bot/bulk.py, handlers/bulk.py, bot/notify.py ------------------------------
+
+ONLY_PROPOSE = _("you may only propose a change here: send a list of such groups on its own")
+ONLY_DIRECT = _("you may change it yourself: send a list of such groups on its own")
+BULK_PICTURE_LOST = _("the picture was lost; send it again")
+KEEP_THEM = _("Keep them")
+PROPOSE_THEM = _("Propose them")
+BULK_TAKEN = _("This change of many groups was already started, or is not yours to start.")
+LEFT_ALONE = _("Left alone:")
+
+
+#: what a bulk change does to each group, to end "I will …" and such
+BULK_VERB = {
+    BulkKind.SET: _("change the picture of"),
+    BulkKind.DELETE: _("remove the picture of"),
+    BulkKind.UNDO: _("undo the last picture change of"),
+}
+#: the button that starts a bulk change
+BULK_GO = {
+    BulkKind.SET: _("Change them"),
+    BulkKind.DELETE: _("Remove them"),
+    BulkKind.UNDO: _("Undo them"),
+}
+
+
+def refusal_words(reason: object) -> object:
+    """Why a group of a list is left alone, in the words of the single-group answers."""
+    if reason is NoUndo.NOTHING:
+        return _("nothing to undo")
+    if reason is NoUndo.UNKNOWN:
+        return _("the picture before the last change is unknown")
+    if reason is NoUndo.CANNOT_REMOVE:
+        return _("there was no picture before, and its provider cannot remove one")
+    return reason
+
+
+def _refused_lines(refused: Sequence[BulkRefusal], mark: str = "") -> list[Text]:
+    return [joined(": ", [mark + r.name, refusal_words(r.reason)]) for r in refused]
+
+
+def bulk_plan(
+    kind: BulkKind, targets: list[str], refused: Sequence[BulkRefusal], proposal: bool = False
+) -> Text:
+    """What a list will change (or propose), and which groups it leaves alone and why."""
+    verb, names, count = BULK_VERB[kind], ", ".join(targets), len(targets)
+    if not targets:
+        head = _("Nothing to do: I may not {verb} any of these groups.", verb=verb)
+    elif proposal:
+        head = ngettext(
+            "You may only propose this, so I will send the admins one proposal to {verb} this"
+            " group: {names}.",
+            "You may only propose this, so I will send the admins one proposal to {verb} these"
+            " {n} groups: {names}.",
+            count,
+            verb=verb,
+            names=names,
+        )
+    else:
+        head = ngettext(
+            "I will {verb} this group: {names}.",
+            "I will {verb} these {n} groups: {names}.",
+            count,
+            verb=verb,
+            names=names,
+        )
+    if not refused:
+        return head
+    return joined("\n", [head, LEFT_ALONE, *_refused_lines(refused)])
+
+
+def bulk_proposed(kind: BulkKind, names: str) -> Text:
+    return _(
+        "Sent to the admins as one proposal to {verb} {names}. I will tell you here what they"
+        " decide.",
+        verb=BULK_VERB[kind],
+        names=names,
+    )
+
+
+def bulk_ask_photo(names: str, minutes: float) -> Text:
+    return _(
+        "Send me the new picture for {names}: a photo or an image file, as a reply to this"
+        " message or within {minutes} minutes. /cancel stops.",
+        names=names,
+        minutes=f"{minutes:.0f}",
+    )
+
+
+def bulk_decision(verdict: str, who: str | None) -> Text:
+    """The answer to a press on Approve / Reject of a proposed list."""
+    if verdict == "approved":
+        return _("Approved: making the changes now.")
+    if verdict == "rejected":
+        return REJECTED_NOW
+    if verdict == "already_decided":
+        return _("Already decided by {who}.", who=who or "")
+    if verdict == "expired":
+        return EXPIRED_ALERT
+    if verdict == "not_allowed":
+        return sorry(_("you may not decide this proposal for: {who}", who=who or ""))
+    return NO_SUCH_PROPOSAL
+
+
+def _failed(count: int) -> Text:
+    return ngettext("{n} failed", "{n} failed", count)
+
+
+def _status(status: OperationStatus) -> Text:
+    if status is OperationStatus.REFUSED:
+        return _("refused")
+    if status is OperationStatus.CANCELLED:
+        return _("cancelled")
+    if status is OperationStatus.SUPERSEDED:
+        return _("replaced by a newer change")
+    return _("failed")
+
+
+def _results(progress: BulkProgress, marks: bool) -> list[Text]:
+    lines = []
+    for result in progress.results:
+        if result.status is OperationStatus.DONE:
+            mark = "✅ " if marks else ""
+            lines.append(joined(": ", [mark + result.name, result.url or _("done")]))
+        else:
+            mark = "❌ " if marks else ""
+            parts = [mark + result.name, _status(result.status), result.reason or ""]
+            lines.append(joined(": ", parts))
+    return lines
+
+
+#: cells of the progress bar
+BAR_CELLS = 8
+
+
+def bulk_progress(progress: BulkProgress) -> Text:
+    """ "▓▓▓▓░░░░ 5/12 · 1 failed · 6 waiting", or at the end every group's URL or reason."""
+    if not progress.final:
+        filled = round(BAR_CELLS * progress.finished / max(progress.total, 1))
+        bar = "▓" * filled + "░" * (BAR_CELLS - filled)
+        return joined(
+            " · ",
+            [
+                f"{bar} {progress.finished}/{progress.total}",
+                _failed(progress.failed),
+                ngettext("{n} waiting", "{n} waiting", progress.waiting),
+            ],
+        )
+    done = sum(r.status is OperationStatus.DONE for r in progress.results)
+    head = sentence(
+        joined(
+            " · ",
+            [
+                ngettext(
+                    "Done: {done} of {n} group changed",
+                    "Done: {done} of {n} groups changed",
+                    progress.total,
+                    done=done,
+                ),
+                _failed(len(progress.results) - done),  # the refused are counted apart
+                ngettext("{n} refused", "{n} refused", len(progress.refused)),
+            ],
+        )
+    )
+    return joined(
+        "\n", [head, *_results(progress, marks=True), *_refused_lines(progress.refused, "⛔ ")]
+    )
+
+
+def bulk_notice(actor: str, progress: BulkProgress) -> Text:
+    """The one notice of a bulk change: who, how many, and each group's URL or reason."""
+    done = sum(r.status is OperationStatus.DONE for r in progress.results)
+    about = {
+        "actor": actor,
+        "done": done,
+        "failed": len(progress.results) - done,
+        "refused": len(progress.refused),
+    }
+    if progress.kind is BulkKind.DELETE:
+        head = ngettext(
+            "{actor} removed the pictures of {done} of {n} group at once ({failed} failed,"
+            " {refused} refused).",
+            "{actor} removed the pictures of {done} of {n} groups at once ({failed} failed,"
+            " {refused} refused).",
+            progress.total,
+            **about,
+        )
+    elif progress.kind is BulkKind.UNDO:
+        head = ngettext(
+            "{actor} undid the last picture change of {done} of {n} group at once ({failed}"
+            " failed, {refused} refused).",
+            "{actor} undid the last picture change of {done} of {n} groups at once ({failed}"
+            " failed, {refused} refused).",
+            progress.total,
+            **about,
+        )
+    else:
+        head = ngettext(
+            "{actor} changed the pictures of {done} of {n} group at once ({failed} failed,"
+            " {refused} refused).",
+            "{actor} changed the pictures of {done} of {n} groups at once ({failed} failed,"
+            " {refused} refused).",
+            progress.total,
+            **about,
+        )
+    return joined("\n", [head, *_results(progress, marks=False)])
+
+
+def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: object) -> Text:
+    """The deciders' copy of a requester's list."""
+    about = {"who": requester, "names": ", ".join(names), "until": until}
+    if kind is BulkKind.DELETE:
+        return ngettext(
+            "{who} proposes to remove the picture of {n} group: {names}. The first decision"
+            " counts; open until {until}.",
+            "{who} proposes to remove the pictures of {n} groups at once: {names}. Approve or"
+            " reject them as one; the first decision counts; open until {until}.",
+            len(names),
+            **about,
+        )
+    if kind is BulkKind.UNDO:
+        return ngettext(
+            "{who} proposes to undo the last picture change of {n} group: {names}. The first"
+            " decision counts; open until {until}.",
+            "{who} proposes to undo the last picture change of {n} groups at once: {names}."
+            " Approve or reject them as one; the first decision counts; open until {until}.",
+            len(names),
+            **about,
+        )
+    return ngettext(
+        "{who} proposes this picture for {n} group: {names}. The first decision counts; open"
+        " until {until}.",
+        "{who} proposes this picture for {n} groups at once: {names}. Approve or reject them as"
+        " one; the first decision counts; open until {until}.",
+        len(names),
+        **about,
+    )
+
+
+def bulk_what(kind: BulkKind, names: str) -> Text:
+    if kind is BulkKind.UNDO:
+        return _("undo the last picture change of {title}", title=names)
+    action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
+    return _what(action, names)
+
+
+def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
+    return _(
+        "Your proposal to {what} was rejected by {decider}.",
+        what=bulk_what(kind, names),
+        decider=decider,
+    )
+
+
+def bulk_expired(kind: BulkKind, names: str) -> Text:
+    return _(
+        "Your proposal to {what} expired: nobody decided in time.", what=bulk_what(kind, names)
+    )
+
+
+def bulk_working(kind: BulkKind) -> Text:
+    """The approver's progress message, before its first edit."""
+    return _("Approved: working on it ({what} the groups)…", what=BULK_VERB[kind])
+
+
+def bulk_decided(status: str, name: str | None) -> Text:
+    """The one button a decided list keeps."""
+    if status in ("running", "done"):
+        return decided(ProposalStatus.APPROVED, name or "")
+    if status == "rejected":
+        return decided(ProposalStatus.REJECTED, name or "")
+    return decided(ProposalStatus.EXPIRED, "")
 
 
 # /language --------------------------------------------------------------------------------------

@@ -10,23 +10,10 @@ from telegram.ext import ContextTypes
 
 from bot.bulk import names_in
 from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
+from bot.i18n import cut
 from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
 from handlers.common import actor_of, query_of, services_of
-from handlers.replies import (
-    ANONYMOUS,
-    BULK_ASK_PHOTO,
-    BULK_DECISIONS,
-    BULK_GO,
-    BULK_KEEP,
-    BULK_PROPOSE,
-    BULK_PROPOSED,
-    BULK_TAKEN,
-    BULK_VERB,
-    ONLY_ASKER,
-    WORKING,
-    bulk_plan_text,
-    sentence,
-)
+from handlers.replies import ANONYMOUS, WORKING, sorry, texts, tr
 
 
 def name_of(args: list[str] | None) -> str | None:
@@ -53,32 +40,34 @@ async def ask(
     change more than one, else start at once."""
     bulks = (await services_of(context).use_cases()).bulks
     plan = await bulks.ask(actor, kind, names, photo)
-    text = bulk_plan_text(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
+    text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
-        await message.reply_text(text, do_quote=True)
+        await message.reply_text(tr(text), do_quote=True)
         return
     if len(plan.targets) == 1 and not plan.refused:
-        shown = await message.reply_text(WORKING, do_quote=True)
+        shown = await message.reply_text(tr(WORKING), do_quote=True)
         await _run(shown, context, actor, plan.bulk_id)
         return
     buttons = InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    BULK_PROPOSE if plan.proposal else BULK_GO[kind],
+                    tr(texts.PROPOSE_THEM if plan.proposal else texts.BULK_GO[kind]),
                     callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id)),
                 ),
-                InlineKeyboardButton(BULK_KEEP, callback_data=encode(KeepPicture(actor.user_id))),
+                InlineKeyboardButton(
+                    tr(texts.KEEP_THEM), callback_data=encode(KeepPicture(actor.user_id))
+                ),
             ]
         ]
     )
-    await message.reply_text(text, reply_markup=buttons, do_quote=True)
+    await message.reply_text(tr(text), reply_markup=buttons, do_quote=True)
 
 
 async def ask_for_photo(message: Message, names: str, wait_seconds: float) -> Message:
     """The question of the ask-then-send form for a list (rights are checked with the photo)."""
     return await message.reply_text(
-        BULK_ASK_PHOTO.format(names=names, minutes=wait_seconds / 60),
+        tr(texts.bulk_ask_photo(names, wait_seconds / 60)),
         reply_markup=ForceReply(selective=True),
     )
 
@@ -90,7 +79,7 @@ async def confirm_pressed(
     query = query_of(update)
     actor = actor_of(update)
     if actor is None or actor.user_id != value.asker:
-        await query.answer(ONLY_ASKER, show_alert=True)
+        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
         return
     await query.answer()
     await _run(pressed, context, actor, value.bulk)
@@ -101,13 +90,13 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
     try:
         ran = await bulks.confirm(actor, bulk, MessageRef(shown.chat_id, shown.message_id))
     except Refusal as refusal:
-        await shown.edit_text(sentence(f"Sorry, {refusal.reason}"))
+        await shown.edit_text(tr(sorry(refusal.reason)))
         return
     if ran is None:
-        await context.bot.send_message(shown.chat_id, BULK_TAKEN)
+        await context.bot.send_message(shown.chat_id, tr(texts.BULK_TAKEN))
     elif ran.proposal:
         names = ", ".join(target.name for target in ran.targets)
-        await shown.edit_text(BULK_PROPOSED.format(verb=BULK_VERB[ran.kind], names=names))
+        await shown.edit_text(tr(texts.bulk_proposed(ran.kind, names)))
 
 
 async def decision_pressed(
@@ -117,12 +106,12 @@ async def decision_pressed(
     query = query_of(update)
     actor = actor_of(update)
     if actor is None:
-        await query.answer(ANONYMOUS, show_alert=True)
+        await query.answer(tr(ANONYMOUS), show_alert=True)
         return
     bulks = (await services_of(context).use_cases()).bulks
     decision = await bulks.decide(actor, value.bulk, value.approve)
-    text = BULK_DECISIONS[decision.verdict.value].format(who=decision.who)
+    text = texts.bulk_decision(decision.verdict.value, decision.who)
     settled = decision.verdict.value in ("approved", "rejected")
-    await query.answer(text[:200], show_alert=not settled)
+    await query.answer(tr(cut(text, 200)), show_alert=not settled)
     if decision.run is not None:
         await decision.run()

@@ -11,21 +11,7 @@ from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import actor_of, message_of, query_of, services_of, with_actor
 from handlers.pictures import _progress, press_progress
-from handlers.replies import (
-    NO_PICTURES,
-    ONLY_ASKER,
-    PICTURE_GONE,
-    RESTORE_LABEL,
-    RESTORE_LIST,
-    RESTORE_NO,
-    RESTORE_QUESTION,
-    RESTORE_YES,
-    WORKING,
-    outcome_text,
-    picture_caption,
-    sentence,
-    undo_refused_text,
-)
+from handlers.replies import WORKING, outcome_text, sorry, texts, tr
 
 UNDO_COMMANDS = {
     "undogrouppic": Action.SET_GROUP_PICTURE,
@@ -57,17 +43,17 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     request = f"{message.chat_id}:{message.message_id}"
     if await service.already_requested(request):  # redelivered after a restart: it resumes
         return
-    answer = await message.reply_text(WORKING, do_quote=True)
+    answer = await message.reply_text(tr(WORKING), do_quote=True)
     try:
         done, outcome = await service.undo(actor, action, name, _progress(answer, request))
     except UndoRefused as refused:
         target = refused.target
         await answer.edit_text(
-            undo_refused_text(refused.why.value, target.title, target.provider.label)
+            tr(texts.undo_refused(refused.why, target.title, target.provider.label))
         )
         return
     if outcome.result is not Result.DUPLICATE:
-        await answer.edit_text(outcome_text(done, outcome))
+        await answer.edit_text(tr(outcome_text(done, outcome)))
 
 
 @with_actor
@@ -81,29 +67,32 @@ async def pictures_command(
     try:
         target, records = await service.pictures(actor, name)
     except Refusal as refusal:
-        await message.reply_text(sentence(f"Sorry, {refusal.reason}"))
+        await message.reply_text(tr(sorry(refusal.reason)))
         return
     if not records:
-        await message.reply_text(NO_PICTURES.format(title=target.title))
+        await message.reply_text(tr(texts.no_pictures(target.title)))
         return
     numbered = list(enumerate(records, start=1))
     for start in range(0, len(numbered), ALBUM_SIZE):
         await _send_album(message, numbered[start : start + ALBUM_SIZE])
     buttons = [
         InlineKeyboardButton(
-            RESTORE_LABEL.format(number=number),
+            tr(texts.restore_label(number)),
             callback_data=encode(PickRestore(record.id, number)),
         )
         for number, record in numbered
     ]
     rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
     await message.reply_text(
-        RESTORE_LIST.format(title=target.title), reply_markup=InlineKeyboardMarkup(rows)
+        tr(texts.restore_list(target.title)), reply_markup=InlineKeyboardMarkup(rows)
     )
 
 
 async def _send_album(message: Message, numbered: list[tuple[int, PictureRecord]]) -> None:
-    captions = [picture_caption(n, r.at, r.actor_name, r.actor_id, r.how) for n, r in numbered]
+    captions = [
+        tr(texts.picture_caption(n, r.at, texts.who(r.actor_name, r.actor_id), r.how))
+        for n, r in numbered
+    ]
     pictures = [record.after_jpeg or b"" for _, record in numbered]
     if len(numbered) == 1:  # an album needs two at least
         await message.reply_photo(pictures[0], caption=captions[0])
@@ -127,13 +116,13 @@ async def restore_pressed(
     query = query_of(update)
     actor = actor_of(update)
     if actor is None:
-        await query.answer(ONLY_ASKER, show_alert=True)
+        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
         return
     service = await services_of(context).get()
     if isinstance(value, PickRestore):
         found = await service.picture_record(value.record)
         if found is None:
-            await query.answer(PICTURE_GONE, show_alert=True)
+            await query.answer(tr(texts.PICTURE_GONE), show_alert=True)
             return
         await query.answer()
         group, _ = found
@@ -141,22 +130,22 @@ async def restore_pressed(
         buttons = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(RESTORE_YES, callback_data=encode(confirm)),
+                    InlineKeyboardButton(tr(texts.RESTORE_IT), callback_data=encode(confirm)),
                     InlineKeyboardButton(
-                        RESTORE_NO, callback_data=encode(KeepPicture(actor.user_id))
+                        tr(texts.KEEP_IT), callback_data=encode(KeepPicture(actor.user_id))
                     ),
                 ]
             ]
         )
         await pressed.reply_text(
-            RESTORE_QUESTION.format(number=value.number, title=group.title),
+            tr(texts.restore_question(value.number, group.title)),
             reply_markup=buttons,
         )
         return
     if actor.user_id != value.asker:
-        await query.answer(ONLY_ASKER, show_alert=True)
+        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
         return
     await query.answer()
     outcome = await service.restore(actor, value.record, press_progress(query, pressed))
     if outcome.result is not Result.DUPLICATE:
-        await query.edit_message_text(outcome_text(Action.SET_GROUP_PICTURE, outcome))
+        await query.edit_message_text(tr(outcome_text(Action.SET_GROUP_PICTURE, outcome)))

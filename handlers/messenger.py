@@ -6,9 +6,7 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.domain import BulkProgress
 from bot.messenger import Button
-from handlers.replies import bulk_progress_text
 
 
 def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
@@ -42,13 +40,6 @@ class TelegramMessenger:
         )
 
     async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
-        if message_id is None:
-            await self._bot.send_message(chat_id, text)
-        else:
-            await self._bot.edit_message_text(text, chat_id, message_id)
-
-    async def show_bulk(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
-        text = bulk_progress_text(progress)
         if message_id is None:
             await self._bot.send_message(chat_id, text)
         else:

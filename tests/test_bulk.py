@@ -140,7 +140,7 @@ async def test_a_list_over_two_accounts_with_a_failure_and_a_refusal(two_account
 async def test_star_means_every_group_one_may_change_and_a_second_press_does_nothing(bot: Bot):
     admin = bot.user(ADMIN, "Ada")  # admin of family only
     await admin.send_photo(photo_bytes(), caption="/setgrouppic *")
-    assert await bot.answer(admin) == "Done: 1 of 1 groups changed · 0 failed · 0 refused." + (
+    assert await bot.answer(admin) == "Done: 1 of 1 group changed · 0 failed · 0 refused." + (
         f"\n✅ family: {bot.green.avatar_of(FAMILY)}"
     )
     owner = bot.user(OWNER, "Olga")
@@ -283,7 +283,7 @@ async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(
     await owner.press(copy, copy.callback_data("Reject"))
     await bot.deliver()
     assert bot.telegram.bot_messages(requester)[-1].content == (
-        f"Your proposal to change the pictures of family, work was rejected by Olga ({OWNER})."
+        f"Your proposal to change the picture of family, work was rejected by Olga ({OWNER})."
     )
     assert [b["text"] for b in copy.buttons()] == ["❌ Rejected by Olga"]
     assert bot.green.requests == []

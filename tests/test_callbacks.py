@@ -64,7 +64,7 @@ async def removal_question(bot: Bot, owner: FakeUser, chat: FakeChat | FakeUser)
     await owner.send("/delgrouppic team", chat=chat)
     await bot.deliver()
     question = bot.telegram.bot_messages(chat)[-1]
-    assert question.content == "Remove the picture of Team? This cannot be undone."
+    assert question.content == "Remove the picture of Team? /undogrouppic puts it back."
     return question
 
 

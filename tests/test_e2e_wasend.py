@@ -116,7 +116,7 @@ async def test_set_and_clear_a_wasend_group_picture_from_telegram(world: World):
         question = await telegram.wait_for_bot_message(
             owner, predicate=lambda m: m.message_id > sent["message_id"]
         )
-        assert question.content == "Remove the picture of Team? This cannot be undone."
+        assert question.content == "Remove the picture of Team? /undogrouppic puts it back."
         assert not [r for r in wasend.requests if r.method == "DELETE"]
         await owner.press(question, question.callback_data("Remove it"))
         await world.deliver()

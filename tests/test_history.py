@@ -10,7 +10,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.images import prepare_picture
-from handlers.replies import NO_PICTURES, UNDO_CANNOT_REMOVE, UNDO_NOTHING, UNDO_UNKNOWN
 from tests.conftest import (
     ADMIN,
     FAMILY,
@@ -79,19 +78,25 @@ async def test_a_picture_set_outside_the_bot_is_put_back(bot: Bot, outside_pictu
 
 async def test_nothing_to_undo_and_an_unknown_earlier_picture_get_plain_answers(bot: Bot):
     owner = bot.user(OWNER, "Olga")
-    assert await bot.say(owner, "/undogrouppic family") == UNDO_NOTHING.format(title="Family")
+    assert await bot.say(owner, "/undogrouppic family") == (
+        "Nothing to undo: I remember no change I made to the picture of Family."
+    )
 
     bot.green.fail_next("getAvatar", Fault.server_error())  # the earlier picture is unreadable
     assert (await set_picture(bot, owner, photo_bytes())).startswith("Done:")  # not blocked
-    assert await bot.say(owner, "/undogrouppic family") == UNDO_UNKNOWN.format(title="Family")
+    assert await bot.say(owner, "/undogrouppic family") == (
+        "I can't undo the last change of Family: its provider could not tell me the picture it"
+        " had before, so nothing was changed."
+    )
     assert len(bot.green.set_calls()) == 1
 
 
 async def test_undo_to_no_picture_where_the_provider_cannot_remove_changes_nothing(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     await set_picture(bot, owner, photo_bytes())  # Family had no picture before
-    assert await bot.say(owner, "/undogrouppic family") == UNDO_CANNOT_REMOVE.format(
-        title="Family", provider="Green API"
+    assert await bot.say(owner, "/undogrouppic family") == (
+        "Before the last change Family had no picture, and Green API cannot remove a picture,"
+        " so nothing was changed."
     )
     assert len(bot.green.set_calls()) == 1
 
@@ -133,7 +138,9 @@ def restore_list(bot: Bot, chat) -> BotMessage:
 
 async def test_pictures_shows_an_album_newest_first_and_restores_on_confirmation(bot: Bot):
     owner = bot.user(OWNER, "Olga")
-    assert await bot.say(owner, "/pictures family") == NO_PICTURES.format(title="Family")
+    assert await bot.say(owner, "/pictures family") == (
+        "I keep no pictures of Family yet: they are kept from the next change I make."
+    )
     await set_picture(bot, owner, photo_bytes(1200, 900))
     await set_picture(bot, owner, photo_bytes(800, 800))
     a, b = (call.file for call in bot.green.set_calls())

@@ -55,7 +55,7 @@ SAYS: dict[str, dict[str, str]] = {
     "en": {
         "done": "Done: Family has a new picture.\n",
         "refused": "Sorry, there is no group called 'nowhere'. You may use: family, team, work.",
-        "question": "Remove the picture of Team? This cannot be undone.",
+        "question": "Remove the picture of Team? /undogrouppic puts it back.",
         "buttons": "Remove it|Keep it",
         "kept": "Kept: nothing was changed.",
         "proposed": "You may not make this change yourself, so I sent your picture for Work",
@@ -72,7 +72,7 @@ SAYS: dict[str, dict[str, str]] = {
     "ru": {
         "done": "Готово: у Family новое фото.\n",
         "refused": "Извините, группы 'nowhere' нет. Вам доступны: family, team, work.",
-        "question": "Удалить фото Team? Отменить это будет нельзя.",
+        "question": "Удалить фото Team? Вернуть его можно командой /undogrouppic.",
         "buttons": "Удалить|Оставить",
         "kept": "Оставлено: ничего не изменилось.",
         "proposed": "Сами вы это изменить не можете, поэтому я отправил ваше фото для Work",
@@ -89,7 +89,7 @@ SAYS: dict[str, dict[str, str]] = {
     "pt-br": {
         "done": "Pronto: Family tem foto nova.\n",
         "refused": "Desculpe, não há grupo chamado 'nowhere'. Você pode usar: family, team, work.",
-        "question": "Remover a foto de Team? Não dá para desfazer.",
+        "question": "Remover a foto de Team? Dá para desfazer com /undogrouppic.",
         "buttons": "Remover|Manter",
         "kept": "Mantida: nada mudou.",
         "proposed": (
@@ -380,3 +380,36 @@ def test_the_catalogs_are_package_data():
     package = ROOT / "bot"
     files = {path for path in (package / "locale").rglob("*") if path.is_file()}
     assert files and files == {path for pattern in patterns for path in package.glob(pattern)}
+
+
+async def test_bulk_progress_summary_notice_and_kept_pictures_are_in_each_language(bot: Bot):
+    """A Russian owner changes a list of groups (one of them unknown) and looks at the kept
+    pictures; the other owner, whose app is Portuguese, hears the one notice in Portuguese."""
+    owner = bot.user(OWNER, "Olga", language_code="ru")
+    await bot.say(bot.user(OTHER_OWNER, "Otto", language_code="pt-br"), "/groups")
+    await owner.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
+    assert (await bot.answer(owner)).startswith("Готово: у Family новое фото.")
+
+    await owner.send_photo(photo_bytes(700, 700), caption="/setgrouppic family,work,nowhere")
+    assert await bot.answer(owner) == (
+        "Собираюсь сменить фото в 2 группах: family, work.\nНе трогаю:\n"
+        "nowhere: группы 'nowhere' нет. Вам доступны: family, work."
+    )
+    question = bot.telegram.bot_messages(owner)[-1]
+    assert button_labels(question) == "Сменить|Оставить"
+    await owner.press(question, question.callback_data("Сменить"))
+    await bot.deliver()
+    await bot.services.notices_sent()
+    summary = question.content.split("\n")
+    assert summary[0] == "Готово: изменено 2 из 3 групп · 0 с ошибкой · 1 отказ."
+    assert summary[-1] == "⛔ nowhere: группы 'nowhere' нет. Вам доступны: family, work."
+    shown = [revision.text for revision in question.history if revision.text]
+    assert_only("ru", shown)  # the progress too, not only the summary
+    assert bot.telegram.bot_messages(OTHER_OWNER)[-1].content.startswith(
+        f"Olga ({OWNER}) trocou as fotos de 2 de 3 grupos de uma vez (falhas: 0; recusados: 1)."
+    )
+
+    assert await bot.say(owner, "/pictures family") == "Выберите, какое фото вернуть в Family:"
+    captions = [m.caption for m in bot.telegram.bot_messages(owner) if m.caption]
+    assert len(captions) == 2 and all("поставил(а) Olga" in caption for caption in captions)
+    assert_only("ru", everything_said_to(bot, owner))

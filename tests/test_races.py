@@ -19,7 +19,7 @@ async def test_two_presses_of_remove_it_at_once_remove_once_and_say_nothing_wron
     fake.avatars[TEAM] = "https://pps.whatsapp.net/v/team.jpg"
     admin = bot.user(ADMIN, "Ada")
     assert await bot.say(admin, "/delgrouppic team") == (
-        "Remove the picture of Team? This cannot be undone."
+        "Remove the picture of Team? /undogrouppic puts it back."
     )
     question = bot.telegram.bot_messages(admin)[-1]
     await admin.press(question, f"del:{ADMIN}:team")
