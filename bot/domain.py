@@ -197,8 +197,29 @@ class OperationStatus(str, enum.Enum):
 OPEN_STATUSES = (OperationStatus.PENDING, OperationStatus.RUNNING)
 
 
+class ByWhom:
+    """The `actor` and `requester` of a kept record that holds their ids, chats and names."""
+
+    actor_id: int
+    actor_chat_id: int
+    actor_name: str
+    requester_id: int | None
+    requester_chat_id: int | None
+    requester_name: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
+
+    @property
+    def requester(self) -> Actor | None:
+        if self.requester_id is None or self.requester_chat_id is None:
+            return None
+        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
+
+
 @dataclass(frozen=True)
-class Operation:
+class Operation(ByWhom):
     """One accepted picture change, written down before it runs (and before its picture is
     downloaded: then `file_id` names the picture and `jpeg` is None)."""
 
@@ -233,16 +254,6 @@ class Operation:
     how: str | None = None
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
-
-    @property
-    def requester(self) -> Actor | None:
-        if self.requester_id is None or self.requester_chat_id is None:
-            return None
-        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
 
 
 # a change on its way -----------------------------------------------------------------------------
@@ -445,7 +456,7 @@ class BulkProgress:
 
 
 @dataclass(frozen=True)
-class ScheduledChange:
+class ScheduledChange(ByWhom):
     """A change to make at a set time (`run_at`; None: at once), and, when `until_at` is set,
     to undo at that time: one row of the store's `schedules`, one phase at a time."""
 
@@ -476,16 +487,6 @@ class ScheduledChange:
     requester_name: str | None = None
     requester_chat_id: int | None = None
     id: int | None = None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
-
-    @property
-    def requester(self) -> Actor | None:
-        if self.requester_id is None or self.requester_chat_id is None:
-            return None
-        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
 
     @property
     def run_key(self) -> str:

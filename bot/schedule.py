@@ -30,6 +30,7 @@ from bot import texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
 from bot.domain import (
+    OPEN_STATUSES,
     Action,
     Actor,
     Change,
@@ -60,7 +61,6 @@ MAX_SLEEP_SECONDS = 60.0
 #: how often it looks at a change the engine resumed after a restart, until it ends
 RESUMED_POLL_SECONDS = 0.2
 UNDO = "undo"
-_OPEN = (OperationStatus.PENDING, OperationStatus.RUNNING)
 
 
 def _iso(moment: datetime) -> str:
@@ -365,7 +365,7 @@ class Scheduler:
     async def _adopt(self, entry: ScheduledChange, operation: Operation) -> None:
         """A phase whose change the engine resumed after a restart: wait for its end."""
         assert operation.id is not None
-        while operation.status in _OPEN:
+        while operation.status in OPEN_STATUSES:
             await asyncio.sleep(RESUMED_POLL_SECONDS)
             found = await self._store.operations.get(operation.id)
             if found is None:

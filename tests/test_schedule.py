@@ -337,3 +337,15 @@ async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
     answer = await bot.say(owner, "/delgrouppic family in 1h")  # Green API cannot remove
     assert answer == "Sorry, Green API cannot remove a group picture, so nothing was changed."
     assert rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")]
+
+
+async def test_a_russian_reader_gets_the_time_in_russian_and_in_their_zone(bot: Bot):
+    owner = bot.user(OWNER, "Olga", language_code="ru")
+    assert await bot.say(owner, "/timezone Europe/Moscow") == (
+        "Готово: буду показывать вам время в поясе Europe/Moscow."
+    )
+    reply = await schedule(bot, owner, "/setgrouppic family in 2h", photo_bytes())
+    assert re.match(
+        r"Запланировано на \w{2} \d{1,2} \w+\.? \d\d:\d\d \(Europe/Moscow\), через 2 часа: ",
+        reply.content,
+    ), reply.content
