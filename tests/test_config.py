@@ -101,6 +101,14 @@ async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncom
             "providers.gowa: username and password go together",
         ),
         (lambda c: c["providers"].update(green=5), "providers.green.kind: missing"),
+        (
+            lambda c: c.update(timezone="Mars/Olympus"),
+            "timezone: unknown time zone 'Mars/Olympus' (an IANA name, e.g. Europe/Berlin)",
+        ),
+        (
+            lambda c: c.update(schedule={"max_late_minutes": 0}),
+            "schedule.max_late_minutes: Input should be greater than 0",
+        ),
     ],
 )
 def test_a_mistake_names_its_key(change, expected):

@@ -349,3 +349,14 @@ async def test_a_russian_reader_gets_the_time_in_russian_and_in_their_zone(bot: 
         r"Запланировано на \w{2} \d{1,2} \w+\.? \d\d:\d\d \(Europe/Moscow\), через 2 часа: ",
         reply.content,
     ), reply.content
+
+
+async def test_the_ask_form_keeps_the_time_until_the_photo_comes(bot: Bot):
+    admin = bot.user(ADMIN, "Ada")
+    question = await bot.say(admin, "/setgrouppic family in 1h")
+    assert question.startswith("Send me the new picture for Family")
+    await admin.send_photo(photo_bytes(1000, 800))
+    answer = await bot.answer(admin)
+    assert answer.startswith("Scheduled for ") and "in 1 hour" in answer
+    assert bot.green.set_calls() == []
+    assert rows(bot, "SELECT actor_id, status FROM schedules") == [(ADMIN, "pending")]
