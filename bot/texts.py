@@ -1233,16 +1233,6 @@ def scheduled_line(number: int, when: object, what: object, name: str) -> Text:
     return _("{number}. {when}: {what} (by {name})", number=number, when=when, what=what, name=name)
 
 
-def back_line(number: int, when: object, title: str, name: str) -> Text:
-    return _(
-        "{number}. {when}: put back the earlier picture of {title} (by {name})",
-        number=number,
-        when=when,
-        title=title,
-        name=name,
-    )
-
-
 def cancel_label(number: int) -> Text:
     return _("Cancel {number}", number=number)
 

@@ -194,7 +194,7 @@ async def test_scheduled_lists_with_cancel_buttons_by_right_and_a_cancel_sticks(
     assert bot.green.set_calls() == []
 
 
-async def test_forged_cancel_data_cancels_nothing(bot: Bot):
+async def test_forged_cancel_data_and_a_press_without_the_right_cancel_nothing(bot: Bot):
     owner, admin = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
     await schedule(bot, owner, "/setgrouppic family in 1h", photo_bytes())
     await bot.say(admin, "/scheduled")  # Family's admin sees the owner's change on Family
@@ -208,6 +208,10 @@ async def test_forged_cancel_data_cancels_nothing(bot: Bot):
     await owner.press(help_message, button["callback_data"], forged=True)
     await bot.deliver()
     assert answers(bot) == ["That button is not on this message; nothing was done."] * 3
+    await bot.store.grants.remove(ADMIN, "family")  # a real button, without the right now
+    await admin.press(shown, button["callback_data"])
+    await bot.deliver()
+    assert answers(bot)[-1] == "You may not cancel that scheduled change."
     assert rows(bot, "SELECT status FROM schedules") == [("pending",)]
 
 
