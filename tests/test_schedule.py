@@ -3,16 +3,22 @@ out, with restarts in between (short times: the tests wait for outcomes, never f
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
+import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
 from tests.conftest import (
     ADMIN,
+    BOT_TOKEN,
     FAMILY,
+    GREEN_ID,
+    GREEN_TOKEN,
     OWNER,
     REQUESTER,
     WORK_ADMIN,
@@ -21,12 +27,14 @@ from tests.conftest import (
     shut_down,
     start_bot,
 )
-from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.greenapi import FakeGreenApi, Fault
+from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_callbacks import answers
 from tests.test_reliability import answer_to, until
 
+CRASH_ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
 #: how long a test waits for a scheduled change's outcome (it is due in a few seconds)
 OUTCOME_TIMEOUT = 30
 SCHEDULED = re.compile(
@@ -364,3 +372,48 @@ async def test_the_ask_form_keeps_the_time_until_the_photo_comes(bot: Bot):
     assert answer.startswith("Scheduled for ") and "in 1 hour" in answer
     assert bot.green.set_calls() == []
     assert rows(bot, "SELECT actor_id, status FROM schedules") == [(ADMIN, "pending")]
+
+
+async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_restart(tmp_path):
+    """SIGKILL while Green API holds the scheduled upload: after the restart the change engine
+    resumes it, and the scheduler waits for its end instead of running it a second time."""
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    owner = telegram.user(OWNER, "Olga")
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = raw_config(tmp_path, green_url)
+        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
+        raw["providers"]["green"].update(
+            api_token_instance="${GREEN_API_TOKEN}", timeout_seconds=60
+        )
+        config = write_config(tmp_path, raw)
+        database = raw["storage"]["path"]
+
+        green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the first upload
+        first = await spawn_bot(config, telegram, CRASH_ENV)
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family in 2s")
+        await until(lambda: green.set_calls(), timeout=OUTCOME_TIMEOUT)
+        first.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.process.wait(), 10)
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT status FROM schedules").fetchall() == [("running",)]
+
+        async with running_bot(config, telegram, CRASH_ENV):
+            await until(
+                lambda: any(
+                    m.reply_to_message_id == sent["message_id"] and "Done" in m.content
+                    for m in telegram.bot_messages(owner)
+                ),
+                timeout=OUTCOME_TIMEOUT,
+            )
+            with sqlite3.connect(database) as db:
+                await until(
+                    lambda: db.execute("SELECT status FROM schedules").fetchall() == [("done",)]
+                )
+    [answer] = [
+        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
+    ]
+    assert answer.content.startswith("Done: Family has a new picture.")
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]  # held, resumed
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT outcome FROM audit").fetchall() == [("done",)]
