@@ -26,6 +26,7 @@ from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
+from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
 from bot.store.media import MediaTable
@@ -94,6 +95,7 @@ class UseCases:
     languages: Languages
     bulks: BulkChanges
     photo_waits: PhotoWaits
+    schedule: Scheduler
 
 
 class Services:
@@ -114,6 +116,7 @@ class Services:
         self._speaking: Messenger = messenger
         self._history: History | None = None
         self._bulks: BulkChanges | None = None
+        self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
 
     def _media_store(self, config: AppConfig) -> MediaStore | None:
@@ -197,9 +200,19 @@ class Services:
         )
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
         await bulks.resume()
+        self._scheduler = scheduler = Scheduler(
+            store=store,
+            access=access,
+            avatars=avatars,
+            changes=changes,
+            messenger=speaking,
+            zone=config.timezone,
+            max_late=timedelta(minutes=config.schedule.max_late_minutes),
+        )
+        await scheduler.start()  # after `changes`: it waits for the changes they resumed
         return UseCases(
             avatars=avatars,
-            approvals=Approvals(avatars, box, store, access),
+            approvals=Approvals(avatars, box, store, access, scheduler),
             admin_map=AdminMap(
                 store=store,
                 access=access,
@@ -211,6 +224,7 @@ class Services:
             languages=languages,
             bulks=bulks,
             photo_waits=PhotoWaits(store),
+            schedule=scheduler,
         )
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
@@ -252,6 +266,9 @@ class Services:
             await self._notifier.sent()
 
     async def aclose(self) -> None:
+        if self._scheduler is not None:  # first: what it started stays open, and resumes
+            await self._scheduler.close()
+            self._scheduler = None
         if self._changes is not None:
             await self._changes.close()
             self._changes = None

@@ -26,8 +26,10 @@ from bot.domain import (
     ProposalStatus,
     Refusal,
 )
+from bot.i18n import moment
 from bot.notify import who
 from bot.proposals import ProposalBox
+from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
 
@@ -52,6 +54,8 @@ class Claim:
     #: cannot be made
     change: tuple[int, Change] | None = None
     refusal: Refusal | None = None
+    #: for APPROVED with times: the change was kept to be made at its time (bot/schedule.py)
+    scheduled: bool = False
 
     @property
     def won(self) -> bool:
@@ -67,12 +71,18 @@ _CLOSED = {
 
 class Approvals:
     def __init__(
-        self, service: AvatarService, box: ProposalBox, store: Store, access: Access
+        self,
+        service: AvatarService,
+        box: ProposalBox,
+        store: Store,
+        access: Access,
+        scheduler: Scheduler | None = None,
     ) -> None:
         self._service = service
         self._box = box
         self._store = store
         self._access = access
+        self._scheduler = scheduler
 
     async def claim(self, actor: Actor, proposal_id: int, approve: bool) -> Claim:
         proposal = await self._store.proposals.get(proposal_id)
@@ -100,8 +110,11 @@ class Approvals:
             closed = await self._store.proposals.close(
                 proposal.id, status, self._box.now(), actor.user_id, actor.name
             )
-            written = None
-            if closed is not None and change is not None:
+            written, scheduled = None, False
+            timed = proposal.run_at is not None or proposal.until_at is not None
+            if closed is not None and change is not None and timed and self._scheduler:
+                scheduled = await self._scheduler.keep_approved(change, proposal) is not None
+            elif closed is not None and change is not None:
                 operation_id = await self._service.changes.record(change)
                 assert operation_id is not None  # no request key: never a duplicate
                 written = (operation_id, change)
@@ -109,7 +122,14 @@ class Approvals:
             latest = await self._store.proposals.get(proposal.id)
             assert latest is not None
             return Claim(_CLOSED[latest.status], latest)
-        return Claim(Verdict(status.value), closed, actor, change=written, refusal=refusal)
+        return Claim(
+            Verdict(status.value),
+            closed,
+            actor,
+            change=written,
+            refusal=refusal,
+            scheduled=scheduled,
+        )
 
     async def carry_out(self, claim: Claim) -> Outcome | None:
         """Show the decision everywhere; run an approved change and return its outcome."""
@@ -121,6 +141,15 @@ class Approvals:
             await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(
                 proposal, texts.rejected(action, proposal.title, who(decider))
+            )
+            return None
+        if claim.scheduled and self._scheduler is not None:
+            self._scheduler.wake()
+            at = moment(proposal.run_at) if proposal.run_at else None
+            until = moment(proposal.until_at) if proposal.until_at else None
+            times = texts.proposed_times(at, until)
+            await self._box.tell_requester(
+                proposal, texts.approved_for_later(action, proposal.title, who(decider), times)
             )
             return None
         if claim.change is not None:

@@ -11,9 +11,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from adapters import PROVIDER_KINDS, AnyProviderSettings, provider_class
 from bot.ids import ID_LIMIT
@@ -125,6 +134,22 @@ class HistorySettings(Section):
     read_timeout_seconds: float = Field(default=5.0, gt=0)
 
 
+class ScheduleSettings(Section):
+    """Scheduled pictures (`at …`, `until …`)."""
+
+    #: a change that came due while the bot was down still runs at start-up when it is late by
+    #: less than this; otherwise it fails and its author is told
+    max_late_minutes: float = Field(default=60, gt=0)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (an IANA name, e.g. Europe/Berlin)") from None
+    return name
+
+
 class AppConfig(Section):
     telegram: TelegramSettings
     storage: StorageSettings = StorageSettings()
@@ -142,6 +167,9 @@ class AppConfig(Section):
     server: ServerSettings | None = None
     reliability: ReliabilitySettings = ReliabilitySettings()
     history: HistorySettings = HistorySettings()
+    #: the zone times are read and shown in, for people who chose none with /timezone
+    timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:

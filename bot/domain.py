@@ -176,6 +176,10 @@ class Proposal:
     decided_at: str | None = None
     #: what asked for it: a second press or a redelivered update proposes nothing twice
     request_key: str | None = None
+    #: a scheduled change: when it is to be made (None: when approved), and when the earlier
+    #: picture comes back (None: never)
+    run_at: str | None = None
+    until_at: str | None = None
 
 
 class OperationStatus(str, enum.Enum):
@@ -193,8 +197,29 @@ class OperationStatus(str, enum.Enum):
 OPEN_STATUSES = (OperationStatus.PENDING, OperationStatus.RUNNING)
 
 
+class ByWhom:
+    """The `actor` and `requester` of a kept record that holds their ids, chats and names."""
+
+    actor_id: int
+    actor_chat_id: int
+    actor_name: str
+    requester_id: int | None
+    requester_chat_id: int | None
+    requester_name: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
+
+    @property
+    def requester(self) -> Actor | None:
+        if self.requester_id is None or self.requester_chat_id is None:
+            return None
+        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
+
+
 @dataclass(frozen=True)
-class Operation:
+class Operation(ByWhom):
     """One accepted picture change, written down before it runs (and before its picture is
     downloaded: then `file_id` names the picture and `jpeg` is None)."""
 
@@ -229,16 +254,6 @@ class Operation:
     how: str | None = None
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.actor_id, self.actor_chat_id, self.actor_name)
-
-    @property
-    def requester(self) -> Actor | None:
-        if self.requester_id is None or self.requester_chat_id is None:
-            return None
-        return Actor(self.requester_id, self.requester_chat_id, self.requester_name or "")
 
 
 # a change on its way -----------------------------------------------------------------------------
@@ -441,3 +456,42 @@ class BulkProgress:
     final: bool = False
     results: tuple[BulkResult, ...] = ()
     refused: tuple[BulkRefusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScheduledChange(ByWhom):
+    """A change to make at a set time (`run_at`; None: at once), and, when `until_at` is set,
+    to undo at that time: one row of the store's `schedules`, one phase at a time."""
+
+    action: str
+    name: str
+    title: str
+    provider: str
+    actor_id: int
+    actor_name: str
+    actor_chat_id: int
+    due_at: str
+    how: str | None = None
+    group_id: int | None = None
+    jpeg: bytes | None = None
+    side: int | None = None
+    run_at: str | None = None
+    until_at: str | None = None
+    phase: str = "at"  # at | until
+    status: str = "pending"  # pending | running | done | failed | cancelled | skipped
+    reply_chat_id: int | None = None
+    reply_message_id: int | None = None
+    request_key: str | None = None
+    operation_id: int | None = None
+    reason: str | None = None
+    created_at: str = ""
+    #: an approved proposal's: who proposed it (they hear the outcomes)
+    requester_id: int | None = None
+    requester_name: str | None = None
+    requester_chat_id: int | None = None
+    id: int | None = None
+
+    @property
+    def run_key(self) -> str:
+        """The request key of the change this phase makes (one per phase: a restart finds it)."""
+        return f"schedule:{self.id}:{self.phase}"

@@ -18,10 +18,11 @@ import gettext
 import io
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -146,6 +147,30 @@ def moment(when: datetime | str) -> Text:
         return format_datetime(value, "short", tzinfo=UTC, locale=language) + " UTC"
 
     return Text(render)
+
+
+def local_moment(when: datetime, zone: str) -> Text:
+    """A moment in the reader's time zone `zone`, with the zone named, as the reader's locale
+    writes a weekday, day, month and time: `Tue 24 Dec 18:00 (Europe/Moscow)`."""
+    tzinfo = ZoneInfo(zone)
+    value = when.astimezone(tzinfo)
+
+    def render(language: str) -> str:
+        locale = "en_GB" if language == ENGLISH else language
+        said = format_datetime(value, "EEE d MMM HH:mm", tzinfo=tzinfo, locale=locale)
+        return f"{said} ({zone})"
+
+    return Text(render)
+
+
+def from_now(span: timedelta) -> Text:
+    """How far ahead a moment is, as the reader's locale says it: `in 3 days`, `через 3 дня`."""
+    span = max(span, timedelta(seconds=1))
+    return Text(
+        lambda language: format_timedelta(
+            span, add_direction=True, locale="en" if language == ENGLISH else language
+        )
+    )
 
 
 # the reader of the update being handled ---------------------------------------------------------

@@ -15,6 +15,7 @@ from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
+from bot.i18n import joined, moment
 from bot.messenger import Button, Messenger
 from bot.notify import who
 from bot.store import Store
@@ -73,6 +74,7 @@ class ProposalBox:
         provider: str,
         picture: PreparedPicture | None,
         request_key: str | None = None,
+        times: tuple[str | None, str | None] = (None, None),
     ) -> Proposal | None:
         """Store the proposal and send it to the deciders; None when `request_key` already
         made one. Returned closed (expired at once) when no copy could be delivered: nobody
@@ -89,6 +91,8 @@ class ProposalBox:
             created_at=stamp(now),
             expires_at=stamp(now + self.ttl),
             request_key=request_key,
+            run_at=times[0],
+            until_at=times[1],
         )
         if proposal is None:
             return None
@@ -143,7 +147,7 @@ class ProposalBox:
 
     @staticmethod
     def _invitation(proposal: Proposal, requester: Actor, provider: str) -> str:
-        return texts.invitation(
+        invitation = texts.invitation(
             who(requester),
             proposal.jpeg is not None,
             proposal.title,
@@ -151,3 +155,8 @@ class ProposalBox:
             provider,
             proposal.expires_at,
         )
+        if proposal.run_at is None and proposal.until_at is None:
+            return invitation
+        at = moment(proposal.run_at) if proposal.run_at else None
+        until = moment(proposal.until_at) if proposal.until_at else None
+        return joined("\n", [invitation, texts.proposed_times(at, until)])

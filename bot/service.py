@@ -178,6 +178,11 @@ class AvatarService:
             raise UndoRefused(NoUndo.NOTHING, target)
         return await self._undo_change(actor, target, records[0])
 
+    async def undo_of(self, actor: Actor, target: Target, record: PictureRecord) -> Change:
+        """The change that puts back what the target had before `record`'s change; raises
+        `UndoRefused`."""
+        return await self._undo_change(actor, target, record)
+
     async def resolve(self, actor: Actor, action: Action, name: str | None) -> Target:
         """`authorize` without auditing a refusal (to show a plan before it is confirmed)."""
         return await self._authorize(actor, action, name)
@@ -232,9 +237,7 @@ class AvatarService:
     async def _prepared(self, actor: Actor, change: Change, progress: Progress | None) -> Outcome:
         """Run (or, for a requester, propose) a change whose picture is at hand."""
         if change.target.needs_approval:
-            return await self._propose(
-                actor, change.action, change.target, change.picture, progress
-            )
+            return await self.propose(actor, change.action, change.target, change.picture, progress)
         return await self.changes.submit(change, progress)
 
     # the steps ---------------------------------------------------------------------------------
@@ -257,21 +260,24 @@ class AvatarService:
         except Refusal as refusal:
             return await self.refused(actor, action, name, refusal)
         if target.needs_approval:
-            return await self._propose(actor, action, target, picture, progress)
+            return await self.propose(actor, action, target, picture, progress)
         return await self.changes.submit(Change(action, target, actor, None), progress, photo)
 
-    async def _propose(
+    async def propose(
         self,
         actor: Actor,
         action: Action,
         target: Target,
         picture: PreparedPicture | None,
         progress: Progress | None,
+        times: tuple[str | None, str | None] = (None, None),
     ) -> Outcome:
+        """Send a requester's change to the deciders (`times`: when to make it and when to
+        undo it, for a scheduled one)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, target.group, target.provider.name, picture, request_key
+            actor, action, target.group, target.provider.name, picture, request_key, times
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)

@@ -13,7 +13,8 @@ quoting the provider; the bot frames them in the reader's language).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.domain import (
     Action,
@@ -26,7 +27,7 @@ from bot.domain import (
     ProposalStatus,
     Result,
 )
-from bot.i18n import Text, _, joined, moment, ngettext, sentence
+from bot.i18n import Text, _, from_now, joined, local_moment, moment, ngettext, sentence
 
 # who is asking ----------------------------------------------------------------------------------
 
@@ -1124,6 +1125,170 @@ def language_set(name: str) -> Text:
 
 LANGUAGE_AUTO = _("Done: I will speak the language of your Telegram app.")
 
+# scheduled pictures: bot/when.py, bot/schedule.py, handlers/schedule.py -------------------------
+
+
+def unknown_zone(name: str) -> Text:
+    return _(
+        "I know no time zone called {name}; write an IANA name such as Europe/Berlin or "
+        "America/Sao_Paulo",
+        name=repr(name),
+    )
+
+
+def unreadable_time(said: str) -> Text:
+    return _(
+        "I can't read the time {said}; write for example at 18:00, at tomorrow 9:00, "
+        "at 2026-12-24 18:00, in 2h, in 30m, or until 2026-12-27 09:00",
+        said=repr(said),
+    )
+
+
+def local_time(when: datetime, zone: ZoneInfo) -> Text:
+    """`Tue 24 Dec 18:00 (Europe/Moscow)`, in the reader's locale."""
+    return local_moment(when, zone.key)
+
+
+def time_past(when: object) -> Text:
+    return _("{when} has passed already; nothing was scheduled", when=when)
+
+
+def too_far(days: int) -> Text:
+    return _("a change can be scheduled at most {days} days ahead", days=days)
+
+
+def until_before_at(when: object) -> Text:
+    return _(
+        "the earlier picture cannot come back at {when}, before the change itself is made; "
+        "nothing was scheduled",
+        when=when,
+    )
+
+
+def scheduled_what(action: str, title: str) -> Text:
+    """What a scheduled change does (`action`: an Action's value, or "undo")."""
+    if action == Action.DELETE_GROUP_PICTURE.value:
+        return _("remove the picture of {title}", title=title)
+    if action == "undo":
+        return _("put back the earlier picture of {title}", title=title)
+    return _("change the picture of {title}", title=title)
+
+
+def scheduled_for(what: object, when: datetime, now: datetime, zone: ZoneInfo) -> Text:
+    return _(
+        "Scheduled for {when}, {relative}: {what}.",
+        when=local_time(when, zone),
+        relative=from_now(when - now),
+        what=what,
+    )
+
+
+def comes_back(when: datetime, now: datetime, zone: ZoneInfo) -> Text:
+    return _(
+        "The earlier picture comes back at {when}, {relative}.",
+        when=local_time(when, zone),
+        relative=from_now(when - now),
+    )
+
+
+SEE_SCHEDULED = _("/scheduled lists it, with a button to cancel it.")
+
+
+def not_made(reason: object) -> Text:
+    return sentence(_("The scheduled change was not made: {reason}", reason=reason))
+
+
+def too_late(minutes: float, limit: float) -> Text:
+    return _(
+        "the bot was not running at its time, and it is now {minutes} minutes late (at most "
+        "{limit} minutes are allowed)",
+        minutes=f"{minutes:.0f}",
+        limit=f"{limit:g}",
+    )
+
+
+def not_put_back(title: str, name: str) -> Text:
+    return _(
+        "The earlier picture of {title} was not put back: {name} changed the picture since, "
+        "and theirs stays.",
+        title=title,
+        name=name,
+    )
+
+
+def cannot_put_back(title: str) -> Text:
+    return _(
+        "The earlier picture of {title} was not put back: I could not read what it was.",
+        title=title,
+    )
+
+
+SOMEONE = _("someone")
+NOT_MADE_NO_UNTIL = _("The change was not made, so there is nothing to put back.")
+NOTHING_SCHEDULED = _("Nothing is scheduled.")
+SCHEDULED_HEADER = _("Scheduled changes:")
+
+
+def scheduled_line(number: int, when: object, what: object, name: str) -> Text:
+    return _("{number}. {when}: {what} (by {name})", number=number, when=when, what=what, name=name)
+
+
+def cancel_label(number: int) -> Text:
+    return _("Cancel {number}", number=number)
+
+
+def schedule_cancelled(name: str, what: object) -> Text:
+    return _("Cancelled by {name}: {what} will not be made.", name=name, what=what)
+
+
+SCHEDULE_GONE = _("That scheduled change is no longer waiting; nothing was done.")
+MAY_NOT_CANCEL = _("You may not cancel that scheduled change.")
+REQUESTER_CANNOT_SCHEDULE = _(
+    "an undo you propose cannot have a time; send it without one to propose it to the admins"
+)
+
+
+def proposed_times(at: object | None, until: object | None) -> Text:
+    """When a proposed change is to be made (None: once approved), and undone."""
+    if at is not None and until is not None:
+        return _(
+            "To be made at {at}; the earlier picture comes back at {until}.", at=at, until=until
+        )
+    if at is not None:
+        return _("To be made at {at}.", at=at)
+    return _("To be made once approved; the earlier picture comes back at {until}.", until=until)
+
+
+def approved_for_later(action: Action, title: str, decider: str, times: object) -> Text:
+    return _(
+        "Your proposal to {what} was approved by {decider}. {times}",
+        what=_what(action, title),
+        decider=decider,
+        times=times,
+    )
+
+
+LIST_CANNOT_BE_SCHEDULED = _("a change to many groups cannot be scheduled yet; name one group")
+
+
+def zone_is(zone: str, chosen: bool) -> Text:
+    if chosen:
+        return _(
+            "I show you times in {zone}, as you chose. /timezone <IANA name> changes it, for "
+            "example /timezone Europe/Berlin.",
+            zone=zone,
+        )
+    return _(
+        "I show you times in {zone}, the bot's time zone. /timezone <IANA name> sets yours, "
+        "for example /timezone Europe/Berlin.",
+        zone=zone,
+    )
+
+
+def zone_set(zone: str) -> Text:
+    return _("Done: I will show you times in {zone}.", zone=zone)
+
+
 # /help and the command menu: handlers/help.py ---------------------------------------------------
 
 ABOUT = {
@@ -1148,6 +1313,8 @@ ABOUT = {
     "cancel": _("stop waiting for a photo"),
     "help": _("what you may do here"),
     "language": _("the language I speak with you"),
+    "scheduled": _("the picture changes waiting for their time, with Cancel buttons"),
+    "timezone": _("the time zone I read and show times in for you"),
 }
 ARGS = {
     "group": _("<group>"),

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.domain import Action
 from bot.store import Store
 from bot.store.waiting import PendingPhoto
+from bot.when import When
 
 
 class PhotoWaits:
@@ -24,22 +25,27 @@ class PhotoWaits:
         name: str | None,
         question_id: int,
         seconds: float,
+        when: When | None = None,
     ) -> None:
         """Wait `seconds` for this person's photo in this chat; a reply to the question
-        (`question_id`) counts later too."""
-        pending = PendingPhoto(action.value, name, question_id, self._clock() + seconds)
+        (`question_id`) counts later too. `when`: the change is to be made then, not now."""
+        when = when or When()
+        pending = PendingPhoto(
+            action.value, name, question_id, self._clock() + seconds, when.at, when.until
+        )
         await self._store.pending_photos.wait(chat_id, user_id, pending)
 
     async def take(
         self, chat_id: int, user_id: int, replied_to: int | None
-    ) -> tuple[Action, str | None] | None:
+    ) -> tuple[Action, str | None, When | None] | None:
         """What this person's photo here is for, when the bot waits for one; it no longer does."""
         pending = await self._store.pending_photos.take(chat_id, user_id)
         if pending is None:
             return None
         if replied_to != pending.question_id and self._clock() > pending.deadline:
             return None
-        return Action(pending.action), pending.name
+        when = When(pending.run_at, pending.until) if pending.run_at or pending.until else None
+        return Action(pending.action), pending.name, when
 
     async def cancel(self, chat_id: int, user_id: int) -> bool:
         """Stop waiting; whether the bot waited."""

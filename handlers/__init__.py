@@ -19,7 +19,7 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, bulk, callbacks, history, pictures
+from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
@@ -75,6 +75,8 @@ def install(
                 list(history.UNDO_COMMANDS), history.undo_command, filters=_NEW_MESSAGES
             ),
             CommandHandler("pictures", history.pictures_command, filters=_NEW_MESSAGES),
+            CommandHandler("scheduled", schedule.scheduled_command, filters=_NEW_MESSAGES),
+            CommandHandler("timezone", schedule.timezone_command, filters=_NEW_MESSAGES),
             *[
                 CommandHandler(name, handler, filters=_NEW_MESSAGES)
                 for name, handler in ADMIN_COMMANDS.items()
@@ -130,6 +132,8 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await bulk.confirm_pressed(update, context, message, value)
     elif isinstance(value, callbacks.BulkDecision):
         await bulk.decision_pressed(update, context, value)
+    elif isinstance(value, callbacks.CancelSchedule):
+        await schedule.cancel_pressed(update, context, value)
     else:
         await pictures.removal_answered(update, context, message, value)
 

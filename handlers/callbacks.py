@@ -20,6 +20,7 @@ from bot.proposals import APPROVE, REJECT
 
 REMOVE, KEEP = "del", "keep"
 RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
+CANCEL_SCHEDULE = "sx"
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -85,6 +86,14 @@ class BulkDecision:
     approve: bool
 
 
+@dataclass(frozen=True)
+class CancelSchedule:
+    """ "Cancel 2" under /scheduled: `sx:<scheduled change id>`; anyone shown it may press
+    (the rights are checked at the press)."""
+
+    entry: int
+
+
 Callback = (
     Decision
     | ConfirmRemoval
@@ -93,6 +102,7 @@ Callback = (
     | ConfirmRestore
     | ConfirmBulk
     | BulkDecision
+    | CancelSchedule
 )
 
 
@@ -113,6 +123,8 @@ def encode(value: Callback) -> str:
             data = f"{CONFIRM_BULK}:{asker}:{bulk}"
         case BulkDecision(bulk=bulk, approve=approve):
             data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
+        case CancelSchedule(entry=entry):
+            data = f"{CANCEL_SCHEDULE}:{entry}"
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
@@ -135,6 +147,8 @@ def decode(data: str | None) -> Callback | None:
         return ConfirmRemoval(number, rest[0])
     if prefix == KEEP and not rest:
         return KeepPicture(number)
+    if prefix == CANCEL_SCHEDULE and not rest:
+        return CancelSchedule(number)
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None
@@ -179,4 +193,5 @@ def is_ours(data: object) -> bool:
         CONFIRM_BULK,
         APPROVE_BULK,
         REJECT_BULK,
+        CANCEL_SCHEDULE,
     )

@@ -53,7 +53,7 @@ COMMANDS: list[Command] = [
 ]
 USAGE_LANGUAGE = "en|ru|pt"
 #: in the menu, after the commands above: anyone may use these
-EVERYONE = ("language", "cancel", "help")
+EVERYONE = ("language", "timezone", "scheduled", "cancel", "help")
 
 
 def menu(language: str) -> list[BotCommand]:

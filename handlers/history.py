@@ -7,7 +7,7 @@ from telegram.ext import ContextTypes
 
 from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
 from bot.service import UndoRefused
-from handlers import bulk
+from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import actor_of, message_of, query_of, services_of, with_actor
 from handlers.pictures import _progress, press_progress
@@ -29,7 +29,13 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     message = message_of(update)
     command = (message.text or "/").split(maxsplit=1)[0][1:].split("@")[0].lower()
     action = UNDO_COMMANDS[command]
-    name = bulk.name_of(context.args)
+    timed = await schedule.timed(message, context, actor, context.args)
+    if timed is None:
+        return
+    name, when = timed
+    if when is not None:  # its reply says when; /scheduled can cancel it until then
+        await schedule.submit(message, context, actor, action, name, None, when, how="undo")
+        return
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         await bulk.ask(message, context, actor, BulkKind.UNDO, name, None)
         return

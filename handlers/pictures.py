@@ -26,7 +26,8 @@ from bot.domain import (
     Result,
     Target,
 )
-from handlers import bulk
+from bot.when import When
+from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
@@ -68,15 +69,18 @@ async def set_picture_command(
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
     message = message_of(update)
     action = SET_COMMANDS[_command_name(message)]
-    name = bulk.name_of(context.args)
+    timed = await schedule.timed(message, context, actor, context.args)
+    if timed is None:
+        return
+    name, when = timed
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
             await message.reply_text(tr(NO_PICTURE_IN_REPLY))
             return
-        await _run_change(message, context, actor, action, name, source)
+        await _run_change(message, context, actor, action, name, source, when)
         return
-    await _ask_for_photo(message, context, actor, action, name)
+    await _ask_for_photo(message, context, actor, action, name, when)
 
 
 async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -93,8 +97,11 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
-    name = bulk.name_of(parsed.args)
-    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source)
+    timed = await schedule.timed(message, context, actor, parsed.args)
+    if timed is None:
+        return
+    name, when = timed
+    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source, when)
 
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -110,8 +117,8 @@ async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
     if pending is None:
         return
-    action, name = pending
-    await _run_change(message, context, actor, action, name, photo_source(message))
+    action, name, when = pending
+    await _run_change(message, context, actor, action, name, photo_source(message), when)
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -128,7 +135,14 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = message_of(update)
     service = await services_of(context).get()
-    name = bulk.name_of(context.args)
+    timed = await schedule.timed(message, context, actor, context.args)
+    if timed is None:
+        return
+    name, when = timed
+    if when is not None:  # its reply says when; /scheduled can cancel it until then
+        action = Action.DELETE_GROUP_PICTURE
+        await schedule.submit(message, context, actor, action, name, None, when)
+        return
     if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
         await bulk.ask(message, context, actor, BulkKind.DELETE, name, None)
         return
@@ -206,6 +220,7 @@ async def _ask_for_photo(
     actor: Actor,
     action: Action,
     name: str | None,
+    when: When | None,
 ) -> None:
     service = await services_of(context).get()
     wait = services_of(context).config.photo_wait_seconds
@@ -223,7 +238,7 @@ async def _ask_for_photo(
         tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
         reply_markup=ForceReply(selective=True),
     )
-    await _wait_for_photo(context, actor, action, _resolved_name(target), question, wait)
+    await _wait_for_photo(context, actor, action, _resolved_name(target), question, wait, when)
 
 
 async def _wait_for_photo(
@@ -233,11 +248,12 @@ async def _wait_for_photo(
     name: str,
     question: Message,
     wait: float,
+    when: When | None = None,
 ) -> None:
     """Remember (for every instance) that this chat waits for `actor`'s photo, for `wait`
-    seconds from now, or as a reply to `question`."""
+    seconds from now, or as a reply to `question`; `when` the change is to be made."""
     waits = (await services_of(context).use_cases()).photo_waits
-    await waits.wait(question.chat_id, actor.user_id, action, name, question.message_id, wait)
+    await waits.wait(question.chat_id, actor.user_id, action, name, question.message_id, wait, when)
 
 
 async def _run_change(
@@ -247,9 +263,13 @@ async def _run_change(
     action: Action,
     name: str | None,
     source: PhotoSource | None,
+    when: When | None = None,
 ) -> None:
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
+        return
+    if when is not None:  # at a time: its reply says when, and later how it went
+        await schedule.submit(message, context, actor, action, name, source, when)
         return
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         await bulk.ask(message, context, actor, BulkKind.SET, name, source)  # bot/bulk.py

@@ -113,6 +113,14 @@ async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncom
             lambda c: c.update(storage={"url": "mysql://h/db"}),
             "storage: url must be a postgresql://user:password@host:port/db URL",
         ),
+        (
+            lambda c: c.update(timezone="Mars/Olympus"),
+            "timezone: unknown time zone 'Mars/Olympus' (an IANA name, e.g. Europe/Berlin)",
+        ),
+        (
+            lambda c: c.update(schedule={"max_late_minutes": 0}),
+            "schedule.max_late_minutes: Input should be greater than 0",
+        ),
     ],
 )
 def test_a_mistake_names_its_key(change, expected):

@@ -8,9 +8,9 @@
 
 One database (bot/store/db.py: SQLite, or PostgreSQL in bot/store/postgres.py) is shared by one
 small module per table group, each holding that table's SQL: groups and links, grants, audit,
-proposals, operations, notifications, languages, picture history, bulks. Their SQL is SQLite's,
-written so that it also runs on PostgreSQL (bot/store/dialect.py says how). The schema migrates
-itself on open
+proposals, operations, notifications, languages, picture history, bulks, schedules and time
+zones, the pace, waiting and media of several instances. Their SQL is SQLite's, written so that
+it also runs on PostgreSQL (bot/store/dialect.py says how). The schema migrates itself on open
 (bot/store/schema.py).
 """
 
@@ -33,6 +33,7 @@ from bot.store.operations import Operations
 from bot.store.pace import AccountPace
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
+from bot.store.schedules import Schedules, Timezones
 from bot.store.waiting import AuthAlerts, PendingPhotos
 
 MIGRATIONS = schema.MIGRATIONS
@@ -64,6 +65,8 @@ class Store:
         self.pending_photos = PendingPhotos(db)
         self.auth_alerts = AuthAlerts(db)
         self.media = MediaTable(db)
+        self.schedules = Schedules(db)
+        self.timezones = Timezones(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:

@@ -27,13 +27,16 @@ class Proposals:
         created_at: str,
         expires_at: str,
         request_key: str | None = None,
+        run_at: str | None = None,
+        until_at: str | None = None,
     ) -> Proposal | None:
         """Store a pending proposal; None when `request_key` already made one."""
         async with self._db.transaction():
             written = await self._db.execute(
                 "INSERT INTO proposals (action, group_id, alias, title, requested_by,"
-                " requester_name, chat_id, jpeg, side, created_at, expires_at, request_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " requester_name, chat_id, jpeg, side, created_at, expires_at, request_key,"
+                " run_at, until_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (request_key) DO NOTHING",
                 (
                     action,
@@ -48,6 +51,8 @@ class Proposals:
                     created_at,
                     expires_at,
                     request_key,
+                    run_at,
+                    until_at,
                 ),
             )
             if not written.rowcount or written.lastrowid is None:

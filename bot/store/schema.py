@@ -309,6 +309,48 @@ MIGRATIONS: list[str] = [
         expires_at REAL NOT NULL  -- seconds since the epoch
     );
     """,
+    # 8: scheduled pictures (`at …`, `until …`) and each person's time zone
+    """
+    CREATE TABLE schedules (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        action           TEXT NOT NULL,  -- the value of an Action: set_group_picture, ...
+        how              TEXT,           -- undo: put back the picture before the last change
+        name             TEXT NOT NULL,  -- the group alias or provider name it was given for
+        title            TEXT NOT NULL,
+        group_id         INTEGER,
+        provider         TEXT NOT NULL,
+        jpeg             BLOB,
+        side             INTEGER,
+        actor_id         INTEGER NOT NULL,
+        actor_name       TEXT NOT NULL,
+        actor_chat_id    INTEGER NOT NULL,
+        run_at           TEXT,           -- NULL: at once (`until` alone)
+        until_at         TEXT,           -- NULL: the earlier picture does not come back
+        phase            TEXT NOT NULL DEFAULT 'at',       -- at | until
+        due_at           TEXT NOT NULL,  -- when the current phase runs
+        status           TEXT NOT NULL DEFAULT 'pending',  -- pending | running | done | failed
+                                                           -- | cancelled | skipped
+        reply_chat_id    INTEGER,
+        reply_message_id INTEGER,
+        request_key      TEXT UNIQUE,
+        operation_id     INTEGER,        -- the change made at run_at: what `until` undoes
+        reason           TEXT,
+        created_at       TEXT NOT NULL,
+        requester_id     INTEGER,        -- an approved proposal's: who proposed it
+        requester_name   TEXT,
+        requester_chat_id INTEGER
+    );
+    CREATE INDEX schedules_due ON schedules (status, due_at);
+    CREATE TABLE timezones (
+        user_id    INTEGER PRIMARY KEY,
+        zone       TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE proposals ADD COLUMN run_at TEXT;    -- a requester's scheduled change: its times
+    ALTER TABLE proposals ADD COLUMN until_at TEXT;
+    ALTER TABLE pending_photos ADD COLUMN run_at TEXT;   -- a photo asked for a scheduled change
+    ALTER TABLE pending_photos ADD COLUMN until_at TEXT;
+    """,
 ]
 
 

@@ -4,6 +4,7 @@ providers whose owners were told that authentication fails."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.store.db import Database, utc_now
 
@@ -17,6 +18,9 @@ class PendingPhoto:
     question_id: int
     #: seconds since the epoch after which only a reply to the question counts
     deadline: float
+    #: when the change is to be made (`at …`), and its earlier picture put back (`until …`)
+    run_at: datetime | None = None
+    until: datetime | None = None
 
 
 class PendingPhotos:
@@ -26,11 +30,22 @@ class PendingPhotos:
     async def wait(self, chat_id: int, user_id: int, pending: PendingPhoto) -> None:
         """Wait for `user_id`'s photo in `chat_id` (instead of what was waited for before)."""
         await self._db.execute(
-            "INSERT INTO pending_photos (chat_id, user_id, action, name, question_id, deadline)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, user_id) DO UPDATE SET"
+            "INSERT INTO pending_photos (chat_id, user_id, action, name, question_id, deadline,"
+            " run_at, until_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (chat_id, user_id) DO UPDATE SET"
             " action = excluded.action, name = excluded.name,"
-            " question_id = excluded.question_id, deadline = excluded.deadline",
-            (chat_id, user_id, pending.action, pending.name, pending.question_id, pending.deadline),
+            " question_id = excluded.question_id, deadline = excluded.deadline,"
+            " run_at = excluded.run_at, until_at = excluded.until_at",
+            (
+                chat_id,
+                user_id,
+                pending.action,
+                pending.name,
+                pending.question_id,
+                pending.deadline,
+                _stamp(pending.run_at),
+                _stamp(pending.until),
+            ),
         )
 
     async def take(self, chat_id: int, user_id: int) -> PendingPhoto | None:
@@ -39,10 +54,27 @@ class PendingPhotos:
         async with self._db.transaction():
             row = await self._db.fetch_one(
                 "DELETE FROM pending_photos WHERE chat_id = ? AND user_id = ?"
-                " RETURNING action, name, question_id, deadline",
+                " RETURNING action, name, question_id, deadline, run_at, until_at",
                 (chat_id, user_id),
             )
-        return PendingPhoto(**row) if row else None
+        if row is None:
+            return None
+        return PendingPhoto(
+            row["action"],
+            row["name"],
+            row["question_id"],
+            row["deadline"],
+            _moment(row["run_at"]),
+            _moment(row["until_at"]),
+        )
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _moment(stamp: str | None) -> datetime | None:
+    return datetime.fromisoformat(stamp) if stamp else None
 
 
 class AuthAlerts:

@@ -1,0 +1,462 @@
+"""Scheduled pictures: a change made at a set time, and undone at another.
+
+`/setgrouppic family at 18:00 until tomorrow 9:00`: the picture is fetched and prepared when
+the command is given (a bad one is refused at once), the rights are checked, and the change is
+kept in the store (`schedules`) with its times. One task wakes at the next due time and hands
+the change to the ordinary change path (bot/changes.py: written down, the account's queue and
+pace, retries, audit, notices) under a request key of its own, with the author's rights checked
+again; a change whose author lost the right is cancelled and the author told. The `until` phase
+is an undo of the change made at `at`: skipped, and the author told why, when the picture was
+changed since (by anyone, through the bot, or read back different from what the bot set).
+
+Durable: a change that came due while the bot was down runs at start-up when it is late by less
+than `schedule.max_late_minutes`, and fails (author told) otherwise; one that was running when
+the bot stopped is found again by its request key (the change engine resumes it; this module
+waits for its end to go on to its next phase).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from adapters import Capability, PreparedPicture
+from bot import texts
+from bot.access import Access
+from bot.changes import ChangeRunner, check_size
+from bot.domain import (
+    OPEN_STATUSES,
+    Action,
+    Actor,
+    Change,
+    MessageRef,
+    Operation,
+    OperationStatus,
+    Outcome,
+    PhotoSource,
+    Progress,
+    Proposal,
+    Refusal,
+    Result,
+    ScheduledChange,
+    Target,
+    target_key,
+)
+from bot.i18n import Text, joined
+from bot.messenger import Messenger
+from bot.proposals import Clock, utc_clock
+from bot.service import AvatarService, UndoRefused
+from bot.store import Store
+from bot.when import BadTime, When, zone_named
+
+log = logging.getLogger(__name__)
+
+#: the longest the scheduler sleeps without looking at the store again
+MAX_SLEEP_SECONDS = 60.0
+#: how often it looks at a change the engine resumed after a restart, until it ends
+RESUMED_POLL_SECONDS = 0.2
+UNDO = "undo"
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _moment(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        access: Access,
+        avatars: AvatarService,
+        changes: ChangeRunner,
+        messenger: Messenger,
+        zone: str,
+        max_late: timedelta,
+        clock: Clock = utc_clock,
+    ) -> None:
+        self._store = store
+        self._access = access
+        self._avatars = avatars
+        self._changes = changes
+        self._messenger = messenger
+        self.default_zone = zone
+        self._max_late = max_late
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+
+    # time zones --------------------------------------------------------------------------------
+
+    async def zone_of(self, user_id: int) -> ZoneInfo:
+        """The zone a person reads and writes times in: their /timezone, else the bot's."""
+        return ZoneInfo(await self._store.timezones.of(user_id) or self.default_zone)
+
+    async def chosen_zone(self, user_id: int) -> str | None:
+        return await self._store.timezones.of(user_id)
+
+    async def choose_zone(self, user_id: int, name: str) -> str:
+        """Keep a person's zone; raises BadTime for an unknown one."""
+        zone = zone_named(name)
+        await self._store.timezones.choose(user_id, zone.key)
+        return zone.key
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    # scheduling --------------------------------------------------------------------------------
+
+    async def already(self, request_key: str) -> bool:
+        return await self._store.schedules.for_request(request_key) is not None
+
+    async def schedule(
+        self,
+        actor: Actor,
+        action: Action,
+        name: str | None,
+        photo: PhotoSource | None,
+        when: When,
+        reply: MessageRef,
+        request_key: str,
+        *,
+        how: str | None = None,
+    ) -> Text | None:
+        """Check and keep a scheduled change; the sentence that says when it runs (None when it
+        runs at once: its reply shows the outcome). Raises `Refusal`."""
+        target = await self._avatars.authorize(actor, action, name)
+        if target.needs_approval and how == UNDO:
+            raise Refusal(texts.REQUESTER_CANNOT_SCHEDULE)
+        picture: PreparedPicture | None = None
+        if photo is not None:
+            check_size(photo)
+            picture = await self._changes.fetch(photo.file_id)
+        now = self.now()
+        zone = await self.zone_of(actor.user_id)
+        if target.needs_approval:  # a proposal that carries the times
+            times = (_iso(when.at) if when.at else None, _iso(when.until) if when.until else None)
+            progress = Progress(reply=reply, request_key=request_key)
+            outcome = await self._avatars.propose(actor, action, target, picture, progress, times)
+            if outcome.result is Result.DUPLICATE:
+                return None
+            said = texts.outcome_text(action, outcome)
+            if outcome.result is not Result.PROPOSED:
+                return said
+            at = texts.local_time(when.at, zone) if when.at else None
+            until = texts.local_time(when.until, zone) if when.until else None
+            return joined("\n", [said, texts.proposed_times(at, until)])
+        entry = _entry(
+            Change(action, target, actor, picture, how=how),
+            run_at=_iso(when.at) if when.at else None,
+            until_at=_iso(when.until) if when.until else None,
+            due_at=_iso(when.at or now),
+            reply_chat_id=reply.chat_id,
+            reply_message_id=reply.message_id,
+            request_key=request_key,
+        )
+        if await self._store.schedules.add(entry) is None:
+            return None
+        self._wake.set()
+        if when.at is None:
+            return None
+        what = texts.scheduled_what(how or action.value, target.title)
+        lines: list[object] = [texts.scheduled_for(what, when.at, now, zone)]
+        if when.until is not None:
+            lines.append(texts.comes_back(when.until, now, zone))
+        lines.append(texts.SEE_SCHEDULED)
+        return joined("\n", lines)
+
+    async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
+        """Keep the change an approved proposal with times describes (joining the caller's
+        transaction: the approval and its scheduled change are written together); its
+        outcomes go to the requester."""
+        entry = _entry(
+            change,
+            run_at=proposal.run_at,
+            until_at=proposal.until_at,
+            due_at=proposal.run_at or _iso(self.now()),
+            reply_chat_id=proposal.chat_id,
+            request_key=f"proposal:{proposal.id}",
+            requester_id=proposal.requested_by,
+            requester_name=proposal.requester_name,
+            requester_chat_id=proposal.chat_id,
+        )
+        return await self._store.schedules.add(entry)
+
+    def wake(self) -> None:
+        """Look at the store again (a change was kept outside `schedule`)."""
+        self._wake.set()
+
+    # seeing and cancelling ---------------------------------------------------------------------
+
+    async def visible(self, actor: Actor, alias: str | None = None) -> list[ScheduledChange]:
+        """The pending changes `actor` may see and cancel: owners all, admins theirs and their
+        groups', everyone else their own."""
+        shown = []
+        for entry in await self._store.schedules.pending():
+            if alias is not None and entry.name != alias.lower():
+                continue
+            if await self._may_handle(actor, entry):
+                shown.append(entry)
+        return shown
+
+    async def cancel(self, actor: Actor, entry_id: int) -> Text:
+        """Cancel a pending change (rights checked now); what to tell the person pressing."""
+        entry = await self._store.schedules.get(entry_id)
+        if entry is None or entry.status != "pending":
+            return texts.SCHEDULE_GONE
+        if not await self._may_handle(actor, entry):
+            return texts.MAY_NOT_CANCEL
+        if not await self._store.schedules.claim(entry_id, "cancelled"):
+            return texts.SCHEDULE_GONE
+        said = texts.schedule_cancelled(actor.name, describe(entry))
+        await self._tell(entry, said)
+        if actor.user_id != entry.actor_id:
+            await self._notify_author(entry, said)
+        return said
+
+    async def _may_handle(self, actor: Actor, entry: ScheduledChange) -> bool:
+        if actor.user_id in (entry.actor_id, entry.requester_id):
+            return True
+        group = await self._store.groups.by_id(entry.group_id) if entry.group_id else None
+        if entry.group_id is not None and group is None:
+            return self._access.is_owner(actor.user_id)  # its group is gone
+        return await self._access.may(actor.user_id, Action(entry.action), group)
+
+    # running -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Take up what was running when the bot stopped, then wait for what is due."""
+        for entry in await self._store.schedules.running():
+            operation = await self._store.operations.for_request(entry.run_key)
+            if operation is None:  # stopped before its change was written down
+                await self._store.schedules.retry(entry.id or 0)
+            else:
+                self._spawn(self._adopt(entry, operation))
+        self._loop = asyncio.create_task(self._run_loop())
+
+    async def close(self) -> None:
+        """Stop waiting (the loop ends at its next look) and stop the changes being handed
+        over; what did not end stays in the store and goes on after the next start."""
+        self._closing = True
+        self._wake.set()
+        if self._loop is not None:
+            await self._loop
+            self._loop = None
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run_loop(self) -> None:
+        while not self._closing:
+            self._wake.clear()
+            try:
+                await self._take_due()
+            except Exception:
+                log.exception("could not run the scheduled changes that are due")
+            next_due = await self._store.schedules.next_due()
+            sleep = MAX_SLEEP_SECONDS
+            if next_due is not None:
+                sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
+            if self._closing:
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(sleep):
+                    await self._wake.wait()
+
+    async def _take_due(self) -> None:
+        for entry in await self._store.schedules.due(_iso(self.now())):
+            if self._closing:
+                return
+            if entry.id is not None and await self._store.schedules.claim(entry.id):
+                self._spawn(self._run(entry))
+
+    def _spawn(self, work: object) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, entry: ScheduledChange) -> None:
+        try:
+            await self._run_phase(entry)
+        except Exception:
+            log.exception("scheduled change %s failed", entry.id)
+            await self._end(entry, "failed", texts.FAILED, texts.FAILED)
+
+    async def _run_phase(self, entry: ScheduledChange) -> None:
+        late = self.now() - _moment(entry.due_at)
+        if late > self._max_late:
+            limit = self._max_late.total_seconds() / 60
+            reason = texts.too_late(late.total_seconds() / 60, limit)
+            await self._end(entry, "failed", reason, texts.not_made(reason))
+            return
+        action = Action(entry.action)
+        lost = texts.may_no_longer(entry.actor_name, action, entry.title)
+        try:
+            target = await self._avatars.resolve(entry.actor, action, entry.name)
+            if target.needs_approval:
+                raise Refusal(lost)
+            if target.group is not None and target.group.id != entry.group_id:
+                raise Refusal(lost)  # another group under its alias now: not the one meant
+        except Refusal:
+            reason = lost
+            if entry.group_id and not await self._store.groups.by_id(entry.group_id):
+                reason = texts.group_gone(entry.name)
+            await self._end(entry, "cancelled", reason, texts.not_made(reason))
+            return
+        change = await self._change(entry, target)
+        if isinstance(change, Text):
+            await self._end(entry, "skipped", change, change)
+            return
+        progress = Progress(reply=_reply(entry), request_key=entry.run_key)
+        outcome = await self._changes.submit(change, progress)
+        operation = await self._store.operations.for_request(entry.run_key)
+        await self._advance(entry, change.action, outcome, operation)
+
+    async def _change(self, entry: ScheduledChange, target: Target) -> Change | Text:
+        """The change this phase makes, or why it is skipped."""
+        actor = entry.actor
+        if entry.phase == "at" and entry.how != UNDO:
+            picture = None
+            if entry.jpeg is not None and entry.side is not None:
+                picture = PreparedPicture(entry.jpeg, entry.side)
+            return Change(Action(entry.action), target, actor, picture, entry.requester)
+        records = await self._store.history.latest(target_key(target), 1)
+        if entry.phase == "at":  # a scheduled undo: of whatever was changed last
+            if not records:
+                return texts.cannot_put_back(target.title)
+        elif not records or records[0].operation_id != entry.operation_id:
+            name = records[0].actor_name if records else texts.SOMEONE
+            return texts.not_put_back(target.title, name)
+        elif await self._changed_outside(target, records[0].after_url):
+            return texts.not_put_back(target.title, texts.SOMEONE)
+        try:
+            undo = await self._avatars.undo_of(actor, target, records[0])
+        except UndoRefused:
+            return texts.cannot_put_back(target.title)
+        return replace(undo, requester=entry.requester)
+
+    async def _changed_outside(self, target: Target, url: str | None) -> bool:
+        """Whether the picture now differs from the one the bot set (read back where the
+        provider can; not knowing counts as unchanged)."""
+        provider, group = target.provider, target.group
+        if url is None or group is None or not provider.can(Capability.GET_GROUP):
+            return False
+        try:
+            result = await provider.get_group_picture(group.chat_id)
+        except Exception:
+            log.info("could not read the picture of %s back", target.name, exc_info=True)
+            return False
+        return result.ok and bool(result.url) and result.url != url
+
+    async def _adopt(self, entry: ScheduledChange, operation: Operation) -> None:
+        """A phase whose change the engine resumed after a restart: wait for its end."""
+        assert operation.id is not None
+        while operation.status in OPEN_STATUSES:
+            await asyncio.sleep(RESUMED_POLL_SECONDS)
+            found = await self._store.operations.get(operation.id)
+            if found is None:
+                return
+            operation = found
+        result = Result.DONE if operation.status is OperationStatus.DONE else Result.FAILED
+        outcome = Outcome(result, entry.title, url=operation.url, reason=operation.reason)
+        await self._advance(entry, Action(operation.action), outcome, operation)
+
+    async def _advance(
+        self,
+        entry: ScheduledChange,
+        action: Action,
+        outcome: Outcome,
+        operation: Operation | None,
+    ) -> None:
+        """A phase's change ended: say so on the author's message, and wait for the undo."""
+        said = texts.outcome_text(action, replace(outcome, resumed=False))
+        status = "done" if outcome.result is Result.DONE else "failed"
+        if entry.phase == "at" and entry.until_at is not None and entry.id is not None:
+            if outcome.result is Result.DONE:
+                await self._store.schedules.next_phase(
+                    entry.id, entry.until_at, operation.id if operation else None
+                )
+                self._wake.set()
+                zone = await self.zone_of(entry.actor_id)
+                back = texts.comes_back(_moment(entry.until_at), self.now(), zone)
+                await self._say(entry, joined("\n", [said, back]))
+                return
+            said = joined("\n", [said, texts.NOT_MADE_NO_UNTIL])
+        await self._end(entry, status, outcome.reason, said)
+
+    async def _end(
+        self, entry: ScheduledChange, status: str, reason: str | None, said: str
+    ) -> None:
+        if entry.id is not None:
+            await self._store.schedules.finish(entry.id, status, reason)
+        await self._say(entry, said)
+
+    async def _say(self, entry: ScheduledChange, text: str) -> None:
+        try:
+            await self._tell(entry, text)
+        except Exception:  # the author blocked the bot, the message is gone...
+            log.warning("could not tell how scheduled change %s went", entry.id, exc_info=True)
+
+    async def _tell(self, entry: ScheduledChange, text: str) -> None:
+        """On the author's message (its reply), else in the author's chat."""
+        if entry.reply_chat_id is not None:
+            await self._messenger.report(entry.reply_chat_id, entry.reply_message_id, text)
+        else:
+            await self._messenger.report(entry.actor_chat_id, None, text)
+
+    async def _notify_author(self, entry: ScheduledChange, text: str) -> None:
+        if entry.reply_chat_id != entry.actor_chat_id:
+            await self._messenger.report(entry.actor_chat_id, None, text)
+
+
+def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
+    """A scheduled change that makes `change`, at the times (and answering where) given."""
+    target, picture, actor = change.target, change.picture, change.actor
+    return ScheduledChange(
+        action=change.action.value,
+        how=change.how,
+        name=target.name,
+        title=target.title,
+        group_id=target.group.id if target.group else None,
+        provider=target.provider.name,
+        jpeg=picture.jpeg if picture else None,
+        side=picture.side if picture else None,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        actor_chat_id=actor.chat_id,
+        **times_and_reply,
+    )
+
+
+def describe(entry: ScheduledChange) -> Text:
+    """What a scheduled change does in its current phase."""
+    if entry.phase == "until":
+        return texts.scheduled_what(UNDO, entry.title)
+    return texts.scheduled_what(entry.how or entry.action, entry.title)
+
+
+def due(entry: ScheduledChange) -> datetime:
+    return _moment(entry.due_at)
+
+
+def _reply(entry: ScheduledChange) -> MessageRef | None:
+    if entry.reply_chat_id is None or entry.reply_message_id is None:
+        return None
+    return MessageRef(entry.reply_chat_id, entry.reply_message_id)
+
+
+__all__ = ["BadTime", "Scheduler", "describe", "due"]

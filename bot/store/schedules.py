@@ -1,0 +1,105 @@
+"""Scheduled changes (`at …`, `until …`) and each person's time zone."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+from bot.domain import ScheduledChange
+from bot.store.db import Database, Parameters, utc_now
+
+_FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
+
+
+class Schedules:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, entry: ScheduledChange) -> int | None:
+        """Keep a scheduled change; its id, or None when its request already has one."""
+        values = {name: getattr(entry, name) for name in _FIELDS}
+        values["created_at"] = entry.created_at or utc_now()
+        written = await self._db.execute(
+            f"INSERT INTO schedules ({', '.join(_FIELDS)})"
+            f" VALUES ({', '.join('?' * len(_FIELDS))})"
+            " ON CONFLICT (request_key) DO NOTHING",
+            [values[name] for name in _FIELDS],
+        )
+        return written.lastrowid if written.rowcount else None
+
+    async def get(self, entry_id: int) -> ScheduledChange | None:
+        found = await self._select("WHERE id = ?", (entry_id,))
+        return found[0] if found else None
+
+    async def for_request(self, request_key: str) -> ScheduledChange | None:
+        found = await self._select("WHERE request_key = ?", (request_key,))
+        return found[0] if found else None
+
+    async def pending(self) -> list[ScheduledChange]:
+        """What waits for its time, the soonest first."""
+        return await self._select("WHERE status = 'pending' ORDER BY due_at, id", ())
+
+    async def running(self) -> list[ScheduledChange]:
+        """What was running when the bot stopped."""
+        return await self._select("WHERE status = 'running' ORDER BY id", ())
+
+    async def next_due(self) -> str | None:
+        row = await self._db.fetch_one(
+            "SELECT MIN(due_at) AS due FROM schedules WHERE status = 'pending'"
+        )
+        return row["due"] if row else None
+
+    async def due(self, now: str) -> list[ScheduledChange]:
+        return await self._select(
+            "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
+        )
+
+    async def claim(self, entry_id: int, status: str = "running") -> bool:
+        """Move a pending entry to `status` (running, or cancelled); False when it no longer
+        waits (taken up, or cancelled, by someone else first)."""
+        written = await self._db.execute(
+            "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending'",
+            (status, entry_id),
+        )
+        return written.rowcount == 1
+
+    async def retry(self, entry_id: int) -> None:
+        """A running entry whose change was never written down waits again."""
+        await self._db.execute(
+            "UPDATE schedules SET status = 'pending' WHERE id = ? AND status = 'running'",
+            (entry_id,),
+        )
+
+    async def next_phase(self, entry_id: int, due_at: str, operation_id: int | None) -> None:
+        """The change was made; its undo waits for `due_at`. The picture is no longer kept."""
+        await self._db.execute(
+            "UPDATE schedules SET phase = 'until', due_at = ?, status = 'pending',"
+            " operation_id = ?, jpeg = NULL WHERE id = ?",
+            (due_at, operation_id, entry_id),
+        )
+
+    async def finish(self, entry_id: int, status: str, reason: str | None = None) -> None:
+        await self._db.execute(
+            "UPDATE schedules SET status = ?, reason = ?, jpeg = NULL WHERE id = ?",
+            (status, reason, entry_id),
+        )
+
+    async def _select(self, where: str, parameters: Parameters) -> list[ScheduledChange]:
+        rows = await self._db.fetch_all(f"SELECT * FROM schedules {where}", parameters)
+        return [ScheduledChange(**row) for row in rows]
+
+
+class Timezones:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def of(self, user_id: int) -> str | None:
+        row = await self._db.fetch_one("SELECT zone FROM timezones WHERE user_id = ?", (user_id,))
+        return row["zone"] if row else None
+
+    async def choose(self, user_id: int, zone: str) -> None:
+        await self._db.execute(
+            "INSERT INTO timezones (user_id, zone, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_id) DO UPDATE SET zone = excluded.zone,"
+            " updated_at = excluded.updated_at",
+            (user_id, zone, utc_now()),
+        )

@@ -1,0 +1,134 @@
+"""Scheduled pictures: `at …` / `until …` on the picture commands, /scheduled with its Cancel
+buttons, and /timezone."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import ContextTypes
+
+from bot.domain import Action, Actor, MessageRef, PhotoSource, Refusal
+from bot.i18n import cut, joined
+from bot.schedule import Scheduler, describe, due
+from bot.when import BadTime, When, parse, split
+from handlers import bulk
+from handlers.callbacks import CancelSchedule, encode
+from handlers.common import actor_of, message_of, query_of, services_of, with_actor
+from handlers.replies import WORKING, sorry, texts, tr
+
+#: a keyboard row holds a few buttons
+BUTTONS_PER_ROW = 4
+
+
+async def scheduler_of(context: ContextTypes.DEFAULT_TYPE) -> Scheduler:
+    return (await services_of(context).use_cases()).schedule
+
+
+async def timed(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, args: list[str] | None
+) -> tuple[str | None, When | None] | None:
+    """The group (or provider, or list) a command names, and the time its time words say (in
+    the sender's zone); None, after a plain answer, when the time cannot be used or the
+    command names many groups."""
+    words, time_words = split(list(args or []))
+    if not time_words:
+        return bulk.name_of(words), None
+    scheduler = await scheduler_of(context)
+    try:
+        when = parse(time_words, scheduler.now(), await scheduler.zone_of(actor.user_id))
+    except BadTime as bad:
+        await message.reply_text(tr(sorry(bad.reason)))
+        return None
+    name = bulk.name_of(words)
+    if bulk.is_list(name):
+        await message.reply_text(tr(sorry(texts.LIST_CANNOT_BE_SCHEDULED)))
+        return None
+    return name, when
+
+
+async def submit(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    action: Action,
+    name: str | None,
+    photo: PhotoSource | None,
+    when: When,
+    how: str | None = None,
+) -> None:
+    """Schedule a change; the bot's reply says when it runs, and later how it went."""
+    scheduler = await scheduler_of(context)
+    request = f"{message.chat_id}:{message.message_id}"
+    if await scheduler.already(request):  # redelivered after a restart
+        return
+    answer = await message.reply_text(tr(WORKING), do_quote=True)
+    reply = MessageRef(answer.chat_id, answer.message_id)
+    try:
+        said = await scheduler.schedule(actor, action, name, photo, when, reply, request, how=how)
+    except Refusal as refusal:
+        await answer.edit_text(tr(sorry(refusal.reason)))
+        return
+    if said is not None:  # else it runs at once, and its outcome is shown on `answer`
+        await answer.edit_text(tr(said))
+
+
+@with_actor
+async def scheduled_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
+    """`/scheduled [group]`: the pending scheduled changes this person may see, with a Cancel
+    button each."""
+    message = message_of(update)
+    scheduler = await scheduler_of(context)
+    alias = context.args[0] if context.args else None
+    entries = await scheduler.visible(actor, alias)
+    if not entries:
+        await message.reply_text(tr(texts.NOTHING_SCHEDULED))
+        return
+    zone = await scheduler.zone_of(actor.user_id)
+    lines: list[object] = [texts.SCHEDULED_HEADER]
+    buttons = []
+    for number, entry in enumerate(entries, start=1):
+        when = texts.local_time(due(entry), zone)
+        lines.append(texts.scheduled_line(number, when, describe(entry), entry.actor_name))
+        assert entry.id is not None
+        buttons.append(
+            InlineKeyboardButton(
+                tr(texts.cancel_label(number)), callback_data=encode(CancelSchedule(entry.id))
+            )
+        )
+    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
+    await message.reply_text(tr(joined("\n", lines)), reply_markup=InlineKeyboardMarkup(rows))
+
+
+async def cancel_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, value: CancelSchedule
+) -> None:
+    """A press on "Cancel 2" under /scheduled: the rights are checked at the press."""
+    query = query_of(update)
+    actor = actor_of(update)
+    if actor is None:
+        await query.answer(tr(texts.MAY_NOT_CANCEL), show_alert=True)
+        return
+    said = await (await scheduler_of(context)).cancel(actor, value.entry)
+    await query.answer(tr(cut(said, 190)), show_alert=True)
+
+
+@with_actor
+async def timezone_command(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
+) -> None:
+    """`/timezone` shows the zone times are shown in; `/timezone Europe/Berlin` chooses it."""
+    message = message_of(update)
+    scheduler = await scheduler_of(context)
+    if not context.args:
+        chosen = await scheduler.chosen_zone(actor.user_id)
+        await message.reply_text(
+            tr(texts.zone_is(chosen or scheduler.default_zone, chosen is not None))
+        )
+        return
+    try:
+        zone = await scheduler.choose_zone(actor.user_id, context.args[0])
+    except BadTime as bad:
+        await message.reply_text(tr(sorry(bad.reason)))
+        return
+    await message.reply_text(tr(texts.zone_set(zone)))

@@ -1,0 +1,419 @@
+"""Scheduled pictures end to end: `at …` and `until …` from Telegram, the provider's uploads
+out, with restarts in between (short times: the tests wait for outcomes, never for a time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import signal
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
+from tests.conftest import (
+    ADMIN,
+    BOT_TOKEN,
+    FAMILY,
+    GREEN_ID,
+    GREEN_TOKEN,
+    OWNER,
+    REQUESTER,
+    WORK_ADMIN,
+    Bot,
+    raw_config,
+    shut_down,
+    start_bot,
+)
+from tests.fakes.greenapi import FakeGreenApi, Fault
+from tests.fakes.serve import serve
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+from tests.pictures import photo_bytes
+from tests.test_callbacks import answers
+from tests.test_reliability import answer_to, until
+
+CRASH_ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
+#: how long a test waits for a scheduled change's outcome (it is due in a few seconds)
+OUTCOME_TIMEOUT = 30
+SCHEDULED = re.compile(
+    r"^Scheduled for \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), in \d+ seconds?: "
+    r"change the picture of Family\.\n"
+)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    raw: dict[str, Any], fake: FakeGreenApi, telegram: FakeTelegram | None = None
+) -> AsyncIterator[Bot]:
+    """The bot on `raw` until the block ends (a second one on the same store: a restart)."""
+    bot, application = await start_bot(raw, fake, telegram, grants=telegram is None)
+    try:
+        yield bot
+    finally:
+        await shut_down(application)
+
+
+async def schedule(bot: Bot, user: FakeUser, caption: str, image: bytes) -> BotMessage:
+    """Send a photo with a scheduling caption; the bot's reply (edited later with the outcome)."""
+    sent = await user.send_photo(image, caption=caption)
+    await bot.deliver()
+    return answer_to(bot, user, sent)
+
+
+async def outcome(bot: Bot, reply: BotMessage, words: str) -> str:
+    """Wait until the bot's reply says `words`; its text."""
+    await until(lambda: words in reply.content, timeout=OUTCOME_TIMEOUT)
+    return reply.content
+
+
+def set_files(bot: Bot) -> list[bytes | None]:
+    return [call.file for call in bot.green.set_calls()]
+
+
+def rows(bot: Bot, sql: str) -> list[tuple]:
+    with sqlite3.connect(bot.services.config.storage.path) as db:
+        return db.execute(sql).fetchall()
+
+
+async def test_a_picture_set_at_a_time_goes_up_then_and_the_reply_says_so(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    reply = await schedule(bot, owner, "/setgrouppic family in 3s", photo_bytes())
+    assert SCHEDULED.match(reply.content), reply.content
+    assert reply.content.endswith("/scheduled lists it, with a button to cancel it.")
+    assert bot.green.set_calls() == []  # not yet: it is due in 3 s
+
+    done = await outcome(bot, reply, "Done: Family has a new picture.")
+    assert f"\n{bot.green.avatar_of(FAMILY)}" in done
+    assert len(bot.green.set_calls()) == 1
+    audit = [(r.user_id, r.action, r.outcome) for r in await bot.store.audit.latest(limit=5)]
+    assert audit == [(OWNER, "set_group_picture", "done")]
+    assert rows(bot, "SELECT phase, status, jpeg IS NULL FROM schedules") == [("at", "done", 1)]
+
+
+async def test_until_sets_now_and_puts_the_earlier_picture_back_then(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+    await bot.deliver()
+    reply = await schedule(bot, owner, "/setgrouppic family until in 3s", photo_bytes(800, 800))
+    await outcome(bot, reply, "The earlier picture comes back at")
+    assert reply.content.startswith("Done: Family has a new picture.")
+    first, holiday = set_files(bot)
+    assert first != holiday
+
+    await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
+    assert set_files(bot)[-1] == first  # the earlier picture is back
+    await until(lambda: "comes back" not in reply.content)
+    assert reply.content.startswith("Done: Family has a new picture.")
+    assert rows(bot, "SELECT phase, status FROM schedules") == [("until", "done")]
+
+
+async def test_a_scheduled_change_survives_a_restart_before_its_time(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    async with running(raw, fake) as bot:
+        reply = await schedule(
+            bot, bot.user(OWNER, "Olga"), "/setgrouppic family in 3s", photo_bytes()
+        )
+        assert SCHEDULED.match(reply.content)
+    assert fake.set_calls() == []
+
+    async with running(raw, fake, bot.telegram) as bot:
+        await outcome(bot, reply, "Done: Family has a new picture.")
+        assert len(fake.set_calls()) == 1
+
+
+async def test_the_until_restore_survives_a_restart_in_between(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    async with running(raw, fake) as bot:
+        owner = bot.user(OWNER, "Olga")
+        await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+        await bot.deliver()
+        reply = await schedule(bot, owner, "/setgrouppic family until in 4s", photo_bytes(700, 700))
+        await outcome(bot, reply, "The earlier picture comes back at")
+
+    async with running(raw, fake, bot.telegram):
+        await until(lambda: len(fake.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
+        first, _holiday, back = (call.file for call in fake.set_calls())
+        assert back == first
+
+
+async def _late_by(tmp_path, green, minutes: int) -> tuple[BotMessage, list]:
+    """Schedule in an hour, stop, move its time `minutes` into the past, start again: the
+    bot's reply once it is settled, and the uploads."""
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    async with running(raw, fake) as bot:
+        reply = await schedule(
+            bot, bot.user(OWNER, "Olga"), "/setgrouppic family in 1h", photo_bytes()
+        )
+    past = datetime.now(UTC) - timedelta(minutes=minutes)
+    with sqlite3.connect(raw["storage"]["path"]) as db:  # the bot was down at its time
+        db.execute("UPDATE schedules SET due_at = ?", (past.isoformat(timespec="seconds"),))
+    async with running(raw, fake, bot.telegram):
+        await until(lambda: "Scheduled" not in reply.content, timeout=OUTCOME_TIMEOUT)
+    return reply, fake.set_calls()
+
+
+async def test_a_change_late_by_less_than_the_limit_runs_at_start_up(tmp_path, green):
+    reply, calls = await _late_by(tmp_path, green, 20)
+    assert reply.content.startswith("Done: Family has a new picture.")
+    assert len(calls) == 1
+
+
+async def test_a_change_late_by_more_than_the_limit_fails_and_its_author_is_told(tmp_path, green):
+    reply, calls = await _late_by(tmp_path, green, 90)
+    assert reply.content == (
+        "The scheduled change was not made: the bot was not running at its time, and it is now"
+        " 90 minutes late (at most 60 minutes are allowed)."
+    )
+    assert calls == []
+
+
+async def test_scheduled_lists_with_cancel_buttons_by_right_and_a_cancel_sticks(bot: Bot):
+    owner, admin = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
+    work_admin, requester = bot.user(WORK_ADMIN, "Walt"), bot.user(REQUESTER, "Rita")
+    reply = await schedule(bot, admin, "/setgrouppic family in 1h", photo_bytes())
+    assert reply.content.startswith("Scheduled for ")
+
+    assert await bot.say(work_admin, "/scheduled") == "Nothing is scheduled."
+    assert await bot.say(requester, "/scheduled family") == "Nothing is scheduled."
+    listing = await bot.say(owner, "/scheduled")
+    assert re.fullmatch(
+        r"Scheduled changes:\n1\. \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\): "
+        r"change the picture of Family \(by Ada\)",
+        listing,
+    ), listing
+    shown = bot.telegram.bot_messages(owner)[-1]
+    [button] = shown.buttons()
+    assert button["text"] == "Cancel 1"
+
+    await owner.press(shown, button["callback_data"])
+    await bot.deliver()
+    assert answers(bot)[-1] == "Cancelled by Olga: change the picture of Family will not be made."
+    assert reply.content == "Cancelled by Olga: change the picture of Family will not be made."
+    await owner.press(shown, button["callback_data"])  # a second press: nothing left to cancel
+    await bot.deliver()
+    assert answers(bot)[-1] == "That scheduled change is no longer waiting; nothing was done."
+    assert await bot.say(owner, "/scheduled") == "Nothing is scheduled."
+    assert rows(bot, "SELECT status FROM schedules") == [("cancelled",)]
+    assert bot.green.set_calls() == []
+
+
+async def test_forged_cancel_data_and_a_press_without_the_right_cancel_nothing(bot: Bot):
+    owner, admin = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
+    await schedule(bot, owner, "/setgrouppic family in 1h", photo_bytes())
+    await bot.say(admin, "/scheduled")  # Family's admin sees the owner's change on Family
+    shown = bot.telegram.bot_messages(admin)[-1]
+    [button] = shown.buttons()
+    # data of no button on this message, and a real button's data on a message without it
+    await admin.press(shown, "sx:999", forged=True)
+    await admin.press(shown, "sx:1:2", forged=True)
+    await bot.say(owner, "/help")
+    help_message = bot.telegram.bot_messages(owner)[-1]
+    await owner.press(help_message, button["callback_data"], forged=True)
+    await bot.deliver()
+    assert answers(bot) == ["That button is not on this message; nothing was done."] * 3
+    await bot.store.grants.remove(ADMIN, "family")  # a real button, without the right now
+    await admin.press(shown, button["callback_data"])
+    await bot.deliver()
+    assert answers(bot)[-1] == "You may not cancel that scheduled change."
+    assert rows(bot, "SELECT status FROM schedules") == [("pending",)]
+
+
+async def test_a_change_whose_author_lost_the_right_is_cancelled_and_the_author_told(bot: Bot):
+    admin = bot.user(ADMIN, "Ada")
+    reply = await schedule(bot, admin, "/setgrouppic family in 3s", photo_bytes())
+    assert reply.content.startswith("Scheduled for ")
+    await bot.store.grants.remove(ADMIN, "family")  # revoked before its time
+
+    said = await outcome(bot, reply, "not made")
+    assert said == (
+        "The scheduled change was not made: Ada may no longer change the picture of Family."
+    )
+    assert bot.green.set_calls() == []
+    assert rows(bot, "SELECT status FROM schedules") == [("cancelled",)]
+
+
+async def test_a_picture_changed_between_at_and_until_is_not_overwritten(bot: Bot):
+    owner, admin = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
+    await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+    await bot.deliver()
+    reply = await schedule(bot, owner, "/setgrouppic family until in 4s", photo_bytes(800, 800))
+    await outcome(bot, reply, "The earlier picture comes back at")
+    await admin.send_photo(photo_bytes(640, 640), caption="/setgrouppic family")  # Ada's own
+    await bot.deliver()
+
+    said = await outcome(bot, reply, "not put back")
+    assert said == (
+        "The earlier picture of Family was not put back: Ada changed the picture since, "
+        "and theirs stays."
+    )
+    assert len(bot.green.set_calls()) == 3  # the first, the holiday one, Ada's: nothing more
+    assert rows(bot, "SELECT phase, status FROM schedules") == [("until", "skipped")]
+
+
+async def test_times_are_read_and_shown_in_the_readers_zone(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    assert await bot.say(owner, "/timezone") == (
+        "I show you times in UTC, the bot's time zone. /timezone <IANA name> sets yours, "
+        "for example /timezone Europe/Berlin."
+    )
+    assert await bot.say(owner, "/timezone Mars/Olympus") == (
+        "Sorry, I know no time zone called 'Mars/Olympus'; write an IANA name such as "
+        "Europe/Berlin or America/Sao_Paulo."
+    )
+    assert await bot.say(owner, "/timezone Europe/Moscow") == (
+        "Done: I will show you times in Europe/Moscow."
+    )
+    year = datetime.now(UTC).year + 1
+    caption = f"/setgrouppic family at {year}-01-02 18:00 until {year}-01-03 9:00"
+    sent = await owner.send_document(
+        b"GIF89a" + bytes(64), file_name="a.gif", mime_type="image/gif", caption=caption
+    )
+    await bot.deliver()  # a picture the bot cannot use is refused at once, not at its time
+    assert answer_to(bot, owner, sent).content.startswith("Sorry, this is a GIF")
+    reply = await schedule(
+        bot,
+        owner,
+        f"/setgrouppic family at {year}-01-02 18:00 until {year}-01-03 9:00",
+        photo_bytes(),
+    )
+    assert re.match(
+        r"Scheduled for \w{3} 2 Jan 18:00 \(Europe/Moscow\), in \d+ (days|months?): "
+        r"change the picture of Family\.\nThe earlier picture comes back at \w{3} 3 Jan 09:00 "
+        r"\(Europe/Moscow\), in \d+ (days|months?)\.",
+        reply.content,
+    ), reply.content
+    stored = rows(bot, "SELECT run_at, until_at FROM schedules")
+    assert stored == [(f"{year}-01-02T15:00:00+00:00", f"{year}-01-03T06:00:00+00:00")]
+
+
+async def test_unusable_times_get_plain_answers_and_nothing_is_kept(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 2020-01-01 10:00")
+    assert (await bot.answer(owner)).startswith("Sorry, Wed 1 Jan 10:00 (UTC) has passed")
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 9:00 until 8:00")
+    assert "before the change itself is made" in await bot.answer(owner)
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family, work in 1h")
+    assert await bot.answer(owner) == (
+        "Sorry, a change to many groups cannot be scheduled yet; name one group."
+    )
+    assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert bot.green.set_calls() == []
+
+
+async def test_a_requesters_scheduled_change_is_a_proposal_whose_approval_keeps_the_times(
+    bot: Bot,
+):
+    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+    reply = await schedule(bot, requester, "/setgrouppic family in 5s", photo_bytes())
+    assert reply.content.startswith("You may not make this change yourself, so I sent your")
+    assert re.search(r"\nTo be made at \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\)\.$", reply.content)
+    [invitation] = bot.telegram.bot_messages(admin)
+    assert invitation.content.endswith(" UTC.") and "\nTo be made at 20" in invitation.content
+    assert bot.green.set_calls() == []
+
+    await admin.press(invitation, "ap:1")
+    await bot.deliver()
+    told = bot.telegram.bot_messages(requester)[-1].content
+    assert told.startswith(
+        "Your proposal to change the picture of Family was approved by Ada (222). To be made at"
+    )
+    done = await bot.telegram.wait_for_bot_message(
+        requester, contains="Done: Family has a new picture.", timeout=OUTCOME_TIMEOUT
+    )
+    assert f"\n{bot.green.avatar_of(FAMILY)}" in done.content
+    [sent] = bot.green.set_calls()
+    assert sent.file == invitation.photo  # the picture the admin saw
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await bot.store.audit.latest(limit=1)]
+    assert audit == [(ADMIN, "done", REQUESTER)]  # made by the approver, for Rita
+    listing = await bot.say(requester, "/scheduled")  # nothing left waiting, for her too
+    assert listing == "Nothing is scheduled."
+
+
+async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+    await owner.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
+    await bot.deliver()
+    first = set_files(bot)[0]
+    sent = await owner.send("/undogrouppic family in 3s")
+    await bot.deliver()
+    reply = answer_to(bot, owner, sent)
+    assert "put back the earlier picture of Family" in reply.content
+    await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
+    assert set_files(bot)[-1] == first
+    answer = await bot.say(owner, "/delgrouppic family in 1h")  # Green API cannot remove
+    assert answer == "Sorry, Green API cannot remove a group picture, so nothing was changed."
+    assert rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")]
+
+
+async def test_a_russian_reader_gets_the_time_in_russian_and_in_their_zone(bot: Bot):
+    owner = bot.user(OWNER, "Olga", language_code="ru")
+    assert await bot.say(owner, "/timezone Europe/Moscow") == (
+        "Готово: буду показывать вам время в поясе Europe/Moscow."
+    )
+    reply = await schedule(bot, owner, "/setgrouppic family in 2h", photo_bytes())
+    assert re.match(
+        r"Запланировано на \w{2} \d{1,2} \w+\.? \d\d:\d\d \(Europe/Moscow\), через 2 часа: ",
+        reply.content,
+    ), reply.content
+
+
+async def test_the_ask_form_keeps_the_time_until_the_photo_comes(bot: Bot):
+    admin = bot.user(ADMIN, "Ada")
+    question = await bot.say(admin, "/setgrouppic family in 1h")
+    assert question.startswith("Send me the new picture for Family")
+    await admin.send_photo(photo_bytes(1000, 800))
+    answer = await bot.answer(admin)
+    assert answer.startswith("Scheduled for ") and "in 1 hour" in answer
+    assert bot.green.set_calls() == []
+    assert rows(bot, "SELECT actor_id, status FROM schedules") == [(ADMIN, "pending")]
+
+
+async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_restart(tmp_path):
+    """SIGKILL while Green API holds the scheduled upload: after the restart the change engine
+    resumes it, and the scheduler waits for its end instead of running it a second time."""
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    owner = telegram.user(OWNER, "Olga")
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = raw_config(tmp_path, green_url)
+        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
+        raw["providers"]["green"].update(
+            api_token_instance="${GREEN_API_TOKEN}", timeout_seconds=60
+        )
+        config = write_config(tmp_path, raw)
+        database = raw["storage"]["path"]
+
+        green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the first upload
+        first = await spawn_bot(config, telegram, CRASH_ENV)
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family in 2s")
+        await until(lambda: green.set_calls(), timeout=OUTCOME_TIMEOUT)
+        first.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(first.process.wait(), 10)
+        with sqlite3.connect(database) as db:
+            assert db.execute("SELECT status FROM schedules").fetchall() == [("running",)]
+
+        async with running_bot(config, telegram, CRASH_ENV):
+            await until(
+                lambda: any(
+                    m.reply_to_message_id == sent["message_id"] and "Done" in m.content
+                    for m in telegram.bot_messages(owner)
+                ),
+                timeout=OUTCOME_TIMEOUT,
+            )
+            with sqlite3.connect(database) as db:
+                await until(
+                    lambda: db.execute("SELECT status FROM schedules").fetchall() == [("done",)]
+                )
+    [answer] = [
+        m for m in telegram.bot_messages(owner) if m.reply_to_message_id == sent["message_id"]
+    ]
+    assert answer.content.startswith("Done: Family has a new picture.")
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]  # held, resumed
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT outcome FROM audit").fetchall() == [("done",)]
