@@ -387,9 +387,10 @@ class Scheduler:
         status = "done" if outcome.result is Result.DONE else "failed"
         if entry.phase == "at" and entry.until_at is not None and entry.id is not None:
             if outcome.result is Result.DONE:
-                await self._store.schedules.next_phase(
+                if not await self._store.schedules.next_phase(
                     entry.id, entry.until_at, operation.id if operation else None
-                )
+                ):
+                    return  # another instance, waiting for the same change, told the author
                 self._wake.set()
                 zone = await self.zone_of(entry.actor_id)
                 back = texts.comes_back(_moment(entry.until_at), self.now(), zone)
@@ -401,8 +402,10 @@ class Scheduler:
     async def _end(
         self, entry: ScheduledChange, status: str, reason: str | None, said: str
     ) -> None:
-        if entry.id is not None:
-            await self._store.schedules.finish(entry.id, status, reason)
+        if entry.id is not None and not await self._store.schedules.finish(
+            entry.id, status, reason
+        ):
+            return  # closed already, and its author told, by another instance
         await self._say(entry, said)
 
     async def _say(self, entry: ScheduledChange, text: str) -> None:

@@ -17,6 +17,7 @@ from bot.domain import (
     Proposal,
     ProposalStatus,
     Role,
+    ScheduledChange,
 )
 from bot.store import MIGRATIONS, Store, connect
 from bot.store.operations import Claim
@@ -440,5 +441,37 @@ async def test_instances_share_whom_the_bot_waits_for_and_alert_once(store_targe
     ended = await asyncio.gather(*(s.auth_alerts.end("green") for s in (one, two)))
     assert sorted(ended) == [False, True]
     assert await two.auth_alerts.start("green") is True  # a new outage
+    await one.close()
+    await two.close()
+
+
+async def test_a_scheduled_change_is_taken_up_and_moved_on_by_one_instance_only(store_target):
+    """Both instances see a scheduled change come due, and both may wait for its change after a
+    restart: one takes it up, one moves it to its `until`, one closes it (and tells its author)."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    entry = ScheduledChange(
+        action="set_group_picture",
+        name="family",
+        title="Family",
+        provider="green",
+        actor_id=1001,
+        actor_name="Olga",
+        actor_chat_id=1001,
+        due_at="2026-12-24T17:00:00+00:00",
+        until_at="2026-12-27T08:00:00+00:00",
+        request_key="7:1",
+    )
+    entry_id = await one.schedules.add(entry)
+    assert entry_id is not None
+    claimed = await asyncio.gather(one.schedules.claim(entry_id), two.schedules.claim(entry_id))
+    assert sorted(claimed) == [False, True]
+    moved = await asyncio.gather(
+        *(s.schedules.next_phase(entry_id, entry.until_at or "", None) for s in (one, two))
+    )
+    assert sorted(moved) == [False, True]
+    assert await two.schedules.claim(entry_id)  # the `until` came due
+    closed = await asyncio.gather(*(s.schedules.finish(entry_id, "done") for s in (one, two)))
+    assert sorted(closed) == [False, True]
+    assert (await one.schedules.get(entry_id)).status == "done"  # type: ignore[union-attr]
     await one.close()
     await two.close()

@@ -69,19 +69,25 @@ class Schedules:
             (entry_id,),
         )
 
-    async def next_phase(self, entry_id: int, due_at: str, operation_id: int | None) -> None:
-        """The change was made; its undo waits for `due_at`. The picture is no longer kept."""
-        await self._db.execute(
+    async def next_phase(self, entry_id: int, due_at: str, operation_id: int | None) -> bool:
+        """The change was made; its undo waits for `due_at`. The picture is no longer kept.
+        False when the running entry was moved on already (by another instance that also
+        waited for its change)."""
+        written = await self._db.execute(
             "UPDATE schedules SET phase = 'until', due_at = ?, status = 'pending',"
-            " operation_id = ?, jpeg = NULL WHERE id = ?",
+            " operation_id = ?, jpeg = NULL WHERE id = ? AND status = 'running'",
             (due_at, operation_id, entry_id),
         )
+        return written.rowcount == 1
 
-    async def finish(self, entry_id: int, status: str, reason: str | None = None) -> None:
-        await self._db.execute(
-            "UPDATE schedules SET status = ?, reason = ?, jpeg = NULL WHERE id = ?",
+    async def finish(self, entry_id: int, status: str, reason: str | None = None) -> bool:
+        """Close a running entry; False when it was closed already (by another instance)."""
+        written = await self._db.execute(
+            "UPDATE schedules SET status = ?, reason = ?, jpeg = NULL"
+            " WHERE id = ? AND status = 'running'",
             (status, reason, entry_id),
         )
+        return written.rowcount == 1
 
     async def _select(self, where: str, parameters: Parameters) -> list[ScheduledChange]:
         rows = await self._db.fetch_all(f"SELECT * FROM schedules {where}", parameters)
