@@ -4,6 +4,7 @@ message, the final summary, one notice, the audit rows, and a restart in the mid
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -119,8 +120,13 @@ async def test_a_list_over_two_accounts_with_a_failure_and_a_refusal(two_account
     accounts = ["other" if OTHER_ID in path else "green" for path, _ in arrivals]
     assert accounts.index("other") < len(accounts) - 1 - accounts[::-1].index("green")
     by_account: dict[str, list[str]] = {"green": [], "other": []}
+    arrived: dict[str, list[float]] = {"green": [], "other": []}
     for call in bot.green.set_calls():
-        by_account["other" if OTHER_ID in call.path else "green"].append(call.form["groupId"])
+        account = "other" if OTHER_ID in call.path else "green"
+        by_account[account].append(call.form["groupId"])
+        arrived[account].append(call.received_at)
+    for times in arrived.values():  # each account at its pace: never two calls closer than it
+        assert all(later - earlier >= 0.05 for earlier, later in itertools.pairwise(times))
     assert sorted(by_account["green"]) == sorted([FAMILY, *GREEN_MORE.values()])
     assert sorted(by_account["other"]) == sorted(OTHER.values())  # o6 tried once: it failed
     assert len({r.file for r in bot.green.set_calls()}) == 1
