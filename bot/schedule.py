@@ -263,14 +263,14 @@ class Scheduler:
     async def _run_loop(self) -> None:
         while not self._closing:
             self._wake.clear()
+            sleep = MAX_SLEEP_SECONDS  # also the next try when the store does not answer
             try:
                 await self._take_due()
+                next_due = await self._store.schedules.next_due()
+                if next_due is not None:
+                    sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
             except Exception:
                 log.exception("could not run the scheduled changes that are due")
-            next_due = await self._store.schedules.next_due()
-            sleep = MAX_SLEEP_SECONDS
-            if next_due is not None:
-                sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
             if self._closing:
                 return
             with contextlib.suppress(TimeoutError):

@@ -348,7 +348,10 @@ async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
     assert set_files(bot)[-1] == first
     answer = await bot.say(owner, "/delgrouppic family in 1h")  # Green API cannot remove
     assert answer == "Sorry, Green API cannot remove a group picture, so nothing was changed."
-    assert rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")]
+    await until(  # closed once the change engine told the scheduler how it went
+        lambda: rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")],
+        timeout=OUTCOME_TIMEOUT,
+    )
 
 
 async def test_a_russian_reader_gets_the_time_in_russian_and_in_their_zone(bot: Bot):
