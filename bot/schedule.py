@@ -297,14 +297,14 @@ class Scheduler:
     async def _run_loop(self) -> None:
         while not self._closing:
             self._wake.clear()
+            sleep = MAX_SLEEP_SECONDS
             try:
                 await self._take_due()
-            except Exception:
+                next_due = await self._store.schedules.next_due()
+                if next_due is not None:
+                    sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
+            except Exception:  # a store that stops answering must not end the loop
                 log.exception("could not run the scheduled changes that are due")
-            next_due = await self._store.schedules.next_due()
-            sleep = MAX_SLEEP_SECONDS
-            if next_due is not None:
-                sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
             if self._closing:
                 return
             with contextlib.suppress(TimeoutError):
