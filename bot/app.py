@@ -209,6 +209,7 @@ class Services:
             zone=config.timezone,
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
         )
+        bulks.scheduler = scheduler  # a list with a time: one scheduled change per group
         await scheduler.start()  # after `changes`: it waits for the changes they resumed
         return UseCases(
             avatars=avatars,

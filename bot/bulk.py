@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
 from bot import audit, texts
@@ -42,7 +43,7 @@ from bot.domain import (
     Refusal,
     Target,
 )
-from bot.i18n import moment
+from bot.i18n import Text, moment
 from bot.messenger import Button, Messenger
 from bot.notify import Notifier, who
 from bot.permissions import PROPOSABLE
@@ -50,6 +51,12 @@ from bot.proposals import ProposalBox, stamp
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
+from bot.when import When
+
+if TYPE_CHECKING:
+    from bot.schedule import Scheduler
+
+UNDO = "undo"
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +102,8 @@ class Plan:
     bulk_id: int | None = None
     #: the actor may only propose these changes: one proposal for the whole list
     proposal: bool = False
+    #: a list with a time, confirmed: when its scheduled changes run
+    said: Text | None = None
 
 
 @dataclass(frozen=True)
@@ -135,21 +144,32 @@ class BulkChanges:
         #: the refusals of the bulks running in this process, as said (the store keeps them in
         #: English, for a bulk that ends after a restart)
         self._refused: dict[int, tuple[BulkRefusal, ...]] = {}
+        #: keeps the scheduled changes of a list with a time (set once the scheduler exists)
+        self.scheduler: Scheduler | None = None
 
     async def ask(
-        self, actor: Actor, kind: BulkKind, names: str, photo: PhotoSource | None
+        self,
+        actor: Actor,
+        kind: BulkKind,
+        names: str,
+        photo: PhotoSource | None,
+        when: When | None = None,
     ) -> Plan:
         """The plan for a list of groups; stored (waiting for a confirmation) when it would
-        change any."""
+        change any. With a time, a requester's list is refused (`Refusal`)."""
         plan, _ = await self._plan(actor, kind, names, final=False)
         if not plan.targets:
             return plan
+        if when is not None and plan.proposal:
+            raise Refusal(texts.LIST_PROPOSAL_CANNOT_BE_SCHEDULED)
+        times = when.stored() if when is not None else (None, None)
         bulk_id = await self._store.bulks.add(
             kind,
             actor,
             names,
             photo.file_id if photo else None,
             photo.file_size if photo else None,
+            times,
         )
         return replace(plan, bulk_id=bulk_id)
 
@@ -167,8 +187,13 @@ class BulkChanges:
                 raise Refusal(texts.BULK_PICTURE_LOST)
             picture = await self._service.changes.fetch(bulk.file_id)
             changes = [replace(change, picture=picture) for change in changes]
+        scheduled = bulk.run_at is not None or bulk.until_at is not None
         if plan.proposal:
+            if scheduled:  # the requester's rights changed since it was asked
+                raise Refusal(texts.LIST_PROPOSAL_CANNOT_BE_SCHEDULED)
             return await self._propose(bulk_id, actor, plan, picture)
+        if scheduled:
+            return await self._schedule(bulk, plan, changes, message)
         async with self._store.transaction():
             claimed = await self._store.bulks.claim(
                 bulk_id, message.chat_id, message.message_id, plan.refused
@@ -179,6 +204,25 @@ class BulkChanges:
         self._refused[bulk_id] = tuple(plan.refused)
         await self._run_all(bulk_id, written)
         return replace(plan, bulk_id=bulk_id)
+
+    async def _schedule(
+        self, bulk: BulkRecord, plan: Plan, changes: list[Change], message: MessageRef
+    ) -> Plan | None:
+        """A confirmed list with a time: one scheduled change per group (bot/schedule.py),
+        written with the bulk's end, so a second press schedules nothing."""
+        assert self.scheduler is not None, "the scheduler keeps a list with a time"
+        if bulk.kind is BulkKind.UNDO:  # undone at its time: of the change last made then
+            changes = [
+                Change(Action.SET_GROUP_PICTURE, target, bulk.actor, None, how=UNDO)
+                for target in plan.targets
+            ]
+        when = When.from_stored(bulk.run_at, bulk.until_at)
+        async with self._store.transaction():
+            if not await self._store.bulks.claim(bulk.id, message.chat_id, None, plan.refused):
+                return None
+            await self._store.bulks.close(bulk.id)
+            said = await self.scheduler.keep_list(changes, when, message.chat_id, f"bulk:{bulk.id}")
+        return replace(plan, bulk_id=bulk.id, said=said)
 
     async def decide(self, decider: Actor, bulk_id: int, approve: bool) -> Decision:
         """A press on Approve / Reject of a proposed list: the first decision counts, by the

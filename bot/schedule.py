@@ -170,11 +170,45 @@ class Scheduler:
         if when.at is None:
             return None
         what = texts.scheduled_what(how or action.value, target.title)
-        lines: list[object] = [texts.scheduled_for(what, when.at, now, zone)]
+        return self._when_said(what, when, zone, texts.SEE_SCHEDULED)
+
+    def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
+        """When a scheduled change runs (and its earlier picture comes back), and where to
+        see it."""
+        now = self.now()
+        lines: list[object] = []
+        if when.at is not None:
+            lines.append(texts.scheduled_for(what, when.at, now, zone))
         if when.until is not None:
             lines.append(texts.comes_back(when.until, now, zone))
-        lines.append(texts.SEE_SCHEDULED)
+        lines.append(see)
         return joined("\n", lines)
+
+    async def keep_list(
+        self, changes: list[Change], when: When, chat_id: int, request_key: str
+    ) -> Text:
+        """Keep one scheduled change per group of a confirmed list (joining the caller's
+        transaction); the sentence that says when they run. Each group's outcome goes to
+        `chat_id` as a message of its own (one message per group, so none overwrites
+        another's)."""
+        run_at, until_at = when.stored()
+        for change in changes:
+            await self._store.schedules.add(
+                _entry(
+                    change,
+                    run_at=run_at,
+                    until_at=until_at,
+                    due_at=run_at or _iso(self.now()),
+                    reply_chat_id=chat_id,
+                    request_key=f"{request_key}:{change.target.name}",
+                )
+            )
+        self._wake.set()
+        first = changes[0]
+        title = ", ".join(change.target.title for change in changes)
+        what = texts.scheduled_what(first.how or first.action.value, title)
+        zone = await self.zone_of(first.actor.user_id)
+        return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)
 
     async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
         """Keep the change an approved proposal with times describes (joining the caller's

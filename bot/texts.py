@@ -1268,7 +1268,14 @@ def approved_for_later(action: Action, title: str, decider: str, times: object) 
     )
 
 
-LIST_CANNOT_BE_SCHEDULED = _("a change to many groups cannot be scheduled yet; name one group")
+LIST_PROPOSAL_CANNOT_BE_SCHEDULED = _(
+    "you may only propose these changes, and a proposal for many groups cannot be scheduled;"
+    " name one group"
+)
+SEE_SCHEDULED_LIST = _(
+    "/scheduled lists each group's change, with a button to cancel it. Each group's outcome"
+    " comes as a message of its own."
+)
 
 
 def zone_is(zone: str, chosen: bool) -> Text:

@@ -47,6 +47,21 @@ class When:
     at: datetime | None = None
     until: datetime | None = None
 
+    def stored(self) -> tuple[str | None, str | None]:
+        """(at, until) as the store keeps them: ISO in UTC."""
+        return _iso(self.at), _iso(self.until)
+
+    @classmethod
+    def from_stored(cls, at: str | None, until: str | None) -> When:
+        return cls(
+            datetime.fromisoformat(at) if at else None,
+            datetime.fromisoformat(until) if until else None,
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+
 
 def zone_named(name: str) -> ZoneInfo:
     """The IANA zone called `name`; BadTime for an unknown one."""

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot.bulk import names_in
 from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
 from bot.i18n import cut
+from bot.when import When
 from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
 from handlers.common import actor_of, query_of, services_of
 from handlers.replies import ANONYMOUS, WORKING, sorry, texts, tr
@@ -35,11 +36,17 @@ async def ask(
     kind: BulkKind,
     names: str,
     photo: PhotoSource | None,
+    when: When | None = None,
 ) -> None:
     """List the groups it will change and those it refuses; ask to confirm when it would
-    change more than one, else start at once."""
+    change more than one, else start at once (or, with a time, schedule one change per
+    group: bot/bulk.py)."""
     bulks = (await services_of(context).use_cases()).bulks
-    plan = await bulks.ask(actor, kind, names, photo)
+    try:
+        plan = await bulks.ask(actor, kind, names, photo, when)
+    except Refusal as refusal:  # a requester's list with a time
+        await message.reply_text(tr(sorry(refusal.reason)), do_quote=True)
+        return
     text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
         await message.reply_text(tr(text), do_quote=True)
@@ -94,6 +101,8 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
         return
     if ran is None:
         await context.bot.send_message(shown.chat_id, tr(texts.BULK_TAKEN))
+    elif ran.said is not None:  # scheduled: says when; each group's outcome comes on its own
+        await shown.edit_text(tr(ran.said))
     elif ran.proposal:
         names = ", ".join(target.name for target in ran.targets)
         await shown.edit_text(tr(texts.bulk_proposed(ran.kind, names)))

@@ -33,11 +33,11 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     if timed is None:
         return
     name, when = timed
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        await bulk.ask(message, context, actor, BulkKind.UNDO, name, None, when)
+        return
     if when is not None:  # its reply says when; /scheduled can cancel it until then
         await schedule.submit(message, context, actor, action, name, None, when, how="undo")
-        return
-    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
-        await bulk.ask(message, context, actor, BulkKind.UNDO, name, None)
         return
     service = await services_of(context).get()
     request = f"{message.chat_id}:{message.message_id}"

@@ -139,12 +139,12 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     if timed is None:
         return
     name, when = timed
+    if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
+        await bulk.ask(message, context, actor, BulkKind.DELETE, name, None, when)
+        return
     if when is not None:  # its reply says when; /scheduled can cancel it until then
         action = Action.DELETE_GROUP_PICTURE
         await schedule.submit(message, context, actor, action, name, None, when)
-        return
-    if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
-        await bulk.ask(message, context, actor, BulkKind.DELETE, name, None)
         return
     try:
         target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
@@ -226,7 +226,7 @@ async def _ask_for_photo(
     wait = services_of(context).config.photo_wait_seconds
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         question = await bulk.ask_for_photo(message, name, wait)
-        await _wait_for_photo(context, actor, action, name, question, wait)
+        await _wait_for_photo(context, actor, action, name, question, wait, when)
         return
     try:
         target = await service.authorize(actor, action, name)
@@ -268,11 +268,11 @@ async def _run_change(
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
+    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+        await bulk.ask(message, context, actor, BulkKind.SET, name, source, when)  # bot/bulk.py
+        return
     if when is not None:  # at a time: its reply says when, and later how it went
         await schedule.submit(message, context, actor, action, name, source, when)
-        return
-    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
-        await bulk.ask(message, context, actor, BulkKind.SET, name, source)  # bot/bulk.py
         return
     service = await services_of(context).get()
     request = f"{message.chat_id}:{message.message_id}"

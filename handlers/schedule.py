@@ -27,8 +27,7 @@ async def timed(
     message: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, args: list[str] | None
 ) -> tuple[str | None, When | None] | None:
     """The group (or provider, or list) a command names, and the time its time words say (in
-    the sender's zone); None, after a plain answer, when the time cannot be used or the
-    command names many groups."""
+    the sender's zone); None, after a plain answer, when the time cannot be used."""
     words, time_words = split(list(args or []))
     if not time_words:
         return bulk.name_of(words), None
@@ -38,11 +37,7 @@ async def timed(
     except BadTime as bad:
         await message.reply_text(tr(sorry(bad.reason)))
         return None
-    name = bulk.name_of(words)
-    if bulk.is_list(name):
-        await message.reply_text(tr(sorry(texts.LIST_CANNOT_BE_SCHEDULED)))
-        return None
-    return name, when
+    return bulk.name_of(words), when
 
 
 async def submit(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import Role
 from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
 from tests.conftest import (
     ADMIN,
@@ -21,6 +22,7 @@ from tests.conftest import (
     GREEN_TOKEN,
     OWNER,
     REQUESTER,
+    WORK,
     WORK_ADMIN,
     Bot,
     raw_config,
@@ -31,6 +33,7 @@ from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
+from tests.test_bulk import OTHER, two_accounts  # noqa: F401 (fixtures)
 from tests.test_callbacks import answers
 from tests.test_reliability import answer_to, until
 
@@ -297,10 +300,8 @@ async def test_unusable_times_get_plain_answers_and_nothing_is_kept(bot: Bot):
     assert (await bot.answer(owner)).startswith("Sorry, Wed 1 Jan 10:00 (UTC) has passed")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 9:00 until 8:00")
     assert "before the change itself is made" in await bot.answer(owner)
-    await owner.send_photo(photo_bytes(), caption="/setgrouppic family, work in 1h")
-    assert await bot.answer(owner) == (
-        "Sorry, a change to many groups cannot be scheduled yet; name one group."
-    )
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family, work at 2020-01-01 10:00")
+    assert (await bot.answer(owner)).startswith("Sorry, Wed 1 Jan 10:00 (UTC) has passed")
     assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
     assert bot.green.set_calls() == []
 
@@ -420,3 +421,82 @@ async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_resta
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]  # held, resumed
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT outcome FROM audit").fetchall() == [("done",)]
+
+
+async def confirmed(
+    bot: Bot, user: FakeUser, caption: str, image: bytes | None = None
+) -> BotMessage:
+    """Send a photo with a list's caption and press the plan's "Change them"; the plan message."""
+    await user.send_photo(image or photo_bytes(), caption=caption)
+    await bot.deliver()
+    asked = bot.telegram.bot_messages(user)[-1]
+    await user.press(asked, asked.callback_data("Change them"))
+    await bot.deliver()
+    return asked
+
+
+async def test_a_list_at_a_time_schedules_one_change_per_accepted_group(
+    two_accounts: tuple[Bot, FakeGreenApi],  # noqa: F811 (the fixture)
+):
+    bot, other = two_accounts
+    admin = bot.user(ADMIN, "Ada")  # may change family and o1, not school
+    asked = await confirmed(bot, admin, "/setgrouppic family, o1, school in 3s")
+    assert asked.history[0].text == (
+        "I will change the picture of these 2 groups: family, o1.\nLeft alone:\n"
+        "school: you may not change the picture of school"
+    )
+    assert re.match(
+        r"^Scheduled for \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\), in \d+ seconds?: "
+        r"change the picture of Family, O1\.\n/scheduled lists each group's change",
+        asked.content,
+    ), asked.content
+    assert bot.green.set_calls() == []  # not yet: due in 3 s
+
+    listing = await bot.say(admin, "/scheduled")
+    assert [line.split(": ", 1)[1] for line in listing.split("\n")[1:]] == [
+        "change the picture of Family (by Ada)",
+        "change the picture of O1 (by Ada)",
+    ]
+    labels = [button["text"] for button in bot.telegram.bot_messages(admin)[-1].buttons()]
+    assert labels == ["Cancel 1", "Cancel 2"]
+
+    def told() -> list[str]:
+        return [m.content for m in bot.telegram.bot_messages(admin) if "new picture" in m.content]
+
+    await until(lambda: len(told()) == 2, timeout=OUTCOME_TIMEOUT)  # one message per group
+    assert sorted(told()) == [
+        f"Done: Family has a new picture.\n{bot.green.avatar_of(FAMILY)}",
+        f"Done: O1 has a new picture.\n{other.avatar_of(OTHER['o1'])}",
+    ]
+    assert rows(bot, "SELECT name, status FROM schedules ORDER BY name") == [
+        ("family", "done"),
+        ("o1", "done"),
+    ]  # school was refused: never scheduled
+
+
+async def test_star_until_a_time_puts_every_earlier_picture_back(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await confirmed(bot, owner, "/setgrouppic *", photo_bytes(700, 700))
+    first = {r.form["groupId"]: r.file for r in bot.green.set_calls()}
+    assert set(first) == {FAMILY, WORK}
+
+    question = await confirmed(bot, owner, "/setgrouppic * until in 3s", photo_bytes(800, 800))
+    assert question.history[0].text == "I will change the picture of these 2 groups: family, work."
+    assert question.content.startswith("The earlier picture comes back at "), question.content
+
+    await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
+    holiday = {r.form["groupId"]: r.file for r in bot.green.set_calls()[2:4]}
+    assert holiday[FAMILY] != first[FAMILY]
+    assert {r.form["groupId"]: r.file for r in bot.green.set_calls()[4:]} == first
+    await until(lambda: rows(bot, "SELECT phase, status FROM schedules") == [("until", "done")] * 2)
+
+
+async def test_a_requesters_list_with_a_time_is_refused_plainly(bot: Bot):
+    await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    requester = bot.user(REQUESTER, "Rita")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family, work in 1h")
+    assert await bot.answer(requester) == (
+        "Sorry, you may only propose these changes, and a proposal for many groups cannot be"
+        " scheduled; name one group."
+    )
+    assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]

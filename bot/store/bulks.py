@@ -29,6 +29,9 @@ class BulkRecord:
     side: int | None = None
     decided_by: int | None = None
     decided_by_name: str | None = None
+    #: a list with a time (ISO, UTC): one scheduled change per group once confirmed
+    run_at: str | None = None
+    until_at: str | None = None
 
 
 def _refusals(text: str) -> tuple[BulkRefusal, ...]:
@@ -62,6 +65,8 @@ def _record(row: Row) -> BulkRecord:
         side=row["side"],
         decided_by=row["decided_by"],
         decided_by_name=row["decided_by_name"],
+        run_at=row["run_at"],
+        until_at=row["until_at"],
     )
 
 
@@ -70,12 +75,19 @@ class Bulks:
         self._db = db
 
     async def add(
-        self, kind: BulkKind, actor: Actor, names: str, file_id: str | None, file_size: int | None
+        self,
+        kind: BulkKind,
+        actor: Actor,
+        names: str,
+        file_id: str | None,
+        file_size: int | None,
+        times: tuple[str | None, str | None] = (None, None),
     ) -> int:
-        """A bulk change asked for, waiting for its confirmation."""
+        """A bulk change asked for, waiting for its confirmation; `times` (run_at, until_at)
+        when it is to be scheduled."""
         written = await self._db.execute(
             "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, file_id,"
-            " file_size, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_size, created_at, run_at, until_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind.value,
                 actor.user_id,
@@ -85,6 +97,7 @@ class Bulks:
                 file_id,
                 file_size,
                 utc_now(),
+                *times,
             ),
         )
         assert written.lastrowid is not None

@@ -351,6 +351,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE pending_photos ADD COLUMN run_at TEXT;   -- a photo asked for a scheduled change
     ALTER TABLE pending_photos ADD COLUMN until_at TEXT;
     """,
+    # 9: a list of groups with a time: its times, kept until it is confirmed
+    """
+    ALTER TABLE bulks ADD COLUMN run_at TEXT;
+    ALTER TABLE bulks ADD COLUMN until_at TEXT;
+    """,
 ]
 
 
