@@ -67,6 +67,14 @@ def write_config(tmp_path: Path, raw: dict[str, Any]) -> Path:
     return path
 
 
+def secrets_from_environment(raw: dict[str, Any], api: str) -> dict[str, Any]:
+    """`raw` (tests.conftest.raw_config) as the README runs the bot: the Bot API at `api`, and
+    the bot token and Green API's token read from the environment (`${…}`), as a secret is."""
+    raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
+    raw["providers"]["green"]["api_token_instance"] = "${GREEN_API_TOKEN}"
+    return raw
+
+
 @dataclass
 class BotProcess:
     process: asyncio.subprocess.Process

@@ -7,7 +7,13 @@ import asyncio
 import signal
 import sqlite3
 
-from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
+from tests.bot_process import (
+    bot_env,
+    running_bot,
+    secrets_from_environment,
+    spawn_bot,
+    write_config,
+)
 from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_config
 from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
@@ -43,11 +49,8 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
     green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
     owner = telegram.user(OWNER, "Olga")
     async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = raw_config(tmp_path, green_url)
-        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
-        raw["providers"]["green"].update(
-            api_token_instance="${GREEN_API_TOKEN}", timeout_seconds=60
-        )
+        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
+        raw["providers"]["green"]["timeout_seconds"] = 60
         config = write_config(tmp_path, raw)
         database = raw["storage"]["path"]
 
@@ -81,9 +84,7 @@ async def test_a_change_killed_while_its_photo_downloads_is_finished_after_the_r
     green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
     owner = telegram.user(OWNER, "Olga")
     async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = raw_config(tmp_path, green_url)
-        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
-        raw["providers"]["green"].update(api_token_instance="${GREEN_API_TOKEN}")
+        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
         config = write_config(tmp_path, raw)
         database = raw["storage"]["path"]
 

@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 from PIL import Image
 
-from tests.bot_process import answer_to, bot_env, run_cli, running_bot, write_config
+from tests.bot_process import (
+    answer_to,
+    bot_env,
+    run_cli,
+    running_bot,
+    secrets_from_environment,
+    write_config,
+)
 from tests.conftest import (
     ADMIN,
     BOT_TOKEN,
@@ -32,10 +39,9 @@ async def world(tmp_path) -> AsyncIterator[tuple[FakeTelegram, FakeGreenApi, obj
     telegram = FakeTelegram(token=BOT_TOKEN)
     green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
     async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = raw_config(tmp_path, green_url)
-        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
-        raw["providers"]["green"]["api_token_instance"] = "${GREEN_API_TOKEN}"
-        config = write_config(tmp_path, raw)
+        config = write_config(
+            tmp_path, secrets_from_environment(raw_config(tmp_path, green_url), api)
+        )
         yield telegram, green, config
 
 

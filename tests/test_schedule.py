@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import Role
-from tests.bot_process import bot_env, running_bot, spawn_bot, write_config
+from tests.bot_process import (
+    bot_env,
+    running_bot,
+    secrets_from_environment,
+    spawn_bot,
+    write_config,
+)
 from tests.conftest import (
     ADMIN,
     BOT_TOKEN,
@@ -385,11 +391,8 @@ async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_resta
     green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
     owner = telegram.user(OWNER, "Olga")
     async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = raw_config(tmp_path, green_url)
-        raw["telegram"] = {"token": "${TELEGRAM_BOT_TOKEN}", "api_base_url": api}
-        raw["providers"]["green"].update(
-            api_token_instance="${GREEN_API_TOKEN}", timeout_seconds=60
-        )
+        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
+        raw["providers"]["green"]["timeout_seconds"] = 60
         config = write_config(tmp_path, raw)
         database = raw["storage"]["path"]
 
