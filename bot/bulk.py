@@ -47,10 +47,11 @@ from bot.i18n import Text, moment
 from bot.messenger import Button, Messenger
 from bot.notify import Notifier, who
 from bot.permissions import PROPOSABLE
-from bot.proposals import ProposalBox, stamp
+from bot.proposals import ProposalBox
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
+from bot.store.db import stamp
 from bot.when import When
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from bot.i18n import joined, moment
 from bot.messenger import Button, Messenger
 from bot.notify import who
 from bot.store import Store
+from bot.store.db import stamp
 from bot.words import short
 
 log = logging.getLogger(__name__)
@@ -31,11 +32,6 @@ APPROVE, REJECT = "ap", "rj"
 
 def utc_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def stamp(moment: datetime) -> str:
-    """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def decision_buttons(proposal_id: int) -> list[Button]:

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,7 @@ from bot.messenger import Messenger
 from bot.proposals import Clock, utc_clock
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
+from bot.store.db import stamp
 from bot.when import BadTime, When, zone_named
 
 log = logging.getLogger(__name__)
@@ -61,14 +62,6 @@ MAX_SLEEP_SECONDS = 60.0
 #: how often it looks at a change the engine resumed after a restart, until it ends
 RESUMED_POLL_SECONDS = 0.2
 UNDO = "undo"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _moment(iso: str) -> datetime:
-    return datetime.fromisoformat(iso)
 
 
 class Scheduler:
@@ -144,7 +137,7 @@ class Scheduler:
         now = self.now()
         zone = await self.zone_of(actor.user_id)
         if target.needs_approval:  # a proposal that carries the times
-            times = (_iso(when.at) if when.at else None, _iso(when.until) if when.until else None)
+            times = (stamp(when.at) if when.at else None, stamp(when.until) if when.until else None)
             progress = Progress(reply=reply, request_key=request_key)
             outcome = await self._avatars.propose(actor, action, target, picture, progress, times)
             if outcome.result is Result.DUPLICATE:
@@ -157,9 +150,9 @@ class Scheduler:
             return joined("\n", [said, texts.proposed_times(at, until)])
         entry = _entry(
             Change(action, target, actor, picture, how=how),
-            run_at=_iso(when.at) if when.at else None,
-            until_at=_iso(when.until) if when.until else None,
-            due_at=_iso(when.at or now),
+            run_at=stamp(when.at) if when.at else None,
+            until_at=stamp(when.until) if when.until else None,
+            due_at=stamp(when.at or now),
             reply_chat_id=reply.chat_id,
             reply_message_id=reply.message_id,
             request_key=request_key,
@@ -198,7 +191,7 @@ class Scheduler:
                     change,
                     run_at=run_at,
                     until_at=until_at,
-                    due_at=run_at or _iso(self.now()),
+                    due_at=run_at or stamp(self.now()),
                     reply_chat_id=chat_id,
                     request_key=f"{request_key}:{change.target.name}",
                 )
@@ -218,7 +211,7 @@ class Scheduler:
             change,
             run_at=proposal.run_at,
             until_at=proposal.until_at,
-            due_at=proposal.run_at or _iso(self.now()),
+            due_at=proposal.run_at or stamp(self.now()),
             reply_chat_id=proposal.chat_id,
             request_key=f"proposal:{proposal.id}",
             requester_id=proposal.requested_by,
@@ -302,7 +295,10 @@ class Scheduler:
                 await self._take_due()
                 next_due = await self._store.schedules.next_due()
                 if next_due is not None:
-                    sleep = min(sleep, max((_moment(next_due) - self.now()).total_seconds(), 0.0))
+                    sleep = min(
+                        sleep,
+                        max((datetime.fromisoformat(next_due) - self.now()).total_seconds(), 0.0),
+                    )
             except Exception:
                 log.exception("could not run the scheduled changes that are due")
             if self._closing:
@@ -312,7 +308,7 @@ class Scheduler:
                     await self._wake.wait()
 
     async def _take_due(self) -> None:
-        for entry in await self._store.schedules.due(_iso(self.now())):
+        for entry in await self._store.schedules.due(stamp(self.now())):
             if self._closing:
                 return
             if entry.id is not None and await self._store.schedules.claim(entry.id):
@@ -331,7 +327,7 @@ class Scheduler:
             await self._end(entry, "failed", texts.FAILED, texts.FAILED)
 
     async def _run_phase(self, entry: ScheduledChange) -> None:
-        late = self.now() - _moment(entry.due_at)
+        late = self.now() - datetime.fromisoformat(entry.due_at)
         if late > self._max_late:
             limit = self._max_late.total_seconds() / 60
             reason = texts.too_late(late.total_seconds() / 60, limit)
@@ -427,7 +423,7 @@ class Scheduler:
                     return  # another instance, waiting for the same change, told the author
                 self._wake.set()
                 zone = await self.zone_of(entry.actor_id)
-                back = texts.comes_back(_moment(entry.until_at), self.now(), zone)
+                back = texts.comes_back(datetime.fromisoformat(entry.until_at), self.now(), zone)
                 await self._say(entry, joined("\n", [said, back]))
                 return
             said = joined("\n", [said, texts.NOT_MADE_NO_UNTIL])
@@ -487,7 +483,7 @@ def describe(entry: ScheduledChange) -> Text:
 
 
 def due(entry: ScheduledChange) -> datetime:
-    return _moment(entry.due_at)
+    return datetime.fromisoformat(entry.due_at)
 
 
 def _reply(entry: ScheduledChange) -> MessageRef | None:

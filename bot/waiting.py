@@ -29,10 +29,8 @@ class PhotoWaits:
     ) -> None:
         """Wait `seconds` for this person's photo in this chat; a reply to the question
         (`question_id`) counts later too. `when`: the change is to be made then, not now."""
-        when = when or When()
-        pending = PendingPhoto(
-            action.value, name, question_id, self._clock() + seconds, when.at, when.until
-        )
+        at, until = (when or When()).stored()
+        pending = PendingPhoto(action.value, name, question_id, self._clock() + seconds, at, until)
         await self._store.pending_photos.wait(chat_id, user_id, pending)
 
     async def take(
@@ -44,7 +42,9 @@ class PhotoWaits:
             return None
         if replied_to != pending.question_id and self._clock() > pending.deadline:
             return None
-        when = When(pending.run_at, pending.until) if pending.run_at or pending.until else None
+        when = None
+        if pending.run_at or pending.until:
+            when = When.from_stored(pending.run_at, pending.until)
         return Action(pending.action), pending.name, when
 
     async def cancel(self, chat_id: int, user_id: int) -> bool:

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import texts
+from bot.store.db import stamp
 
 #: the words that start the time part of a command
 KEYWORDS = ("at", "in", "until")
@@ -60,7 +61,7 @@ class When:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
+    return stamp(moment) if moment else None
 
 
 def zone_named(name: str) -> ZoneInfo:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import UTC, datetime
 
 from bot.domain import (
     AuditEntry,
@@ -431,7 +430,7 @@ async def test_instances_share_whom_the_bot_waits_for_and_alert_once(store_targe
     ]
     assert await one.pending_photos.take(5, 7) is None
     # a photo asked for a scheduled change keeps its times (any instance may get the photo)
-    at, until = datetime(2026, 12, 24, 17, tzinfo=UTC), datetime(2026, 12, 27, 8, tzinfo=UTC)
+    at, until = "2026-12-24T17:00:00+00:00", "2026-12-27T08:00:00+00:00"
     scheduled = PendingPhoto("set_group_picture", "family", 42, 2.5, at, until)
     await one.pending_photos.wait(5, 7, scheduled)
     assert await two.pending_photos.take(5, 7) == scheduled

@@ -24,9 +24,13 @@ Row = dict[str, Any]
 Parameters = Sequence[Any]
 
 
-def utc_now() -> str:
+def stamp(moment: datetime) -> str:
     """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def utc_now() -> str:
+    return stamp(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ providers whose owners were told that authentication fails."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.store.db import Database, utc_now
 
@@ -18,9 +17,10 @@ class PendingPhoto:
     question_id: int
     #: seconds since the epoch after which only a reply to the question counts
     deadline: float
-    #: when the change is to be made (`at …`), and its earlier picture put back (`until …`)
-    run_at: datetime | None = None
-    until: datetime | None = None
+    #: when the change is to be made (`at …`) and its earlier picture put back (`until …`),
+    #: as bot.when.When.stored() gives them
+    run_at: str | None = None
+    until: str | None = None
 
 
 class PendingPhotos:
@@ -43,8 +43,8 @@ class PendingPhotos:
                 pending.name,
                 pending.question_id,
                 pending.deadline,
-                _stamp(pending.run_at),
-                _stamp(pending.until),
+                pending.run_at,
+                pending.until,
             ),
         )
 
@@ -64,17 +64,9 @@ class PendingPhotos:
             row["name"],
             row["question_id"],
             row["deadline"],
-            _moment(row["run_at"]),
-            _moment(row["until_at"]),
+            row["run_at"],
+            row["until_at"],
         )
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _moment(stamp: str | None) -> datetime | None:
-    return datetime.fromisoformat(stamp) if stamp else None
 
 
 class AuthAlerts:
