@@ -19,12 +19,14 @@ class Languages:
     def __init__(self, store: Store, default: str) -> None:
         self._store = store
         self.default = chosen_language(default) or default
-        #: (chosen, seen) per user, as in the store
+        #: (chosen, seen) per user, as in the store; not kept when several instances share the
+        #: store, where a choice made through another instance must count at once
         self._known: dict[int, tuple[str | None, str | None]] = {}
 
     async def _of(self, user_id: int) -> tuple[str | None, str | None]:
-        if user_id not in self._known:
-            self._known[user_id] = await self._store.languages.of(user_id)
+        if user_id in self._known and not self._store.shared:
+            return self._known[user_id]
+        self._known[user_id] = await self._store.languages.of(user_id)
         return self._known[user_id]
 
     async def of_sender(self, user_id: int, code: str | None) -> str:

@@ -24,7 +24,9 @@ from babel.messages.pofile import read_po
 
 from bot import texts
 from bot.domain import Role
-from bot.i18n import LOCALE_DIR, say
+from bot.i18n import ENGLISH, LOCALE_DIR, say
+from bot.languages import Languages
+from bot.store import Store
 from tests.conftest import (
     ADMIN,
     OTHER_OWNER,
@@ -413,3 +415,15 @@ async def test_bulk_progress_summary_notice_and_kept_pictures_are_in_each_langua
     captions = [m.caption for m in bot.telegram.bot_messages(owner) if m.caption]
     assert len(captions) == 2 and all("поставил(а) Olga" in caption for caption in captions)
     assert_only("ru", everything_said_to(bot, owner))
+
+
+async def test_a_language_chosen_through_one_instance_counts_on_the_other(postgres_url: str):
+    """Several instances on one store: a /language choice made through one is what the other
+    answers in next, though it had seen that person before."""
+    one, two = await Store.open(postgres_url), await Store.open(postgres_url)
+    here, there = Languages(one, "en"), Languages(two, "en")
+    assert await there.of_sender(OWNER, "en") == ENGLISH
+    await here.choose(OWNER, "ru")
+    assert await there.of_sender(OWNER, "en") == "ru"
+    await one.close()
+    await two.close()
