@@ -13,7 +13,7 @@ from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
 from bot.i18n import cut
 from bot.when import When
 from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
-from handlers.common import actor_of, query_of, services_of
+from handlers.common import actor_of, asker_pressed, query_of, services_of
 from handlers.replies import ANONYMOUS, WORKING, sorry, texts, tr
 
 
@@ -83,13 +83,9 @@ async def confirm_pressed(
     update: Update, context: ContextTypes.DEFAULT_TYPE, pressed: Message, value: ConfirmBulk
 ) -> None:
     """The confirmation: only the asker may give it; the message becomes the progress."""
-    query = query_of(update)
-    actor = actor_of(update)
-    if actor is None or actor.user_id != value.asker:
-        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
-        return
-    await query.answer()
-    await _run(pressed, context, actor, value.bulk)
+    actor = await asker_pressed(update, value.asker)
+    if actor is not None:
+        await _run(pressed, context, actor, value.bulk)
 
 
 async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, bulk: int) -> None:

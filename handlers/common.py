@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.app import Services
 from bot.domain import Actor, PhotoSource
-from handlers.replies import ANONYMOUS, tr
+from handlers.replies import ANONYMOUS, texts, tr
 
 SERVICES_KEY = "avatarops.services"
 #: the shorter side an avatar needs; smaller Telegram variants are upscaled thumbnails
@@ -111,3 +111,14 @@ def photo_source(message: Message | None) -> PhotoSource | None:
     if media is None:
         return None
     return PhotoSource(file_id=media.file_id, file_size=media.file_size)
+
+
+async def asker_pressed(update: Update, asker: int) -> Actor | None:
+    """The person pressing a button that only `asker` may press, the press answered; None (the
+    press refused) for anyone else."""
+    query, actor = query_of(update), actor_of(update)
+    if actor is None or actor.user_id != asker:
+        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
+        return None
+    await query.answer()
+    return actor

@@ -9,7 +9,14 @@ from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
 from bot.service import UndoRefused
 from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
-from handlers.common import actor_of, message_of, query_of, services_of, with_actor
+from handlers.common import (
+    actor_of,
+    asker_pressed,
+    message_of,
+    query_of,
+    services_of,
+    with_actor,
+)
 from handlers.pictures import _progress, press_progress
 from handlers.replies import WORKING, outcome_text, sorry, texts, tr
 
@@ -142,10 +149,8 @@ async def restore_pressed(
             reply_markup=buttons,
         )
         return
-    if actor.user_id != value.asker:
-        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
+    if await asker_pressed(update, value.asker) is None:
         return
-    await query.answer()
     outcome = await service.restore(actor, value.record, press_progress(query, pressed))
     if outcome.result is not Result.DUPLICATE:
         await query.edit_message_text(tr(outcome_text(Action.SET_GROUP_PICTURE, outcome)))

@@ -31,6 +31,7 @@ from handlers import bulk, schedule
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
+    asker_pressed,
     message_of,
     parse_command,
     photo_source,
@@ -179,12 +180,10 @@ async def removal_answered(
     value: ConfirmRemoval | KeepPicture,
 ) -> None:
     """A press on Remove it / Keep it. Only the asker may answer; rights are checked again."""
-    query = query_of(update)
-    actor = actor_of(update)
-    if actor is None or actor.user_id != value.asker:
-        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
+    actor = await asker_pressed(update, value.asker)
+    if actor is None:
         return
-    await query.answer()
+    query = query_of(update)
     if isinstance(value, KeepPicture):
         await query.edit_message_text(tr(texts.KEPT))
         return
