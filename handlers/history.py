@@ -17,6 +17,7 @@ from handlers.common import (
     services_of,
     with_actor,
 )
+from handlers.messenger import in_rows
 from handlers.pictures import _progress, press_progress
 from handlers.replies import WORKING, outcome_text, sorry, texts, tr
 
@@ -89,9 +90,8 @@ async def pictures_command(
         )
         for number, record in numbered
     ]
-    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
     await message.reply_text(
-        tr(texts.restore_list(target.title)), reply_markup=InlineKeyboardMarkup(rows)
+        tr(texts.restore_list(target.title)), reply_markup=in_rows(buttons, BUTTONS_PER_ROW)
     )
 
 

@@ -18,6 +18,12 @@ def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     )
 
 
+def in_rows(buttons: Sequence[InlineKeyboardButton], per_row: int) -> InlineKeyboardMarkup:
+    """Buttons laid out `per_row` to a row (Telegram fits only a few side by side)."""
+    rows = [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+    return InlineKeyboardMarkup(rows)
+
+
 class TelegramMessenger:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot

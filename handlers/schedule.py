@@ -3,7 +3,7 @@ buttons, and /timezone."""
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import Action, Actor, MessageRef, PhotoSource, Refusal
@@ -13,6 +13,7 @@ from bot.when import BadTime, When, parse, split
 from handlers import bulk
 from handlers.callbacks import CancelSchedule, encode
 from handlers.common import actor_of, message_of, query_of, services_of, with_actor
+from handlers.messenger import in_rows
 from handlers.replies import WORKING, sorry, texts, tr
 
 #: a keyboard row holds a few buttons
@@ -91,8 +92,9 @@ async def scheduled_command(
                 tr(texts.cancel_label(number)), callback_data=encode(CancelSchedule(entry.id))
             )
         )
-    rows = [buttons[i : i + BUTTONS_PER_ROW] for i in range(0, len(buttons), BUTTONS_PER_ROW)]
-    await message.reply_text(tr(joined("\n", lines)), reply_markup=InlineKeyboardMarkup(rows))
+    await message.reply_text(
+        tr(joined("\n", lines)), reply_markup=in_rows(buttons, BUTTONS_PER_ROW)
+    )
 
 
 async def cancel_pressed(
