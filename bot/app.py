@@ -236,11 +236,8 @@ class Services:
             await self._bulks.resumed(operation)
             return
         text = texts.outcome_text(Action(operation.action), outcome)
-        if operation.reply_chat_id is not None:
-            chat_id, message_id = operation.reply_chat_id, operation.reply_message_id
-        else:
-            chat_id, message_id = operation.actor_chat_id, None
-        await self._speaking.report(chat_id, message_id, text)
+        chat_id, message_id, quote = _answer_place(operation)
+        await self._speaking.report(chat_id, message_id, text, quote)
         if operation.requester_chat_id is not None and operation.requester_chat_id != chat_id:
             await self._speaking.report(operation.requester_chat_id, None, text)
 
@@ -293,3 +290,15 @@ class Services:
             await self.store.close()
             self.store = None
         self._use_cases = None
+
+
+def _answer_place(operation: Operation) -> tuple[int, int | None, int | None]:
+    """Where a resumed change's outcome goes (chat, message to edit, message to quote): its
+    answer message; else, when it never showed its progress, a reply to the message that asked
+    for it; else the actor's chat."""
+    if operation.reply_chat_id is not None:
+        return operation.reply_chat_id, operation.reply_message_id, None
+    asked = operation.request_message
+    if asked is not None:
+        return asked.chat_id, None, asked.message_id
+    return operation.actor_chat_id, None, None

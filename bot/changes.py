@@ -27,6 +27,7 @@ from bot.domain import (
     AuditOutcome,
     Change,
     Group,
+    MessageRef,
     Operation,
     OperationStatus,
     Outcome,
@@ -137,24 +138,44 @@ class ChangeRunner:
         operation_id = await self.record(change, progress, photo)
         if operation_id is None:
             return Outcome(Result.DUPLICATE, change.target.title)
-        if progress.accepted is not None:
-            await progress.accepted()
-        return await self.start(
-            operation_id, change, photo.file_id if photo else None, progress.queued
-        )
+        remembering = self._remember_reply(operation_id, progress)
+        try:
+            return await self.start(
+                operation_id, change, photo.file_id if photo else None, progress.queued
+            )
+        finally:
+            if remembering is not None:
+                remembering.cancel()
 
     async def record(
         self, change: Change, progress: Progress | None = None, photo: PhotoSource | None = None
     ) -> int | None:
         """Write a change down (joining the caller's transaction, if any); its operation id,
-        or None when its request was already taken up. An answer message still on its way
-        (`progress.replied`) is waited for: a change resumed after a restart edits it."""
-        progress = progress or Progress()
-        if progress.reply is None and progress.replied is not None:
-            progress = replace(progress, reply=await progress.replied())
+        or None when its request was already taken up."""
         return await self._store.operations.add(
-            _operation(change, progress, photo), self._leases.claim()
+            _operation(change, progress or Progress(), photo), self._leases.claim()
         )
+
+    def _remember_reply(self, operation_id: int, progress: Progress) -> asyncio.Task[None] | None:
+        """Write down the answer message once it is sent (`progress.replied`), so that a change
+        resumed after a restart edits it. A change that ends before is answered at its end and
+        costs no write: the caller cancels this then."""
+        replied = progress.replied
+        if progress.reply is not None or replied is None:
+            return None
+
+        async def remember() -> None:
+            reply = await replied()
+            # the change may end while this is written: the write completes all the same
+            await asyncio.shield(self._write_reply(operation_id, reply))
+
+        return asyncio.create_task(remember())
+
+    async def _write_reply(self, operation_id: int, reply: MessageRef) -> None:
+        try:
+            await self._store.operations.set_reply(operation_id, reply.chat_id, reply.message_id)
+        except Exception:  # a restart would answer anew instead of editing: worth a line only
+            log.warning("could not write down the answer of change %s", operation_id, exc_info=True)
 
     async def start(
         self,

@@ -255,6 +255,17 @@ class Operation(ByWhom):
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
 
+    @property
+    def request_message(self) -> MessageRef | None:
+        """The message that asked for the change, when one did (a command: "<chat>:<message>";
+        not a scheduled run or an approval): the answer of a change that never showed its
+        progress quotes it."""
+        chat, _, message = (self.request_key or "").partition(":")
+        try:
+            return MessageRef(int(chat), int(message))
+        except ValueError:
+            return None
+
 
 # a change on its way -----------------------------------------------------------------------------
 
@@ -324,10 +335,9 @@ class Progress:
     #: not run it twice
     request_key: str | None = None
     queued: Callable[[int], Awaitable[object]] | None = None
-    #: called once the request is written down (it is this request's, not a duplicate's)
-    accepted: Callable[[], Awaitable[object]] | None = None
-    #: when `reply` is None: the answer message still on its way (it is sent while the request
-    #: is checked), written down with the change once it arrives
+    #: when `reply` is None: the answer message once it is sent, written down with the change
+    #: then. A change that ends within a moment is answered once, at its end, so this may
+    #: never come (handlers/answers.py).
     replied: Callable[[], Awaitable[MessageRef]] | None = None
 
 

@@ -84,9 +84,11 @@ class Speaking:
         _, labels = await self._said(chat_id, "", buttons)
         await self._messenger.set_buttons(chat_id, message_id, labels)
 
-    async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
+    async def report(
+        self, chat_id: int, message_id: int | None, text: str, quote: int | None = None
+    ) -> None:
         said, _ = await self._said(chat_id, text, ())
-        await self._messenger.report(chat_id, message_id, said)
+        await self._messenger.report(chat_id, message_id, said, quote)
 
     async def download(self, file_id: str) -> bytes:
         return await self._messenger.download(file_id)

@@ -25,9 +25,11 @@ class Messenger(Protocol):
     async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
         """Replace the buttons of a message the bot sent."""
 
-    async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
-        """Show how a change ended: edit the bot's message that showed its progress (or send
-        one when there is none)."""
+    async def report(
+        self, chat_id: int, message_id: int | None, text: str, quote: int | None = None
+    ) -> None:
+        """Show how a change ended: edit the bot's message that showed its progress, or send
+        one when there is none (as a reply to message `quote`, when given)."""
 
     async def download(self, file_id: str) -> bytes:
         """The bytes of a file a user sent, by its Telegram file id."""

@@ -281,8 +281,6 @@ class AvatarService:
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)
-        if progress is not None and progress.accepted is not None:
-            await progress.accepted()
         if proposal.status is ProposalStatus.PENDING:
             result, reason = Result.PROPOSED, texts.open_until(proposal.expires_at)
         else:

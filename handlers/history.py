@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
 from bot.service import UndoRefused
 from handlers import bulk, schedule
+from handlers.answers import Answer
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import (
     actor_of,
@@ -18,8 +19,7 @@ from handlers.common import (
     with_actor,
 )
 from handlers.messenger import in_rows
-from handlers.pictures import _progress, press_progress
-from handlers.replies import WORKING, outcome_text, sorry, texts, tr
+from handlers.replies import outcome_text, sorry, texts, tr
 
 UNDO_COMMANDS = {
     "undogrouppic": Action.SET_GROUP_PICTURE,
@@ -48,20 +48,17 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         await schedule.submit(message, context, actor, action, name, None, when, how="undo")
         return
     service = await services_of(context).get()
-    request = f"{message.chat_id}:{message.message_id}"
-    if await service.already_requested(request):  # redelivered after a restart: it resumes
+    answer = Answer(request=message)
+    if await service.already_requested(answer.request_key):  # redelivered after a restart
         return
-    answer = await message.reply_text(tr(WORKING), do_quote=True)
     try:
-        done, outcome = await service.undo(actor, action, name, _progress(answer, request))
+        done, outcome = await answer.wait(service.undo(actor, action, name, answer.progress()))
     except UndoRefused as refused:
         target = refused.target
-        await answer.edit_text(
-            tr(texts.undo_refused(refused.why, target.title, target.provider.label))
-        )
+        await answer.say(texts.undo_refused(refused.why, target.title, target.provider.label))
         return
     if outcome.result is not Result.DUPLICATE:
-        await answer.edit_text(tr(outcome_text(done, outcome)))
+        await answer.say(outcome_text(done, outcome))
 
 
 @with_actor
@@ -151,6 +148,7 @@ async def restore_pressed(
         return
     if await asker_pressed(update, value.asker) is None:
         return
-    outcome = await service.restore(actor, value.record, press_progress(query, pressed))
+    answer = Answer(pressed=pressed)
+    outcome = await answer.wait(service.restore(actor, value.record, answer.progress()))
     if outcome.result is not Result.DUPLICATE:
-        await query.edit_message_text(tr(outcome_text(Action.SET_GROUP_PICTURE, outcome)))
+        await answer.say(outcome_text(Action.SET_GROUP_PICTURE, outcome))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
 from bot.messenger import Button
 
@@ -45,9 +45,14 @@ class TelegramMessenger:
             chat_id, message_id, reply_markup=keyboard(buttons)
         )
 
-    async def report(self, chat_id: int, message_id: int | None, text: str) -> None:
+    async def report(
+        self, chat_id: int, message_id: int | None, text: str, quote: int | None = None
+    ) -> None:
         if message_id is None:
-            await self._bot.send_message(chat_id, text)
+            replying = (
+                None if quote is None else ReplyParameters(quote, allow_sending_without_reply=True)
+            )
+            await self._bot.send_message(chat_id, text, reply_parameters=replying)
         else:
             await self._bot.edit_message_text(text, chat_id, message_id)
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import replace
-
 from telegram import (
-    CallbackQuery,
     ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -19,15 +15,14 @@ from bot.domain import (
     Action,
     Actor,
     BulkKind,
-    MessageRef,
     PhotoSource,
-    Progress,
     Refusal,
     Result,
     Target,
 )
 from bot.when import When
 from handlers import bulk, schedule
+from handlers.answers import Answer
 from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
 from handlers.common import (
     actor_of,
@@ -43,9 +38,7 @@ from handlers.replies import (
     ANONYMOUS,
     NO_PICTURE_IN_REPLY,
     NOT_A_PICTURE,
-    WORKING,
     outcome_text,
-    queued_text,
     sorry,
     texts,
     tr,
@@ -188,15 +181,10 @@ async def removal_answered(
         await query.edit_message_text(tr(texts.KEPT))
         return
     service = await services_of(context).get()
-    request = f"{question.chat_id}:{question.message_id}"
-
-    async def accepted() -> None:  # this press, not a second one, took the request up
-        await query.edit_message_text(tr(WORKING))
-
-    progress = replace(_progress(question, request), accepted=accepted)
-    outcome = await service.delete_group_picture(actor, value.alias, progress)
+    answer = Answer(pressed=question)
+    outcome = await answer.wait(service.delete_group_picture(actor, value.alias, answer.progress()))
     if outcome.result is not Result.DUPLICATE:
-        await query.edit_message_text(tr(outcome_text(Action.DELETE_GROUP_PICTURE, outcome)))
+        await answer.say(outcome_text(Action.DELETE_GROUP_PICTURE, outcome))
 
 
 @with_actor
@@ -274,51 +262,13 @@ async def _run_change(
         await schedule.submit(message, context, actor, action, name, source, when)
         return
     service = await services_of(context).get()
-    request = f"{message.chat_id}:{message.message_id}"
-    if await service.already_requested(request):  # redelivered after a restart: it resumes
+    answer = Answer(request=message)
+    if await service.already_requested(answer.request_key):  # redelivered after a restart
         return
-    # the answer goes out while the request is checked; the change waits for it to be written
-    # down with it (a change resumed after a restart edits it), then the photo downloads
-    working = asyncio.ensure_future(message.reply_text(tr(WORKING), do_quote=True))
-    try:
-        if action is Action.SET_GROUP_PICTURE:
-            outcome = await service.set_group_picture(
-                actor, name, source, _progress(working, request)
-            )
-        else:
-            outcome = await service.set_own_picture(
-                actor, name, source, _progress(working, request)
-            )
-    finally:
-        answer = await working  # which request it answers
+    if action is Action.SET_GROUP_PICTURE:
+        work = service.set_group_picture(actor, name, source, answer.progress())
+    else:
+        work = service.set_own_picture(actor, name, source, answer.progress())
+    outcome = await answer.wait(work)
     if outcome.result is not Result.DUPLICATE:
-        await answer.edit_text(tr(outcome_text(action, outcome)))
-
-
-def press_progress(query: CallbackQuery, pressed: Message) -> Progress:
-    """The progress of a change a button press asked for: the pressed message shows it, and a
-    second press of it is the same request (a duplicate)."""
-
-    async def accepted() -> None:  # this press, not a second one, took the request up
-        await query.edit_message_text(tr(WORKING))
-
-    request = f"{pressed.chat_id}:{pressed.message_id}"
-    return replace(_progress(pressed, request), accepted=accepted)
-
-
-def _progress(answer: Message | asyncio.Future[Message], request: str) -> Progress:
-    """The bot's `answer` message (or the one on its way) shows the change's progress and, at
-    the end, its outcome."""
-
-    async def queued(ahead: int) -> None:
-        sent = answer if isinstance(answer, Message) else await answer
-        await sent.edit_text(tr(queued_text(ahead)))
-
-    if isinstance(answer, Message):
-        return Progress(MessageRef(answer.chat_id, answer.message_id), request, queued)
-
-    async def replied() -> MessageRef:
-        sent = await answer
-        return MessageRef(sent.chat_id, sent.message_id)
-
-    return Progress(None, request, queued, replied=replied)
+        await answer.say(outcome_text(action, outcome))

@@ -30,8 +30,8 @@ def rows(path: str, sql: str) -> list[tuple]:
 
 
 async def resumed_answer(telegram: FakeTelegram, user: FakeUser, sent: dict) -> BotMessage:
-    """The one answer to a request whose change was resumed: the first reply, edited to say it
-    resumed and that it is done (and no second answer shows up)."""
+    """The one answer to a request whose change was resumed, saying it resumed and that it is
+    done (and no second answer shows up)."""
     final = await telegram.wait_for_bot_message(
         user, predicate=lambda m: "Done" in m.content, timeout=30
     )
@@ -58,6 +58,12 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
         first = await spawn_bot(config, telegram, ENV)
         sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
         await until(lambda: green.set_calls(), timeout=20)
+        working = await telegram.wait_for_bot_message(owner, contains="Working on it")
+        await until(
+            lambda: (
+                rows(database, "SELECT reply_message_id FROM operations") == [(working.message_id,)]
+            )
+        )  # the answer is written down with the change: the restart edits it
         first.process.send_signal(signal.SIGKILL)
         await asyncio.wait_for(first.process.wait(), 10)
 
@@ -70,6 +76,7 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
         async with running_bot(config, telegram, ENV):
             final = await resumed_answer(telegram, owner, sent)
 
+    assert final.message_id == working.message_id  # "Working on it…", edited
     assert (green.avatar_of(FAMILY) or "no URL") in final.content
     # Green API saw the held upload and the resumed one (setting a picture is idempotent)
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]
@@ -102,8 +109,12 @@ async def test_a_change_killed_while_its_photo_downloads_is_finished_after_the_r
         assert rows(database, "SELECT outcome FROM audit") == []
         release()
 
+        # killed within a moment of the request, before it said anything
+        assert telegram.bot_messages(owner) == []
         async with running_bot(config, telegram, ENV):
-            await resumed_answer(telegram, owner, sent)  # the "Working on it…" reply, edited
+            final = await resumed_answer(telegram, owner, sent)  # a reply to the request
+
+        assert final.history == []
 
     assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY]
     assert rows(database, "SELECT status, jpeg IS NULL FROM operations") == [("done", 1)]

@@ -4,6 +4,7 @@ wins, and what a crash left open is resumed (or failed when too old) and reporte
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Callable
 
@@ -31,11 +32,15 @@ from tests.pictures import photo_bytes
 
 
 async def until(condition: Callable[[], object], timeout: float = 10) -> None:
-    """Wait for something another task does (no fixed sleeps)."""
+    """Wait for something another task does (no fixed sleeps); `condition` may be async."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    while not await _holds(condition()):
         assert time.monotonic() < deadline, "timed out waiting"
         await asyncio.sleep(0.01)
+
+
+async def _holds(value: object) -> object:
+    return await value if inspect.isawaitable(value) else value
 
 
 def reply_to(bot: Bot, chat: FakeUser | FakeChat, message: dict) -> BotMessage | None:
@@ -72,6 +77,41 @@ async def test_a_change_is_written_down_and_closed_with_its_audit_row(bot: Bot):
     assert operation.url == bot.green.avatar_of(FAMILY)
     [audit] = await bot.store.audit.latest()
     assert (audit.outcome, audit.url, audit.target) == ("done", operation.url, "family")
+
+
+async def test_a_quick_change_is_answered_once_with_its_outcome(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+    await bot.deliver()
+    # one message, never edited: no "Working on it…" for a change that ends within a moment
+    [answer] = bot.telegram.bot_messages(owner)
+    assert answer.reply_to_message_id == sent["message_id"]
+    assert answer.content.startswith("Done: Family has a new picture.")
+    assert (bot.green.avatar_of(FAMILY) or "no URL") in answer.content
+    assert answer.history == [] and bot.telegram.calls("editMessageText") == []
+
+
+async def test_a_slow_change_says_working_first_and_its_outcome_replaces_that(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    release = bot.telegram.hold_downloads()  # the photo takes a while to arrive
+    sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+    delivering = asyncio.create_task(bot.deliver())
+    working = await bot.telegram.wait_for_bot_message(owner, contains="Working on it")
+    assert working.reply_to_message_id == sent["message_id"]
+
+    # written down with the change, so that a restart now would edit this very message
+    async def answer_written_down() -> bool:
+        [operation] = await operations(bot.store)
+        return operation.reply_message_id == working.message_id
+
+    await until(answer_written_down)
+    release()
+    await delivering
+
+    [answer] = bot.telegram.bot_messages(owner)
+    assert answer.message_id == working.message_id
+    assert answer.content.startswith("Done: Family has a new picture.")
+    assert [revision.text for revision in answer.history] == ["Working on it…"]
 
 
 async def test_the_newer_picture_wins_over_one_still_waiting(bot: Bot):

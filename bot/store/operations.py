@@ -121,6 +121,15 @@ class Operations:
             (jpeg, side, utc_now(), operation_id),
         )
 
+    async def set_reply(self, operation_id: int, chat_id: int, message_id: int) -> None:
+        """The answer message of a change that is still open (sent when it took longer than
+        a moment): a change resumed after a restart edits it."""
+        await self._db.execute(
+            "UPDATE operations SET reply_chat_id = ?, reply_message_id = ?, updated_at = ?"
+            f" WHERE id = ? AND {_OPEN}",
+            (chat_id, message_id, utc_now(), operation_id),
+        )
+
     async def start_attempt(self, operation_id: int) -> None:
         await self._db.execute(
             "UPDATE operations SET status = 'running', attempts = attempts + 1,"

@@ -982,10 +982,11 @@ class FakeTelegram:
         return chat
 
     def _reply_target(self, chat_id: int, params: JSON) -> int | None:
-        message_id = (params.get("reply_parameters") or {}).get("message_id") or params.get(
-            "reply_to_message_id"
-        )
+        replying = params.get("reply_parameters") or {}
+        message_id = replying.get("message_id") or params.get("reply_to_message_id")
         if message_id is not None and self._message_dict(chat_id, message_id) is None:
+            if replying.get("allow_sending_without_reply"):  # sent as a message of its own
+                return None
             raise ApiError(400, "Bad Request: message to be replied not found")
         return message_id
 
