@@ -14,8 +14,8 @@ sizes of it, so the bots download the 1280x960 one.
 
 What it prints, per bot, in ms from pushing the update to the fake Bot API:
 
-- answer: until the final answer reaches the fake (avatarops first answers "Working on it…" and
-  edits that into the final answer; the others answer once);
+- answer: until the final answer reaches the fake (each bot answers once; avatarops would first
+  say "Working on it…" only for a change that takes over a second);
 - own: until the provider's request reaches the fake Green API, minus the download (getFile
   call to the end of the file's download) and minus the picture preparation (the median time of
   the bot's own preparation function on the same 1280x960 file, timed in this process while

@@ -29,9 +29,10 @@ download. The default, Green API only, keeps the figures comparable with earlier
 How to read the report:
 
 - latency: from pushing the update to the fake Bot API to the bot's final answer reaching it.
-  The bot first answers "Working on it…" (quoting the request), may edit it to "Queued (n ahead
-  of it)…", then edits it to the final answer; the final answer is the first text quoting the
-  request that is neither of those two.
+  The bot answers a change that ends within a second once; a slower one first answers
+  "Working on it…" (quoting the request) or "Queued (n ahead of it)…", then edits that into
+  the final answer; the final answer is the first text quoting the request that is neither of
+  those two.
 - outcomes: "Done", "Could not" (the provider refused; none expected here), "Not sent"
   (superseded: a newer picture for the same group replaced this one while it waited), "other"
   (any other answer, e.g. a refusal: a setup mistake).
@@ -59,11 +60,9 @@ lifts the providers' pace. The script exits with 1 when a change is lost or dupl
 call is missing.
 
 `--telegram-rate` is the bot's `telegram.messages_per_second` (default 30, Telegram's flood
-limit, which python-telegram-bot's AIORateLimiter keeps). Every change costs at least two
-messages (the "Working on it…" answer and its edit into the outcome) plus the notices, so at 30
-a second the bot answers at most 15 changes a second whatever its CPU: at 20 arriving a second
-the backlog grows. `--pace 0 --telegram-rate 0` lifts both outside limits and measures the
-bot's own overhead.
+limit, which python-telegram-bot's AIORateLimiter keeps). A change that ends within a second
+costs one message (its answer) plus the notices, which go out after the answers.
+`--pace 0 --telegram-rate 0` lifts both outside limits and measures the bot's own overhead.
 
 Why 20 changes a second by default: below the bot's capacity, the latencies are those of a bot
 that keeps up, not of a backlog that grows with the length of the run. `--rate 0` sends as fast
