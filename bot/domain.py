@@ -180,6 +180,8 @@ class Proposal:
     #: picture comes back (None: never)
     run_at: str | None = None
     until_at: str | None = None
+    #: "undo": put back the picture from before the last change, worked out at its time
+    how: str | None = None
 
 
 class OperationStatus(str, enum.Enum):

@@ -125,29 +125,29 @@ class Scheduler:
         *,
         how: str | None = None,
     ) -> Text | None:
-        """Check and keep a scheduled change; the sentence that says when it runs (None when it
-        runs at once: its reply shows the outcome). Raises `Refusal`."""
+        """Check and keep a scheduled change (a requester's: propose it, with its times); the
+        sentence that says when it runs (None when it runs at once: its reply shows the
+        outcome). Raises `Refusal`."""
         target = await self._avatars.authorize(actor, action, name)
-        if target.needs_approval and how == UNDO:
-            raise Refusal(texts.REQUESTER_CANNOT_SCHEDULE)
         picture: PreparedPicture | None = None
         if photo is not None:
             check_size(photo)
             picture = await self._changes.fetch(photo.file_id)
         now = self.now()
         zone = await self.zone_of(actor.user_id)
-        if target.needs_approval:  # a proposal that carries the times
-            times = (stamp(when.at) if when.at else None, stamp(when.until) if when.until else None)
+        if target.needs_approval:  # a proposal that carries the times (an undo: worked out then)
             progress = Progress(reply=reply, request_key=request_key)
-            outcome = await self._avatars.propose(actor, action, target, picture, progress, times)
+            outcome = await self._avatars.propose(
+                actor, action, target, picture, progress, when.stored(), how
+            )
             if outcome.result is Result.DUPLICATE:
                 return None
             said = texts.outcome_text(action, outcome)
             if outcome.result is not Result.PROPOSED:
                 return said
-            at = texts.local_time(when.at, zone) if when.at else None
-            until = texts.local_time(when.until, zone) if when.until else None
-            return joined("\n", [said, texts.proposed_times(at, until)])
+            if how == UNDO:
+                said = texts.undo_proposed(outcome.target, outcome.proposal, outcome.reason)
+            return joined("\n", [said, await self.proposed_times(actor.user_id, when)])
         entry = _entry(
             Change(action, target, actor, picture, how=how),
             run_at=stamp(when.at) if when.at else None,
@@ -165,6 +165,14 @@ class Scheduler:
         what = texts.scheduled_what(how or action.value, target.title)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED)
 
+    async def proposed_times(self, user_id: int, when: When) -> Text:
+        """When a proposed change is to be made (and undone), in its proposer's zone."""
+        zone = await self.zone_of(user_id)
+        return texts.proposed_times(
+            texts.local_time(when.at, zone) if when.at else None,
+            texts.local_time(when.until, zone) if when.until else None,
+        )
+
     def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
         """When a scheduled change runs (and its earlier picture comes back), and where to
         see it."""
@@ -180,9 +188,9 @@ class Scheduler:
     async def keep_list(
         self, changes: list[Change], when: When, chat_id: int, request_key: str
     ) -> Text:
-        """Keep one scheduled change per group of a confirmed list (joining the caller's
-        transaction); the sentence that says when they run. Each group's outcome goes to
-        `chat_id` as a message of its own (one message per group, so none overwrites
+        """Keep one scheduled change per group of a confirmed (or approved) list, joining the
+        caller's transaction; the sentence that says when they run. Each group's outcome goes
+        to `chat_id` as a message of its own (one message per group, so none overwrites
         another's)."""
         run_at, until_at = when.stored()
         for change in changes:
@@ -214,9 +222,6 @@ class Scheduler:
             due_at=proposal.run_at or stamp(self.now()),
             reply_chat_id=proposal.chat_id,
             request_key=f"proposal:{proposal.id}",
-            requester_id=proposal.requested_by,
-            requester_name=proposal.requester_name,
-            requester_chat_id=proposal.chat_id,
         )
         return await self._store.schedules.add(entry)
 
@@ -457,8 +462,10 @@ class Scheduler:
 
 
 def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
-    """A scheduled change that makes `change`, at the times (and answering where) given."""
+    """A scheduled change that makes `change`, at the times (and answering where) given; an
+    approved one's requester can see and cancel it."""
     target, picture, actor = change.target, change.picture, change.actor
+    requester = change.requester
     return ScheduledChange(
         action=change.action.value,
         how=change.how,
@@ -471,6 +478,9 @@ def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
         actor_id=actor.user_id,
         actor_name=actor.name,
         actor_chat_id=actor.chat_id,
+        requester_id=requester.user_id if requester else None,
+        requester_name=requester.name if requester else None,
+        requester_chat_id=requester.chat_id if requester else None,
         **times_and_reply,
     )
 
