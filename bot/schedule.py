@@ -332,10 +332,16 @@ class Scheduler:
             await self._end(entry, "failed", texts.FAILED, texts.FAILED)
 
     async def _run_phase(self, entry: ScheduledChange) -> None:
-        late = self.now() - datetime.fromisoformat(entry.due_at)
+        due_at = datetime.fromisoformat(entry.due_at)
+        late = self.now() - due_at
         if late > self._max_late:
             limit = self._max_late.total_seconds() / 60
-            reason = texts.too_late(late.total_seconds() / 60, limit)
+            kept_late = datetime.fromisoformat(entry.created_at or entry.due_at) - due_at
+            if entry.requester_id is not None and kept_late > self._max_late:
+                # a proposal approved after its time (not a bot that was down at it)
+                reason = texts.too_late(kept_late.total_seconds() / 60, limit, approved=True)
+            else:
+                reason = texts.too_late(late.total_seconds() / 60, limit)
             await self._end(entry, "failed", reason, texts.not_made(reason))
             return
         action = Action(entry.action)

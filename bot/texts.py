@@ -1217,12 +1217,20 @@ def not_made(reason: object) -> Text:
     return sentence(_("The scheduled change was not made: {reason}", reason=reason))
 
 
-def too_late(minutes: float, limit: float) -> Text:
+def too_late(minutes: float, limit: float, approved: bool = False) -> Text:
+    """Why a scheduled change was not made so late (`approved`: its proposal was approved that
+    long after its time)."""
+    about = {"minutes": f"{minutes:.0f}", "limit": f"{limit:g}"}
+    if approved:
+        return _(
+            "it was approved {minutes} minutes after its time (at most {limit} minutes late are"
+            " allowed)",
+            **about,
+        )
     return _(
         "the bot was not running at its time, and it is now {minutes} minutes late (at most "
         "{limit} minutes are allowed)",
-        minutes=f"{minutes:.0f}",
-        limit=f"{limit:g}",
+        **about,
     )
 
 
