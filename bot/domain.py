@@ -480,7 +480,9 @@ class ScheduledChange(ByWhom):
     run_at: str | None = None
     until_at: str | None = None
     phase: str = "at"  # at | until
-    status: str = "pending"  # pending | running | done | failed | cancelled | skipped
+    #: pending | running | done | failed | cancelled | skipped; asked: a draft waiting for its
+    #: author's confirmation (a removal), which nothing runs
+    status: str = "pending"
     reply_chat_id: int | None = None
     reply_message_id: int | None = None
     request_key: str | None = None

@@ -62,6 +62,8 @@ MAX_SLEEP_SECONDS = 60.0
 #: how often it looks at a change the engine resumed after a restart, until it ends
 RESUMED_POLL_SECONDS = 0.2
 UNDO = "undo"
+#: how long a draft waits for its author's confirmation before it is forgotten
+DRAFT_TTL = timedelta(days=1)
 
 
 class Scheduler:
@@ -172,6 +174,44 @@ class Scheduler:
             texts.local_time(when.at, zone) if when.at else None,
             texts.local_time(when.until, zone) if when.until else None,
         )
+
+    async def draft(
+        self, actor: Actor, action: Action, name: str | None, when: When
+    ) -> tuple[Target, int, Text]:
+        """A scheduled change its author confirms first (a removal): checked now (raises
+        `Refusal`) and kept as a draft that nothing runs, so that the button carries only
+        its id; the target, the draft's id, and when it is to run (in the author's zone)."""
+        target = await self._avatars.authorize(actor, action, name)
+        now = self.now()
+        await self._store.schedules.forget_drafts(stamp(now - DRAFT_TTL))
+        run_at, until_at = when.stored()
+        entry = _entry(
+            Change(action, target, actor, None),
+            run_at=run_at,
+            until_at=until_at,
+            due_at=run_at or stamp(now),
+            status="asked",
+        )
+        draft_id = await self._store.schedules.add(entry)
+        assert draft_id is not None  # no request key: never a duplicate
+        return target, draft_id, await self.proposed_times(actor.user_id, when)
+
+    async def take_draft(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
+        """The author's confirmation of a draft: the draft, once (None for a second press)."""
+        return await self._store.schedules.take_draft(draft_id, actor.user_id)
+
+    async def schedule_draft(
+        self, actor: Actor, draft: ScheduledChange, reply: MessageRef, request_key: str
+    ) -> Text | None:
+        """Keep (or propose) a confirmed draft as `schedule` does, its rights and its times
+        checked again now (a time that passed while it waited is refused)."""
+        when = When.from_stored(draft.run_at, draft.until_at)
+        for moment in (when.at, when.until):
+            if moment is not None and moment <= self.now():
+                zone = await self.zone_of(actor.user_id)
+                raise Refusal(texts.time_past(texts.local_time(moment, zone)))
+        action = Action(draft.action)
+        return await self.schedule(actor, action, draft.name, None, when, reply, request_key)
 
     def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
         """When a scheduled change runs (and its earlier picture comes back), and where to
