@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import ProposalStatus
+from bot.domain import ProposalStatus, Role
 from bot.proposals import decision_buttons
 from handlers.callbacks import (
     Callback,
@@ -199,6 +199,30 @@ async def test_a_removal_with_a_time_is_asked_first_and_kept_once_at_the_press(
     await until(lambda: question.content.startswith("Done"), timeout=30)
     assert question.content == "Done: the picture of Team is removed."
     assert TEAM not in gowa.avatars
+
+
+async def test_a_requesters_removal_with_a_time_is_proposed_with_its_time_at_the_press(
+    bot: Bot, gowa: FakeGowa
+):
+    await bot.store.grants.add(REQUESTER, "team", Role.REQUESTER, granted_by=OWNER)
+    requester, owner = bot.user(REQUESTER, "Rita"), bot.user(OWNER, "Olga")
+    await requester.send("/delgrouppic team in 1h")
+    await bot.deliver()
+    question = bot.telegram.bot_messages(requester)[-1]
+    assert question.content.startswith(
+        "Propose to the admins of Team to remove its picture?\nTo be made at "
+    )
+    assert bot.telegram.bot_messages(owner) == []  # nothing proposed before the press
+    await requester.press(question, question.callback_data("Propose it"))
+    await bot.deliver()
+    assert question.content.startswith(
+        "You may not make this change yourself, so I sent the removal of the picture of Team"
+    )
+    assert "\nTo be made at " in question.content
+    [copy] = bot.telegram.bot_messages(owner)  # Team has no admin: its owners decide
+    assert "proposes to remove the picture of Team" in copy.content
+    assert "\nTo be made at 20" in copy.content
+    assert gowa.requests == []
 
 
 async def test_a_removal_with_a_time_takes_only_its_askers_press_and_not_after_its_time(
