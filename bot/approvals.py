@@ -26,7 +26,6 @@ from bot.domain import (
     ProposalStatus,
     Refusal,
 )
-from bot.i18n import moment
 from bot.notify import who
 from bot.proposals import ProposalBox
 from bot.schedule import Scheduler
@@ -140,16 +139,15 @@ class Approvals:
         if claim.verdict is Verdict.REJECTED:
             await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(
-                proposal, texts.rejected(action, proposal.title, who(decider))
+                proposal, texts.rejected(action, proposal.title, who(decider), proposal.how)
             )
             return None
         if claim.scheduled and self._scheduler is not None:
             self._scheduler.wake()
-            at = moment(proposal.run_at) if proposal.run_at else None
-            until = moment(proposal.until_at) if proposal.until_at else None
-            times = texts.proposed_times(at, until)
+            times = texts.proposed_at(proposal.run_at, proposal.until_at)
             await self._box.tell_requester(
-                proposal, texts.approved_for_later(action, proposal.title, who(decider), times)
+                proposal,
+                texts.approved_for_later(action, proposal.title, who(decider), times, proposal.how),
             )
             return None
         if claim.change is not None:
@@ -158,7 +156,7 @@ class Approvals:
             refusal = claim.refusal or Refusal(texts.CANNOT_BE_MADE)
             outcome = await self._service.refused(decider, action, proposal.alias, refusal)
         await self._box.tell_requester(
-            proposal, texts.approved(action, proposal.title, who(decider), outcome)
+            proposal, texts.approved(action, proposal.title, who(decider), outcome, proposal.how)
         )
         return outcome
 
@@ -178,7 +176,8 @@ class Approvals:
         await self._audit(None, closed, AuditOutcome.EXPIRED)
         await self._box.show_decision(closed)
         await self._box.tell_requester(
-            closed, texts.expired(Action(closed.action), closed.title, self._box.ttl)
+            closed,
+            texts.expired(Action(closed.action), closed.title, self._box.ttl, closed.how),
         )
 
     async def _audit(

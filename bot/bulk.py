@@ -43,7 +43,7 @@ from bot.domain import (
     Refusal,
     Target,
 )
-from bot.i18n import Text, moment
+from bot.i18n import Text, joined, moment
 from bot.messenger import Button, Messenger
 from bot.notify import Notifier, who
 from bot.permissions import PROPOSABLE
@@ -70,6 +70,21 @@ APPROVE_BULK, REJECT_BULK = "bap", "brj"
 def _listed(names: str) -> str:
     """A stored list of groups ("family,work") as people read it."""
     return ", ".join(names.split(","))
+
+
+def _timed(bulk: BulkRecord) -> bool:
+    """Whether a list has a time: it is kept to be made then, not made at once."""
+    return bulk.run_at is not None or bulk.until_at is not None
+
+
+def _at_their_time(
+    kind: BulkKind, targets: list[Target], changes: list[Change], actor: Actor
+) -> list[Change]:
+    """The changes a list with a time keeps: an undo is worked out at its time (of the change
+    last made then), the others are kept as planned."""
+    if kind is not BulkKind.UNDO:
+        return changes
+    return [Change(Action.SET_GROUP_PICTURE, target, actor, None, how=UNDO) for target in targets]
 
 
 def bulk_buttons(bulk_id: int) -> list[Button]:
@@ -103,7 +118,8 @@ class Plan:
     bulk_id: int | None = None
     #: the actor may only propose these changes: one proposal for the whole list
     proposal: bool = False
-    #: a list with a time, confirmed: when its scheduled changes run
+    #: confirmed: when a list with a time runs, or that a requester's list went to the
+    #: deciders (and when it is to run)
     said: Text | None = None
 
 
@@ -112,8 +128,10 @@ class Decision:
     verdict: Verdict
     #: who decided first (ALREADY_DECIDED), or the groups the presser may not decide
     who: str | None = None
-    #: APPROVED: runs the list (after the press is answered)
+    #: APPROVED: runs the list, or tells that it was scheduled (after the press is answered)
     run: Callable[[], Awaitable[None]] | None = None
+    #: APPROVED: a list with a time, kept to be made then
+    scheduled: bool = False
 
 
 @dataclass
@@ -157,12 +175,10 @@ class BulkChanges:
         when: When | None = None,
     ) -> Plan:
         """The plan for a list of groups; stored (waiting for a confirmation) when it would
-        change any. With a time, a requester's list is refused (`Refusal`)."""
+        change any, with its times (a requester's list: proposed with them)."""
         plan, _ = await self._plan(actor, kind, names, final=False)
         if not plan.targets:
             return plan
-        if when is not None and plan.proposal:
-            raise Refusal(texts.LIST_PROPOSAL_CANNOT_BE_SCHEDULED)
         times = when.stored() if when is not None else (None, None)
         bulk_id = await self._store.bulks.add(
             kind,
@@ -188,12 +204,9 @@ class BulkChanges:
                 raise Refusal(texts.BULK_PICTURE_LOST)
             picture = await self._service.changes.fetch(bulk.file_id)
             changes = [replace(change, picture=picture) for change in changes]
-        scheduled = bulk.run_at is not None or bulk.until_at is not None
         if plan.proposal:
-            if scheduled:  # the requester's rights changed since it was asked
-                raise Refusal(texts.LIST_PROPOSAL_CANNOT_BE_SCHEDULED)
-            return await self._propose(bulk_id, actor, plan, picture)
-        if scheduled:
+            return await self._propose(bulk, plan, picture)
+        if _timed(bulk):
             return await self._schedule(bulk, plan, changes, message)
         async with self._store.transaction():
             claimed = await self._store.bulks.claim(
@@ -212,11 +225,7 @@ class BulkChanges:
         """A confirmed list with a time: one scheduled change per group (bot/schedule.py),
         written with the bulk's end, so a second press schedules nothing."""
         assert self.scheduler is not None, "the scheduler keeps a list with a time"
-        if bulk.kind is BulkKind.UNDO:  # undone at its time: of the change last made then
-            changes = [
-                Change(Action.SET_GROUP_PICTURE, target, bulk.actor, None, how=UNDO)
-                for target in plan.targets
-            ]
+        changes = _at_their_time(bulk.kind, plan.targets, changes, bulk.actor)
         when = When.from_stored(bulk.run_at, bulk.until_at)
         async with self._store.transaction():
             if not await self._store.bulks.claim(bulk.id, message.chat_id, None, plan.refused):
@@ -229,7 +238,9 @@ class BulkChanges:
         """A press on Approve / Reject of a proposed list: the first decision counts, by the
         admin map at the press, for every group of the list (approved or rejected as one).
         An approved list runs as the decider's bulk change (with the requester named), shown
-        in a new message to the decider (`Decision.run`); the requester hears the outcome."""
+        in a new message to the decider (`Decision.run`); the requester hears the outcome.
+        One with a time is kept instead: one scheduled change per group, as the decider's for
+        the requester, whose outcomes go to the requester."""
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None:
             return Decision(Verdict.UNKNOWN)
@@ -268,11 +279,15 @@ class BulkChanges:
                 bulk.actor, texts.bulk_rejected(bulk.kind, _listed(bulk.names), who(decider))
             )
             return Decision(Verdict.REJECTED)
-        _, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
+        plan, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
         if bulk.kind is BulkKind.SET and bulk.jpeg is not None and bulk.side is not None:
             picture = PreparedPicture(bulk.jpeg, bulk.side)
             changes = [replace(change, picture=picture) for change in changes]
+        if _timed(bulk):
+            changes = _at_their_time(bulk.kind, plan.targets, changes, decider)
         changes = [replace(change, requester=bulk.actor) for change in changes]
+        if _timed(bulk):
+            return await self._keep_approved(bulk, decider, changes)
         async with self._store.transaction():
             claimed = await self._store.bulks.decide(bulk_id, "running", decider)
             written = await self._record(bulk_id, changes) if claimed else None
@@ -286,6 +301,41 @@ class BulkChanges:
             await self._run_all(bulk_id, written)
 
         return Decision(Verdict.APPROVED, run=run)
+
+    async def _keep_approved(
+        self, bulk: BulkRecord, decider: Actor, changes: list[Change]
+    ) -> Decision:
+        """An approved list with a time: one scheduled change per group, kept with the
+        decision (one transaction, so a second press keeps nothing); the requester hears when
+        they run, and each group's outcome later."""
+        assert self.scheduler is not None, "the scheduler keeps a list with a time"
+        scheduler = self.scheduler
+        async with self._store.transaction():
+            claimed = await self._store.bulks.decide(bulk.id, "running", decider)
+            if claimed:
+                await self._store.bulks.close(bulk.id)
+                if changes:
+                    await scheduler.keep_list(
+                        changes,
+                        When.from_stored(bulk.run_at, bulk.until_at),
+                        bulk.actor.chat_id,
+                        f"bulk:{bulk.id}",
+                    )
+        if not claimed:
+            return self._closed(await self._store.bulks.get(bulk.id) or bulk)
+
+        async def told() -> None:
+            self._refused.pop(bulk.id, None)
+            await self._show_decision(bulk.id)
+            times = texts.proposed_at(bulk.run_at, bulk.until_at)
+            what = ", ".join(change.target.name for change in changes) or _listed(bulk.names)
+            how = UNDO if bulk.kind is BulkKind.UNDO else None
+            await self._tell(
+                bulk.actor,
+                texts.approved_for_later(ACTIONS[bulk.kind], what, who(decider), times, how),
+            )
+
+        return Decision(Verdict.APPROVED, run=told, scheduled=True)
 
     # ------------------------------------------------------------------------------------------
 
@@ -310,10 +360,12 @@ class BulkChanges:
         await self._finish(bulk_id)
 
     async def _propose(
-        self, bulk_id: int, requester: Actor, plan: Plan, picture: PreparedPicture | None
+        self, bulk: BulkRecord, plan: Plan, picture: PreparedPicture | None
     ) -> Plan | None:
-        """A requester's confirmed list: one proposal, sent to everyone who may decide any of
-        its groups (each decider must be allowed for all of them at the press)."""
+        """A requester's confirmed list: one proposal (with its times), sent to everyone who
+        may decide any of its groups (each decider must be allowed for all of them at the
+        press)."""
+        bulk_id, requester = bulk.id, bulk.actor
         names = ",".join(target.name for target in plan.targets)
         proposed = await self._store.bulks.propose(
             bulk_id,
@@ -331,6 +383,14 @@ class BulkChanges:
             names.split(","),
             moment(stamp(self._box_now() + self._box.ttl)),
         )
+        said = texts.bulk_proposed(plan.kind, _listed(names))
+        if _timed(bulk):
+            text = joined("\n", [text, texts.proposed_at(bulk.run_at, bulk.until_at)])
+            assert self.scheduler is not None, "the scheduler says when, in the requester's zone"
+            when = When.from_stored(bulk.run_at, bulk.until_at)
+            said = joined(
+                "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]
+            )
         buttons = bulk_buttons(bulk_id)
         for chat_id in await self._deciders(plan.kind, plan.targets, requester):
             try:
@@ -352,7 +412,7 @@ class BulkChanges:
                 f"bulk proposal {bulk_id}",
                 provider=target.provider.name,
             )
-        return replace(plan, bulk_id=bulk_id)
+        return replace(plan, bulk_id=bulk_id, said=said)
 
     async def _deciders(self, kind: BulkKind, targets: list[Target], requester: Actor) -> list[int]:
         """Those who may decide the whole list: the admins who may decide for each of its

@@ -180,6 +180,8 @@ class Proposal:
     #: picture comes back (None: never)
     run_at: str | None = None
     until_at: str | None = None
+    #: "undo": put back the picture from before the last change, worked out at its time
+    how: str | None = None
 
 
 class OperationStatus(str, enum.Enum):
@@ -488,7 +490,9 @@ class ScheduledChange(ByWhom):
     run_at: str | None = None
     until_at: str | None = None
     phase: str = "at"  # at | until
-    status: str = "pending"  # pending | running | done | failed | cancelled | skipped
+    #: pending | running | done | failed | cancelled | skipped; asked: a draft waiting for its
+    #: author's confirmation (a removal), which nothing runs
+    status: str = "pending"
     reply_chat_id: int | None = None
     reply_message_id: int | None = None
     request_key: str | None = None

@@ -15,7 +15,7 @@ from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
-from bot.i18n import joined, moment
+from bot.i18n import joined
 from bot.messenger import Button, Messenger
 from bot.notify import who
 from bot.store import Store
@@ -71,10 +71,11 @@ class ProposalBox:
         picture: PreparedPicture | None,
         request_key: str | None = None,
         times: tuple[str | None, str | None] = (None, None),
+        how: str | None = None,
     ) -> Proposal | None:
-        """Store the proposal and send it to the deciders; None when `request_key` already
-        made one. Returned closed (expired at once) when no copy could be delivered: nobody
-        would ever be able to decide it."""
+        """Store the proposal and send it to the deciders (`how`: "undo" for an undo worked
+        out at its time); None when `request_key` already made one. Returned closed (expired
+        at once) when no copy could be delivered: nobody would ever be able to decide it."""
         now = self._clock()
         proposal = await self._store.proposals.add(
             action=action.value,
@@ -89,6 +90,7 @@ class ProposalBox:
             request_key=request_key,
             run_at=times[0],
             until_at=times[1],
+            how=how,
         )
         if proposal is None:
             return None
@@ -150,9 +152,8 @@ class ProposalBox:
             proposal.alias,
             provider,
             proposal.expires_at,
+            proposal.how,
         )
         if proposal.run_at is None and proposal.until_at is None:
             return invitation
-        at = moment(proposal.run_at) if proposal.run_at else None
-        until = moment(proposal.until_at) if proposal.until_at else None
-        return joined("\n", [invitation, texts.proposed_times(at, until)])
+        return joined("\n", [invitation, texts.proposed_at(proposal.run_at, proposal.until_at)])

@@ -62,6 +62,8 @@ MAX_SLEEP_SECONDS = 60.0
 #: how often it looks at a change the engine resumed after a restart, until it ends
 RESUMED_POLL_SECONDS = 0.2
 UNDO = "undo"
+#: how long a draft waits for its author's confirmation before it is forgotten
+DRAFT_TTL = timedelta(days=1)
 
 
 class Scheduler:
@@ -125,29 +127,29 @@ class Scheduler:
         *,
         how: str | None = None,
     ) -> Text | None:
-        """Check and keep a scheduled change; the sentence that says when it runs (None when it
-        runs at once: its reply shows the outcome). Raises `Refusal`."""
+        """Check and keep a scheduled change (a requester's: propose it, with its times); the
+        sentence that says when it runs (None when it runs at once: its reply shows the
+        outcome). Raises `Refusal`."""
         target = await self._avatars.authorize(actor, action, name)
-        if target.needs_approval and how == UNDO:
-            raise Refusal(texts.REQUESTER_CANNOT_SCHEDULE)
         picture: PreparedPicture | None = None
         if photo is not None:
             check_size(photo)
             picture = await self._changes.fetch(photo.file_id)
         now = self.now()
         zone = await self.zone_of(actor.user_id)
-        if target.needs_approval:  # a proposal that carries the times
-            times = (stamp(when.at) if when.at else None, stamp(when.until) if when.until else None)
+        if target.needs_approval:  # a proposal that carries the times (an undo: worked out then)
             progress = Progress(reply=reply, request_key=request_key)
-            outcome = await self._avatars.propose(actor, action, target, picture, progress, times)
+            outcome = await self._avatars.propose(
+                actor, action, target, picture, progress, when.stored(), how
+            )
             if outcome.result is Result.DUPLICATE:
                 return None
             said = texts.outcome_text(action, outcome)
             if outcome.result is not Result.PROPOSED:
                 return said
-            at = texts.local_time(when.at, zone) if when.at else None
-            until = texts.local_time(when.until, zone) if when.until else None
-            return joined("\n", [said, texts.proposed_times(at, until)])
+            if how == UNDO:
+                said = texts.undo_proposed(outcome.target, outcome.proposal, outcome.reason)
+            return joined("\n", [said, await self.proposed_times(actor.user_id, when)])
         entry = _entry(
             Change(action, target, actor, picture, how=how),
             run_at=stamp(when.at) if when.at else None,
@@ -165,6 +167,52 @@ class Scheduler:
         what = texts.scheduled_what(how or action.value, target.title)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED)
 
+    async def proposed_times(self, user_id: int, when: When) -> Text:
+        """When a proposed change is to be made (and undone), in its proposer's zone."""
+        zone = await self.zone_of(user_id)
+        return texts.proposed_times(
+            texts.local_time(when.at, zone) if when.at else None,
+            texts.local_time(when.until, zone) if when.until else None,
+        )
+
+    async def draft(
+        self, actor: Actor, action: Action, name: str | None, when: When
+    ) -> tuple[Target, int, Text]:
+        """A scheduled change its author confirms first (a removal): checked now (raises
+        `Refusal`) and kept as a draft that nothing runs, so that the button carries only
+        its id; the target, the draft's id, and when it is to run (in the author's zone)."""
+        target = await self._avatars.authorize(actor, action, name)
+        now = self.now()
+        await self._store.schedules.forget_drafts(stamp(now - DRAFT_TTL))
+        run_at, until_at = when.stored()
+        entry = _entry(
+            Change(action, target, actor, None),
+            run_at=run_at,
+            until_at=until_at,
+            due_at=run_at or stamp(now),
+            status="asked",
+        )
+        draft_id = await self._store.schedules.add(entry)
+        assert draft_id is not None  # no request key: never a duplicate
+        return target, draft_id, await self.proposed_times(actor.user_id, when)
+
+    async def take_draft(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
+        """The author's confirmation of a draft: the draft, once (None for a second press)."""
+        return await self._store.schedules.take_draft(draft_id, actor.user_id)
+
+    async def schedule_draft(
+        self, actor: Actor, draft: ScheduledChange, reply: MessageRef, request_key: str
+    ) -> Text | None:
+        """Keep (or propose) a confirmed draft as `schedule` does, its rights and its times
+        checked again now (a time that passed while it waited is refused)."""
+        when = When.from_stored(draft.run_at, draft.until_at)
+        for moment in (when.at, when.until):
+            if moment is not None and moment <= self.now():
+                zone = await self.zone_of(actor.user_id)
+                raise Refusal(texts.time_past(texts.local_time(moment, zone)))
+        action = Action(draft.action)
+        return await self.schedule(actor, action, draft.name, None, when, reply, request_key)
+
     def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
         """When a scheduled change runs (and its earlier picture comes back), and where to
         see it."""
@@ -180,9 +228,9 @@ class Scheduler:
     async def keep_list(
         self, changes: list[Change], when: When, chat_id: int, request_key: str
     ) -> Text:
-        """Keep one scheduled change per group of a confirmed list (joining the caller's
-        transaction); the sentence that says when they run. Each group's outcome goes to
-        `chat_id` as a message of its own (one message per group, so none overwrites
+        """Keep one scheduled change per group of a confirmed (or approved) list, joining the
+        caller's transaction; the sentence that says when they run. Each group's outcome goes
+        to `chat_id` as a message of its own (one message per group, so none overwrites
         another's)."""
         run_at, until_at = when.stored()
         for change in changes:
@@ -214,9 +262,6 @@ class Scheduler:
             due_at=proposal.run_at or stamp(self.now()),
             reply_chat_id=proposal.chat_id,
             request_key=f"proposal:{proposal.id}",
-            requester_id=proposal.requested_by,
-            requester_name=proposal.requester_name,
-            requester_chat_id=proposal.chat_id,
         )
         return await self._store.schedules.add(entry)
 
@@ -327,10 +372,16 @@ class Scheduler:
             await self._end(entry, "failed", texts.FAILED, texts.FAILED)
 
     async def _run_phase(self, entry: ScheduledChange) -> None:
-        late = self.now() - datetime.fromisoformat(entry.due_at)
+        due_at = datetime.fromisoformat(entry.due_at)
+        late = self.now() - due_at
         if late > self._max_late:
             limit = self._max_late.total_seconds() / 60
-            reason = texts.too_late(late.total_seconds() / 60, limit)
+            kept_late = datetime.fromisoformat(entry.created_at or entry.due_at) - due_at
+            if entry.requester_id is not None and kept_late > self._max_late:
+                # a proposal approved after its time (not a bot that was down at it)
+                reason = texts.too_late(kept_late.total_seconds() / 60, limit, approved=True)
+            else:
+                reason = texts.too_late(late.total_seconds() / 60, limit)
             await self._end(entry, "failed", reason, texts.not_made(reason))
             return
         action = Action(entry.action)
@@ -457,8 +508,10 @@ class Scheduler:
 
 
 def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
-    """A scheduled change that makes `change`, at the times (and answering where) given."""
+    """A scheduled change that makes `change`, at the times (and answering where) given; an
+    approved one's requester can see and cancel it."""
     target, picture, actor = change.target, change.picture, change.actor
+    requester = change.requester
     return ScheduledChange(
         action=change.action.value,
         how=change.how,
@@ -471,6 +524,9 @@ def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
         actor_id=actor.user_id,
         actor_name=actor.name,
         actor_chat_id=actor.chat_id,
+        requester_id=requester.user_id if requester else None,
+        requester_name=requester.name if requester else None,
+        requester_chat_id=requester.chat_id if requester else None,
         **times_and_reply,
     )
 

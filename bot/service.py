@@ -138,7 +138,7 @@ class AvatarService:
         if proposal.jpeg is not None and proposal.side is not None:
             picture = PreparedPicture(proposal.jpeg, proposal.side)
         requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
-        return Change(action, target, approver, picture, requester)
+        return Change(action, target, approver, picture, requester, how=proposal.how)
 
     async def refused(
         self, actor: Actor, action: Action, name: str | None, refusal: Refusal
@@ -271,13 +271,15 @@ class AvatarService:
         picture: PreparedPicture | None,
         progress: Progress | None,
         times: tuple[str | None, str | None] = (None, None),
+        how: str | None = None,
     ) -> Outcome:
         """Send a requester's change to the deciders (`times`: when to make it and when to
-        undo it, for a scheduled one)."""
+        undo it, for a scheduled one; `how`: "undo" for a scheduled undo, worked out at its
+        time)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, target.group, target.provider.name, picture, request_key, times
+            actor, action, target.group, target.provider.name, picture, request_key, times, how
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)

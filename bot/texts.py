@@ -388,7 +388,13 @@ def decided(status: ProposalStatus, name: str) -> Text:
 
 
 def invitation(
-    requester: str, picture: bool, title: str, alias: str, provider: str, until: str
+    requester: str,
+    picture: bool,
+    title: str,
+    alias: str,
+    provider: str,
+    until: str,
+    how: str | None = None,
 ) -> Text:
     params = {
         "requester": requester,
@@ -401,6 +407,13 @@ def invitation(
         return _(
             "{requester} proposes this picture for {title} ({alias}, via {provider}). "
             "The first decision counts; open until {until}.",
+            **params,
+        )
+    if how == "undo":
+        return _(
+            "{requester} proposes to undo the last picture change of {title} ({alias}, via"
+            " {provider}): the picture from before it comes back. The first decision counts;"
+            " open until {until}.",
             **params,
         )
     return _(
@@ -424,22 +437,27 @@ def only_deciders(action: Action, title: str) -> Text:
 CANNOT_BE_MADE = _("it can no longer be made")
 
 
-def _what(action: Action, title: str) -> Text:
+def _what(action: Action, title: str, how: str | None = None) -> Text:
+    """What a proposal asks for (`how`: "undo" for an undo worked out at its time)."""
+    if how == "undo":
+        return _("undo the last picture change of {title}", title=title)
     if action is Action.DELETE_GROUP_PICTURE:
         return _("remove the picture of {title}", title=title)
     return _("change the picture of {title}", title=title)
 
 
-def rejected(action: Action, title: str, decider: str) -> Text:
+def rejected(action: Action, title: str, decider: str, how: str | None = None) -> Text:
     return _(
         "Your proposal to {what} was rejected by {decider}.",
-        what=_what(action, title),
+        what=_what(action, title, how),
         decider=decider,
     )
 
 
-def approved(action: Action, title: str, decider: str, outcome: Outcome) -> Text:
-    what = _what(action, title)
+def approved(
+    action: Action, title: str, decider: str, outcome: Outcome, how: str | None = None
+) -> Text:
+    what = _what(action, title, how)
     if not outcome.ok:
         return _(
             "Your proposal to {what} was approved by {decider}, but it could not be done: {reason}",
@@ -457,7 +475,7 @@ def approved(action: Action, title: str, decider: str, outcome: Outcome) -> Text
     return _("Your proposal to {what} was approved by {decider}. Done.", what=what, decider=decider)
 
 
-def expired(action: Action, title: str, ttl: timedelta) -> Text:
+def expired(action: Action, title: str, ttl: timedelta, how: str | None = None) -> Text:
     hours = ttl.total_seconds() / 3600
     if hours >= 1:
         duration = ngettext("{n} h", "{n} h", round(hours), n=f"{hours:g}")
@@ -466,7 +484,7 @@ def expired(action: Action, title: str, ttl: timedelta) -> Text:
         duration = ngettext("{n} min", "{n} min", round(minutes), n=f"{minutes:g}")
     return _(
         "Your proposal to {what} expired: nobody decided within {duration}.",
-        what=_what(action, title),
+        what=_what(action, title, how),
         duration=duration,
     )
 
@@ -915,8 +933,11 @@ def bulk_ask_photo(names: str, minutes: float) -> Text:
     )
 
 
-def bulk_decision(verdict: str, who: str | None) -> Text:
-    """The answer to a press on Approve / Reject of a proposed list."""
+def bulk_decision(verdict: str, who: str | None, scheduled: bool = False) -> Text:
+    """The answer to a press on Approve / Reject of a proposed list (`scheduled`: one with a
+    time, kept to be made then)."""
+    if verdict == "approved" and scheduled:
+        return _("Approved: each group's change is scheduled; /scheduled lists them.")
     if verdict == "approved":
         return _("Approved: making the changes now.")
     if verdict == "rejected":
@@ -1066,10 +1087,8 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
 
 
 def bulk_what(kind: BulkKind, names: str) -> Text:
-    if kind is BulkKind.UNDO:
-        return _("undo the last picture change of {title}", title=names)
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    return _what(action, names)
+    return _what(action, names, "undo" if kind is BulkKind.UNDO else None)
 
 
 def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
@@ -1198,12 +1217,20 @@ def not_made(reason: object) -> Text:
     return sentence(_("The scheduled change was not made: {reason}", reason=reason))
 
 
-def too_late(minutes: float, limit: float) -> Text:
+def too_late(minutes: float, limit: float, approved: bool = False) -> Text:
+    """Why a scheduled change was not made so late (`approved`: its proposal was approved that
+    long after its time)."""
+    about = {"minutes": f"{minutes:.0f}", "limit": f"{limit:g}"}
+    if approved:
+        return _(
+            "it was approved {minutes} minutes after its time (at most {limit} minutes late are"
+            " allowed)",
+            **about,
+        )
     return _(
         "the bot was not running at its time, and it is now {minutes} minutes late (at most "
         "{limit} minutes are allowed)",
-        minutes=f"{minutes:.0f}",
-        limit=f"{limit:g}",
+        **about,
     )
 
 
@@ -1243,9 +1270,6 @@ def schedule_cancelled(name: str, what: object) -> Text:
 
 SCHEDULE_GONE = _("That scheduled change is no longer waiting; nothing was done.")
 MAY_NOT_CANCEL = _("You may not cancel that scheduled change.")
-REQUESTER_CANNOT_SCHEDULE = _(
-    "an undo you propose cannot have a time; send it without one to propose it to the admins"
-)
 
 
 def proposed_times(at: object | None, until: object | None) -> Text:
@@ -1259,19 +1283,36 @@ def proposed_times(at: object | None, until: object | None) -> Text:
     return _("To be made once approved; the earlier picture comes back at {until}.", until=until)
 
 
-def approved_for_later(action: Action, title: str, decider: str, times: object) -> Text:
+def proposed_at(run_at: str | None, until_at: str | None) -> Text:
+    """`proposed_times` for the times a proposal keeps (ISO, UTC), as moments."""
+    return proposed_times(
+        moment(run_at) if run_at else None, moment(until_at) if until_at else None
+    )
+
+
+def undo_proposed(target: str, number: int | None, reason: object) -> Text:
+    """A requester's scheduled undo went to the deciders (it has no picture to show yet)."""
+    return _(
+        "You may not make this change yourself, so I sent the undo of the last picture change"
+        " of {target} to its admins for approval (proposal {number}, {reason}). I will tell you"
+        " here what they decide.",
+        target=target,
+        number=number,
+        reason=reason,
+    )
+
+
+def approved_for_later(
+    action: Action, title: str, decider: str, times: object, how: str | None = None
+) -> Text:
     return _(
         "Your proposal to {what} was approved by {decider}. {times}",
-        what=_what(action, title),
+        what=_what(action, title, how),
         decider=decider,
         times=times,
     )
 
 
-LIST_PROPOSAL_CANNOT_BE_SCHEDULED = _(
-    "you may only propose these changes, and a proposal for many groups cannot be scheduled;"
-    " name one group"
-)
 SEE_SCHEDULED_LIST = _(
     "/scheduled lists each group's change, with a button to cancel it. Each group's outcome"
     " comes as a message of its own."

@@ -134,6 +134,8 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await bulk.decision_pressed(update, context, value)
     elif isinstance(value, callbacks.CancelSchedule):
         await schedule.cancel_pressed(update, context, value)
+    elif isinstance(value, callbacks.ConfirmTimedRemoval):
+        await schedule.removal_confirmed(update, context, message, value)
     else:
         await pictures.removal_answered(update, context, message, value)
 

@@ -40,13 +40,9 @@ async def ask(
 ) -> None:
     """List the groups it will change and those it refuses; ask to confirm when it would
     change more than one, else start at once (or, with a time, schedule one change per
-    group: bot/bulk.py)."""
+    group: bot/bulk.py; a requester's: propose it, with its time)."""
     bulks = (await services_of(context).use_cases()).bulks
-    try:
-        plan = await bulks.ask(actor, kind, names, photo, when)
-    except Refusal as refusal:  # a requester's list with a time
-        await message.reply_text(tr(sorry(refusal.reason)), do_quote=True)
-        return
+    plan = await bulks.ask(actor, kind, names, photo, when)
     text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
         await message.reply_text(tr(text), do_quote=True)
@@ -97,11 +93,8 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
         return
     if ran is None:
         await context.bot.send_message(shown.chat_id, tr(texts.BULK_TAKEN))
-    elif ran.said is not None:  # scheduled: says when; each group's outcome comes on its own
+    elif ran.said is not None:  # scheduled (each group's outcome comes on its own), or proposed
         await shown.edit_text(tr(ran.said))
-    elif ran.proposal:
-        names = ", ".join(target.name for target in ran.targets)
-        await shown.edit_text(tr(texts.bulk_proposed(ran.kind, names)))
 
 
 async def decision_pressed(
@@ -115,7 +108,7 @@ async def decision_pressed(
         return
     bulks = (await services_of(context).use_cases()).bulks
     decision = await bulks.decide(actor, value.bulk, value.approve)
-    text = texts.bulk_decision(decision.verdict.value, decision.who)
+    text = texts.bulk_decision(decision.verdict.value, decision.who, decision.scheduled)
     settled = decision.verdict.value in ("approved", "rejected")
     await query.answer(tr(cut(text, 200)), show_alert=not settled)
     if decision.run is not None:

@@ -20,7 +20,7 @@ from bot.proposals import APPROVE, REJECT
 
 REMOVE, KEEP = "del", "keep"
 RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
-CANCEL_SCHEDULE = "sx"
+CANCEL_SCHEDULE, CONFIRM_TIMED_REMOVAL = "sx", "dsy"
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -94,9 +94,19 @@ class CancelSchedule:
     entry: int
 
 
+@dataclass(frozen=True)
+class ConfirmTimedRemoval:
+    """ "Remove it" under `/delgrouppic family at …`: `dsy:<asker>:<draft id>`; the times
+    are in the draft the store keeps (bot/schedule.py), not in the button."""
+
+    asker: int
+    draft: int
+
+
 Callback = (
     Decision
     | ConfirmRemoval
+    | ConfirmTimedRemoval
     | KeepPicture
     | PickRestore
     | ConfirmRestore
@@ -125,6 +135,8 @@ def encode(value: Callback) -> str:
             data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
         case CancelSchedule(entry=entry):
             data = f"{CANCEL_SCHEDULE}:{entry}"
+        case ConfirmTimedRemoval(asker=asker, draft=draft):
+            data = f"{CONFIRM_TIMED_REMOVAL}:{asker}:{draft}"
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
@@ -159,6 +171,8 @@ def decode(data: str | None) -> Callback | None:
         return ConfirmRestore(number, numbers[0], numbers[1])
     if prefix == CONFIRM_BULK and len(numbers) == 1:
         return ConfirmBulk(number, numbers[0])
+    if prefix == CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
+        return ConfirmTimedRemoval(number, numbers[0])
     return None
 
 
@@ -194,4 +208,5 @@ def is_ours(data: object) -> bool:
         APPROVE_BULK,
         REJECT_BULK,
         CANCEL_SCHEDULE,
+        CONFIRM_TIMED_REMOVAL,
     )

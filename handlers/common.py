@@ -8,11 +8,19 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import CallbackQuery, Message, PhotoSize, Update
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    Update,
+)
 from telegram.ext import ContextTypes
 
 from bot.app import Services
-from bot.domain import Actor, PhotoSource
+from bot.domain import Actor, PhotoSource, Target
+from handlers.callbacks import ConfirmRemoval, ConfirmTimedRemoval, KeepPicture, encode
 from handlers.replies import ANONYMOUS, texts, tr
 
 SERVICES_KEY = "avatarops.services"
@@ -111,6 +119,23 @@ def photo_source(message: Message | None) -> PhotoSource | None:
     if media is None:
         return None
     return PhotoSource(file_id=media.file_id, file_size=media.file_size)
+
+
+def removal_question(
+    target: Target, confirm: ConfirmRemoval | ConfirmTimedRemoval
+) -> tuple[texts.Text, InlineKeyboardMarkup]:
+    """The question before a removal (a requester's: before proposing it), and its Remove it
+    (or Propose it) and Keep it buttons, which only the asker may press."""
+    remove, question = (
+        (texts.PROPOSE_IT, texts.propose_removal(target.title))
+        if target.needs_approval
+        else (texts.REMOVE_IT, texts.confirm_removal(target.title))
+    )
+    buttons = [
+        InlineKeyboardButton(tr(remove), callback_data=encode(confirm)),
+        InlineKeyboardButton(tr(texts.KEEP_IT), callback_data=encode(KeepPicture(confirm.asker))),
+    ]
+    return question, InlineKeyboardMarkup([buttons])
 
 
 async def asker_pressed(update: Update, asker: int) -> Actor | None:

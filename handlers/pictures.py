@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from telegram import (
     ForceReply,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     Update,
 )
@@ -23,7 +21,7 @@ from bot.domain import (
 from bot.when import When
 from handlers import bulk, schedule
 from handlers.answers import Answer
-from handlers.callbacks import ConfirmRemoval, KeepPicture, encode
+from handlers.callbacks import ConfirmRemoval, KeepPicture
 from handlers.common import (
     actor_of,
     asker_pressed,
@@ -31,6 +29,7 @@ from handlers.common import (
     parse_command,
     photo_source,
     query_of,
+    removal_question,
     services_of,
     with_actor,
 )
@@ -136,32 +135,16 @@ async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, act
     if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
         await bulk.ask(message, context, actor, BulkKind.DELETE, name, None, when)
         return
-    if when is not None:  # its reply says when; /scheduled can cancel it until then
-        action = Action.DELETE_GROUP_PICTURE
-        await schedule.submit(message, context, actor, action, name, None, when)
+    if when is not None:  # asked like this one, then kept for its time
+        await schedule.ask_removal(message, context, actor, name, when)
         return
     try:
         target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
     except Refusal as refusal:
         await message.reply_text(tr(sorry(refusal.reason)))
         return
-    alias = _resolved_name(target)
-    remove, question = (
-        (texts.PROPOSE_IT, texts.propose_removal(target.title))
-        if target.needs_approval
-        else (texts.REMOVE_IT, texts.confirm_removal(target.title))
-    )
-    buttons = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    tr(remove), callback_data=encode(ConfirmRemoval(actor.user_id, alias))
-                ),
-                InlineKeyboardButton(
-                    tr(texts.KEEP_IT), callback_data=encode(KeepPicture(actor.user_id))
-                ),
-            ]
-        ]
+    question, buttons = removal_question(
+        target, ConfirmRemoval(actor.user_id, _resolved_name(target))
     )
     await message.reply_text(tr(question), reply_markup=buttons)
 

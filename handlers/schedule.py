@@ -3,16 +3,26 @@ buttons, and /timezone."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import InlineKeyboardButton, Message, Update
 from telegram.ext import ContextTypes
 
 from bot.domain import Action, Actor, MessageRef, PhotoSource, Refusal
-from bot.i18n import cut, joined
+from bot.i18n import Text, cut, joined
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When, parse, split
 from handlers import bulk
-from handlers.callbacks import CancelSchedule, encode
-from handlers.common import actor_of, message_of, query_of, services_of, with_actor
+from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, encode
+from handlers.common import (
+    actor_of,
+    asker_pressed,
+    message_of,
+    query_of,
+    removal_question,
+    services_of,
+    with_actor,
+)
 from handlers.messenger import in_rows
 from handlers.replies import WORKING, sorry, texts, tr
 
@@ -58,13 +68,66 @@ async def submit(
         return
     answer = await message.reply_text(tr(WORKING), do_quote=True)
     reply = MessageRef(answer.chat_id, answer.message_id)
+    await _said(
+        answer.edit_text,
+        scheduler.schedule(actor, action, name, photo, when, reply, request, how=how),
+    )
+
+
+async def ask_removal(
+    message: Message,
+    context: ContextTypes.DEFAULT_TYPE,
+    actor: Actor,
+    name: str | None,
+    when: When,
+) -> None:
+    """`/delgrouppic family at …`: checked now, then the Remove it (a requester's: Propose it)
+    / Keep it question of a removal without a time, saying when; the times wait in the store
+    (a draft) for the press."""
+    scheduler = await scheduler_of(context)
     try:
-        said = await scheduler.schedule(actor, action, name, photo, when, reply, request, how=how)
+        target, draft, times = await scheduler.draft(actor, Action.DELETE_GROUP_PICTURE, name, when)
     except Refusal as refusal:
-        await answer.edit_text(tr(sorry(refusal.reason)))
+        await message.reply_text(tr(sorry(refusal.reason)))
         return
-    if said is not None:  # else it runs at once, and its outcome is shown on `answer`
-        await answer.edit_text(tr(said))
+    question, buttons = removal_question(target, ConfirmTimedRemoval(actor.user_id, draft))
+    await message.reply_text(tr(joined("\n", [question, times])), reply_markup=buttons)
+
+
+async def removal_confirmed(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    question: Message,
+    value: ConfirmTimedRemoval,
+) -> None:
+    """Remove it under a removal with a time: only the asker may press, once; the question
+    then says when it runs (and later how it went)."""
+    actor = await asker_pressed(update, value.asker)
+    if actor is None:
+        return
+    query = query_of(update)
+    scheduler = await scheduler_of(context)
+    draft = await scheduler.take_draft(actor, value.draft)
+    if draft is None:  # a second press: the first one is answered on the question
+        return
+    await query.edit_message_text(tr(WORKING))
+    reply = MessageRef(question.chat_id, question.message_id)
+    request = f"{question.chat_id}:{question.message_id}"
+    await _said(query.edit_message_text, scheduler.schedule_draft(actor, draft, reply, request))
+
+
+async def _said(
+    edit: Callable[[str], Awaitable[object]], scheduling: Awaitable[Text | None]
+) -> None:
+    """Say (with `edit`) when a change kept for its time runs, or why it was not kept; a change
+    that runs at once shows its outcome there itself."""
+    try:
+        said = await scheduling
+    except Refusal as refusal:
+        await edit(tr(sorry(refusal.reason)))
+        return
+    if said is not None:
+        await edit(tr(said))
 
 
 @with_actor

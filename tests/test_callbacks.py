@@ -4,15 +4,19 @@ were made for, does anything."""
 
 from __future__ import annotations
 
+import re
+import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.domain import ProposalStatus
+from bot.domain import ProposalStatus, Role
 from bot.proposals import decision_buttons
 from handlers.callbacks import (
     Callback,
     ConfirmRemoval,
+    ConfirmTimedRemoval,
     Decision,
     KeepPicture,
     decode,
@@ -24,6 +28,7 @@ from tests.fakes.gowa import FakeGowa
 from tests.fakes.serve import serve
 from tests.fakes.telegram import BotMessage, FakeChat, FakeUser
 from tests.pictures import photo_bytes
+from tests.test_reliability import until
 
 TEAM = "120363000000000009@g.us"
 TEAM_CHAT = -1005550000000
@@ -59,12 +64,16 @@ def answers(bot: Bot) -> list[str | None]:
     return [call.params.get("text") for call in bot.telegram.calls("answerCallbackQuery")]
 
 
-async def removal_question(bot: Bot, owner: FakeUser, chat: FakeChat | FakeUser) -> BotMessage:
-    """The owner's /delgrouppic team question, with its Remove it / Keep it buttons."""
-    await owner.send("/delgrouppic team", chat=chat)
+async def removal_question(
+    bot: Bot, owner: FakeUser, chat: FakeChat | FakeUser, when: str = ""
+) -> BotMessage:
+    """The owner's /delgrouppic team question (`when`: with these time words), with its Remove
+    it / Keep it buttons."""
+    await owner.send(f"/delgrouppic team {when}".strip(), chat=chat)
     await bot.deliver()
     question = bot.telegram.bot_messages(chat)[-1]
-    assert question.content == "Remove the picture of Team? /undogrouppic puts it back."
+    head = "Remove the picture of Team? /undogrouppic puts it back."
+    assert question.content.split("\n")[0] == head and (when or question.content == head)
     return question
 
 
@@ -161,6 +170,92 @@ async def test_the_real_buttons_still_work(bot: Bot, gowa: FakeGowa):
     assert kept.content == "Kept: nothing was changed."
 
 
+# a removal with a time: the same question; its times wait in the store for the press --------
+
+
+async def test_a_removal_with_a_time_is_asked_first_and_kept_once_at_the_press(
+    bot: Bot, gowa: FakeGowa
+):
+    owner = bot.user(OWNER, "Olga")
+    question = await removal_question(bot, owner, owner, "in 3s")
+    assert re.fullmatch(
+        r"Remove the picture of Team\? /undogrouppic puts it back\.\n"
+        r"To be made at \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\)\.",
+        question.content,
+    ), question.content
+    assert [button["text"] for button in question.buttons()] == ["Remove it", "Keep it"]
+    assert await bot.say(owner, "/scheduled") == "Nothing is scheduled."  # not before the press
+
+    remove = question.callback_data("Remove it")
+    await owner.press(question, remove)
+    await owner.press(question, remove)  # pressed twice: kept once
+    await bot.deliver()
+    assert re.match(
+        r"Scheduled for .+, in \d seconds?: remove the picture of Team\.\n", question.content
+    ), question.content
+    assert len(await bot.store.schedules.pending()) == 1
+    assert gowa.requests == []  # not yet: due in 3 s
+
+    await until(lambda: question.content.startswith("Done"), timeout=30)
+    assert question.content == "Done: the picture of Team is removed."
+    assert TEAM not in gowa.avatars
+
+
+async def test_a_requesters_removal_with_a_time_is_proposed_with_its_time_at_the_press(
+    bot: Bot, gowa: FakeGowa
+):
+    await bot.store.grants.add(REQUESTER, "team", Role.REQUESTER, granted_by=OWNER)
+    requester, owner = bot.user(REQUESTER, "Rita"), bot.user(OWNER, "Olga")
+    await requester.send("/delgrouppic team in 1h")
+    await bot.deliver()
+    question = bot.telegram.bot_messages(requester)[-1]
+    assert question.content.startswith(
+        "Propose to the admins of Team to remove its picture?\nTo be made at "
+    )
+    assert bot.telegram.bot_messages(owner) == []  # nothing proposed before the press
+    await requester.press(question, question.callback_data("Propose it"))
+    await bot.deliver()
+    assert question.content.startswith(
+        "You may not make this change yourself, so I sent the removal of the picture of Team"
+    )
+    assert "\nTo be made at " in question.content
+    [copy] = bot.telegram.bot_messages(owner)  # Team has no admin: its owners decide
+    assert "proposes to remove the picture of Team" in copy.content
+    assert "\nTo be made at 20" in copy.content
+    assert gowa.requests == []
+
+
+async def test_a_removal_with_a_time_takes_only_its_askers_press_and_not_after_its_time(
+    bot: Bot, gowa: FakeGowa
+):
+    chat = bot.telegram.group_chat(TEAM_CHAT, "Team chat")
+    owner, stranger = bot.user(OWNER, "Olga"), bot.user(STRANGER, "Mallory")
+    question = await removal_question(bot, owner, chat, "in 1h")
+    remove = question.callback_data("Remove it")
+    draft = decode(remove)
+    assert isinstance(draft, ConfirmTimedRemoval)
+    await stranger.press(question, remove)
+    await stranger.press(question, f"dsy:{STRANGER}:{draft.draft}", forged=True)
+    await owner.press(question, f"dsy:{OWNER}:{draft.draft + 1}", forged=True)
+    await bot.deliver()
+    assert answers(bot) == [
+        "Only the person who asked can answer this.",
+        "That button is not on this message; nothing was done.",
+        "That button is not on this message; nothing was done.",
+    ]
+    assert question.history == []
+
+    past = (datetime.now(UTC) - timedelta(minutes=5)).isoformat(timespec="seconds")
+    with sqlite3.connect(bot.services.config.storage.path) as db:  # the question waited
+        db.execute("UPDATE schedules SET run_at = ?, due_at = ?", (past, past))
+    await owner.press(question, remove)
+    await bot.deliver()
+    assert question.content.startswith("Sorry, ") and question.content.endswith(
+        " has passed already; nothing was scheduled."
+    )
+    assert await bot.store.schedules.pending() == [] and gowa.requests == []
+
+
 # the codec ---------------------------------------------------------------------------------
 
 
@@ -172,6 +267,7 @@ async def test_the_real_buttons_still_work(bot: Bot, gowa: FakeGowa):
         ConfirmRemoval(asker=OWNER, alias="family"),
         ConfirmRemoval(asker=2**52 - 1, alias="a" * 32),
         KeepPicture(asker=OWNER),
+        ConfirmTimedRemoval(asker=2**52 - 1, draft=2**52 - 1),
     ],
 )
 def test_every_value_survives_a_round_trip_within_telegrams_64_bytes(value: Callback):

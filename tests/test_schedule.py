@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.domain import Role
 from tests.bot_process import (
     bot_env,
@@ -341,15 +343,21 @@ async def test_a_requesters_scheduled_change_is_a_proposal_whose_approval_keeps_
     assert listing == "Nothing is scheduled."
 
 
-async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
+async def undo_in_3s(bot: Bot, user: FakeUser) -> tuple[bytes | None, BotMessage]:
+    """Olga sets Family's picture twice, then `user` undoes the last change in 3 s: the first
+    picture (what the undo puts back), and the bot's reply to the undo."""
     owner = bot.user(OWNER, "Olga")
     await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
     await owner.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
     await bot.deliver()
-    first = set_files(bot)[0]
-    sent = await owner.send("/undogrouppic family in 3s")
+    sent = await user.send("/undogrouppic family in 3s")
     await bot.deliver()
-    reply = answer_to(bot, owner, sent)
+    return set_files(bot)[0], answer_to(bot, user, sent)
+
+
+async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    first, reply = await undo_in_3s(bot, owner)
     assert "put back the earlier picture of Family" in reply.content
     await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
     assert set_files(bot)[-1] == first
@@ -427,13 +435,23 @@ async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_resta
 
 
 async def confirmed(
-    bot: Bot, user: FakeUser, caption: str, image: bytes | None = None
+    bot: Bot,
+    user: FakeUser,
+    caption: str,
+    image: bytes | None = None,
+    *,
+    press: str = "Change them",
+    photo: bool = True,
 ) -> BotMessage:
-    """Send a photo with a list's caption and press the plan's "Change them"; the plan message."""
-    await user.send_photo(image or photo_bytes(), caption=caption)
+    """Send a photo with a list's caption (or, without `photo`, the command alone) and press
+    the plan's "Change them" (or `press`); the plan message."""
+    if photo:
+        await user.send_photo(image or photo_bytes(), caption=caption)
+    else:
+        await user.send(caption)
     await bot.deliver()
     asked = bot.telegram.bot_messages(user)[-1]
-    await user.press(asked, asked.callback_data("Change them"))
+    await user.press(asked, asked.callback_data(press))
     await bot.deliver()
     return asked
 
@@ -494,12 +512,182 @@ async def test_star_until_a_time_puts_every_earlier_picture_back(bot: Bot):
     await until(lambda: rows(bot, "SELECT phase, status FROM schedules") == [("until", "done")] * 2)
 
 
-async def test_a_requesters_list_with_a_time_is_refused_plainly(bot: Bot):
+async def proposed_list(bot: Bot, caption: str, *, photo: bool = True) -> BotMessage:
+    """Rita (a requester of family and work) proposes a list; Ada (an admin of both) gets the
+    one copy to decide: that copy."""
     await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
-    requester = bot.user(REQUESTER, "Rita")
-    await requester.send_photo(photo_bytes(), caption="/setgrouppic family, work in 1h")
-    assert await bot.answer(requester) == (
-        "Sorry, you may only propose these changes, and a proposal for many groups cannot be"
-        " scheduled; name one group."
+    await bot.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    admin = bot.user(ADMIN, "Ada")
+    await confirmed(bot, bot.user(REQUESTER, "Rita"), caption, press="Propose them", photo=photo)
+    return bot.telegram.bot_messages(admin)[-1]
+
+
+def told(bot: Bot, words: str) -> list[str]:
+    """What Rita was told that says `words`."""
+    return [m.content for m in bot.telegram.bot_messages(REQUESTER) if words in m.content]
+
+
+def set_by_group(bot: Bot, calls: slice = slice(None)) -> dict[str, bytes | None]:
+    return {call.form["groupId"]: call.file for call in bot.green.set_calls()[calls]}
+
+
+async def test_a_requesters_list_with_a_time_is_one_proposal_kept_for_its_time(bot: Bot):
+    copy = await proposed_list(bot, "/setgrouppic family, work in 3s")
+    requester = bot.telegram.bot_messages(REQUESTER)[-1]
+    assert re.fullmatch(
+        r"Sent to the admins as one proposal to change the picture of family, work\. I will tell"
+        r" you here what they decide\.\nTo be made at \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\)\.",
+        requester.content,
+    ), requester.content
+    assert copy.content.startswith(
+        f"Rita ({REQUESTER}) proposes this picture for 2 groups at once: family, work."
     )
+    assert re.search(r"\nTo be made at 20\d\d-\d\d-\d\d \d\d:\d\d UTC\.$", copy.content)
+    reject = copy.callback_data("Reject")
+    assert bot.green.requests == [] and rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
+
+    admin = bot.user(ADMIN, "Ada")
+    await admin.press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+    assert answers(bot)[-1] == "Approved: each group's change is scheduled; /scheduled lists them."
+    assert [b["text"] for b in copy.buttons()] == ["✅ Approved by Ada"]
+    [approved] = told(bot, "approved")
+    assert approved.startswith(
+        f"Your proposal to change the picture of family, work was approved by Ada ({ADMIN})."
+        " To be made at 20"
+    )
+    # a second press, and a forged one: nothing is kept twice
+    await admin.press(copy, copy.callback_data("✅ Approved by Ada"))
+    await admin.press(copy, reject, forged=True)
+    await bot.deliver()
+    assert answers(bot)[-2:] == [
+        f"Already decided by Ada ({ADMIN}).",
+        "That button is not on this message; nothing was done.",
+    ]
+    assert rows(bot, "SELECT name, actor_id, requester_id FROM schedules ORDER BY name") == [
+        ("family", ADMIN, REQUESTER),
+        ("work", ADMIN, REQUESTER),
+    ]
+
+    await until(lambda: len(told(bot, "new picture")) == 2, timeout=OUTCOME_TIMEOUT)
+    assert sorted(told(bot, "new picture")) == [
+        f"Done: Family has a new picture.\n{bot.green.avatar_of(FAMILY)}",
+        f"Done: Work has a new picture.\n{bot.green.avatar_of(WORK)}",
+    ]
+    assert set(set_by_group(bot)) == {FAMILY, WORK}
+    assert set(set_by_group(bot).values()) == {copy.photo}  # the picture Ada saw
+    audit = [(r.target, r.user_id, r.requested_by) for r in await bot.store.audit.latest(limit=10)]
+    assert sorted(entry for entry in audit if entry[1] == ADMIN) == [
+        ("family", ADMIN, REQUESTER),
+        ("work", ADMIN, REQUESTER),
+    ]  # made by the approver, for Rita
+    await until(lambda: rows(bot, "SELECT status FROM schedules") == [("done",)] * 2)
+
+
+async def test_a_rejected_list_with_a_time_keeps_nothing(bot: Bot):
+    copy = await proposed_list(bot, "/setgrouppic family, work in 1h")
+    await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Reject"))
+    await bot.deliver()
+    assert told(bot, "rejected") == [
+        f"Your proposal to change the picture of family, work was rejected by Ada ({ADMIN})."
+    ]
     assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert await bot.say(bot.user(REQUESTER, "Rita"), "/scheduled") == "Nothing is scheduled."
+    assert bot.green.requests == []
+
+
+@pytest.mark.parametrize("minutes", [20, 90])
+async def test_a_list_approved_after_its_time_runs_within_the_limit_else_fails(
+    bot: Bot, minutes: int
+):
+    copy = await proposed_list(bot, "/setgrouppic family, work in 1h")
+    past = datetime.now(UTC) - timedelta(minutes=minutes)
+    with sqlite3.connect(bot.services.config.storage.path) as db:  # decided that much late
+        db.execute("UPDATE bulks SET run_at = ?", (past.isoformat(timespec="seconds"),))
+    await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+
+    if minutes < 60:  # schedule.max_late_minutes
+        await until(lambda: len(told(bot, "new picture")) == 2, timeout=OUTCOME_TIMEOUT)
+        assert set(set_by_group(bot)) == {FAMILY, WORK}
+        return
+    await until(lambda: len(told(bot, "not made")) == 2, timeout=OUTCOME_TIMEOUT)
+    assert (
+        told(bot, "not made")
+        == [
+            "The scheduled change was not made: it was approved 90 minutes after its time (at"
+            " most 60 minutes late are allowed)."
+        ]
+        * 2
+    )
+    assert bot.green.set_calls() == []
+    assert rows(bot, "SELECT status FROM schedules") == [("failed",)] * 2
+
+
+async def test_until_on_a_requesters_list_puts_the_earlier_pictures_back(bot: Bot):
+    await confirmed(bot, bot.user(OWNER, "Olga"), "/setgrouppic *", photo_bytes(700, 700))
+    first = set_by_group(bot)
+    copy = await proposed_list(bot, "/setgrouppic family, work until in 4s")
+    assert copy.content.endswith(" UTC.") and "\nTo be made once approved; the earlier" in (
+        copy.content
+    )
+    await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+
+    await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
+    assert set_by_group(bot, slice(2, 4)) == {FAMILY: copy.photo, WORK: copy.photo}
+    assert set_by_group(bot, slice(4, None)) == first  # the earlier pictures are back
+    await until(lambda: rows(bot, "SELECT phase, status FROM schedules") == [("until", "done")] * 2)
+
+
+async def test_a_requesters_undo_list_with_a_time_is_worked_out_and_made_then(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    await confirmed(bot, owner, "/setgrouppic *", photo_bytes(700, 700))
+    first = set_by_group(bot)
+    await confirmed(bot, owner, "/setgrouppic *", photo_bytes(800, 800))
+    copy = await proposed_list(bot, "/undogrouppic family, work in 3s", photo=False)
+    assert copy.photo is None and copy.content.startswith(
+        f"Rita ({REQUESTER}) proposes to undo the last picture change of 2 groups at once:"
+        " family, work."
+    )
+    await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+    assert told(bot, "approved")[0].startswith(
+        "Your proposal to undo the last picture change of family, work was approved by Ada"
+        f" ({ADMIN}). To be made at "
+    )
+    await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
+    assert set_by_group(bot, slice(4, None)) == first  # each group's earlier picture
+    await until(lambda: rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")] * 2)
+
+
+async def test_a_requesters_undo_with_a_time_is_proposed_and_made_then(bot: Bot):
+    admin = bot.user(ADMIN, "Ada")
+    first, reply = await undo_in_3s(bot, bot.user(REQUESTER, "Rita"))
+    assert reply.content.startswith(
+        "You may not make this change yourself, so I sent the undo of the last picture change"
+        " of Family to its admins for approval (proposal 1, open until "
+    )
+    assert re.search(r"\nTo be made at \w{3} \d{1,2} \w{3} \d\d:\d\d \(UTC\)\.$", reply.content)
+    copy = bot.telegram.bot_messages(admin)[-1]
+    assert copy.photo is None and copy.content.startswith(
+        f"Rita ({REQUESTER}) proposes to undo the last picture change of Family (family, via"
+        " green): the picture from before it comes back."
+    )
+    assert "\nTo be made at 20" in copy.content
+
+    await admin.press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+    assert told(bot, "approved")[0].startswith(
+        f"Your proposal to undo the last picture change of Family was approved by Ada ({ADMIN})."
+        " To be made at "
+    )
+    assert len(bot.green.set_calls()) == 2  # not yet: worked out and made at its time
+    await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
+    assert set_files(bot)[-1] == first  # the earlier picture is back
+    await until(lambda: told(bot, "new picture"), timeout=OUTCOME_TIMEOUT)
+    assert rows(bot, "SELECT how, actor_id, requester_id, status FROM schedules") == [
+        ("undo", ADMIN, REQUESTER, "done")
+    ]
+    [last] = await bot.store.audit.latest(limit=1)
+    assert (last.user_id, last.outcome, last.requested_by) == (ADMIN, "done", REQUESTER)

@@ -29,14 +29,15 @@ class Proposals:
         request_key: str | None = None,
         run_at: str | None = None,
         until_at: str | None = None,
+        how: str | None = None,
     ) -> Proposal | None:
         """Store a pending proposal; None when `request_key` already made one."""
         async with self._db.transaction():
             written = await self._db.execute(
                 "INSERT INTO proposals (action, group_id, alias, title, requested_by,"
                 " requester_name, chat_id, jpeg, side, created_at, expires_at, request_key,"
-                " run_at, until_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " run_at, until_at, how)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (request_key) DO NOTHING",
                 (
                     action,
@@ -53,6 +54,7 @@ class Proposals:
                     request_key,
                     run_at,
                     until_at,
+                    how,
                 ),
             )
             if not written.rowcount or written.lastrowid is None:

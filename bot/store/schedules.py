@@ -62,6 +62,23 @@ class Schedules:
         )
         return written.rowcount == 1
 
+    async def take_draft(self, entry_id: int, actor_id: int) -> ScheduledChange | None:
+        """The draft (`asked`) of `actor_id`, taken out of the store once: None when it is not
+        theirs, or was taken (or forgotten) already."""
+        draft = await self.get(entry_id)
+        if draft is None or draft.actor_id != actor_id:
+            return None
+        written = await self._db.execute(
+            "DELETE FROM schedules WHERE id = ? AND status = 'asked'", (entry_id,)
+        )
+        return draft if written.rowcount == 1 else None
+
+    async def forget_drafts(self, before: str) -> None:
+        """Drop the drafts nobody confirmed since `before` (their question was left alone)."""
+        await self._db.execute(
+            "DELETE FROM schedules WHERE status = 'asked' AND created_at < ?", (before,)
+        )
+
     async def retry(self, entry_id: int) -> None:
         """A running entry whose change was never written down waits again."""
         await self._db.execute(

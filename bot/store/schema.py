@@ -356,6 +356,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE bulks ADD COLUMN run_at TEXT;
     ALTER TABLE bulks ADD COLUMN until_at TEXT;
     """,
+    # 10: a requester's scheduled undo: the proposal says how (the undo is worked out at its
+    # time, so it carries no picture)
+    """
+    ALTER TABLE proposals ADD COLUMN how TEXT;  -- undo: put back the picture before the last change
+    """,
 ]
 
 
