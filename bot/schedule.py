@@ -196,22 +196,28 @@ class Scheduler:
         assert draft_id is not None  # no request key: never a duplicate
         return target, draft_id, await self.proposed_times(actor.user_id, when)
 
-    async def take_draft(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
-        """The author's confirmation of a draft: the draft, once (None for a second press)."""
-        return await self._store.schedules.take_draft(draft_id, actor.user_id)
+    async def draft_of(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
+        """`actor`'s draft; None when it is not theirs, or was confirmed already."""
+        return await self._store.schedules.draft(draft_id, actor.user_id)
 
     async def schedule_draft(
         self, actor: Actor, draft: ScheduledChange, reply: MessageRef, request_key: str
     ) -> Text | None:
         """Keep (or propose) a confirmed draft as `schedule` does, its rights and its times
-        checked again now (a time that passed while it waited is refused)."""
+        checked again now (a time that passed while it waited is refused); None for a second
+        confirmation. It is kept under `request_key` (the question's), so a second press, even
+        one racing this, is a duplicate; the draft is dropped only after, so a crash in
+        between loses nothing."""
         when = When.from_stored(draft.run_at, draft.until_at)
         for moment in (when.at, when.until):
             if moment is not None and moment <= self.now():
                 zone = await self.zone_of(actor.user_id)
                 raise Refusal(texts.time_past(texts.local_time(moment, zone)))
         action = Action(draft.action)
-        return await self.schedule(actor, action, draft.name, None, when, reply, request_key)
+        said = await self.schedule(actor, action, draft.name, None, when, reply, request_key)
+        assert draft.id is not None
+        await self._store.schedules.forget_draft(draft.id)
+        return said
 
     def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
         """When a scheduled change runs (and its earlier picture comes back), and where to

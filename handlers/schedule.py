@@ -107,10 +107,9 @@ async def removal_confirmed(
         return
     query = query_of(update)
     scheduler = await scheduler_of(context)
-    draft = await scheduler.take_draft(actor, value.draft)
+    draft = await scheduler.draft_of(actor, value.draft)
     if draft is None:  # a second press: the first one is answered on the question
         return
-    await query.edit_message_text(tr(WORKING))
     reply = MessageRef(question.chat_id, question.message_id)
     request = f"{question.chat_id}:{question.message_id}"
     await _said(query.edit_message_text, scheduler.schedule_draft(actor, draft, reply, request))

@@ -62,16 +62,15 @@ class Schedules:
         )
         return written.rowcount == 1
 
-    async def take_draft(self, entry_id: int, actor_id: int) -> ScheduledChange | None:
-        """The draft (`asked`) of `actor_id`, taken out of the store once: None when it is not
-        theirs, or was taken (or forgotten) already."""
-        draft = await self.get(entry_id)
-        if draft is None or draft.actor_id != actor_id:
-            return None
-        written = await self._db.execute(
+    async def draft(self, entry_id: int, actor_id: int) -> ScheduledChange | None:
+        """The draft (`asked`) of `actor_id`; None when it is not theirs, or is gone."""
+        found = await self._select("WHERE id = ? AND status = 'asked'", (entry_id,))
+        return found[0] if found and found[0].actor_id == actor_id else None
+
+    async def forget_draft(self, entry_id: int) -> None:
+        await self._db.execute(
             "DELETE FROM schedules WHERE id = ? AND status = 'asked'", (entry_id,)
         )
-        return draft if written.rowcount == 1 else None
 
     async def forget_drafts(self, before: str) -> None:
         """Drop the drafts nobody confirmed since `before` (their question was left alone)."""
