@@ -149,7 +149,7 @@ class Services:
         async with self._lock:
             if self._use_cases is None:
                 self._use_cases = await self._open()
-                self._sweeper = asyncio.create_task(self._sweep(self._use_cases.approvals))
+                self._sweeper = asyncio.create_task(self._sweep(self._use_cases))
             return self._use_cases
 
     async def _open(self) -> UseCases:
@@ -242,11 +242,13 @@ class Services:
             await self._speaking.report(operation.requester_chat_id, None, text)
 
     @staticmethod
-    async def _sweep(approvals: Approvals) -> None:
+    async def _sweep(use_cases: UseCases) -> None:
+        """Now and then, close the proposals (single ones and lists) nobody decided in time."""
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
-                await approvals.expire_due()
+                await use_cases.approvals.expire_due()
+                await use_cases.bulks.expire_due()
             except Exception:
                 log.exception("could not expire the overdue proposals")
 

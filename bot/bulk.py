@@ -246,10 +246,8 @@ class BulkChanges:
             return Decision(Verdict.UNKNOWN)
         if bulk.status != "proposed":
             return self._closed(bulk)
-        if bulk.created_at <= stamp(self._box_now() - self._box.ttl):
-            if await self._store.bulks.decide(bulk_id, "expired", None):
-                await self._show_decision(bulk_id)
-                await self._tell(bulk.actor, texts.bulk_expired(bulk.kind, _listed(bulk.names)))
+        if bulk.created_at <= self._expired_before():
+            await self._expire(bulk)
             return Decision(Verdict.EXPIRED)
         action = ACTIONS[bulk.kind]
         missing = []
@@ -264,16 +262,7 @@ class BulkChanges:
         if not approve:
             if not await self._store.bulks.decide(bulk_id, "rejected", decider):
                 return self._closed(await self._store.bulks.get(bulk_id) or bulk)
-            for name in bulk.names.split(","):
-                await audit.record(
-                    self._store,
-                    decider,
-                    action.value,
-                    name,
-                    AuditOutcome.REJECTED,
-                    f"bulk proposal {bulk_id}",
-                    requested_by=bulk.actor.user_id,
-                )
+            await self._audit_decision(bulk, decider, AuditOutcome.REJECTED)
             await self._show_decision(bulk_id)
             await self._tell(
                 bulk.actor, texts.bulk_rejected(bulk.kind, _listed(bulk.names), who(decider))
@@ -337,7 +326,43 @@ class BulkChanges:
 
         return Decision(Verdict.APPROVED, run=told, scheduled=True)
 
+    async def expire_due(self) -> None:
+        """Close every proposed list nobody decided in time (the periodic sweep, beside the
+        single proposals'): its copies say so, the requester hears it once, each group's
+        audit row says expired."""
+        for bulk_id in await self._store.bulks.proposed_before(self._expired_before()):
+            bulk = await self._store.bulks.get(bulk_id)
+            if bulk is not None:
+                await self._expire(bulk)
+
     # ------------------------------------------------------------------------------------------
+
+    def _expired_before(self) -> str:
+        """Lists proposed (asked for) before this moment are expired."""
+        return stamp(self._box_now() - self._box.ttl)
+
+    async def _expire(self, bulk: BulkRecord) -> None:
+        if not await self._store.bulks.decide(bulk.id, "expired", None):
+            return  # decided, or expired by another press or sweep, meanwhile
+        await self._audit_decision(bulk, None, AuditOutcome.EXPIRED)
+        await self._show_decision(bulk.id)
+        await self._tell(bulk.actor, texts.bulk_expired(bulk.kind, _listed(bulk.names)))
+
+    async def _audit_decision(
+        self, bulk: BulkRecord, decider: Actor | None, outcome: AuditOutcome
+    ) -> None:
+        """One audit row per group of a proposed list that was rejected or expired (`decider`
+        None: by the bot)."""
+        for name in bulk.names.split(","):
+            await audit.record(
+                self._store,
+                decider,
+                ACTIONS[bulk.kind].value,
+                name,
+                outcome,
+                f"bulk proposal {bulk.id}",
+                requested_by=bulk.actor.user_id,
+            )
 
     async def _record(self, bulk_id: int, changes: list[Change]) -> list[tuple[int, Change]]:
         """Write every change of a bulk down (in the caller's transaction)."""

@@ -293,3 +293,34 @@ async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(
     )
     assert [b["text"] for b in copy.buttons()] == ["❌ Rejected by Olga"]
     assert bot.green.requests == []
+
+
+async def test_a_requesters_list_nobody_decides_expires_with_the_sweep(bot: Bot):
+    await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    requester, owner = bot.user(REQUESTER, "Rita"), bot.user(OWNER, "Olga")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work")
+    await bot.deliver()
+    asked = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(asked, asked.callback_data("Propose them"))
+    await bot.deliver()
+    [copy] = bot.telegram.bot_messages(owner)
+    bulks = (await bot.services.use_cases()).bulks
+
+    bot.clock.advance(hours=23, minutes=59)  # approval_ttl_hours: 24
+    await bulks.expire_due()
+    assert [b["text"] for b in copy.buttons()] == ["Approve", "Reject"]
+    bot.clock.advance(minutes=2)
+    await bulks.expire_due()
+    await bulks.expire_due()  # twice: the requester hears it once
+    told = [m.content for m in bot.telegram.bot_messages(requester)][1:]  # after the plan
+    assert told == [
+        "Your proposal to change the picture of family, work expired: nobody decided in time."
+    ]
+    assert [b["text"] for b in copy.buttons()] == ["⌛ Expired"]
+    rows = await bot.store.audit.latest(limit=10)
+    expired = sorted((r.target, r.user_id, r.requested_by) for r in rows if r.outcome == "expired")
+    assert expired == [("family", None, REQUESTER), ("work", None, REQUESTER)]
+
+    await owner.press(copy, copy.callback_data("⌛ Expired"))  # a press after it changes nothing
+    await bot.deliver()
+    assert bot.green.requests == []

@@ -178,6 +178,14 @@ class Bulks:
         )
         return written.rowcount == 1
 
+    async def proposed_before(self, cutoff: str) -> list[int]:
+        """The proposed lists asked for before `cutoff` (undecided for too long)."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM bulks WHERE status = 'proposed' AND created_at <= ? ORDER BY id",
+            (cutoff,),
+        )
+        return [row["id"] for row in rows]
+
     async def running(self) -> list[int]:
         rows = await self._db.fetch_all("SELECT id FROM bulks WHERE status = 'running'")
         return [row["id"] for row in rows]
