@@ -160,9 +160,6 @@ class BulkChanges:
         self._box = box
         self._notify_chat_id = notify_chat_id
         self._shown: dict[int, _Shown] = {}
-        #: the refusals of the bulks running in this process, as said (the store keeps them in
-        #: English, for a bulk that ends after a restart)
-        self._refused: dict[int, tuple[BulkRefusal, ...]] = {}
         #: keeps the scheduled changes of a list with a time (set once the scheduler exists)
         self.scheduler: Scheduler | None = None
 
@@ -215,7 +212,6 @@ class BulkChanges:
             written = await self._record(bulk_id, changes) if claimed else None
         if written is None:
             return None
-        self._refused[bulk_id] = tuple(plan.refused)
         await self._run_all(bulk_id, written)
         return replace(plan, bulk_id=bulk_id)
 
@@ -314,7 +310,6 @@ class BulkChanges:
             return self._closed(await self._store.bulks.get(bulk.id) or bulk)
 
         async def told() -> None:
-            self._refused.pop(bulk.id, None)
             await self._show_decision(bulk.id)
             times = texts.proposed_at(bulk.run_at, bulk.until_at)
             what = ", ".join(change.target.name for change in changes) or _listed(bulk.names)
@@ -401,7 +396,6 @@ class BulkChanges:
         )
         if not proposed:
             return None
-        self._refused[bulk_id] = tuple(plan.refused)
         text = texts.bulk_invitation(
             who(requester),
             plan.kind,
@@ -475,8 +469,6 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None:
             return
-        if bulk.status in ("rejected", "expired"):
-            self._refused.pop(bulk_id, None)  # it never runs
         label = texts.bulk_decided(bulk.status, bulk.decided_by_name)
         for chat_id, message_id in await self._store.bulks.messages(bulk_id):
             try:
@@ -570,7 +562,6 @@ class BulkChanges:
             return None
         operations = await self._store.operations.of_bulk(bulk_id)
         finished = [op for op in operations if op.status not in OPEN_STATUSES]
-        refused = self._refused.get(bulk_id, bulk.refused)
         return BulkProgress(
             kind=bulk.kind,
             total=len(operations) + len(bulk.refused),
@@ -582,7 +573,7 @@ class BulkChanges:
             results=tuple(BulkResult(op.target, op.status, op.url, op.reason) for op in operations)
             if final
             else (),
-            refused=refused if final else (),
+            refused=bulk.refused if final else (),  # kept in every language
         )
 
     async def _progressed(self, bulk_id: int) -> None:
@@ -638,7 +629,6 @@ class BulkChanges:
         if wait > 0:
             await asyncio.sleep(wait)
         progress = await self._edit(bulk_id, shown, final=True)
-        self._refused.pop(bulk_id, None)
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return

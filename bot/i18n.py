@@ -87,6 +87,18 @@ def say(language: str, text: object) -> str:
     return text.in_language(language) if isinstance(text, Text) else str(text)
 
 
+def renderings(text: Text) -> dict[str, str]:
+    """`text` said in every language the bot speaks: how a sentence is kept in the store, so
+    that whichever instance reads it later (after a restart, or taking over) says it in its
+    reader's language."""
+    return {language: text.in_language(language) for language in LANGUAGES}
+
+
+def from_renderings(said: dict[str, str]) -> Text:
+    """A sentence kept with `renderings` (English for a language it was not kept in)."""
+    return Text(lambda language: said.get(language, said[ENGLISH]))
+
+
 def _fill(language: str, template: str, params: dict[str, object]) -> str:
     return template.format(**{name: say(language, value) for name, value in params.items()})
 

@@ -28,7 +28,7 @@ from tests.conftest import (
 )
 from tests.fakes.greenapi import FakeGreenApi
 from tests.fakes.serve import serve
-from tests.fakes.telegram import BotMessage, FakeTelegram
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_reliability import until
 
@@ -188,27 +188,37 @@ async def test_a_list_where_the_provider_cannot_and_undo_lists(bot: Bot):
     assert {r.form["groupId"]: r.file for r in bot.green.set_calls()[4:]} == first
 
 
-async def test_a_restart_in_the_middle_finishes_the_bulk_once_with_one_summary(tmp_path, green):
-    fake, url = green
+async def stopped_mid_bulk(
+    tmp_path, fake: FakeGreenApi, url: str, owner: FakeUser, caption: str
+) -> tuple[dict[str, Any], BotMessage]:
+    """An owner's confirmed list, the bot stopped with it half done; the config, and the
+    message that shows the list's progress."""
     fake.groups |= set(GREEN_MORE.values())
     raw = raw_config(tmp_path, url)
     raw["providers"]["green"]["group_interval_seconds"] = 0.3
     for alias, chat in GREEN_MORE.items():
         raw["groups"][alias] = {"provider": "green", "chat_id": chat, "title": alias.upper()}
-    telegram = FakeTelegram(token=BOT_TOKEN)
-    owner, other_owner = telegram.user(OWNER, "Olga"), telegram.user(OTHER_OWNER, "Otto")
+    telegram = owner.fake
     bot, application = await start_bot(raw, fake, telegram)
     try:
-        await owner.send_photo(photo_bytes(), caption="/setgrouppic *")
+        await owner.send_photo(photo_bytes(), caption=caption)
         await bot.deliver()
         question = telegram.bot_messages(owner)[-1]
-        await owner.press(question, question.callback_data("Change them"))
+        await owner.press(question, question.buttons()[0]["callback_data"])
         running = asyncio.create_task(bot.deliver())
         await until(lambda: len(fake.set_calls()) >= 2)
         running.cancel()  # the bot stops with the bulk half done
         await asyncio.gather(running, return_exceptions=True)
     finally:
         await shut_down(application)
+    return raw, question
+
+
+async def test_a_restart_in_the_middle_finishes_the_bulk_once_with_one_summary(tmp_path, green):
+    fake, url = green
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    owner, other_owner = telegram.user(OWNER, "Olga"), telegram.user(OTHER_OWNER, "Otto")
+    raw, question = await stopped_mid_bulk(tmp_path, fake, url, owner, "/setgrouppic *")
     assert len(fake.set_calls()) < 6
 
     bot, application = await start_bot(raw, fake, telegram, grants=False)
@@ -227,6 +237,26 @@ async def test_a_restart_in_the_middle_finishes_the_bulk_once_with_one_summary(t
         assert notice.content.startswith(f"Olga ({OWNER}) changed the pictures of 6 of 6")
     finally:
         await shut_down(application)
+
+
+async def test_a_summary_after_a_restart_gives_the_refusals_in_the_readers_language(
+    tmp_path, green
+):
+    fake, url = green
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    owner = telegram.user(OWNER, "Olga", language_code="ru")
+    caption = "/setgrouppic family,work,g3,g4,nosuch"
+    raw, question = await stopped_mid_bulk(tmp_path, fake, url, owner, caption)
+
+    _, application = await start_bot(raw, fake, telegram, grants=False)
+    try:
+        await until(lambda: question.content.startswith("Готово"), timeout=20)
+    finally:
+        await shut_down(application)
+    # the reason was worded before the restart, and is said in Russian after it too
+    assert question.content.endswith(
+        "⛔ nosuch: группы 'nosuch' нет. Вам доступны: family, g3, g4, g5, g6, work."
+    )
 
 
 async def test_a_requesters_list_is_one_proposal_approved_as_one(bot: Bot):

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from bot.domain import Actor, BulkKind, BulkRefusal, NoUndo
+from bot.i18n import Text, from_renderings, renderings
 from bot.store.db import Database, Row, utc_now
 
 
@@ -36,16 +37,23 @@ class BulkRecord:
 
 def _refusals(text: str) -> tuple[BulkRefusal, ...]:
     return tuple(
-        BulkRefusal(name, NoUndo(reason) if undo else reason)
+        BulkRefusal(name, NoUndo(reason) if undo else _reason(reason))
         for name, reason, undo in json.loads(text)
     )
 
 
+def _reason(kept: str | dict[str, str]) -> str:
+    """A kept reason: a sentence in each language, or words kept as they are (a provider's)."""
+    return from_renderings(kept) if isinstance(kept, dict) else kept
+
+
 def _refusal(refusal: BulkRefusal) -> list[object]:
-    """[name, reason, whether the reason is a NoUndo] for the `refused` JSON column."""
-    if isinstance(refusal.reason, NoUndo):
-        return [refusal.name, refusal.reason.value, True]
-    return [refusal.name, refusal.reason, False]
+    """[name, reason, whether the reason is a NoUndo] for the `refused` JSON column; a
+    sentence is kept in every language, for whoever reads the summary after a restart."""
+    reason = refusal.reason
+    if isinstance(reason, NoUndo):
+        return [refusal.name, reason.value, True]
+    return [refusal.name, renderings(reason) if isinstance(reason, Text) else reason, False]
 
 
 def _record(row: Row) -> BulkRecord:
