@@ -303,18 +303,25 @@ async def test_a_requesters_list_is_one_proposal_approved_as_one(bot: Bot):
     assert len(bot.green.set_calls()) == 2
 
 
-async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(bot: Bot):
+async def rita_proposes_family_and_work(bot: Bot) -> tuple[FakeUser, FakeUser, BotMessage]:
+    """Rita, a requester of work, proposes a picture for family and work: Rita, Olga (an
+    owner), and Olga's copy of the proposal."""
     await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
-    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
-    owner, other_owner = bot.user(OWNER, "Olga"), bot.user(OTHER_OWNER, "Otto")
+    requester, owner = bot.user(REQUESTER, "Rita"), bot.user(OWNER, "Olga")
     await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work")
     await bot.deliver()
     asked = bot.telegram.bot_messages(requester)[-1]
     await requester.press(asked, asked.callback_data("Propose them"))
     await bot.deliver()
+    [copy] = bot.telegram.bot_messages(owner)
+    return requester, owner, copy
+
+
+async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(bot: Bot):
+    admin, other_owner = bot.user(ADMIN, "Ada"), bot.user(OTHER_OWNER, "Otto")
+    requester, owner, copy = await rita_proposes_family_and_work(bot)
     # no admin may decide both groups: the owners decide
     assert bot.telegram.bot_messages(admin) == []
-    [copy] = bot.telegram.bot_messages(owner)
     assert len(bot.telegram.bot_messages(other_owner)) == 1
     await owner.press(copy, copy.callback_data("Reject"))
     await bot.deliver()
@@ -326,14 +333,7 @@ async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(
 
 
 async def test_a_requesters_list_nobody_decides_expires_with_the_sweep(bot: Bot):
-    await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
-    requester, owner = bot.user(REQUESTER, "Rita"), bot.user(OWNER, "Olga")
-    await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work")
-    await bot.deliver()
-    asked = bot.telegram.bot_messages(requester)[-1]
-    await requester.press(asked, asked.callback_data("Propose them"))
-    await bot.deliver()
-    [copy] = bot.telegram.bot_messages(owner)
+    requester, owner, copy = await rita_proposes_family_and_work(bot)
     bulks = (await bot.services.use_cases()).bulks
 
     bot.clock.advance(hours=23, minutes=59)  # approval_ttl_hours: 24
