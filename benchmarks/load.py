@@ -695,8 +695,8 @@ def parse_settings() -> Settings:
         "--telegram-rate",
         type=float,
         default=30.0,
-        help="the bot's telegram.messages_per_second (default 30, Telegram's flood limit; each"
-        " change needs at least two messages, so 30 caps it at 15 changes a second; 0: unpaced)",
+        help="the bot's telegram.messages_per_second (default 30, Telegram's flood limit,"
+        " shared by the answers and the notices; 0: unpaced)",
     )
     parser.add_argument(
         "--instances",
