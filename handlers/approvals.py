@@ -10,7 +10,7 @@ from bot.approvals import Claim, Verdict
 from bot.domain import Action
 from bot.i18n import cut
 from handlers.callbacks import Decision
-from handlers.common import actor_of, query_of, services_of
+from handlers.common import presser, query_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
 
 
@@ -19,9 +19,8 @@ async def decision_pressed(
 ) -> None:
     """A press on Approve / Reject of the proposal `preview` shows."""
     query = query_of(update)
-    actor = actor_of(update)
+    actor = await presser(update, ANONYMOUS)
     if actor is None:
-        await query.answer(tr(ANONYMOUS), show_alert=True)
         return
     approvals = (await services_of(context).use_cases()).approvals
     claim = await approvals.claim(actor, decision.proposal_id, approve=decision.approve)

@@ -13,7 +13,7 @@ from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
 from bot.i18n import cut
 from bot.when import When
 from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
-from handlers.common import actor_of, asker_pressed, query_of, services_of
+from handlers.common import asker_pressed, presser, query_of, services_of
 from handlers.replies import ANONYMOUS, WORKING, sorry, texts, tr
 
 
@@ -102,9 +102,8 @@ async def decision_pressed(
 ) -> None:
     """Approve / Reject on a requester's list: answered at once; an approval then runs."""
     query = query_of(update)
-    actor = actor_of(update)
+    actor = await presser(update, ANONYMOUS)
     if actor is None:
-        await query.answer(tr(ANONYMOUS), show_alert=True)
         return
     bulks = (await services_of(context).use_cases()).bulks
     decision = await bulks.decide(actor, value.bulk, value.approve)

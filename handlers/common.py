@@ -138,6 +138,15 @@ def removal_question(
     return question, InlineKeyboardMarkup([buttons])
 
 
+async def presser(update: Update, refusal: texts.Text) -> Actor | None:
+    """The person pressing a button; None, the press answered with `refusal`, for a press made
+    as a chat (an anonymous admin), which could be anyone's."""
+    actor = actor_of(update)
+    if actor is None:
+        await query_of(update).answer(tr(refusal), show_alert=True)
+    return actor
+
+
 async def asker_pressed(update: Update, asker: int) -> Actor | None:
     """The person pressing a button that only `asker` may press, the press answered; None (the
     press refused) for anyone else."""

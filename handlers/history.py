@@ -11,9 +11,9 @@ from handlers import bulk, schedule
 from handlers.answers import Answer
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import (
-    actor_of,
     asker_pressed,
     message_of,
+    presser,
     query_of,
     services_of,
     with_actor,
@@ -118,9 +118,8 @@ async def restore_pressed(
     """A press on "Restore 3" asks to confirm; "Restore it" runs it as a set, with the rights
     of the person pressing, checked now."""
     query = query_of(update)
-    actor = actor_of(update)
+    actor = await presser(update, texts.ONLY_ASKER)
     if actor is None:
-        await query.answer(tr(texts.ONLY_ASKER), show_alert=True)
         return
     service = await services_of(context).get()
     if isinstance(value, PickRestore):

@@ -15,9 +15,9 @@ from bot.when import BadTime, When, parse, split
 from handlers import bulk
 from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, encode
 from handlers.common import (
-    actor_of,
     asker_pressed,
     message_of,
+    presser,
     query_of,
     removal_question,
     services_of,
@@ -164,9 +164,8 @@ async def cancel_pressed(
 ) -> None:
     """A press on "Cancel 2" under /scheduled: the rights are checked at the press."""
     query = query_of(update)
-    actor = actor_of(update)
+    actor = await presser(update, texts.MAY_NOT_CANCEL)
     if actor is None:
-        await query.answer(tr(texts.MAY_NOT_CANCEL), show_alert=True)
         return
     said = await (await scheduler_of(context)).cancel(actor, value.entry)
     await query.answer(tr(cut(said, 190)), show_alert=True)
