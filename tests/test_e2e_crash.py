@@ -6,8 +6,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import NamedTuple
 
 from tests.bot_process import (
+    BotProcess,
     bot_env,
     running_bot,
     secrets_from_environment,
@@ -29,6 +34,37 @@ def rows(path: str, sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
+class HeldUpload(NamedTuple):
+    """Fake Telegram and a Green API that holds the first upload, and a bot config for them."""
+
+    telegram: FakeTelegram
+    green: FakeGreenApi
+    owner: FakeUser
+    config: Path
+    database: str
+
+
+@asynccontextmanager
+async def green_holds_the_first_upload(tmp_path: Path) -> AsyncIterator[HeldUpload]:
+    """The servers a crash test needs, running: Green API holds the first setGroupPicture for
+    a minute (the bot waits as long), so a test can kill the bot while a change runs."""
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    owner = telegram.user(OWNER, "Olga")
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
+        raw["providers"]["green"]["timeout_seconds"] = 60
+        green.fail_next("setGroupPicture", Fault.slow(60))
+        config = write_config(tmp_path, raw)
+        yield HeldUpload(telegram, green, owner, config, raw["storage"]["path"])
+
+
+async def kill(bot: BotProcess) -> None:
+    """SIGKILL: the process ends at once, wherever it is."""
+    bot.process.send_signal(signal.SIGKILL)
+    await asyncio.wait_for(bot.process.wait(), 10)
+
+
 async def resumed_answer(telegram: FakeTelegram, user: FakeUser, sent: dict) -> BotMessage:
     """The one answer to a request whose change was resumed, saying it resumed and that it is
     done (and no second answer shows up)."""
@@ -45,16 +81,7 @@ async def resumed_answer(telegram: FakeTelegram, user: FakeUser, sent: dict) -> 
 
 
 async def test_a_change_in_flight_survives_sigkill(tmp_path):
-    telegram = FakeTelegram(token=BOT_TOKEN)
-    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
-    owner = telegram.user(OWNER, "Olga")
-    async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
-        raw["providers"]["green"]["timeout_seconds"] = 60
-        config = write_config(tmp_path, raw)
-        database = raw["storage"]["path"]
-
-        green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the first upload
+    async with green_holds_the_first_upload(tmp_path) as (telegram, green, owner, config, database):
         first = await spawn_bot(config, telegram, ENV)
         sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
         await until(lambda: green.set_calls(), timeout=20)
@@ -64,8 +91,7 @@ async def test_a_change_in_flight_survives_sigkill(tmp_path):
                 rows(database, "SELECT reply_message_id FROM operations") == [(working.message_id,)]
             )
         )  # the answer is written down with the change: the restart edits it
-        first.process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(first.process.wait(), 10)
+        await kill(first)
 
         # written down before it ran, and nothing half-written: running, no audit row yet
         assert rows(database, "SELECT status, attempts, jpeg IS NOT NULL FROM operations") == [
@@ -99,8 +125,7 @@ async def test_a_change_killed_while_its_photo_downloads_is_finished_after_the_r
         first = await spawn_bot(config, telegram, ENV)
         sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
         await until(lambda: telegram.calls("getFile"), timeout=20)
-        first.process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(first.process.wait(), 10)
+        await kill(first)
 
         # written down before the download: the photo's file id, no picture yet, no audit row
         assert rows(

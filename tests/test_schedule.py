@@ -3,10 +3,8 @@ out, with restarts in between (short times: the tests wait for outcomes, never f
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
-import signal
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,18 +14,12 @@ import pytest
 
 from bot.domain import Role
 from tests.bot_process import (
-    bot_env,
     running_bot,
-    secrets_from_environment,
     spawn_bot,
-    write_config,
 )
 from tests.conftest import (
     ADMIN,
-    BOT_TOKEN,
     FAMILY,
-    GREEN_ID,
-    GREEN_TOKEN,
     OWNER,
     REQUESTER,
     WORK,
@@ -37,15 +29,14 @@ from tests.conftest import (
     shut_down,
     start_bot,
 )
-from tests.fakes.greenapi import FakeGreenApi, Fault
-from tests.fakes.serve import serve
+from tests.fakes.greenapi import FakeGreenApi
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_bulk import OTHER, two_accounts  # noqa: F401 (fixtures)
 from tests.test_callbacks import answers
+from tests.test_e2e_crash import ENV, green_holds_the_first_upload, kill
 from tests.test_reliability import answer_to, until
 
-CRASH_ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
 #: how long a test waits for a scheduled change's outcome (it is due in a few seconds)
 OUTCOME_TIMEOUT = 30
 SCHEDULED = re.compile(
@@ -395,25 +386,15 @@ async def test_the_ask_form_keeps_the_time_until_the_photo_comes(bot: Bot):
 async def test_a_scheduled_change_killed_while_it_runs_ends_once_after_the_restart(tmp_path):
     """SIGKILL while Green API holds the scheduled upload: after the restart the change engine
     resumes it, and the scheduler waits for its end instead of running it a second time."""
-    telegram = FakeTelegram(token=BOT_TOKEN)
-    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
-    owner = telegram.user(OWNER, "Olga")
-    async with serve(telegram.app) as api, serve(green.app) as green_url:
-        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
-        raw["providers"]["green"]["timeout_seconds"] = 60
-        config = write_config(tmp_path, raw)
-        database = raw["storage"]["path"]
-
-        green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the first upload
-        first = await spawn_bot(config, telegram, CRASH_ENV)
+    async with green_holds_the_first_upload(tmp_path) as (telegram, green, owner, config, database):
+        first = await spawn_bot(config, telegram, ENV)
         sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family in 2s")
         await until(lambda: green.set_calls(), timeout=OUTCOME_TIMEOUT)
-        first.process.send_signal(signal.SIGKILL)
-        await asyncio.wait_for(first.process.wait(), 10)
+        await kill(first)
         with sqlite3.connect(database) as db:
             assert db.execute("SELECT status FROM schedules").fetchall() == [("running",)]
 
-        async with running_bot(config, telegram, CRASH_ENV):
+        async with running_bot(config, telegram, ENV):
             await until(
                 lambda: any(
                     m.reply_to_message_id == sent["message_id"] and "Done" in m.content
