@@ -4,7 +4,7 @@ of asking, so a revoked grant counts at once (at a press, at a resume after a re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from bot import permissions
 from bot.domain import Action, Grant, Group, Role
@@ -57,6 +57,22 @@ class Access:
             for grant in await self._store.grants.covering(group)
             if grant.role is Role.ADMIN
         }
+
+    async def deciders(self, action: Action, groups: Sequence[Group], requester: int) -> set[int]:
+        """Who decides a proposal of `action` for `groups` (one or a list): the admins who
+        may decide every one of them, else the owners; never the requester."""
+        admins: set[int] = set()
+        for group in groups:
+            admins |= await self.admins_of(group)
+        deciders = set()
+        for admin in admins:
+            grants = await self._grants(admin)
+            if all(
+                permissions.may_decide(admin, action, group, owners=self.owners, grants=grants)
+                for group in groups
+            ):
+                deciders.add(admin)
+        return (deciders or set(self.owners)) - {requester}
 
     async def _grants(self, user_id: int) -> list[Grant]:
         return await self._store.grants.of(user_id)

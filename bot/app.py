@@ -195,9 +195,7 @@ class Services:
             changes=changes,
             history=history,
         )
-        self._bulks = bulks = BulkChanges(
-            avatars, store, notifier, speaking, box, config.notify_chat_id
-        )
+        self._bulks = bulks = BulkChanges(avatars, store, notifier, speaking, box)
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
         await bulks.resume()
         self._scheduler = scheduler = Scheduler(
@@ -211,9 +209,11 @@ class Services:
         )
         bulks.scheduler = scheduler  # a list with a time: one scheduled change per group
         await scheduler.start()  # after `changes`: it waits for the changes they resumed
+        approvals = Approvals(avatars, box, store, access, scheduler, bulks)
+        await approvals.resume()  # the copies and decisions a crash left unsent or unshown
         return UseCases(
             avatars=avatars,
-            approvals=Approvals(avatars, box, store, access, scheduler),
+            approvals=approvals,
             admin_map=AdminMap(
                 store=store,
                 access=access,
@@ -248,7 +248,6 @@ class Services:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await use_cases.approvals.expire_due()
-                await use_cases.bulks.expire_due()
             except Exception:
                 log.exception("could not expire the overdue proposals")
 

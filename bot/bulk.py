@@ -17,14 +17,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
 from bot import audit, texts
-from bot.approvals import Verdict
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -37,21 +35,23 @@ from bot.domain import (
     Change,
     Group,
     MessageRef,
+    NoUndo,
     Operation,
     OperationStatus,
     PhotoSource,
+    Proposal,
+    ProposalStatus,
     Refusal,
     Target,
 )
-from bot.i18n import Text, joined, moment
-from bot.messenger import Button, Messenger
-from bot.notify import Notifier, who
+from bot.i18n import Text, joined
+from bot.messenger import Messenger
+from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
-from bot.proposals import ProposalBox
+from bot.proposals import ProposalBox, list_kind
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
-from bot.store.db import stamp
 from bot.when import When
 
 if TYPE_CHECKING:
@@ -63,8 +63,6 @@ log = logging.getLogger(__name__)
 
 #: the progress message is edited no more often than this
 PROGRESS_SECONDS = 2.0
-#: the data of the Approve / Reject buttons of a proposed list: `bap:<bulk>` / `brj:<bulk>`
-APPROVE_BULK, REJECT_BULK = "bap", "brj"
 
 
 def _listed(names: str) -> str:
@@ -85,13 +83,6 @@ def _at_their_time(
     if kind is not BulkKind.UNDO:
         return changes
     return [Change(Action.SET_GROUP_PICTURE, target, actor, None, how=UNDO) for target in targets]
-
-
-def bulk_buttons(bulk_id: int) -> list[Button]:
-    return [
-        (texts.APPROVE, f"{APPROVE_BULK}:{bulk_id}"),
-        (texts.REJECT, f"{REJECT_BULK}:{bulk_id}"),
-    ]
 
 
 ACTIONS = {
@@ -123,15 +114,16 @@ class Plan:
     said: Text | None = None
 
 
+#: a group a list names, or why no group has that name
+Named = tuple[str, Group | Refusal]
+
+
 @dataclass(frozen=True)
-class Decision:
-    verdict: Verdict
-    #: who decided first (ALREADY_DECIDED), or the groups the presser may not decide
-    who: str | None = None
-    #: APPROVED: runs the list, or tells that it was scheduled (after the press is answered)
-    run: Callable[[], Awaitable[None]] | None = None
-    #: APPROVED: a list with a time, kept to be made then
-    scheduled: bool = False
+class Written:
+    """A bulk change written down: its id, and each change with its operation's id."""
+
+    bulk_id: int
+    changes: list[tuple[int, Change]]
 
 
 @dataclass
@@ -151,14 +143,12 @@ class BulkChanges:
         notifier: Notifier,
         messenger: Messenger,
         box: ProposalBox,
-        notify_chat_id: int | None,
     ) -> None:
         self._service = service
         self._store = store
         self._notifier = notifier
         self._messenger = messenger
         self._box = box
-        self._notify_chat_id = notify_chat_id
         self._shown: dict[int, _Shown] = {}
         #: keeps the scheduled changes of a list with a time (set once the scheduler exists)
         self.scheduler: Scheduler | None = None
@@ -173,19 +163,41 @@ class BulkChanges:
     ) -> Plan:
         """The plan for a list of groups; stored (waiting for a confirmation) when it would
         change any, with its times (a requester's list: proposed with them)."""
-        plan, _ = await self._plan(actor, kind, names, final=False)
+        plan, _ = await self._plan(actor, kind, await self._named(actor, kind, names), final=False)
         if not plan.targets:
             return plan
         times = when.stored() if when is not None else (None, None)
         bulk_id = await self._store.bulks.add(
             kind,
             actor,
-            names,
+            ",".join(target.name for target in plan.targets),
             photo.file_id if photo else None,
             photo.file_size if photo else None,
             times,
+            [target.group.id for target in plan.targets if target.group and target.group.id],
+            plan.refused,
         )
         return replace(plan, bulk_id=bulk_id)
+
+    async def _planned(self, actor: Actor, bulk: BulkRecord) -> tuple[Plan, list[Change]]:
+        """The plan of a confirmed list: the groups it showed, by id (one removed since is
+        left alone as gone; an alias reused meanwhile names another group, not this one),
+        with the rights checked again now; the groups it left alone at the question stay
+        so. Refusals are audited."""
+        if bulk.group_ids is None:  # asked before lists kept their groups' ids
+            named = await self._named(actor, bulk.kind, bulk.names)
+        else:
+            named = []
+            for group_id, name in zip(bulk.group_ids, bulk.names.split(","), strict=True):
+                group = await self._store.groups.by_id(group_id)
+                gone = Refusal(texts.group_gone(name))
+                named.append((group.alias, group) if group else (name, gone))
+        plan, changes = await self._plan(actor, bulk.kind, named, final=True)
+        action = ACTIONS[bulk.kind]
+        for earlier in bulk.refused:
+            if not isinstance(earlier.reason, NoUndo):
+                await self._service.refused(actor, action, earlier.name, Refusal(earlier.reason))
+        return replace(plan, refused=[*bulk.refused, *plan.refused]), changes
 
     async def confirm(self, actor: Actor, bulk_id: int, message: MessageRef) -> Plan | None:
         """Run a confirmed bulk change, shown in `message`; None when it was taken up already
@@ -194,7 +206,7 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
             return None
-        plan, changes = await self._plan(actor, bulk.kind, bulk.names, final=True)
+        plan, changes = await self._planned(actor, bulk)
         picture = None
         if bulk.kind is BulkKind.SET and changes:
             if bulk.file_id is None:
@@ -230,134 +242,43 @@ class BulkChanges:
             said = await self.scheduler.keep_list(changes, when, message.chat_id, f"bulk:{bulk.id}")
         return replace(plan, bulk_id=bulk.id, said=said)
 
-    async def decide(self, decider: Actor, bulk_id: int, approve: bool) -> Decision:
-        """A press on Approve / Reject of a proposed list: the first decision counts, by the
-        admin map at the press, for every group of the list (approved or rejected as one).
-        An approved list runs as the decider's bulk change (with the requester named), shown
-        in a new message to the decider (`Decision.run`); the requester hears the outcome.
-        One with a time is kept instead: one scheduled change per group, as the decider's for
-        the requester, whose outcomes go to the requester."""
-        bulk = await self._store.bulks.get(bulk_id)
-        if bulk is None:
-            return Decision(Verdict.UNKNOWN)
-        if bulk.status != "proposed":
-            return self._closed(bulk)
-        if bulk.created_at <= self._expired_before():
-            await self._expire(bulk)
-            return Decision(Verdict.EXPIRED)
-        action = ACTIONS[bulk.kind]
-        missing = []
-        for name in bulk.names.split(","):
-            group = await self._store.groups.get(name)
-            if group is None or not await self._service.access.may_decide(
-                decider.user_id, action, group
-            ):
-                missing.append(name)
-        if missing:
-            return Decision(Verdict.NOT_ALLOWED, ", ".join(missing))
-        if not approve:
-            if not await self._store.bulks.decide(bulk_id, "rejected", decider):
-                return self._closed(await self._store.bulks.get(bulk_id) or bulk)
-            await self._audit_decision(bulk, decider, AuditOutcome.REJECTED)
-            await self._show_decision(bulk_id)
-            await self._tell(
-                bulk.actor, texts.bulk_rejected(bulk.kind, _listed(bulk.names), who(decider))
-            )
-            return Decision(Verdict.REJECTED)
-        plan, changes = await self._plan(decider, bulk.kind, bulk.names, final=True)
-        if bulk.kind is BulkKind.SET and bulk.jpeg is not None and bulk.side is not None:
-            picture = PreparedPicture(bulk.jpeg, bulk.side)
+    async def approved(
+        self, decider: Actor, proposal: Proposal, groups: list[Group]
+    ) -> tuple[list[Change], list[BulkRefusal]]:
+        """The changes an approved list makes: one per group the decider may make now (by the
+        group's id), with the picture the deciders saw, for the requester; refusals audited."""
+        kind = list_kind(proposal)
+        named: list[Named] = [(group.alias, group) for group in groups]
+        plan, changes = await self._plan(decider, kind, named, final=True, deciding=True)
+        if proposal.jpeg is not None and proposal.side is not None:
+            picture = PreparedPicture(proposal.jpeg, proposal.side)
             changes = [replace(change, picture=picture) for change in changes]
-        if _timed(bulk):
-            changes = _at_their_time(bulk.kind, plan.targets, changes, decider)
-        changes = [replace(change, requester=bulk.actor) for change in changes]
-        if _timed(bulk):
-            return await self._keep_approved(bulk, decider, changes)
-        async with self._store.transaction():
-            claimed = await self._store.bulks.decide(bulk_id, "running", decider)
-            written = await self._record(bulk_id, changes) if claimed else None
-        if written is None:
-            return self._closed(await self._store.bulks.get(bulk_id) or bulk)
+        if proposal.run_at is not None or proposal.until_at is not None:
+            changes = _at_their_time(kind, plan.targets, changes, decider)
+        requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
+        return [replace(change, requester=requester) for change in changes], plan.refused
 
-        async def run() -> None:
-            await self._show_decision(bulk_id)
-            message_id = await self._messenger.send(decider.chat_id, texts.bulk_working(bulk.kind))
-            await self._store.bulks.show_in(bulk_id, decider.chat_id, message_id)
-            await self._run_all(bulk_id, written)
+    async def record_approved(
+        self,
+        decider: Actor,
+        proposal: Proposal,
+        changes: list[Change],
+        refused: list[BulkRefusal],
+    ) -> Written:
+        """Write an approved list down as the requester's bulk change decided by `decider`
+        (joining the caller's transaction, which closes the proposal)."""
+        requester = Actor(proposal.requested_by, proposal.chat_id, proposal.requester_name)
+        bulk_id = await self._store.bulks.add_approved(
+            list_kind(proposal), requester, proposal.names, decider, refused
+        )
+        return Written(bulk_id, await self._record(bulk_id, changes))
 
-        return Decision(Verdict.APPROVED, run=run)
-
-    async def _keep_approved(
-        self, bulk: BulkRecord, decider: Actor, changes: list[Change]
-    ) -> Decision:
-        """An approved list with a time: one scheduled change per group, kept with the
-        decision (one transaction, so a second press keeps nothing); the requester hears when
-        they run, and each group's outcome later."""
-        assert self.scheduler is not None, "the scheduler keeps a list with a time"
-        scheduler = self.scheduler
-        async with self._store.transaction():
-            claimed = await self._store.bulks.decide(bulk.id, "running", decider)
-            if claimed:
-                await self._store.bulks.close(bulk.id)
-                if changes:
-                    await scheduler.keep_list(
-                        changes,
-                        When.from_stored(bulk.run_at, bulk.until_at),
-                        bulk.actor.chat_id,
-                        f"bulk:{bulk.id}",
-                    )
-        if not claimed:
-            return self._closed(await self._store.bulks.get(bulk.id) or bulk)
-
-        async def told() -> None:
-            await self._show_decision(bulk.id)
-            times = texts.proposed_at(bulk.run_at, bulk.until_at)
-            what = ", ".join(change.target.name for change in changes) or _listed(bulk.names)
-            how = UNDO if bulk.kind is BulkKind.UNDO else None
-            await self._tell(
-                bulk.actor,
-                texts.approved_for_later(ACTIONS[bulk.kind], what, who(decider), times, how),
-            )
-
-        return Decision(Verdict.APPROVED, run=told, scheduled=True)
-
-    async def expire_due(self) -> None:
-        """Close every proposed list nobody decided in time (the periodic sweep, beside the
-        single proposals'): its copies say so, the requester hears it once, each group's
-        audit row says expired."""
-        for bulk_id in await self._store.bulks.proposed_before(self._expired_before()):
-            bulk = await self._store.bulks.get(bulk_id)
-            if bulk is not None:
-                await self._expire(bulk)
-
-    # ------------------------------------------------------------------------------------------
-
-    def _expired_before(self) -> str:
-        """Lists proposed (asked for) before this moment are expired."""
-        return stamp(self._box_now() - self._box.ttl)
-
-    async def _expire(self, bulk: BulkRecord) -> None:
-        if not await self._store.bulks.decide(bulk.id, "expired", None):
-            return  # decided, or expired by another press or sweep, meanwhile
-        await self._audit_decision(bulk, None, AuditOutcome.EXPIRED)
-        await self._show_decision(bulk.id)
-        await self._tell(bulk.actor, texts.bulk_expired(bulk.kind, _listed(bulk.names)))
-
-    async def _audit_decision(
-        self, bulk: BulkRecord, decider: Actor | None, outcome: AuditOutcome
-    ) -> None:
-        """One audit row per group of a proposed list that was rejected or expired (`decider`
-        None: by the bot)."""
-        for name in bulk.names.split(","):
-            await audit.record(
-                self._store,
-                decider,
-                ACTIONS[bulk.kind].value,
-                name,
-                outcome,
-                f"bulk proposal {bulk.id}",
-                requested_by=bulk.actor.user_id,
-            )
+    async def run_approved(self, written: Written, decider: Actor, kind: BulkKind) -> None:
+        """Run an approved list, its progress in a new message to the decider (the requester
+        gets the summary)."""
+        message_id = await self._messenger.send(decider.chat_id, texts.bulk_working(kind))
+        await self._store.bulks.show_in(written.bulk_id, decider.chat_id, message_id)
+        await self._run_all(written.bulk_id, written.changes)
 
     async def _record(self, bulk_id: int, changes: list[Change]) -> list[tuple[int, Change]]:
         """Write every change of a bulk down (in the caller's transaction)."""
@@ -382,112 +303,51 @@ class BulkChanges:
     async def _propose(
         self, bulk: BulkRecord, plan: Plan, picture: PreparedPicture | None
     ) -> Plan | None:
-        """A requester's confirmed list: one proposal (with its times), sent to everyone who
-        may decide any of its groups (each decider must be allowed for all of them at the
-        press)."""
-        bulk_id, requester = bulk.id, bulk.actor
-        names = ",".join(target.name for target in plan.targets)
-        proposed = await self._store.bulks.propose(
-            bulk_id,
-            names,
-            picture.jpeg if picture else None,
-            picture.side if picture else None,
-            plan.refused,
+        """A requester's confirmed list: one proposal (with its times) for its groups, by id,
+        decided by the one proposal machinery (bot/proposals.py, bot/approvals.py)."""
+        requester, action = bulk.actor, ACTIONS[plan.kind]
+        groups = [target.group for target in plan.targets if target.group is not None]
+        proposal = await self._box.open(
+            requester,
+            action,
+            groups,
+            picture,
+            f"bulk:{bulk.id}",
+            (bulk.run_at, bulk.until_at),
+            UNDO if plan.kind is BulkKind.UNDO else None,
+            listed=True,
         )
-        if not proposed:
-            return None
-        text = texts.bulk_invitation(
-            who(requester),
-            plan.kind,
-            names.split(","),
-            moment(stamp(self._box_now() + self._box.ttl)),
-        )
-        said = texts.bulk_proposed(plan.kind, _listed(names))
-        if _timed(bulk):
-            text = joined("\n", [text, texts.proposed_at(bulk.run_at, bulk.until_at)])
-            assert self.scheduler is not None, "the scheduler says when, in the requester's zone"
-            when = When.from_stored(bulk.run_at, bulk.until_at)
-            said = joined(
-                "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]
-            )
-        buttons = bulk_buttons(bulk_id)
-        for chat_id in await self._deciders(plan.kind, plan.targets, requester):
-            try:
-                if picture is not None:
-                    sent = await self._messenger.send_photo(chat_id, picture.jpeg, text, buttons)
-                else:
-                    sent = await self._messenger.send(chat_id, text, buttons)
-            except Exception:  # a decider who blocked the bot must not stop the others
-                log.warning("could not send bulk proposal %s to %s", bulk_id, chat_id)
-                continue
-            await self._store.bulks.add_message(bulk_id, chat_id, sent)
+        if proposal is None or not await self._store.bulks.moved(bulk.id):
+            return None  # a second press
+        names = _listed(",".join(target.name for target in plan.targets))
+        if proposal.status is not ProposalStatus.PENDING:
+            said: Text = texts.not_reached(texts.bulk_what(plan.kind, names))
+            outcome = AuditOutcome.FAILED
+        else:
+            said = texts.bulk_proposed(plan.kind, names)
+            outcome = AuditOutcome.PROPOSED
+            if _timed(bulk):
+                assert self.scheduler is not None, "the scheduler says when, in the asker's zone"
+                when = When.from_stored(bulk.run_at, bulk.until_at)
+                said = joined(
+                    "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]
+                )
         for target in plan.targets:
             await audit.record(
                 self._store,
                 requester,
-                ACTIONS[plan.kind].value,
+                action.value,
                 target.name,
-                AuditOutcome.PROPOSED,
-                f"bulk proposal {bulk_id}",
+                outcome,
+                f"proposal {proposal.id}",
                 provider=target.provider.name,
             )
-        return replace(plan, bulk_id=bulk_id, said=said)
-
-    async def _deciders(self, kind: BulkKind, targets: list[Target], requester: Actor) -> list[int]:
-        """Those who may decide the whole list: the admins who may decide for each of its
-        groups (the owners when none may), and the notify chat."""
-        access = self._service.access
-        action = ACTIONS[kind]
-        admins: set[int] = set()
-        for target in targets:
-            assert target.group is not None
-            admins |= await access.admins_of(target.group)
-        chats = set()
-        for admin in admins:
-            for target in targets:
-                assert target.group is not None
-                if not await access.may_decide(admin, action, target.group):
-                    break
-            else:
-                chats.add(admin)
-        chats = (chats or set(access.owners)) - {requester.user_id}
-        if self._notify_chat_id is not None:
-            chats.add(self._notify_chat_id)
-        return sorted(chats)
-
-    def _box_now(self) -> datetime:
-        return datetime.fromisoformat(self._box.now())
-
-    def _closed(self, bulk: BulkRecord) -> Decision:
-        if bulk.status == "expired":
-            return Decision(Verdict.EXPIRED)
-        if bulk.status == "asked":
-            return Decision(Verdict.UNKNOWN)
-        return Decision(Verdict.ALREADY_DECIDED, f"{bulk.decided_by_name} ({bulk.decided_by})")
-
-    async def _show_decision(self, bulk_id: int) -> None:
-        bulk = await self._store.bulks.get(bulk_id)
-        if bulk is None:
-            return
-        label = texts.bulk_decided(bulk.status, bulk.decided_by_name)
-        for chat_id, message_id in await self._store.bulks.messages(bulk_id):
-            try:
-                await self._messenger.set_buttons(
-                    chat_id, message_id, [(label, bulk_buttons(bulk_id)[0][1])]
-                )
-            except Exception:
-                log.warning("could not show the decision on bulk %s in %s", bulk_id, chat_id)
+        return replace(plan, bulk_id=bulk.id, said=said)
 
     async def _show(self, chat_id: int, message_id: int | None, progress: BulkProgress) -> None:
         """The progress (or, at the end, the summary) in its message (a new one when None),
         said in the chat's language by the messenger."""
         await self._messenger.report(chat_id, message_id, texts.bulk_progress(progress))
-
-    async def _tell(self, person: Actor, text: str) -> None:
-        try:
-            await self._messenger.send(person.chat_id, text)
-        except Exception:
-            log.warning("could not tell %s about a bulk proposal", person.user_id)
 
     async def resumed(self, operation: Operation) -> None:
         """A change of a bulk ended after a restart: show it; end the bulk after its last."""
@@ -512,31 +372,63 @@ class BulkChanges:
 
     # ------------------------------------------------------------------------------------------
 
-    async def _plan(
-        self, actor: Actor, kind: BulkKind, names: str, *, final: bool
-    ) -> tuple[Plan, list[Change]]:
-        """Which groups it changes (and how), and which it refuses and why; at the press
-        (`final`) refusals are audited."""
+    async def _named(self, actor: Actor, kind: BulkKind, names: str) -> list[Named]:
+        """The groups a list names (`*`: every group the actor may change or propose for),
+        each once, in the order named: the group, or why there is none by that name."""
         action = ACTIONS[kind]
         listed = names_in(names) or [names]
         if listed == ["*"]:
             listed = await self._every_group(actor, action)
-        targets, refused, changes = [], [], []
-        proposing = None  # whether the list is a proposal: set by its first group
-        for name in dict.fromkeys(listed):  # each once, in the order named
+        named: list[Named] = []
+        for name in dict.fromkeys(listed):
             try:
-                target = await self._service.resolve(actor, action, name)
-                if proposing is None:
-                    proposing = target.needs_approval
-                if target.needs_approval is not proposing:
-                    # a list must be all changes one may make, or all proposals
-                    raise Refusal(
-                        texts.ONLY_PROPOSE if target.needs_approval else texts.ONLY_DIRECT
-                    )
+                named.append((name, await self._service.group_named(actor, action, name)))
+            except Refusal as refusal:
+                named.append((name, refusal))
+        return named
+
+    async def _plan(
+        self,
+        actor: Actor,
+        kind: BulkKind,
+        named: Sequence[Named],
+        *,
+        final: bool,
+        deciding: bool = False,
+    ) -> tuple[Plan, list[Change]]:
+        """Which groups it changes (and how), and which it refuses and why; at the press
+        (`final`) refusals are audited. A list is all changes the actor makes, or all
+        proposals (`deciding`: the approver's own changes, never proposals): when it mixes
+        them, the larger part wins (on a tie, the changes the actor may make) and each group
+        of the smaller part is left alone with a reason that says so."""
+        action = ACTIONS[kind]
+        checked: list[tuple[str, Target | Refusal]] = []
+        for name, group in named:
+            if isinstance(group, Refusal):
+                checked.append((name, group))
+                continue
+            try:
+                target = await self._service.target_of(
+                    actor, action, group, may_propose=not deciding
+                )
+            except Refusal as refusal:
+                checked.append((name, refusal))
+                continue
+            checked.append((name, target))
+        targets_of = [t for _, t in checked if isinstance(t, Target)]
+        proposals = sum(target.needs_approval for target in targets_of)
+        proposing = proposals > len(targets_of) - proposals
+        targets, refused, changes = [], [], []
+        for name, found in checked:
+            try:
+                if isinstance(found, Refusal):
+                    raise found
+                if found.needs_approval is not proposing:
+                    raise Refusal(texts.ONLY_DIRECT if proposing else texts.ONLY_PROPOSE)
                 if kind is BulkKind.UNDO:
-                    change = await self._service.undo_change(actor, target)
+                    change = await self._service.undo_change(actor, found)
                 else:
-                    change = Change(action, target, actor, None)
+                    change = Change(action, found, actor, None)
             except Refusal as refusal:
                 if final:
                     await self._service.refused(actor, action, name, refusal)
@@ -545,9 +437,9 @@ class BulkChanges:
             except UndoRefused as no_undo:
                 refused.append(BulkRefusal(name, no_undo.why))
                 continue
-            targets.append(target)
+            targets.append(found)
             changes.append(change)
-        return Plan(kind, targets, refused, proposal=bool(proposing)), changes
+        return Plan(kind, targets, refused, proposal=proposing), changes
 
     async def _every_group(self, actor: Actor, action: Action) -> list[str]:
         """`*`: the groups the actor may change (or propose a change for)."""

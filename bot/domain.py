@@ -155,13 +155,24 @@ class ProposalStatus(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProposedGroup:
+    """One group a proposal is for: its store id (what the decision acts on), and its alias and
+    title when proposed (what the copies said)."""
+
+    group_id: int
+    alias: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Proposal:
-    """A requester's change waiting for (or past) an admin's decision."""
+    """A requester's change to one group or a list of groups, waiting for (or past) an admin's
+    decision: decided, expired, shown and audited as one."""
 
     id: int
     action: str
-    group_id: int
-    alias: str  # the group's alias and title when proposed
+    group_id: int  # the first of `groups` still in the store (a list's: it moves on)
+    alias: str  # the first group's alias and title when proposed
     title: str
     requested_by: int
     requester_name: str
@@ -182,6 +193,16 @@ class Proposal:
     until_at: str | None = None
     #: "undo": put back the picture from before the last change, worked out at its time
     how: str | None = None
+    #: asked as a list of groups (`family,work`, `*`): worded and run as a list
+    listed: int = 0
+    #: every copy went out to the deciders (0: a restart sends the rest)
+    sent: int = 1
+    groups: tuple[ProposedGroup, ...] = ()
+
+    @property
+    def names(self) -> str:
+        """Its groups as people read them: `family, work`."""
+        return ", ".join(group.alias for group in self.groups) or self.alias
 
 
 class OperationStatus(str, enum.Enum):

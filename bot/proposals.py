@@ -1,24 +1,28 @@
-"""A requester's proposal on its way to the people who may decide it, and back.
+"""A requester's proposal, for one group or a list of groups, on its way to the people who may
+decide it, and back.
 
-Opening one stores it with the prepared picture and sends every decider a copy with Approve /
-Reject buttons; every copy is remembered so that all of them can show the decision later.
-The buttons carry only `ap:<id>` / `rj:<id>`: who may decide is checked at the press.
+Opening one stores it (with the prepared picture and its groups by id) and then sends every
+decider a copy with Approve / Reject buttons; every copy is remembered so that all of them can
+show the decision later. Write down, then send, then mark sent: a crash while the copies go out
+leaves the proposal unsent, and the next start sends the rest; a crash between a decision and
+its edits leaves copies that do not show it, and the next start shows it. The buttons carry
+only `ap:<id>` / `rj:<id>`: who may decide is checked at the press.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
-from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
-from bot.i18n import joined
+from bot.domain import Action, Actor, BulkKind, Group, Proposal, ProposalStatus
+from bot.i18n import Text, joined, moment
 from bot.messenger import Button, Messenger
-from bot.notify import who
 from bot.store import Store
+from bot.store.bulks import BulkRecord
 from bot.store.db import stamp
 from bot.words import short
 
@@ -66,20 +70,22 @@ class ProposalBox:
         self,
         requester: Actor,
         action: Action,
-        group: Group,
-        provider: str,
+        groups: Sequence[Group],
         picture: PreparedPicture | None,
         request_key: str | None = None,
         times: tuple[str | None, str | None] = (None, None),
         how: str | None = None,
+        *,
+        listed: bool = False,
     ) -> Proposal | None:
         """Store the proposal and send it to the deciders (`how`: "undo" for an undo worked
-        out at its time); None when `request_key` already made one. Returned closed (expired
-        at once) when no copy could be delivered: nobody would ever be able to decide it."""
+        out at its time; `listed`: asked as a list, worded as one); None when `request_key`
+        already made one. Returned closed (expired at once) when no copy could be delivered:
+        nobody would ever be able to decide it."""
         now = self._clock()
         proposal = await self._store.proposals.add(
             action=action.value,
-            group=group,
+            groups=groups,
             requested_by=requester.user_id,
             requester_name=short(requester.name),
             chat_id=requester.chat_id,
@@ -91,17 +97,26 @@ class ProposalBox:
             run_at=times[0],
             until_at=times[1],
             how=how,
+            listed=listed,
         )
         if proposal is None:
             return None
-        text = self._invitation(proposal, requester, provider)
+        return await self._deliver(proposal)
+
+    async def _deliver(self, proposal: Proposal) -> Proposal:
+        """Send a copy to every decider who has none yet, then mark the proposal sent; closed
+        when nobody has a copy."""
+        groups = await self.live_groups(proposal)
+        have = {chat_id for chat_id, _ in await self._store.proposals.messages(proposal.id)}
+        text = self._invitation(proposal, groups)
         buttons = decision_buttons(proposal.id)
-        delivered = False
-        for chat_id in await self._deciders(group, requester):
+        for chat_id in await self._deciders(proposal, groups):
+            if chat_id in have:
+                continue
             try:
-                if picture is not None:
+                if proposal.jpeg is not None:
                     message_id = await self._messenger.send_photo(
-                        chat_id, picture.jpeg, text, buttons
+                        chat_id, proposal.jpeg, text, buttons
                     )
                 else:
                     message_id = await self._messenger.send(chat_id, text, buttons)
@@ -111,16 +126,70 @@ class ProposalBox:
                 )
                 continue
             await self._store.proposals.add_message(proposal.id, chat_id, message_id)
-            delivered = True
-        if delivered:
+            have.add(chat_id)
+        await self._store.proposals.sent(proposal.id)
+        if have:
             return proposal
-        return await self._store.proposals.close(proposal.id, ProposalStatus.EXPIRED, self.now())
+        closed = await self._store.proposals.close(proposal.id, ProposalStatus.EXPIRED, self.now())
+        return closed or proposal
+
+    async def live_groups(self, proposal: Proposal) -> list[Group]:
+        """The proposal's groups still in the store (by id: a reused alias is another group)."""
+        found = [await self._store.groups.by_id(group.group_id) for group in proposal.groups]
+        return [group for group in found if group is not None]
+
+    async def resume(self) -> list[Proposal]:
+        """At start-up: send the copies a crash cut off, and show every decision a copy does
+        not show yet. Returns the proposals that reached nobody (closed now): their
+        requesters are told by the caller."""
+        unreached = []
+        for proposal_id in await self._store.proposals.unsent():
+            proposal = await self._store.proposals.get(proposal_id)
+            if proposal is not None:
+                delivered = await self._deliver(proposal)
+                if delivered.status is not ProposalStatus.PENDING:
+                    unreached.append(delivered)
+        for proposal_id in await self._store.proposals.not_shown():
+            proposal = await self._store.proposals.get(proposal_id)
+            if proposal is not None:
+                await self.show_decision(proposal)
+        return unreached
+
+    async def adopt(self, bulk: BulkRecord) -> None:
+        """A requester's list proposed by a version that kept lists apart: the same proposal
+        here (its groups by their aliases now, its time counted from now), its copies kept;
+        the next `resume` gives them this proposal's buttons."""
+        groups = [await self._store.groups.get(name) for name in bulk.names.split(",")]
+        found = [group for group in groups if group is not None]
+        proposal = None
+        if found:
+            proposal = await self._store.proposals.add(
+                action=list_action(bulk.kind).value,
+                groups=found,
+                requested_by=bulk.actor.user_id,
+                requester_name=short(bulk.actor.name),
+                chat_id=bulk.actor.chat_id,
+                jpeg=bulk.jpeg,
+                side=bulk.side,
+                created_at=self.now(),
+                expires_at=stamp(self._clock() + self.ttl),
+                request_key=f"bulk:{bulk.id}",
+                run_at=bulk.run_at,
+                until_at=bulk.until_at,
+                how="undo" if bulk.kind is BulkKind.UNDO else None,
+                listed=True,
+            )
+        await self._store.proposals.adopt_list(bulk.id, proposal)
 
     async def show_decision(self, proposal: Proposal) -> None:
-        """Replace the buttons of every copy with one that says who decided (or that it
-        expired); pressing it again just says so."""
-        label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
-        buttons = [(label, f"{APPROVE}:{proposal.id}")]
+        """Make every copy show the proposal's status: Approve / Reject while it is pending,
+        else one button that says who decided (or that it expired); pressing it again just
+        says so."""
+        if proposal.status is ProposalStatus.PENDING:
+            buttons = decision_buttons(proposal.id)
+        else:
+            label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
+            buttons = [(label, f"{APPROVE}:{proposal.id}")]
         for chat_id, message_id in await self._store.proposals.messages(proposal.id):
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
@@ -128,6 +197,9 @@ class ProposalBox:
                 log.warning(
                     "could not update proposal %s in chat %s", proposal.id, chat_id, exc_info=True
                 )
+            await self._store.proposals.shown(
+                proposal.id, chat_id, message_id, proposal.status.value
+            )
 
     async def tell_requester(self, proposal: Proposal, text: str) -> None:
         try:
@@ -135,25 +207,44 @@ class ProposalBox:
         except Exception:
             log.warning("could not tell the requester of proposal %s", proposal.id, exc_info=True)
 
-    async def _deciders(self, group: Group, requester: Actor) -> list[int]:
-        """The group's admins (the owners when it has none) and the notify chat."""
-        admins = await self._access.admins_of(group)
-        chats = (admins or set(self._access.owners)) - {requester.user_id}
+    async def _deciders(self, proposal: Proposal, groups: Sequence[Group]) -> list[int]:
+        """Who may decide all its groups (bot/access.py), and the notify chat."""
+        chats = await self._access.deciders(Action(proposal.action), groups, proposal.requested_by)
         if self._notify_chat_id is not None:
             chats.add(self._notify_chat_id)
         return sorted(chats)
 
-    @staticmethod
-    def _invitation(proposal: Proposal, requester: Actor, provider: str) -> str:
-        invitation = texts.invitation(
-            who(requester),
-            proposal.jpeg is not None,
-            proposal.title,
-            proposal.alias,
-            provider,
-            proposal.expires_at,
-            proposal.how,
-        )
+    def _invitation(self, proposal: Proposal, groups: Sequence[Group]) -> Text:
+        requester = texts.who(proposal.requester_name, proposal.requested_by)
+        if proposal.listed:
+            invitation = texts.bulk_invitation(
+                requester,
+                list_kind(proposal),
+                [group.alias for group in proposal.groups],
+                moment(proposal.expires_at),
+            )
+        else:
+            provider = groups[0].provider if groups else ""
+            invitation = texts.invitation(
+                requester,
+                proposal.jpeg is not None,
+                proposal.title,
+                proposal.alias,
+                provider,
+                proposal.expires_at,
+                proposal.how,
+            )
         if proposal.run_at is None and proposal.until_at is None:
             return invitation
         return joined("\n", [invitation, texts.proposed_at(proposal.run_at, proposal.until_at)])
+
+
+def list_action(kind: BulkKind) -> Action:
+    return Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
+
+
+def list_kind(proposal: Proposal) -> BulkKind:
+    """What a proposed list does to each of its groups."""
+    if proposal.action == Action.DELETE_GROUP_PICTURE.value:
+        return BulkKind.DELETE
+    return BulkKind.UNDO if proposal.how == "undo" else BulkKind.SET

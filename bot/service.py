@@ -126,6 +126,17 @@ class AvatarService:
     async def get_own_picture(self, actor: Actor, provider: str | None) -> Outcome:
         return await self._view(actor, Action.VIEW_OWN_PICTURE, provider)
 
+    async def group_named(self, actor: Actor, action: Action, name: str) -> Group:
+        """The group called `name`; raises `Refusal` (saying which names `actor` may use)."""
+        return await self._resolve_group(actor, action, name)
+
+    async def target_of(
+        self, actor: Actor, action: Action, group: Group, *, may_propose: bool = True
+    ) -> Target:
+        """`group` as the target of `actor`'s `action`, checked now: their right (or, with
+        `may_propose`, their right to propose it) and the provider. Raises `Refusal`."""
+        return await self._check(actor, action, self._group_target(group), may_propose=may_propose)
+
     async def approved_change(self, approver: Actor, proposal: Proposal) -> Change:
         """The change a proposal describes, made by its approver with the picture the admins
         saw; the approver's rights and the provider are checked now. Raises `Refusal`."""
@@ -133,7 +144,7 @@ class AvatarService:
         group = await self.store.groups.by_id(proposal.group_id)
         if group is None:
             raise Refusal(texts.group_gone(proposal.alias))
-        target = await self._check(approver, action, self._group_target(group), may_propose=False)
+        target = await self.target_of(approver, action, group, may_propose=False)
         picture = None
         if proposal.jpeg is not None and proposal.side is not None:
             picture = PreparedPicture(proposal.jpeg, proposal.side)
@@ -279,7 +290,7 @@ class AvatarService:
         assert target.group is not None
         request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, target.group, target.provider.name, picture, request_key, times, how
+            actor, action, [target.group], picture, request_key, times, how
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)

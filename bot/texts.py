@@ -437,7 +437,7 @@ def only_deciders(action: Action, title: str) -> Text:
 CANNOT_BE_MADE = _("it can no longer be made")
 
 
-def _what(action: Action, title: str, how: str | None = None) -> Text:
+def what(action: Action, title: str, how: str | None = None) -> Text:
     """What a proposal asks for (`how`: "undo" for an undo worked out at its time)."""
     if how == "undo":
         return _("undo the last picture change of {title}", title=title)
@@ -449,7 +449,7 @@ def _what(action: Action, title: str, how: str | None = None) -> Text:
 def rejected(action: Action, title: str, decider: str, how: str | None = None) -> Text:
     return _(
         "Your proposal to {what} was rejected by {decider}.",
-        what=_what(action, title, how),
+        what=what(action, title, how),
         decider=decider,
     )
 
@@ -457,22 +457,24 @@ def rejected(action: Action, title: str, decider: str, how: str | None = None) -
 def approved(
     action: Action, title: str, decider: str, outcome: Outcome, how: str | None = None
 ) -> Text:
-    what = _what(action, title, how)
+    asked = what(action, title, how)
     if not outcome.ok:
         return _(
             "Your proposal to {what} was approved by {decider}, but it could not be done: {reason}",
-            what=what,
+            what=asked,
             decider=decider,
             reason=outcome.reason,
         )
     if outcome.url:
         return _(
             "Your proposal to {what} was approved by {decider}. Done.\nNew picture: {url}",
-            what=what,
+            what=asked,
             decider=decider,
             url=outcome.url,
         )
-    return _("Your proposal to {what} was approved by {decider}. Done.", what=what, decider=decider)
+    return _(
+        "Your proposal to {what} was approved by {decider}. Done.", what=asked, decider=decider
+    )
 
 
 def expired(action: Action, title: str, ttl: timedelta, how: str | None = None) -> Text:
@@ -484,11 +486,49 @@ def expired(action: Action, title: str, ttl: timedelta, how: str | None = None) 
         duration = ngettext("{n} min", "{n} min", round(minutes), n=f"{minutes:g}")
     return _(
         "Your proposal to {what} expired: nobody decided within {duration}.",
-        what=_what(action, title, how),
+        what=what(action, title, how),
         duration=duration,
     )
 
 
+def not_reached(asked: object) -> Text:
+    """A proposal no copy of which reached anyone who may decide it (closed at once)."""
+    return _(
+        "I could not send your proposal to {what} to anyone who may approve it, so nothing will"
+        " change.",
+        what=asked,
+    )
+
+
+def closed_because(asked: object, why: object) -> Text:
+    """A proposal nothing can come of any more, closed without a decision."""
+    return _("Your proposal to {what} was closed: {why}. Nothing was changed.", what=asked, why=why)
+
+
+def groups_gone(names: str) -> Text:
+    return _("its groups were removed since ({names})", names=names)
+
+
+def too_late_until(until_at: str) -> Text:
+    return _(
+        "it was approved after {until}, the time its earlier picture was to come back",
+        until=moment(until_at),
+    )
+
+
+def may_not_decide_for(names: str) -> Text:
+    return _("you may not decide this proposal for: {who}", who=names)
+
+
+def gone_named(names: str) -> Text:
+    """Added to a decision on a list whose groups were partly removed since."""
+    return _("Removed since, so left out: {names}.", names=names)
+
+
+GONE_ALERT = _("The groups of this proposal were removed since; nothing was changed.")
+TOO_LATE_ALERT = _(
+    "Too late: the time its earlier picture was to come back has passed; nothing was changed."
+)
 APPROVED_NOW = _("Approved: making the change now.")
 REJECTED_NOW = _("Rejected.")
 EXPIRED_ALERT = _("This proposal expired before anyone decided it; nothing was changed.")
@@ -947,7 +987,7 @@ def bulk_decision(verdict: str, who: str | None, scheduled: bool = False) -> Tex
     if verdict == "expired":
         return EXPIRED_ALERT
     if verdict == "not_allowed":
-        return sorry(_("you may not decide this proposal for: {who}", who=who or ""))
+        return sorry(may_not_decide_for(who or ""))
     return NO_SUCH_PROPOSAL
 
 
@@ -1088,7 +1128,7 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
 
 def bulk_what(kind: BulkKind, names: str) -> Text:
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    return _what(action, names, "undo" if kind is BulkKind.UNDO else None)
+    return what(action, names, "undo" if kind is BulkKind.UNDO else None)
 
 
 def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
@@ -1307,7 +1347,7 @@ def approved_for_later(
 ) -> Text:
     return _(
         "Your proposal to {what} was approved by {decider}. {times}",
-        what=_what(action, title, how),
+        what=what(action, title, how),
         decider=decider,
         times=times,
     )

@@ -130,8 +130,6 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):
         await bulk.confirm_pressed(update, context, message, value)
-    elif isinstance(value, callbacks.BulkDecision):
-        await bulk.decision_pressed(update, context, value)
     elif isinstance(value, callbacks.CancelSchedule):
         await schedule.cancel_pressed(update, context, value)
     elif isinstance(value, callbacks.ConfirmTimedRemoval):

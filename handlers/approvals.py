@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.approvals import Claim, Verdict
 from bot.domain import Action
-from bot.i18n import cut
+from bot.i18n import cut, joined
 from handlers.callbacks import Decision
 from handlers.common import presser, query_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
@@ -17,18 +17,19 @@ from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
 async def decision_pressed(
     update: Update, context: ContextTypes.DEFAULT_TYPE, preview: Message, decision: Decision
 ) -> None:
-    """A press on Approve / Reject of the proposal `preview` shows."""
+    """A press on Approve / Reject of the proposal (one group or a list) `preview` shows."""
     query = query_of(update)
     actor = await presser(update, ANONYMOUS)
     if actor is None:
         return
     approvals = (await services_of(context).use_cases()).approvals
     claim = await approvals.claim(actor, decision.proposal_id, approve=decision.approve)
+    answer = _answer(claim)
+    if claim.gone:
+        answer = joined(" ", [answer, texts.gone_named(", ".join(claim.gone))])
+    await query.answer(tr(cut(answer, 200)), show_alert=not claim.won or bool(claim.gone))
     if not claim.won:
-        await query.answer(tr(_not_yours(claim)), show_alert=True)
         return
-    approved = claim.verdict is Verdict.APPROVED
-    await query.answer(tr(texts.APPROVED_NOW if approved else texts.REJECTED_NOW))
     outcome = await approvals.carry_out(claim)
     if outcome is not None and claim.proposal is not None:
         # the approver hears the outcome under the proposal they pressed
@@ -39,14 +40,25 @@ async def decision_pressed(
         )
 
 
-def _not_yours(claim: Claim) -> texts.Text:
-    """Why this press decided nothing (at most 200 characters: an alert)."""
+def _answer(claim: Claim) -> texts.Text:
+    """What the press did (an alert when it decided nothing)."""
     proposal = claim.proposal
+    if claim.verdict is Verdict.TOO_LATE:
+        return texts.TOO_LATE_ALERT
+    if claim.verdict is Verdict.GONE:
+        return texts.GONE_ALERT
     if claim.verdict is Verdict.NOT_ALLOWED:
-        return cut(sorry(claim.reason), 200)
+        return sorry(claim.reason)
+    if proposal is not None and proposal.listed:
+        who = texts.who(proposal.decided_by_name or "", proposal.decided_by or 0)
+        return texts.bulk_decision(claim.verdict.value, who, claim.scheduled)
+    if claim.verdict is Verdict.APPROVED:
+        return texts.APPROVED_NOW
+    if claim.verdict is Verdict.REJECTED:
+        return texts.REJECTED_NOW
     if claim.verdict is Verdict.EXPIRED:
         return texts.EXPIRED_ALERT
     if claim.verdict is Verdict.ALREADY_DECIDED and proposal is not None:
         decider = texts.who(proposal.decided_by_name or "", proposal.decided_by or 0)
-        return cut(texts.already(proposal.status, decider), 200)
+        return texts.already(proposal.status, decider)
     return texts.NO_SUCH_PROPOSAL

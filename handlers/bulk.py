@@ -10,11 +10,10 @@ from telegram.ext import ContextTypes
 
 from bot.bulk import names_in
 from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
-from bot.i18n import cut
 from bot.when import When
-from handlers.callbacks import BulkDecision, ConfirmBulk, KeepPicture, encode
-from handlers.common import asker_pressed, presser, query_of, services_of
-from handlers.replies import ANONYMOUS, WORKING, sorry, texts, tr
+from handlers.callbacks import ConfirmBulk, KeepPicture, encode
+from handlers.common import asker_pressed, services_of
+from handlers.replies import WORKING, sorry, texts, tr
 
 
 def name_of(args: list[str] | None) -> str | None:
@@ -95,20 +94,3 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
         await context.bot.send_message(shown.chat_id, tr(texts.BULK_TAKEN))
     elif ran.said is not None:  # scheduled (each group's outcome comes on its own), or proposed
         await shown.edit_text(tr(ran.said))
-
-
-async def decision_pressed(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, value: BulkDecision
-) -> None:
-    """Approve / Reject on a requester's list: answered at once; an approval then runs."""
-    query = query_of(update)
-    actor = await presser(update, ANONYMOUS)
-    if actor is None:
-        return
-    bulks = (await services_of(context).use_cases()).bulks
-    decision = await bulks.decide(actor, value.bulk, value.approve)
-    text = texts.bulk_decision(decision.verdict.value, decision.who, decision.scheduled)
-    settled = decision.verdict.value in ("approved", "rejected")
-    await query.answer(tr(cut(text, 200)), show_alert=not settled)
-    if decision.run is not None:
-        await decision.run()

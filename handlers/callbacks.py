@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from telegram import CallbackQuery, Message
 
 from bot import texts
-from bot.bulk import APPROVE_BULK, REJECT_BULK
 from bot.config import ALIAS_PATTERN
 from bot.ids import positive_id
 from bot.proposals import APPROVE, REJECT
@@ -78,15 +77,6 @@ class ConfirmBulk:
 
 
 @dataclass(frozen=True)
-class BulkDecision:
-    """Approve or Reject on a requester's list: `bap:<bulk id>` / `brj:<bulk id>` (bot/bulk.py
-    makes these buttons)."""
-
-    bulk: int
-    approve: bool
-
-
-@dataclass(frozen=True)
 class CancelSchedule:
     """ "Cancel 2" under /scheduled: `sx:<scheduled change id>`; anyone shown it may press
     (the rights are checked at the press)."""
@@ -111,7 +101,6 @@ Callback = (
     | PickRestore
     | ConfirmRestore
     | ConfirmBulk
-    | BulkDecision
     | CancelSchedule
 )
 
@@ -131,8 +120,6 @@ def encode(value: Callback) -> str:
             data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
         case ConfirmBulk(asker=asker, bulk=bulk):
             data = f"{CONFIRM_BULK}:{asker}:{bulk}"
-        case BulkDecision(bulk=bulk, approve=approve):
-            data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
         case CancelSchedule(entry=entry):
             data = f"{CANCEL_SCHEDULE}:{entry}"
         case ConfirmTimedRemoval(asker=asker, draft=draft):
@@ -153,8 +140,6 @@ def decode(data: str | None) -> Callback | None:
     rest = fields[1:]
     if prefix in (APPROVE, REJECT) and not rest:
         return Decision(number, approve=prefix == APPROVE)
-    if prefix in (APPROVE_BULK, REJECT_BULK) and not rest:
-        return BulkDecision(number, approve=prefix == APPROVE_BULK)
     if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
     if prefix == KEEP and not rest:
@@ -205,8 +190,6 @@ def is_ours(data: object) -> bool:
         RESTORE,
         CONFIRM_RESTORE,
         CONFIRM_BULK,
-        APPROVE_BULK,
-        REJECT_BULK,
         CANCEL_SCHEDULE,
         CONFIRM_TIMED_REMOVAL,
     )

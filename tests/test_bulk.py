@@ -334,14 +334,14 @@ async def test_a_requesters_list_is_rejected_as_one_and_only_a_full_decider_may(
 
 async def test_a_requesters_list_nobody_decides_expires_with_the_sweep(bot: Bot):
     requester, owner, copy = await rita_proposes_family_and_work(bot)
-    bulks = (await bot.services.use_cases()).bulks
+    sweep = (await bot.services.use_cases()).approvals  # one sweep for single proposals and lists
 
     bot.clock.advance(hours=23, minutes=59)  # approval_ttl_hours: 24
-    await bulks.expire_due()
+    await sweep.expire_due()
     assert [b["text"] for b in copy.buttons()] == ["Approve", "Reject"]
     bot.clock.advance(minutes=2)
-    await bulks.expire_due()
-    await bulks.expire_due()  # twice: the requester hears it once
+    await sweep.expire_due()
+    await sweep.expire_due()  # twice: the requester hears it once
     told = [m.content for m in bot.telegram.bot_messages(requester)][1:]  # after the plan
     assert told == [
         "Your proposal to change the picture of family, work expired: nobody decided in time."

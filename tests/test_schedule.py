@@ -584,7 +584,7 @@ async def test_a_list_approved_after_its_time_runs_within_the_limit_else_fails(
     copy = await proposed_list(bot, "/setgrouppic family, work in 1h")
     past = datetime.now(UTC) - timedelta(minutes=minutes)
     with sqlite3.connect(bot.services.config.storage.path) as db:  # decided that much late
-        db.execute("UPDATE bulks SET run_at = ?", (past.isoformat(timespec="seconds"),))
+        db.execute("UPDATE proposals SET run_at = ?", (past.isoformat(timespec="seconds"),))
     await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Approve"))
     await bot.deliver()
 

@@ -188,7 +188,7 @@ async def _proposal(
     assert group is not None
     return await store.proposals.add(
         action="set_group_picture",
-        group=group,
+        groups=[group],
         requested_by=7,
         requester_name="Rita",
         chat_id=7,
@@ -238,7 +238,7 @@ async def test_removing_a_chat_group_takes_what_belongs_to_it_but_never_a_config
     await store.links.set(-200, club)
     proposal = await store.proposals.add(
         action="delete_group_picture",
-        group=club,
+        groups=[club],
         requested_by=7,
         requester_name="Rita",
         chat_id=7,

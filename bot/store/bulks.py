@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain import Actor, BulkKind, BulkRefusal, NoUndo
@@ -33,6 +34,9 @@ class BulkRecord:
     #: a list with a time (ISO, UTC): one scheduled change per group once confirmed
     run_at: str | None = None
     until_at: str | None = None
+    #: the store ids of the groups the question showed, in the order of `names` (None: asked
+    #: before ids were kept)
+    group_ids: tuple[int, ...] | None = None
 
 
 def _refusals(text: str) -> tuple[BulkRefusal, ...]:
@@ -75,6 +79,9 @@ def _record(row: Row) -> BulkRecord:
         decided_by_name=row["decided_by_name"],
         run_at=row["run_at"],
         until_at=row["until_at"],
+        group_ids=tuple(int(i) for i in row["group_ids"].split(",") if i)
+        if row["group_ids"] is not None
+        else None,
     )
 
 
@@ -90,12 +97,16 @@ class Bulks:
         file_id: str | None,
         file_size: int | None,
         times: tuple[str | None, str | None] = (None, None),
+        group_ids: Sequence[int] = (),
+        refused: Sequence[BulkRefusal] = (),
     ) -> int:
-        """A bulk change asked for, waiting for its confirmation; `times` (run_at, until_at)
-        when it is to be scheduled."""
+        """A bulk change asked for, waiting for its confirmation: the groups it would change
+        (`names`, and their ids in the same order) and those it leaves alone; `times`
+        (run_at, until_at) when it is to be scheduled."""
         written = await self._db.execute(
             "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, file_id,"
-            " file_size, created_at, run_at, until_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_size, created_at, run_at, until_at, group_ids, refused)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind.value,
                 actor.user_id,
@@ -106,6 +117,8 @@ class Bulks:
                 file_size,
                 utc_now(),
                 *times,
+                ",".join(str(i) for i in group_ids),
+                json.dumps([_refusal(r) for r in refused]),
             ),
         )
         assert written.lastrowid is not None
@@ -128,37 +141,42 @@ class Bulks:
         )
         return written.rowcount == 1
 
-    async def propose(
-        self,
-        bulk_id: int,
-        names: str,
-        jpeg: bytes | None,
-        side: int | None,
-        refused: list[BulkRefusal],
-    ) -> bool:
-        """A requester confirmed their list: asked -> proposed, for exactly these groups, with
-        the picture the deciders will see; False when it was taken up already."""
+    async def moved(self, bulk_id: int) -> bool:
+        """A requester confirmed their list, which is now a proposal (bot/proposals.py):
+        asked -> moved; False when it was taken up already."""
         written = await self._db.execute(
-            "UPDATE bulks SET status = 'proposed', names = ?, jpeg = ?, side = ?, refused = ?"
-            " WHERE id = ? AND status = 'asked'",
-            (names, jpeg, side, json.dumps([_refusal(r) for r in refused]), bulk_id),
+            "UPDATE bulks SET status = 'moved' WHERE id = ? AND status = 'asked'", (bulk_id,)
         )
         return written.rowcount == 1
 
-    async def decide(self, bulk_id: int, status: str, decider: Actor | None) -> bool:
-        """The first decision on a proposed list: proposed -> running (approved), rejected or
-        expired; False when another came first. Join the transaction that writes the changes."""
+    async def add_approved(
+        self,
+        kind: BulkKind,
+        requester: Actor,
+        names: str,
+        decider: Actor,
+        refused: list[BulkRefusal],
+    ) -> int:
+        """An approved list proposal, running as `decider`'s bulk change for `requester`
+        (join the transaction that closes the proposal and writes its changes)."""
         written = await self._db.execute(
-            "UPDATE bulks SET status = ?, decided_by = ?, decided_by_name = ?"
-            " WHERE id = ? AND status = 'proposed'",
+            "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, status,"
+            " refused, created_at, decided_by, decided_by_name)"
+            " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
             (
-                status,
-                decider.user_id if decider else None,
-                decider.name if decider else None,
-                bulk_id,
+                kind.value,
+                requester.user_id,
+                requester.name,
+                requester.chat_id,
+                names,
+                json.dumps([_refusal(r) for r in refused]),
+                utc_now(),
+                decider.user_id,
+                decider.name,
             ),
         )
-        return written.rowcount == 1
+        assert written.lastrowid is not None
+        return written.lastrowid
 
     async def show_in(self, bulk_id: int, chat_id: int, message_id: int) -> None:
         """The message that shows an approved list's progress."""
@@ -167,18 +185,6 @@ class Bulks:
             (chat_id, message_id, bulk_id),
         )
 
-    async def add_message(self, bulk_id: int, chat_id: int, message_id: int) -> None:
-        await self._db.execute(
-            "INSERT OR IGNORE INTO bulk_messages (bulk_id, chat_id, message_id) VALUES (?, ?, ?)",
-            (bulk_id, chat_id, message_id),
-        )
-
-    async def messages(self, bulk_id: int) -> list[tuple[int, int]]:
-        rows = await self._db.fetch_all(
-            "SELECT chat_id, message_id FROM bulk_messages WHERE bulk_id = ?", (bulk_id,)
-        )
-        return [(row["chat_id"], row["message_id"]) for row in rows]
-
     async def close(self, bulk_id: int) -> bool:
         """running -> done, once: whoever gets True tells the summary."""
         written = await self._db.execute(
@@ -186,13 +192,10 @@ class Bulks:
         )
         return written.rowcount == 1
 
-    async def proposed_before(self, cutoff: str) -> list[int]:
-        """The proposed lists asked for before `cutoff` (undecided for too long)."""
-        rows = await self._db.fetch_all(
-            "SELECT id FROM bulks WHERE status = 'proposed' AND created_at <= ? ORDER BY id",
-            (cutoff,),
-        )
-        return [row["id"] for row in rows]
+    async def proposed(self) -> list[BulkRecord]:
+        """Requesters' lists proposed before lists were proposals (migration 11)."""
+        rows = await self._db.fetch_all("SELECT * FROM bulks WHERE status = 'proposed'")
+        return [_record(row) for row in rows]
 
     async def running(self) -> list[int]:
         rows = await self._db.fetch_all("SELECT id FROM bulks WHERE status = 'running'")

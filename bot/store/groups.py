@@ -65,8 +65,22 @@ class Groups:
             group = await self.get(alias)
             if group is None or await self.source(alias) != "chat":
                 return None
-            await self._db.execute("DELETE FROM groups WHERE id = ?", (group.id,))
+            await self._delete(group.id)
             return group
+
+    async def _delete(self, group_id: int | None) -> None:
+        """Delete a group (its grants, links and single proposals go with it); a list proposal
+        it heads moves on to its next group still here, and goes only with the last of them."""
+        await self._db.execute(
+            "UPDATE proposals SET group_id = (SELECT pg.group_id FROM proposal_groups AS pg"
+            " JOIN groups AS g ON g.id = pg.group_id WHERE pg.proposal_id = proposals.id"
+            " AND pg.group_id <> ? ORDER BY pg.position LIMIT 1)"
+            " WHERE group_id = ? AND EXISTS (SELECT 1 FROM proposal_groups AS pg JOIN groups"
+            " AS g ON g.id = pg.group_id WHERE pg.proposal_id = proposals.id"
+            " AND pg.group_id <> ?)",
+            (group_id, group_id, group_id),
+        )
+        await self._db.execute("DELETE FROM groups WHERE id = ?", (group_id,))
 
     async def sync_config(self, groups: Iterable[Group], links: dict[int, str]) -> None:
         """Make the config's groups and links the store's config-sourced rows.
@@ -90,12 +104,9 @@ class Groups:
                 else:
                     kept[found] = group
             aliases = {group.alias for group in wanted}
-            gone = [
-                (row["id"],)
-                for row in stored
-                if row["id"] not in kept and (row["source"] == "config" or row["alias"] in aliases)
-            ]
-            await self._db.execute_many("DELETE FROM groups WHERE id = ?", gone)
+            for row in stored:
+                if row["id"] not in kept and (row["source"] == "config" or row["alias"] in aliases):
+                    await self._delete(row["id"])
             # free the aliases first: two kept groups may swap theirs
             await self._db.execute_many(
                 "UPDATE groups SET alias = '#' || id WHERE id = ?", [(i,) for i in kept]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.domain import Group, Proposal, ProposalStatus
+from collections.abc import Sequence
+
+from bot.domain import Group, Proposal, ProposalStatus, ProposedGroup
 from bot.store.db import Database, Row
 
 
-def _proposal(row: Row | None) -> Proposal | None:
-    return Proposal(**{**row, "status": ProposalStatus(row["status"])}) if row else None
+def _proposal(row: Row, groups: tuple[ProposedGroup, ...]) -> Proposal:
+    return Proposal(**{**row, "status": ProposalStatus(row["status"]), "groups": groups})
 
 
 class Proposals:
@@ -18,7 +20,7 @@ class Proposals:
         self,
         *,
         action: str,
-        group: Group,
+        groups: Sequence[Group],
         requested_by: int,
         requester_name: str,
         chat_id: int,
@@ -30,20 +32,23 @@ class Proposals:
         run_at: str | None = None,
         until_at: str | None = None,
         how: str | None = None,
+        listed: bool = False,
     ) -> Proposal | None:
-        """Store a pending proposal; None when `request_key` already made one."""
+        """Store a pending proposal for `groups`, its copies not sent yet; None when
+        `request_key` already made one."""
+        first = groups[0]
         async with self._db.transaction():
             written = await self._db.execute(
                 "INSERT INTO proposals (action, group_id, alias, title, requested_by,"
                 " requester_name, chat_id, jpeg, side, created_at, expires_at, request_key,"
-                " run_at, until_at, how)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " run_at, until_at, how, listed, sent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (request_key) DO NOTHING",
                 (
                     action,
-                    group.id,
-                    group.alias,
-                    group.title,
+                    first.id,
+                    first.alias,
+                    first.title,
                     requested_by,
                     requester_name,
                     chat_id,
@@ -55,16 +60,43 @@ class Proposals:
                     run_at,
                     until_at,
                     how,
+                    int(listed),
                 ),
             )
             if not written.rowcount or written.lastrowid is None:
                 return None
-            return await self.get(written.lastrowid)
+            proposal_id = written.lastrowid
+            await self._db.execute_many(
+                "INSERT INTO proposal_groups (proposal_id, position, group_id, alias, title)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (proposal_id, position, group.id, group.alias, group.title)
+                    for position, group in enumerate(groups)
+                ],
+            )
+            return await self.get(proposal_id)
 
     async def get(self, proposal_id: int) -> Proposal | None:
-        return _proposal(
-            await self._db.fetch_one("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
+        row = await self._db.fetch_one("SELECT * FROM proposals WHERE id = ?", (proposal_id,))
+        if row is None:
+            return None
+        groups = await self._db.fetch_all(
+            "SELECT group_id, alias, title FROM proposal_groups WHERE proposal_id = ?"
+            " ORDER BY position",
+            (proposal_id,),
         )
+        return _proposal(row, tuple(ProposedGroup(**group) for group in groups))
+
+    async def sent(self, proposal_id: int) -> None:
+        """Every copy went out (or none could): a restart sends nothing more."""
+        await self._db.execute("UPDATE proposals SET sent = 1 WHERE id = ?", (proposal_id,))
+
+    async def unsent(self) -> list[int]:
+        """Pending proposals whose copies a crash cut off while they went out."""
+        rows = await self._db.fetch_all(
+            "SELECT id FROM proposals WHERE status = 'pending' AND sent = 0 ORDER BY id"
+        )
+        return [row["id"] for row in rows]
 
     async def close(
         self,
@@ -83,6 +115,23 @@ class Proposals:
                 (status.value, at, decided_by, decided_by_name, proposal_id),
             )
             return await self.get(proposal_id) if written.rowcount else None
+
+    async def shown(self, proposal_id: int, chat_id: int, message_id: int, status: str) -> None:
+        """A copy's buttons now show `status`."""
+        await self._db.execute(
+            "UPDATE proposal_messages SET shown = ?"
+            " WHERE proposal_id = ? AND chat_id = ? AND message_id = ?",
+            (status, proposal_id, chat_id, message_id),
+        )
+
+    async def not_shown(self) -> list[int]:
+        """Proposals with a copy whose buttons do not show its status yet (a crash came
+        between the decision and the edits, or its buttons are of an older version)."""
+        rows = await self._db.fetch_all(
+            "SELECT DISTINCT p.id FROM proposals AS p JOIN proposal_messages AS m"
+            " ON m.proposal_id = p.id WHERE m.shown <> p.status ORDER BY p.id"
+        )
+        return [row["id"] for row in rows]
 
     async def due(self, now: str) -> list[int]:
         """Pending proposals whose time is up."""
@@ -106,3 +155,18 @@ class Proposals:
             (proposal_id,),
         )
         return [(row["chat_id"], row["message_id"]) for row in rows]
+
+    async def adopt_list(self, bulk_id: int, proposal: Proposal | None) -> None:
+        """A list proposed before lists were proposals (migration 11): its copies now belong
+        to `proposal` (their buttons are shown anew), and the old record is closed."""
+        if proposal is not None:
+            await self._db.execute(
+                "INSERT INTO proposal_messages (proposal_id, chat_id, message_id, shown)"
+                " SELECT ?, chat_id, message_id, 'legacy' FROM bulk_messages WHERE bulk_id = ?",
+                (proposal.id, bulk_id),
+            )
+            await self.sent(proposal.id)
+        await self._db.execute(
+            "UPDATE bulks SET status = 'moved' WHERE id = ? AND status = 'proposed'",
+            (bulk_id,),
+        )

@@ -361,6 +361,28 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE proposals ADD COLUMN how TEXT;  -- undo: put back the picture before the last change
     """,
+    # 11: a list of groups is one proposal like a single one (its own tables before): the groups
+    # it is for, by id (an alias removed and reused names another group), whether all its copies
+    # went out, and what each copy's buttons show, so that a restart finishes sending or showing
+    """
+    CREATE TABLE proposal_groups (
+        proposal_id INTEGER NOT NULL REFERENCES proposals (id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        group_id    INTEGER NOT NULL,  -- no foreign key: a group removed since is "gone"
+        alias       TEXT NOT NULL,     -- its alias and title when proposed
+        title       TEXT NOT NULL,
+        PRIMARY KEY (proposal_id, position)
+    );
+    INSERT INTO proposal_groups (proposal_id, position, group_id, alias, title)
+        SELECT id, 0, group_id, alias, title FROM proposals;
+    CREATE INDEX proposal_groups_by_group ON proposal_groups (group_id);
+    ALTER TABLE proposals ADD COLUMN listed INTEGER NOT NULL DEFAULT 0;  -- asked as a list
+    ALTER TABLE proposals ADD COLUMN sent INTEGER NOT NULL DEFAULT 1;    -- every copy went out
+    -- the status a copy's buttons show (pending: Approve / Reject; legacy: a list's old buttons)
+    ALTER TABLE proposal_messages ADD COLUMN shown TEXT NOT NULL DEFAULT 'pending';
+    -- a list's question: the ids of the groups it showed (comma-separated, as `names`)
+    ALTER TABLE bulks ADD COLUMN group_ids TEXT;
+    """,
 ]
 
 
