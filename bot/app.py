@@ -235,6 +235,8 @@ class Services:
         if operation.bulk_id is not None and self._bulks is not None:
             await self._bulks.resumed(operation)
             return
+        if operation.scheduled:  # the scheduler waits for it, and tells its outcome once
+            return
         text = texts.outcome_text(Action(operation.action), outcome)
         chat_id, message_id, quote = _answer_place(operation)
         await self._speaking.report(chat_id, message_id, text, quote)

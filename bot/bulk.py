@@ -206,6 +206,9 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
             return None
+        if _timed(bulk):
+            assert self.scheduler is not None, "the scheduler keeps a list with a time"
+            await self.scheduler.still_ahead(actor, When.from_stored(bulk.run_at, bulk.until_at))
         plan, changes = await self._planned(actor, bulk)
         picture = None
         if bulk.kind is BulkKind.SET and changes:
@@ -236,9 +239,10 @@ class BulkChanges:
         changes = _at_their_time(bulk.kind, plan.targets, changes, bulk.actor)
         when = When.from_stored(bulk.run_at, bulk.until_at)
         async with self._store.transaction():
-            if not await self._store.bulks.claim(bulk.id, message.chat_id, None, plan.refused):
+            if not await self._store.bulks.claim(
+                bulk.id, message.chat_id, None, plan.refused, status="done"
+            ):
                 return None
-            await self._store.bulks.close(bulk.id)
             said = await self.scheduler.keep_list(changes, when, message.chat_id, f"bulk:{bulk.id}")
         return replace(plan, bulk_id=bulk.id, said=said)
 
@@ -364,6 +368,8 @@ class BulkChanges:
             operations = await self._store.operations.of_bulk(bulk_id)
             if all(op.status not in OPEN_STATUSES for op in operations):
                 await self._finish(bulk_id)
+        for bulk_id in await self._store.bulks.ending_ones():  # the crash came while it ended
+            await self._end(bulk_id)
 
     async def close(self) -> None:
         for shown in self._shown.values():
@@ -509,9 +515,13 @@ class BulkChanges:
         return progress.finished == progress.total
 
     async def _finish(self, bulk_id: int) -> None:
-        """The last edit and the one notice, told once (claimed in the store)."""
-        if not await self._store.bulks.close(bulk_id):
-            return
+        """The last edit and the one notice, told once: the end is claimed in the store
+        (running -> ending), and the bulk is done only once they were shown, so a crash in
+        between shows them after the restart."""
+        if await self._store.bulks.ending(bulk_id):
+            await self._end(bulk_id)
+
+    async def _end(self, bulk_id: int) -> None:
         shown = self._shown.pop(bulk_id, _Shown())
         if shown.later is not None:
             shown.later.cancel()
@@ -524,6 +534,7 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return
+        await self._store.bulks.close(bulk_id)
         groups = [
             group
             for op in await self._store.operations.of_bulk(bulk_id)

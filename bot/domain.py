@@ -17,6 +17,8 @@ from adapters import PreparedPicture, Provider
 ANY_GROUP = "*"
 #: an operation's target when it changes a provider account's own picture
 ACCOUNT_PREFIX = "account:"
+#: the request key of the change a scheduled change's phase makes
+SCHEDULED_RUN = "schedule:"
 
 
 # who may do what ---------------------------------------------------------------------------------
@@ -145,6 +147,9 @@ class AuditEntry:
     id: int | None = None
     #: who proposed a change that `user_id` approved (or rejected)
     requested_by: int | None = None
+    #: the group `target` named when the row was written (its history: a reused alias names
+    #: another group)
+    group_id: int | None = None
 
 
 class ProposalStatus(str, enum.Enum):
@@ -277,6 +282,11 @@ class Operation(ByWhom):
     how: str | None = None
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
+
+    @property
+    def scheduled(self) -> bool:
+        """Made by the scheduler for a scheduled change, which tells its outcome itself."""
+        return (self.request_key or "").startswith(SCHEDULED_RUN)
 
     @property
     def request_message(self) -> MessageRef | None:
@@ -529,4 +539,4 @@ class ScheduledChange(ByWhom):
     @property
     def run_key(self) -> str:
         """The request key of the change this phase makes (one per phase: a restart finds it)."""
-        return f"schedule:{self.id}:{self.phase}"
+        return f"{SCHEDULED_RUN}{self.id}:{self.phase}"

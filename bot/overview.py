@@ -91,13 +91,16 @@ class Overview:
                     alias,
                     texts.may_not_see_history(short(alias)),
                 )
-            return await self._store.audit.latest(alias, limit)
+            if group is None:  # an owner asking about a name no group has now
+                return await self._store.audit.latest(alias, limit)
+            assert group.id is not None
+            return await self._store.audit.about([group.id], limit)
         if everything:
             return await self._store.audit.latest(None, limit)
         visible = await self._access.groups_for(actor.user_id, Action.VIEW_HISTORY)
         if not visible:
             await self._refuse(actor, Action.VIEW_HISTORY, None, texts.MAY_NOT_SEE_HISTORY)
-        return await self._store.audit.about([group.alias for group in visible], limit)
+        return await self._store.audit.about([g.id for g in visible if g.id is not None], limit)
 
     async def allowed(self, actor: Actor, action: Action) -> bool:
         """Whether the caller may take `action` at all (on some group, or account-wide)."""

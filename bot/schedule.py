@@ -209,15 +209,20 @@ class Scheduler:
         one racing this, is a duplicate; the draft is dropped only after, so a crash in
         between loses nothing."""
         when = When.from_stored(draft.run_at, draft.until_at)
-        for moment in (when.at, when.until):
-            if moment is not None and moment <= self.now():
-                zone = await self.zone_of(actor.user_id)
-                raise Refusal(texts.time_past(texts.local_time(moment, zone)))
+        await self.still_ahead(actor, when)
         action = Action(draft.action)
         said = await self.schedule(actor, action, draft.name, None, when, reply, request_key)
         assert draft.id is not None
         await self._store.schedules.forget_draft(draft.id)
         return said
+
+    async def still_ahead(self, actor: Actor, when: When) -> None:
+        """Refuse times that passed while a question waited for its answer (a confirmation,
+        like an approval, is refused then, not kept and failed later)."""
+        for moment in (when.at, when.until):
+            if moment is not None and moment <= self.now():
+                zone = await self.zone_of(actor.user_id)
+                raise Refusal(texts.time_past(texts.local_time(moment, zone)))
 
     def _when_said(self, what: Text, when: When, zone: ZoneInfo, see: Text) -> Text:
         """When a scheduled change runs (and its earlier picture comes back), and where to
@@ -288,14 +293,17 @@ class Scheduler:
                 shown.append(entry)
         return shown
 
-    async def cancel(self, actor: Actor, entry_id: int) -> Text:
-        """Cancel a pending change (rights checked now); what to tell the person pressing."""
+    async def cancel(self, actor: Actor, entry_id: int, phase: str | None = None) -> Text:
+        """Cancel a pending change while it waits for `phase`, the step the button showed
+        (None: a button from before buttons named it); rights checked now; what to tell the
+        person pressing. A step that ran meanwhile is no longer waiting: the next one (the
+        restore of an `until`) is not cancelled by a button that showed the first."""
         entry = await self._store.schedules.get(entry_id)
-        if entry is None or entry.status != "pending":
+        if entry is None or entry.status != "pending" or phase not in (None, entry.phase):
             return texts.SCHEDULE_GONE
         if not await self._may_handle(actor, entry):
             return texts.MAY_NOT_CANCEL
-        if not await self._store.schedules.claim(entry_id, "cancelled"):
+        if not await self._store.schedules.claim(entry_id, "cancelled", phase):
             return texts.SCHEDULE_GONE
         said = texts.schedule_cancelled(actor.name, describe(entry))
         await self._tell(entry, said)

@@ -892,7 +892,6 @@ ONLY_DIRECT = _("you may change it yourself: send a list of such groups on its o
 BULK_PICTURE_LOST = _("the picture was lost; send it again")
 KEEP_THEM = _("Keep them")
 PROPOSE_THEM = _("Propose them")
-BULK_TAKEN = _("This change of many groups was already started, or is not yours to start.")
 LEFT_ALONE = _("Left alone:")
 
 

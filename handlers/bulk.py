@@ -90,7 +90,7 @@ async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor,
     except Refusal as refusal:
         await shown.edit_text(tr(sorry(refusal.reason)))
         return
-    if ran is None:
-        await context.bot.send_message(shown.chat_id, tr(texts.BULK_TAKEN))
-    elif ran.said is not None:  # scheduled (each group's outcome comes on its own), or proposed
+    # None: a second (or racing) press on the same question, whose first press shows the
+    # outcome in this very message; nothing more to say
+    if ran is not None and ran.said is not None:  # scheduled, or proposed
         await shown.edit_text(tr(ran.said))

@@ -20,6 +20,8 @@ from bot.proposals import APPROVE, REJECT
 REMOVE, KEEP = "del", "keep"
 RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
 CANCEL_SCHEDULE, CONFIRM_TIMED_REMOVAL = "sx", "dsy"
+#: the steps of a scheduled change a Cancel button may name (bot/schedule.py)
+PHASES = ("at", "until")
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -78,10 +80,12 @@ class ConfirmBulk:
 
 @dataclass(frozen=True)
 class CancelSchedule:
-    """ "Cancel 2" under /scheduled: `sx:<scheduled change id>`; anyone shown it may press
-    (the rights are checked at the press)."""
+    """ "Cancel 2" under /scheduled: `sx:<scheduled change id>:<phase>`, the step it cancels
+    (at, or the until restore; None on buttons from before they named it); anyone shown it
+    may press (the rights are checked at the press)."""
 
     entry: int
+    phase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,8 +124,8 @@ def encode(value: Callback) -> str:
             data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
         case ConfirmBulk(asker=asker, bulk=bulk):
             data = f"{CONFIRM_BULK}:{asker}:{bulk}"
-        case CancelSchedule(entry=entry):
-            data = f"{CANCEL_SCHEDULE}:{entry}"
+        case CancelSchedule(entry=entry, phase=phase):
+            data = f"{CANCEL_SCHEDULE}:{entry}" + (f":{phase}" if phase else "")
         case ConfirmTimedRemoval(asker=asker, draft=draft):
             data = f"{CONFIRM_TIMED_REMOVAL}:{asker}:{draft}"
     if decode(data) != value:
@@ -144,8 +148,9 @@ def decode(data: str | None) -> Callback | None:
         return ConfirmRemoval(number, rest[0])
     if prefix == KEEP and not rest:
         return KeepPicture(number)
-    if prefix == CANCEL_SCHEDULE and not rest:
-        return CancelSchedule(number)
+    if prefix == CANCEL_SCHEDULE and len(rest) <= 1:
+        phase = rest[0] if rest else None
+        return CancelSchedule(number, phase) if phase in (None, *PHASES) else None
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None

@@ -151,7 +151,8 @@ async def scheduled_command(
         assert entry.id is not None
         buttons.append(
             InlineKeyboardButton(
-                tr(texts.cancel_label(number)), callback_data=encode(CancelSchedule(entry.id))
+                tr(texts.cancel_label(number)),
+                callback_data=encode(CancelSchedule(entry.id, entry.phase)),
             )
         )
     await message.reply_text(
@@ -167,7 +168,7 @@ async def cancel_pressed(
     actor = await presser(update, texts.MAY_NOT_CANCEL)
     if actor is None:
         return
-    said = await (await scheduler_of(context)).cancel(actor, value.entry)
+    said = await (await scheduler_of(context)).cancel(actor, value.entry, value.phase)
     await query.answer(tr(cut(said, 190)), show_alert=True)
 
 

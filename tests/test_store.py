@@ -119,11 +119,14 @@ async def test_audit_rows_come_back_newest_first(store_target):
     store = await Store.open(store_target)
     for outcome in (AuditOutcome.REFUSED, AuditOutcome.FAILED, AuditOutcome.DONE):
         await store.audit.add(AuditEntry(1, -5, "set_group_picture", "family", outcome))
+    await store.groups.sync_config([Group("work", "green", "2@g.us", "Work")], {})
     await store.audit.add(AuditEntry(1, -5, "set_group_picture", "work", AuditOutcome.DONE))
     rows = await store.audit.latest("family", limit=2)
     assert [row.outcome for row in rows] == [AuditOutcome.DONE, AuditOutcome.FAILED]
     assert rows[0].at and rows[0].user_id == 1
-    assert [row.target for row in await store.audit.about(["work"])] == ["work"]
+    work = await store.groups.get("work")
+    assert work is not None and work.id is not None
+    assert [row.target for row in await store.audit.about([work.id])] == ["work"]
     await store.close()
 
 

@@ -19,7 +19,8 @@ class AuditTable:
     async def add(self, entry: AuditEntry) -> int:
         written = await self._db.execute(
             "INSERT INTO audit (at, user_id, chat_id, action, target, provider, outcome,"
-            " reason, url, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " reason, url, requested_by, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " (SELECT id FROM groups WHERE alias = ?))",
             (
                 entry.at or utc_now(),
                 entry.user_id,
@@ -31,6 +32,7 @@ class AuditTable:
                 entry.reason,
                 entry.url,
                 entry.requested_by,
+                entry.target,
             ),
         )
         assert written.lastrowid is not None
@@ -48,11 +50,12 @@ class AuditTable:
             )
         return [_entry(row) for row in rows]
 
-    async def about(self, targets: Collection[str], limit: int = 10) -> list[AuditEntry]:
-        """The newest rows about any of `targets` first."""
-        marks = ", ".join("?" * len(targets))
+    async def about(self, group_ids: Collection[int], limit: int = 10) -> list[AuditEntry]:
+        """The newest rows about any of these groups first (by id: what an earlier group of
+        the same alias did is not theirs)."""
+        marks = ", ".join("?" * len(group_ids))
         rows = await self._db.fetch_all(
-            f"SELECT * FROM audit WHERE target IN ({marks}) ORDER BY id DESC LIMIT ?",
-            (*targets, limit),
+            f"SELECT * FROM audit WHERE group_id IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (*group_ids, limit),
         )
         return [_entry(row) for row in rows]

@@ -129,15 +129,21 @@ class Bulks:
         return _record(row) if row else None
 
     async def claim(
-        self, bulk_id: int, chat_id: int | None, message_id: int | None, refused: list[BulkRefusal]
+        self,
+        bulk_id: int,
+        chat_id: int | None,
+        message_id: int | None,
+        refused: list[BulkRefusal],
+        status: str = "running",
     ) -> bool:
-        """Confirmed: asked -> running, shown in that message; False when it was already
-        taken up (a second press). Join the transaction that writes its changes down."""
+        """Confirmed: asked -> running (or done: a list with a time, whose changes are
+        scheduled), shown in that message; False when it was already taken up (a second
+        press). Join the transaction that writes its changes down."""
         encoded = json.dumps([_refusal(r) for r in refused])
         written = await self._db.execute(
-            "UPDATE bulks SET status = 'running', chat_id = ?, message_id = ?, refused = ?"
+            "UPDATE bulks SET status = ?, chat_id = ?, message_id = ?, refused = ?"
             " WHERE id = ? AND status = 'asked'",
-            (chat_id, message_id, encoded, bulk_id),
+            (status, chat_id, message_id, encoded, bulk_id),
         )
         return written.rowcount == 1
 
@@ -185,12 +191,23 @@ class Bulks:
             (chat_id, message_id, bulk_id),
         )
 
-    async def close(self, bulk_id: int) -> bool:
-        """running -> done, once: whoever gets True tells the summary."""
+    async def ending(self, bulk_id: int) -> bool:
+        """running -> ending, once: whoever gets True tells the summary, then closes it."""
         written = await self._db.execute(
-            "UPDATE bulks SET status = 'done' WHERE id = ? AND status = 'running'", (bulk_id,)
+            "UPDATE bulks SET status = 'ending' WHERE id = ? AND status = 'running'", (bulk_id,)
         )
         return written.rowcount == 1
+
+    async def close(self, bulk_id: int) -> None:
+        """ending -> done: its summary was shown."""
+        await self._db.execute(
+            "UPDATE bulks SET status = 'done' WHERE id = ? AND status = 'ending'", (bulk_id,)
+        )
+
+    async def ending_ones(self) -> list[int]:
+        """Bulks whose summary a crash cut off."""
+        rows = await self._db.fetch_all("SELECT id FROM bulks WHERE status = 'ending'")
+        return [row["id"] for row in rows]
 
     async def proposed(self) -> list[BulkRecord]:
         """Requesters' lists proposed before lists were proposals (migration 11)."""

@@ -53,13 +53,20 @@ class Schedules:
             "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
         )
 
-    async def claim(self, entry_id: int, status: str = "running") -> bool:
-        """Move a pending entry to `status` (running, or cancelled); False when it no longer
-        waits (taken up, or cancelled, by someone else first)."""
-        written = await self._db.execute(
-            "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending'",
-            (status, entry_id),
-        )
+    async def claim(self, entry_id: int, status: str = "running", phase: str | None = None) -> bool:
+        """Move a pending entry to `status` (running, or cancelled), when it waits for `phase`
+        (None: whichever); False when it no longer waits for it (taken up, moved on to its
+        next phase, or cancelled, by someone else first)."""
+        if phase is None:
+            written = await self._db.execute(
+                "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending'",
+                (status, entry_id),
+            )
+        else:
+            written = await self._db.execute(
+                "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending' AND phase = ?",
+                (status, entry_id, phase),
+            )
         return written.rowcount == 1
 
     async def draft(self, entry_id: int, actor_id: int) -> ScheduledChange | None:

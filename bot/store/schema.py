@@ -382,6 +382,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE proposal_messages ADD COLUMN shown TEXT NOT NULL DEFAULT 'pending';
     -- a list's question: the ids of the groups it showed (comma-separated, as `names`)
     ALTER TABLE bulks ADD COLUMN group_ids TEXT;
+    -- an audit row belongs to the group its alias named when it was written (rows from before:
+    -- to the group that has the alias now, the best that can be known)
+    ALTER TABLE audit ADD COLUMN group_id INTEGER;
+    UPDATE audit SET group_id = (SELECT id FROM groups WHERE groups.alias = audit.target);
+    CREATE INDEX audit_by_group ON audit (group_id, id);
     """,
 ]
 
