@@ -252,7 +252,7 @@ class Services:
             except Exception:
                 log.exception("could not expire the overdue proposals")
 
-    async def health(self) -> dict:
+    async def health(self) -> dict[str, object]:
         """What /healthz reports: the store answers, and which providers are configured."""
         try:
             store_ok = await (await self.get()).store.ping()

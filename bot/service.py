@@ -37,6 +37,7 @@ from bot.domain import (
     target_key,
 )
 from bot.history import History, after_picture, before_picture
+from bot.i18n import Text
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox
@@ -365,7 +366,7 @@ class AvatarService:
             )
         return group
 
-    async def _which(self, actor: Actor, action: Action, question: texts.Text) -> str:
+    async def _which(self, actor: Actor, action: Action, question: Text) -> str:
         names = await self.choices(actor, action)
         if action in PROPOSABLE:  # a requester may name the groups they may propose for
             names = sorted({*names, *await self.choices(actor, Action.PROPOSE_CHANGE)})

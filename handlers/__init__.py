@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -26,6 +27,9 @@ from handlers.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
 
+#: any python-telegram-bot Application: a host's may carry its own context types
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
 _PICTURES = filters.PHOTO | filters.Document.ALL
 ADMIN_COMMANDS = {
@@ -44,7 +48,7 @@ ADMIN_COMMANDS = {
 
 
 def install(
-    application: Application,
+    application: AnyApplication,
     config: AppConfig,
     *,
     group: int = 0,
@@ -140,10 +144,10 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await pictures.removal_answered(update, context, message, value)
 
 
-def _chain_lifecycle(application: Application, services: Services) -> None:
+def _chain_lifecycle(application: AnyApplication, services: Services) -> None:
     previous_init, previous_shutdown = application.post_init, application.post_shutdown
 
-    async def post_init(app: Application) -> None:
+    async def post_init(app: AnyApplication) -> None:
         await services.get()
         for language in LANGUAGES:  # English is also the menu of every other language
             code = None if language == ENGLISH else CODES[language]
@@ -151,7 +155,7 @@ def _chain_lifecycle(application: Application, services: Services) -> None:
         if previous_init:
             await previous_init(app)
 
-    async def post_shutdown(app: Application) -> None:
+    async def post_shutdown(app: AnyApplication) -> None:
         await services.aclose()
         if previous_shutdown:
             await previous_shutdown(app)

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.approvals import Claim, Verdict
 from bot.domain import Action
-from bot.i18n import cut
+from bot.i18n import Text, cut
 from handlers.callbacks import Decision
 from handlers.common import presser, query_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
@@ -39,7 +39,7 @@ async def decision_pressed(
         )
 
 
-def _not_yours(claim: Claim) -> texts.Text:
+def _not_yours(claim: Claim) -> Text:
     """Why this press decided nothing (at most 200 characters: an alert)."""
     proposal = claim.proposal
     if claim.verdict is Verdict.NOT_ALLOWED:
