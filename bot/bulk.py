@@ -34,8 +34,10 @@ from bot.domain import (
     BulkProgress,
     BulkRefusal,
     BulkResult,
+    BulkStatus,
     Change,
     Group,
+    How,
     MessageRef,
     Operation,
     OperationStatus,
@@ -57,7 +59,6 @@ from bot.when import When
 if TYPE_CHECKING:
     from bot.schedule import Scheduler
 
-UNDO = "undo"
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ def _at_their_time(
     last made then), the others are kept as planned."""
     if kind is not BulkKind.UNDO:
         return changes
-    return [Change(Action.SET_GROUP_PICTURE, target, actor, None, how=UNDO) for target in targets]
+    return [
+        Change(Action.SET_GROUP_PICTURE, target, actor, None, how=How.UNDO) for target in targets
+    ]
 
 
 def bulk_buttons(bulk_id: int) -> list[Button]:
@@ -192,7 +195,11 @@ class BulkChanges:
         (or is not this actor's). Rights are checked again now; refusals are audited. Raises
         `Refusal` when its picture cannot be had."""
         bulk = await self._store.bulks.get(bulk_id)
-        if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
+        if (
+            bulk is None
+            or bulk.status is not BulkStatus.ASKED
+            or bulk.actor.user_id != actor.user_id
+        ):
             return None
         plan, changes = await self._plan(actor, bulk.kind, bulk.names, final=True)
         picture = None
@@ -240,7 +247,7 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if bulk is None:
             return Decision(Verdict.UNKNOWN)
-        if bulk.status != "proposed":
+        if bulk.status is not BulkStatus.PROPOSED:
             return self._closed(bulk)
         if bulk.created_at <= self._expired_before():
             await self._expire(bulk)
@@ -256,7 +263,7 @@ class BulkChanges:
         if missing:
             return Decision(Verdict.NOT_ALLOWED, ", ".join(missing))
         if not approve:
-            if not await self._store.bulks.decide(bulk_id, "rejected", decider):
+            if not await self._store.bulks.decide(bulk_id, BulkStatus.REJECTED, decider):
                 return self._closed(await self._store.bulks.get(bulk_id) or bulk)
             await self._audit_decision(bulk, decider, AuditOutcome.REJECTED)
             await self._show_decision(bulk_id)
@@ -274,7 +281,7 @@ class BulkChanges:
         if _timed(bulk):
             return await self._keep_approved(bulk, decider, changes)
         async with self._store.transaction():
-            claimed = await self._store.bulks.decide(bulk_id, "running", decider)
+            claimed = await self._store.bulks.decide(bulk_id, BulkStatus.RUNNING, decider)
             written = await self._record(bulk_id, changes) if claimed else None
         if written is None:
             return self._closed(await self._store.bulks.get(bulk_id) or bulk)
@@ -296,7 +303,7 @@ class BulkChanges:
         assert self.scheduler is not None, "the scheduler keeps a list with a time"
         scheduler = self.scheduler
         async with self._store.transaction():
-            claimed = await self._store.bulks.decide(bulk.id, "running", decider)
+            claimed = await self._store.bulks.decide(bulk.id, BulkStatus.RUNNING, decider)
             if claimed:
                 await self._store.bulks.close(bulk.id)
                 if changes:
@@ -313,7 +320,7 @@ class BulkChanges:
             await self._show_decision(bulk.id)
             times = texts.proposed_at(bulk.run_at, bulk.until_at)
             what = ", ".join(change.target.name for change in changes) or _listed(bulk.names)
-            how = UNDO if bulk.kind is BulkKind.UNDO else None
+            how = How.UNDO if bulk.kind is BulkKind.UNDO else None
             await self._tell(
                 bulk.actor,
                 texts.approved_for_later(ACTIONS[bulk.kind], what, who(decider), times, how),
@@ -337,7 +344,7 @@ class BulkChanges:
         return stamp(self._box_now() - self._box.ttl)
 
     async def _expire(self, bulk: BulkRecord) -> None:
-        if not await self._store.bulks.decide(bulk.id, "expired", None):
+        if not await self._store.bulks.decide(bulk.id, BulkStatus.EXPIRED, None):
             return  # decided, or expired by another press or sweep, meanwhile
         await self._audit_decision(bulk, None, AuditOutcome.EXPIRED)
         await self._show_decision(bulk.id)
@@ -459,9 +466,9 @@ class BulkChanges:
         return datetime.fromisoformat(self._box.now())
 
     def _closed(self, bulk: BulkRecord) -> Decision:
-        if bulk.status == "expired":
+        if bulk.status is BulkStatus.EXPIRED:
             return Decision(Verdict.EXPIRED)
-        if bulk.status == "asked":
+        if bulk.status is BulkStatus.ASKED:
             return Decision(Verdict.UNKNOWN)
         return Decision(Verdict.ALREADY_DECIDED, f"{bulk.decided_by_name} ({bulk.decided_by})")
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
-from bot.domain import Action, Actor, Group, Proposal, ProposalStatus
+from bot.domain import Action, Actor, Group, How, Proposal, ProposalStatus
 from bot.i18n import joined
 from bot.messenger import Button, Messenger
 from bot.notify import who
@@ -71,9 +71,9 @@ class ProposalBox:
         picture: PreparedPicture | None,
         request_key: str | None = None,
         times: tuple[str | None, str | None] = (None, None),
-        how: str | None = None,
+        how: How | None = None,
     ) -> Proposal | None:
-        """Store the proposal and send it to the deciders (`how`: "undo" for an undo worked
+        """Store the proposal and send it to the deciders (`how`: How.UNDO for an undo worked
         out at its time); None when `request_key` already made one. Returned closed (expired
         at once) when no copy could be delivered: nobody would ever be able to decide it."""
         now = self._clock()

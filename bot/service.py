@@ -24,6 +24,7 @@ from bot.domain import (
     Before,
     Change,
     Group,
+    How,
     NoUndo,
     Outcome,
     PhotoSource,
@@ -217,7 +218,7 @@ class AvatarService:
         except Refusal as refusal:
             return await self.refused(actor, Action.SET_GROUP_PICTURE, group.alias, refusal)
         picture = after_picture(record)
-        change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how="restore")
+        change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how=How.RESTORE)
         return await self._prepared(actor, change, progress)
 
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
@@ -231,9 +232,9 @@ class AvatarService:
         if last.before_state is Before.NONE:
             if target.group is None or not target.provider.can(Capability.DELETE_GROUP):
                 raise UndoRefused(NoUndo.CANNOT_REMOVE, target)
-            return Change(Action.DELETE_GROUP_PICTURE, target, actor, None, how="undo")
+            return Change(Action.DELETE_GROUP_PICTURE, target, actor, None, how=How.UNDO)
         action = Action.SET_GROUP_PICTURE if target.group else Action.SET_OWN_PICTURE
-        return Change(action, target, actor, before_picture(last), how="undo")
+        return Change(action, target, actor, before_picture(last), how=How.UNDO)
 
     async def _prepared(self, actor: Actor, change: Change, progress: Progress | None) -> Outcome:
         """Run (or, for a requester, propose) a change whose picture is at hand."""
@@ -272,10 +273,10 @@ class AvatarService:
         picture: PreparedPicture | None,
         progress: Progress | None,
         times: tuple[str | None, str | None] = (None, None),
-        how: str | None = None,
+        how: How | None = None,
     ) -> Outcome:
         """Send a requester's change to the deciders (`times`: when to make it and when to
-        undo it, for a scheduled one; `how`: "undo" for a scheduled undo, worked out at its
+        undo it, for a scheduled one; `how`: an undo for a scheduled undo, worked out at its
         time)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None

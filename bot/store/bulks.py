@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.domain import Actor, BulkKind, BulkRefusal, NoUndo
+from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo
 from bot.i18n import Text, from_renderings, renderings
 from bot.store.db import Database, Row, utc_now
 
@@ -21,9 +21,7 @@ class BulkRecord:
     chat_id: int | None
     message_id: int | None
     refused: tuple[BulkRefusal, ...]
-    #: asked | running | done; a requester's: asked | proposed | running | done, or rejected |
-    #: expired
-    status: str
+    status: BulkStatus
     created_at: str
     #: a requester's list: the picture the deciders saw, and who decided
     jpeg: bytes | None = None
@@ -67,7 +65,7 @@ def _record(row: Row) -> BulkRecord:
         chat_id=row["chat_id"],
         message_id=row["message_id"],
         refused=_refusals(row["refused"]),
-        status=row["status"],
+        status=BulkStatus(row["status"]),
         created_at=row["created_at"],
         jpeg=row["jpeg"],
         side=row["side"],
@@ -145,7 +143,7 @@ class Bulks:
         )
         return written.rowcount == 1
 
-    async def decide(self, bulk_id: int, status: str, decider: Actor | None) -> bool:
+    async def decide(self, bulk_id: int, status: BulkStatus, decider: Actor | None) -> bool:
         """The first decision on a proposed list: proposed -> running (approved), rejected or
         expired; False when another came first. Join the transaction that writes the changes."""
         written = await self._db.execute(

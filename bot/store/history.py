@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import Before, PictureRecord
+from bot.domain import Before, How, PictureRecord, how_of
 from bot.store.db import Database, Row, utc_now
 
 
 def _record(row: Row) -> PictureRecord:
-    return PictureRecord(**{**row, "before_state": Before(row["before_state"])})
+    return PictureRecord(
+        **{**row, "before_state": Before(row["before_state"]), "how": how_of(row["how"])}
+    )
 
 
 class PictureHistory:
@@ -25,7 +27,7 @@ class PictureHistory:
         group_id: int | None,
         provider: str,
         action: str,
-        how: str | None,
+        how: How | None,
         actor_id: int,
         actor_name: str,
         before_state: Before,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from bot.domain import Operation, OperationStatus
+from bot.domain import Operation, OperationStatus, how_of
 from bot.store.db import Database, Parameters, utc_now
 
 _FIELDS = [field.name for field in fields(Operation) if field.name != "id"]
-_COLUMNS = {field.name for field in fields(Operation)} - {"status"}
+_COLUMNS = {field.name for field in fields(Operation)} - {"status", "how"}
 _OPEN = "status IN ('pending', 'running')"
 
 
@@ -163,6 +163,7 @@ class Operations:
             Operation(
                 **{name: value for name, value in row.items() if name in _COLUMNS},
                 status=OperationStatus(row["status"]),
+                how=how_of(row["how"]),
             )
             for row in rows
         ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from bot.domain import Group, Proposal, ProposalStatus
+from bot.domain import Group, How, Proposal, ProposalStatus, how_of
 from bot.store.db import Database, Row
 
 
 def _proposal(row: Row | None) -> Proposal | None:
-    return Proposal(**{**row, "status": ProposalStatus(row["status"])}) if row else None
+    if row is None:
+        return None
+    return Proposal(**{**row, "status": ProposalStatus(row["status"]), "how": how_of(row["how"])})
 
 
 class Proposals:
@@ -29,7 +31,7 @@ class Proposals:
         request_key: str | None = None,
         run_at: str | None = None,
         until_at: str | None = None,
-        how: str | None = None,
+        how: How | None = None,
     ) -> Proposal | None:
         """Store a pending proposal; None when `request_key` already made one."""
         async with self._db.transaction():

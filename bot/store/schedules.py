@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bot.domain import ScheduledChange
+from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
 from bot.store.db import Database, Parameters, utc_now
 
 _FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
@@ -53,7 +53,7 @@ class Schedules:
             "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
         )
 
-    async def claim(self, entry_id: int, status: str = "running") -> bool:
+    async def claim(self, entry_id: int, status: ScheduleStatus = ScheduleStatus.RUNNING) -> bool:
         """Move a pending entry to `status` (running, or cancelled); False when it no longer
         waits (taken up, or cancelled, by someone else first)."""
         written = await self._db.execute(
@@ -96,7 +96,9 @@ class Schedules:
         )
         return written.rowcount == 1
 
-    async def finish(self, entry_id: int, status: str, reason: str | None = None) -> bool:
+    async def finish(
+        self, entry_id: int, status: ScheduleStatus, reason: str | None = None
+    ) -> bool:
         """Close a running entry; False when it was closed already (by another instance)."""
         written = await self._db.execute(
             "UPDATE schedules SET status = ?, reason = ?, jpeg = NULL"
@@ -107,7 +109,17 @@ class Schedules:
 
     async def _select(self, where: str, parameters: Parameters) -> list[ScheduledChange]:
         rows = await self._db.fetch_all(f"SELECT * FROM schedules {where}", parameters)
-        return [ScheduledChange(**row) for row in rows]
+        return [
+            ScheduledChange(
+                **{
+                    **row,
+                    "phase": Phase(row["phase"]),
+                    "status": ScheduleStatus(row["status"]),
+                    "how": how_of(row["how"]),
+                }
+            )
+            for row in rows
+        ]
 
 
 class Timezones:
