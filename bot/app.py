@@ -22,7 +22,7 @@ from bot.history import History
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
-from bot.messenger import Messenger
+from bot.messenger import Messenger, Outbox
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
@@ -102,7 +102,7 @@ class Services:
     """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
     update), and starts the sweep that expires proposals nobody decided."""
 
-    def __init__(self, config: AppConfig, messenger: Messenger, clock: Clock = utc_clock) -> None:
+    def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock = utc_clock) -> None:
         self.config = config
         self._messenger = messenger
         self._clock = clock

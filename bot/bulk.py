@@ -46,7 +46,7 @@ from bot.domain import (
     Target,
 )
 from bot.i18n import Text, joined, moment
-from bot.messenger import Button, Messenger
+from bot.messenger import BulkDecision, Button, Messenger
 from bot.notify import Notifier, who
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox
@@ -64,8 +64,6 @@ log = logging.getLogger(__name__)
 
 #: the progress message is edited no more often than this
 PROGRESS_SECONDS = 2.0
-#: the data of the Approve / Reject buttons of a proposed list: `bap:<bulk>` / `brj:<bulk>`
-APPROVE_BULK, REJECT_BULK = "bap", "brj"
 
 
 def _listed(names: str) -> str:
@@ -92,8 +90,8 @@ def _at_their_time(
 
 def bulk_buttons(bulk_id: int) -> list[Button]:
     return [
-        (texts.APPROVE, f"{APPROVE_BULK}:{bulk_id}"),
-        (texts.REJECT, f"{REJECT_BULK}:{bulk_id}"),
+        (texts.APPROVE, BulkDecision(bulk_id, approve=True)),
+        (texts.REJECT, BulkDecision(bulk_id, approve=False)),
     ]
 
 
@@ -490,7 +488,7 @@ class BulkChanges:
         said in the chat's language by the messenger."""
         await self._messenger.report(chat_id, message_id, texts.bulk_progress(progress))
 
-    async def _tell(self, person: Actor, text: str) -> None:
+    async def _tell(self, person: Actor, text: Text) -> None:
         try:
             await self._messenger.send(person.chat_id, text)
         except Exception:

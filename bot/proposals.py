@@ -2,7 +2,7 @@
 
 Opening one stores it with the prepared picture and sends every decider a copy with Approve /
 Reject buttons; every copy is remembered so that all of them can show the decision later.
-The buttons carry only `ap:<id>` / `rj:<id>`: who may decide is checked at the press.
+The buttons carry only the proposal's id: who may decide is checked at the press.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, Group, How, Proposal, ProposalStatus
-from bot.i18n import joined
-from bot.messenger import Button, Messenger
+from bot.i18n import Text, joined
+from bot.messenger import Button, Decision, Messenger
 from bot.notify import who
 from bot.store import Store
 from bot.store.db import stamp
@@ -27,15 +27,16 @@ log = logging.getLogger(__name__)
 #: the current time, aware; injected so that tests move it instead of sleeping
 Clock = Callable[[], datetime]
 
-APPROVE, REJECT = "ap", "rj"
-
 
 def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
 def decision_buttons(proposal_id: int) -> list[Button]:
-    return [(texts.APPROVE, f"{APPROVE}:{proposal_id}"), (texts.REJECT, f"{REJECT}:{proposal_id}")]
+    return [
+        (texts.APPROVE, Decision(proposal_id, approve=True)),
+        (texts.REJECT, Decision(proposal_id, approve=False)),
+    ]
 
 
 class ProposalBox:
@@ -120,7 +121,7 @@ class ProposalBox:
         """Replace the buttons of every copy with one that says who decided (or that it
         expired); pressing it again just says so."""
         label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
-        buttons = [(label, f"{APPROVE}:{proposal.id}")]
+        buttons = [(label, Decision(proposal.id, approve=True))]
         for chat_id, message_id in await self._store.proposals.messages(proposal.id):
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
@@ -129,7 +130,7 @@ class ProposalBox:
                     "could not update proposal %s in chat %s", proposal.id, chat_id, exc_info=True
                 )
 
-    async def tell_requester(self, proposal: Proposal, text: str) -> None:
+    async def tell_requester(self, proposal: Proposal, text: Text) -> None:
         try:
             await self._messenger.send(proposal.chat_id, text)
         except Exception:
@@ -144,7 +145,7 @@ class ProposalBox:
         return sorted(chats)
 
     @staticmethod
-    def _invitation(proposal: Proposal, requester: Actor, provider: str) -> str:
+    def _invitation(proposal: Proposal, requester: Actor, provider: str) -> Text:
         invitation = texts.invitation(
             who(requester),
             proposal.jpeg is not None,

@@ -489,7 +489,7 @@ class Scheduler:
         await self._end(entry, status, outcome.reason, said)
 
     async def _end(
-        self, entry: ScheduledChange, status: ScheduleStatus, reason: str | None, said: str
+        self, entry: ScheduledChange, status: ScheduleStatus, reason: str | None, said: Text
     ) -> None:
         if entry.id is not None and not await self._store.schedules.finish(
             entry.id, status, reason
@@ -497,20 +497,20 @@ class Scheduler:
             return  # closed already, and its author told, by another instance
         await self._say(entry, said)
 
-    async def _say(self, entry: ScheduledChange, text: str) -> None:
+    async def _say(self, entry: ScheduledChange, text: Text) -> None:
         try:
             await self._tell(entry, text)
         except Exception:  # the author blocked the bot, the message is gone...
             log.warning("could not tell how scheduled change %s went", entry.id, exc_info=True)
 
-    async def _tell(self, entry: ScheduledChange, text: str) -> None:
+    async def _tell(self, entry: ScheduledChange, text: Text) -> None:
         """On the author's message (its reply), else in the author's chat."""
         if entry.reply_chat_id is not None:
             await self._messenger.report(entry.reply_chat_id, entry.reply_message_id, text)
         else:
             await self._messenger.report(entry.actor_chat_id, None, text)
 
-    async def _notify_author(self, entry: ScheduledChange, text: str) -> None:
+    async def _notify_author(self, entry: ScheduledChange, text: Text) -> None:
         if entry.reply_chat_id != entry.actor_chat_id:
             await self._messenger.report(entry.actor_chat_id, None, text)
 

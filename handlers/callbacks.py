@@ -2,25 +2,44 @@
 
 Telegram hands the bot whatever `callback_data` a client sends, on any message the bot sent, so
 a press is trusted only when its data is one of the buttons on that very message (Telegram
-fills in the message, not the client) and decodes to a value of this module.
+fills in the message, not the client) and decodes to a value of this module. Every wire
+format is written here and nowhere else (`Prefix`); bot/ hands the messenger typed values.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
 from telegram import CallbackQuery, Message
 
 from bot import texts
-from bot.bulk import APPROVE_BULK, REJECT_BULK
 from bot.config import ALIAS_PATTERN
 from bot.ids import positive_id
-from bot.proposals import APPROVE, REJECT
 
-REMOVE, KEEP = "del", "keep"
-RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
-CANCEL_SCHEDULE, CONFIRM_TIMED_REMOVAL = "sx", "dsy"
+# the buttons bot/ sends through its Messenger are values of its own; they are written here
+from bot.messenger import BulkDecision as BulkDecision
+from bot.messenger import Decision as Decision
+
+
+class Prefix(enum.StrEnum):
+    """Every button's wire format starts with one of these, then `:`-separated numbers (and an
+    alias): the one place they are written."""
+
+    APPROVE = "ap"  # Decision: ap:<proposal id>
+    REJECT = "rj"  # Decision: rj:<proposal id>
+    REMOVE = "del"  # ConfirmRemoval: del:<asker>:<alias>
+    KEEP = "keep"  # KeepPicture: keep:<asker>
+    RESTORE = "rs"  # PickRestore: rs:<kept picture id>:<number shown>
+    CONFIRM_RESTORE = "rsy"  # ConfirmRestore: rsy:<asker>:<kept picture id>:<number shown>
+    CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
+    APPROVE_BULK = "bap"  # BulkDecision: bap:<bulk id>
+    REJECT_BULK = "brj"  # BulkDecision: brj:<bulk id>
+    CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>
+    CONFIRM_TIMED_REMOVAL = "dsy"  # ConfirmTimedRemoval: dsy:<asker>:<draft id>
+
+
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -28,17 +47,8 @@ NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Approve or Reject on a requester's proposal: `ap:<id>` / `rj:<id>` (bot/proposals.py
-    makes these buttons)."""
-
-    proposal_id: int
-    approve: bool
-
-
-@dataclass(frozen=True)
 class ConfirmRemoval:
-    """ "Remove it" under /delgrouppic: `del:<asker>:<alias>`."""
+    """ "Remove it" under /delgrouppic."""
 
     asker: int
     alias: str
@@ -46,15 +56,15 @@ class ConfirmRemoval:
 
 @dataclass(frozen=True)
 class KeepPicture:
-    """ "Keep it" under /delgrouppic: `keep:<asker>`."""
+    """ "Keep it" under /delgrouppic."""
 
     asker: int
 
 
 @dataclass(frozen=True)
 class PickRestore:
-    """ "Restore 3" under /pictures: `rs:<kept picture id>:<number shown>`; anyone may press
-    (rights are checked when the restore runs)."""
+    """ "Restore 3" under /pictures; anyone may press (rights are checked when the restore
+    runs)."""
 
     record: int
     number: int
@@ -62,7 +72,7 @@ class PickRestore:
 
 @dataclass(frozen=True)
 class ConfirmRestore:
-    """ "Restore it" under "Restore picture 3 on Family?": `rsy:<asker>:<id>:<number>`."""
+    """ "Restore it" under "Restore picture 3 on Family?"."""
 
     asker: int
     record: int
@@ -71,33 +81,24 @@ class ConfirmRestore:
 
 @dataclass(frozen=True)
 class ConfirmBulk:
-    """ "Change them" under the list of groups of a bulk change: `bk:<asker>:<bulk id>`."""
+    """ "Change them" under the list of groups of a bulk change."""
 
     asker: int
     bulk: int
 
 
 @dataclass(frozen=True)
-class BulkDecision:
-    """Approve or Reject on a requester's list: `bap:<bulk id>` / `brj:<bulk id>` (bot/bulk.py
-    makes these buttons)."""
-
-    bulk: int
-    approve: bool
-
-
-@dataclass(frozen=True)
 class CancelSchedule:
-    """ "Cancel 2" under /scheduled: `sx:<scheduled change id>`; anyone shown it may press
-    (the rights are checked at the press)."""
+    """ "Cancel 2" under /scheduled; anyone shown it may press (the rights are checked at the
+    press)."""
 
     entry: int
 
 
 @dataclass(frozen=True)
 class ConfirmTimedRemoval:
-    """ "Remove it" under `/delgrouppic family at …`: `dsy:<asker>:<draft id>`; the times
-    are in the draft the store keeps (bot/schedule.py), not in the button."""
+    """ "Remove it" under `/delgrouppic family at …`; the times are in the draft the store
+    keeps (bot/schedule.py), not in the button."""
 
     asker: int
     draft: int
@@ -118,28 +119,33 @@ Callback = (
 
 def encode(value: Callback) -> str:
     """The callback_data for `value`; ValueError for a value `decode` would refuse."""
-    match value:
-        case Decision(proposal_id=number, approve=approve):
-            data = f"{APPROVE if approve else REJECT}:{number}"
-        case ConfirmRemoval(asker=asker, alias=alias):
-            data = f"{REMOVE}:{asker}:{alias}"
-        case KeepPicture(asker=asker):
-            data = f"{KEEP}:{asker}"
-        case PickRestore(record=record, number=number):
-            data = f"{RESTORE}:{record}:{number}"
-        case ConfirmRestore(asker=asker, record=record, number=number):
-            data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
-        case ConfirmBulk(asker=asker, bulk=bulk):
-            data = f"{CONFIRM_BULK}:{asker}:{bulk}"
-        case BulkDecision(bulk=bulk, approve=approve):
-            data = f"{APPROVE_BULK if approve else REJECT_BULK}:{bulk}"
-        case CancelSchedule(entry=entry):
-            data = f"{CANCEL_SCHEDULE}:{entry}"
-        case ConfirmTimedRemoval(asker=asker, draft=draft):
-            data = f"{CONFIRM_TIMED_REMOVAL}:{asker}:{draft}"
+    data = ":".join(str(field) for field in _fields(value))
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
+
+
+def _fields(value: Callback) -> tuple[object, ...]:
+    """The prefix and the fields of `value`, in the order its wire format writes them."""
+    match value:
+        case Decision(proposal_id=number, approve=approve):
+            return (Prefix.APPROVE if approve else Prefix.REJECT, number)
+        case ConfirmRemoval(asker=asker, alias=alias):
+            return (Prefix.REMOVE, asker, alias)
+        case KeepPicture(asker=asker):
+            return (Prefix.KEEP, asker)
+        case PickRestore(record=record, number=number):
+            return (Prefix.RESTORE, record, number)
+        case ConfirmRestore(asker=asker, record=record, number=number):
+            return (Prefix.CONFIRM_RESTORE, asker, record, number)
+        case ConfirmBulk(asker=asker, bulk=bulk):
+            return (Prefix.CONFIRM_BULK, asker, bulk)
+        case BulkDecision(bulk=bulk, approve=approve):
+            return (Prefix.APPROVE_BULK if approve else Prefix.REJECT_BULK, bulk)
+        case CancelSchedule(entry=entry):
+            return (Prefix.CANCEL_SCHEDULE, entry)
+        case ConfirmTimedRemoval(asker=asker, draft=draft):
+            return (Prefix.CONFIRM_TIMED_REMOVAL, asker, draft)
 
 
 def decode(data: str | None) -> Callback | None:
@@ -151,27 +157,27 @@ def decode(data: str | None) -> Callback | None:
     if number is None:
         return None
     rest = fields[1:]
-    if prefix in (APPROVE, REJECT) and not rest:
-        return Decision(number, approve=prefix == APPROVE)
-    if prefix in (APPROVE_BULK, REJECT_BULK) and not rest:
-        return BulkDecision(number, approve=prefix == APPROVE_BULK)
-    if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
+    if prefix in (Prefix.APPROVE, Prefix.REJECT) and not rest:
+        return Decision(number, approve=prefix == Prefix.APPROVE)
+    if prefix in (Prefix.APPROVE_BULK, Prefix.REJECT_BULK) and not rest:
+        return BulkDecision(number, approve=prefix == Prefix.APPROVE_BULK)
+    if prefix == Prefix.REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
-    if prefix == KEEP and not rest:
+    if prefix == Prefix.KEEP and not rest:
         return KeepPicture(number)
-    if prefix == CANCEL_SCHEDULE and not rest:
+    if prefix == Prefix.CANCEL_SCHEDULE and not rest:
         return CancelSchedule(number)
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None
     numbers = [n for n in ids if n is not None]
-    if prefix == RESTORE and len(numbers) == 1:
+    if prefix == Prefix.RESTORE and len(numbers) == 1:
         return PickRestore(number, numbers[0])
-    if prefix == CONFIRM_RESTORE and len(numbers) == 2:
+    if prefix == Prefix.CONFIRM_RESTORE and len(numbers) == 2:
         return ConfirmRestore(number, numbers[0], numbers[1])
-    if prefix == CONFIRM_BULK and len(numbers) == 1:
+    if prefix == Prefix.CONFIRM_BULK and len(numbers) == 1:
         return ConfirmBulk(number, numbers[0])
-    if prefix == CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
+    if prefix == Prefix.CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
         return ConfirmTimedRemoval(number, numbers[0])
     return None
 
@@ -197,16 +203,4 @@ def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:
 def is_ours(data: object) -> bool:
     """Whether callback data starts like one of this bot's buttons (for a host application that
     has buttons of its own): such a press is answered here, valid or not."""
-    return isinstance(data, str) and data.split(":", 1)[0] in (
-        APPROVE,
-        REJECT,
-        REMOVE,
-        KEEP,
-        RESTORE,
-        CONFIRM_RESTORE,
-        CONFIRM_BULK,
-        APPROVE_BULK,
-        REJECT_BULK,
-        CANCEL_SCHEDULE,
-        CONFIRM_TIMED_REMOVAL,
-    )
+    return isinstance(data, str) and data.split(":", 1)[0] in set(Prefix)

@@ -277,7 +277,7 @@ def test_every_value_survives_a_round_trip_within_telegrams_64_bytes(value: Call
 
 
 def test_the_decision_buttons_the_core_makes_decode():
-    assert [decode(data) for _, data in decision_buttons(7)] == [
+    assert [decode(encode(press)) for _, press in decision_buttons(7)] == [
         Decision(7, approve=True),
         Decision(7, approve=False),
     ]
