@@ -18,13 +18,13 @@ from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
-from bot.history import History
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
 from bot.messenger import Messenger, Outbox
 from bot.notify import Notifier
 from bot.overview import Overview
+from bot.picture_history import PictureHistory
 from bot.proposals import Clock, ProposalBox, utc_clock
 from bot.schedule import Scheduler
 from bot.service import AvatarService
@@ -114,7 +114,7 @@ class Services:
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
         self._speaking: Messenger = messenger
-        self._history: History | None = None
+        self._picture_history: PictureHistory | None = None
         self._bulks: BulkChanges | None = None
         self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
@@ -168,7 +168,7 @@ class Services:
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
-        self._history = history = History(
+        self._picture_history = picture_history = PictureHistory(
             store,
             keep=config.history.keep_per_group,
             timeout=config.history.read_timeout_seconds,
@@ -183,7 +183,7 @@ class Services:
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
             download=self._messenger.download,
-            history=history,
+            picture_history=picture_history,
             leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
         )
         avatars = AvatarService(
@@ -193,7 +193,7 @@ class Services:
             notifier=notifier,
             proposals=box,
             changes=changes,
-            history=history,
+            picture_history=picture_history,
         )
         self._bulks = bulks = BulkChanges(
             avatars, store, notifier, speaking, box, config.notify_chat_id
@@ -283,9 +283,9 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        if self._history is not None:
-            await self._history.aclose()
-            self._history = None
+        if self._picture_history is not None:
+            await self._picture_history.aclose()
+            self._picture_history = None
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:

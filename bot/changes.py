@@ -37,12 +37,12 @@ from bot.domain import (
     Result,
     Target,
 )
-from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
+from bot.picture_history import PictureHistory
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store
@@ -99,7 +99,7 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
-        history: History | None = None,
+        picture_history: PictureHistory | None = None,
         leases: Leases | None = None,
     ) -> None:
         self._store = store
@@ -111,8 +111,8 @@ class ChangeRunner:
         self._max_resume_age = max_resume_age
         self._report = report
         self._download = download
-        #: keeps the picture before and after each change (bot/history.py)
-        self._history = history
+        #: keeps the picture before and after each change (bot/picture_history.py)
+        self._picture_history = picture_history
         self._queues = {name: self._queue(name, p) for name, p in providers.items()}
         #: the operation each queued job runs, and what it changes
         self._jobs: dict[Job, tuple[int, Change]] = {}
@@ -329,8 +329,8 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
-        if self._history is not None:
-            await self._history.before(operation_id, change)
+        if self._picture_history is not None:
+            await self._picture_history.before(operation_id, change)
 
         async def attempt() -> PictureResult:
             await self._store.operations.start_attempt(operation_id)
@@ -356,8 +356,8 @@ class ChangeRunner:
                 url=result.url,
                 requested_by=change.requester.user_id if change.requester else None,
             )
-            if self._history is not None:
-                await self._history.settle(operation_id, change, result)
+            if self._picture_history is not None:
+                await self._picture_history.settle(operation_id, change, result)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,

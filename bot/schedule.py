@@ -423,7 +423,7 @@ class Scheduler:
             if entry.jpeg is not None and entry.side is not None:
                 picture = PreparedPicture(entry.jpeg, entry.side)
             return Change(Action(entry.action), target, actor, picture, entry.requester)
-        records = await self._store.history.latest(target_key(target), 1)
+        records = await self._store.pictures.latest(target_key(target), 1)
         if entry.phase is Phase.AT:  # a scheduled undo: of whatever was changed last
             if not records:
                 return texts.cannot_put_back(target.title)

@@ -37,10 +37,10 @@ from bot.domain import (
     Target,
     target_key,
 )
-from bot.history import History, after_picture, before_picture
 from bot.i18n import Text
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
+from bot.picture_history import PictureHistory, after_picture, before_picture
 from bot.proposals import ProposalBox
 from bot.store import Store
 from bot.words import short
@@ -74,7 +74,7 @@ class AvatarService:
         notifier: Notifier,
         proposals: ProposalBox,
         changes: ChangeRunner,
-        history: History | None = None,
+        picture_history: PictureHistory | None = None,
     ) -> None:
         self.store = store
         self.access = access
@@ -82,7 +82,7 @@ class AvatarService:
         self.notifier = notifier
         self.proposals = proposals
         self.changes = changes
-        self.history = history
+        self.picture_history = picture_history
 
     # the use cases -----------------------------------------------------------------------------
 
@@ -157,7 +157,7 @@ class AvatarService:
             return [p.name for p in self.providers.values() if p.can(_NEEDS[action])]
         return [group.alias for group in await self.access.groups_for(actor.user_id, action)]
 
-    # history, undo, restore --------------------------------------------------------------------
+    # picture history, undo, restore --------------------------------------------------------
 
     async def undo(
         self, actor: Actor, action: Action, name: str | None, progress: Progress | None = None
@@ -192,12 +192,14 @@ class AvatarService:
     async def pictures(self, actor: Actor, alias: str | None) -> tuple[Target, list[PictureRecord]]:
         """The group's kept pictures (those the bot set), newest first. Raises `Refusal`."""
         target = await self.authorize(actor, Action.VIEW_GROUP_PICTURE, alias)
-        records = await self._records(target, self.history.keep if self.history else 0)
+        records = await self._records(
+            target, self.picture_history.keep if self.picture_history else 0
+        )
         return target, [record for record in records if record.after_jpeg is not None]
 
     async def picture_record(self, record_id: int) -> tuple[Group, PictureRecord] | None:
         """A kept picture of a group that is still there."""
-        record = await self.store.history.get(record_id)
+        record = await self.store.pictures.get(record_id)
         if record is None or record.group_id is None or record.after_jpeg is None:
             return None
         group = await self.store.groups.by_id(record.group_id)
@@ -222,9 +224,9 @@ class AvatarService:
         return await self._prepared(actor, change, progress)
 
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
-        if self.history is None or limit < 1:
+        if self.picture_history is None or limit < 1:
             return []
-        return await self.store.history.latest(target_key(target), limit)
+        return await self.store.pictures.latest(target_key(target), limit)
 
     async def _undo_change(self, actor: Actor, target: Target, last: PictureRecord) -> Change:
         if last.before_state is Before.UNKNOWN:

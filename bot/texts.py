@@ -622,7 +622,7 @@ def may_not_see_managers(title: str) -> Text:
 MAY_NOT_SEE_ANY_MANAGERS = _("you may not see who manages any group")
 
 
-def may_not_see_history(alias: str) -> Text:
+def may_not_see_audit(alias: str) -> Text:
     return _("you may not see the history of {alias}", alias=repr(alias))
 
 
@@ -769,13 +769,13 @@ def who_may(lines: Sequence[object]) -> Text:
     return _("Who may do what:\n{lines}", lines=joined("\n", lines))
 
 
-def no_history(alias: str | None) -> Text:
+def no_audit_rows(alias: str | None) -> Text:
     if alias:
         return _("Nothing in the history of {alias} yet.", alias=alias)
     return _("Nothing in the history yet.")
 
 
-def history(alias: str | None, lines: Sequence[object]) -> Text:
+def audit_log(alias: str | None, lines: Sequence[object]) -> Text:
     if alias:
         return _(
             "History of {alias}, newest first:\n{lines}", alias=alias, lines=joined("\n", lines)
@@ -790,7 +790,7 @@ def proposed_by(user_id: int) -> Text:
     return _("(proposed by {user_id})", user_id=user_id)
 
 
-# picture history, undo, restore: handlers/history.py, bot/service.py ---------------------------
+# picture history, undo, restore: handlers/picture_history.py, bot/service.py -------------------
 
 
 def undo_refused(why: NoUndo, title: str, provider: str) -> Text:

@@ -20,7 +20,15 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
+from handlers import (
+    admin,
+    approvals,
+    bulk,
+    callbacks,
+    picture_history,
+    pictures,
+    schedule,
+)
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
@@ -41,7 +49,7 @@ ADMIN_COMMANDS = {
     "removegroup": admin.removegroup_command,
     "link": admin.link_command,
     "unlink": admin.unlink_command,
-    "history": admin.history_command,
+    "history": admin.audit_command,
     "notify": admin.notify_command,
     "language": admin.language_command,
 }
@@ -76,9 +84,11 @@ def install(
             CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
             CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
             CommandHandler(
-                list(history.UNDO_COMMANDS), history.undo_command, filters=_NEW_MESSAGES
+                list(picture_history.UNDO_COMMANDS),
+                picture_history.undo_command,
+                filters=_NEW_MESSAGES,
             ),
-            CommandHandler("pictures", history.pictures_command, filters=_NEW_MESSAGES),
+            CommandHandler("pictures", picture_history.pictures_command, filters=_NEW_MESSAGES),
             CommandHandler("scheduled", schedule.scheduled_command, filters=_NEW_MESSAGES),
             CommandHandler("timezone", schedule.timezone_command, filters=_NEW_MESSAGES),
             *[
@@ -131,7 +141,7 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
-        await history.restore_pressed(update, context, message, value)
+        await picture_history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):
         await bulk.confirm_pressed(update, context, message, value)
     elif isinstance(value, callbacks.BulkDecision):

@@ -25,12 +25,12 @@ from bot.store.bulks import Bulks
 from bot.store.db import Database, SQLiteDatabase
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
-from bot.store.history import PictureHistory
-from bot.store.languages import Languages
+from bot.store.languages import LanguageTable
 from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.pace import AccountPace
+from bot.store.pictures import PictureTable
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
 from bot.store.schedules import Schedules, Timezones
@@ -58,8 +58,8 @@ class Store:
         self.proposals = Proposals(db)
         self.operations = Operations(db)
         self.notifications = Notifications(db)
-        self.languages = Languages(db)
-        self.history = PictureHistory(db)
+        self.languages = LanguageTable(db)
+        self.pictures = PictureTable(db)
         self.bulks = Bulks(db)
         self.pace = AccountPace(db)
         self.pending_photos = PendingPhotos(db)

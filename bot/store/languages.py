@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.store.db import Database, utc_now
 
 
-class Languages:
+class LanguageTable:
     def __init__(self, db: Database) -> None:
         self._db = db
 

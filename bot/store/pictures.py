@@ -14,7 +14,7 @@ def _record(row: Row) -> PictureRecord:
     )
 
 
-class PictureHistory:
+class PictureTable:
     def __init__(self, db: Database) -> None:
         self._db = db
 
