@@ -16,6 +16,7 @@ from bot.admin_map import AdminMap
 from bot.approvals import Approvals
 from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
+from bot.clock import Clock
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
 from bot.languages import Languages, Speaking
@@ -25,7 +26,7 @@ from bot.messenger import Messenger, Outbox
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.picture_history import PictureHistory
-from bot.proposals import Clock, ProposalBox, utc_clock
+from bot.proposals import ProposalBox
 from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
@@ -102,10 +103,10 @@ class Services:
     """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
     update), and starts the sweep that expires proposals nobody decided."""
 
-    def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock = utc_clock) -> None:
+    def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock | None = None) -> None:
         self.config = config
         self._messenger = messenger
-        self._clock = clock
+        self._clock = clock or Clock()
         self.providers = create_providers(config)
         self.media = self._media_store(config)
         self.store: Store | None = None
@@ -154,7 +155,7 @@ class Services:
 
     async def _open(self) -> UseCases:
         config = self.config
-        self.store = store = await Store.open(config.storage.target)
+        self.store = store = await Store.open(config.storage.target, self._clock)
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
@@ -184,7 +185,8 @@ class Services:
             report=self._report,
             download=self._messenger.download,
             picture_history=picture_history,
-            leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
+            leases=Leases(timedelta(seconds=config.reliability.lease_seconds), clock=self._clock),
+            clock=self._clock,
         )
         avatars = AvatarService(
             store=store,
@@ -208,6 +210,7 @@ class Services:
             messenger=speaking,
             zone=config.timezone,
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
+            clock=self._clock,
         )
         bulks.scheduler = scheduler  # a list with a time: one scheduled change per group
         await scheduler.start()  # after `changes`: it waits for the changes they resumed
@@ -224,7 +227,7 @@ class Services:
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
             bulks=bulks,
-            photo_waits=PhotoWaits(store),
+            photo_waits=PhotoWaits(store, self._clock),
             schedule=scheduler,
         )
 

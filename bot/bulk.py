@@ -19,12 +19,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
 from bot import audit, texts
 from bot.approvals import Verdict
+from bot.clock import stamp
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -53,7 +53,6 @@ from bot.proposals import ProposalBox
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
-from bot.store.db import stamp
 from bot.when import When
 
 if TYPE_CHECKING:
@@ -339,7 +338,7 @@ class BulkChanges:
 
     def _expired_before(self) -> str:
         """Lists proposed (asked for) before this moment are expired."""
-        return stamp(self._box_now() - self._box.ttl)
+        return stamp(self._box.clock.now() - self._box.ttl)
 
     async def _expire(self, bulk: BulkRecord) -> None:
         if not await self._store.bulks.decide(bulk.id, BulkStatus.EXPIRED, None):
@@ -405,7 +404,7 @@ class BulkChanges:
             who(requester),
             plan.kind,
             names.split(","),
-            moment(stamp(self._box_now() + self._box.ttl)),
+            moment(stamp(self._box.clock.now() + self._box.ttl)),
         )
         said = texts.bulk_proposed(plan.kind, _listed(names))
         if _timed(bulk):
@@ -459,9 +458,6 @@ class BulkChanges:
         if self._notify_chat_id is not None:
             chats.add(self._notify_chat_id)
         return sorted(chats)
-
-    def _box_now(self) -> datetime:
-        return datetime.fromisoformat(self._box.now())
 
     def _closed(self, bulk: BulkRecord) -> Decision:
         if bulk.status is BulkStatus.EXPIRED:

@@ -16,11 +16,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
 from bot import audit, texts
 from bot.access import Access
+from bot.clock import Clock
 from bot.domain import (
     ACCOUNT_PREFIX,
     Action,
@@ -99,8 +100,9 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
-        picture_history: PictureHistory | None = None,
-        leases: Leases | None = None,
+        picture_history: PictureHistory,
+        leases: Leases,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._access = access
@@ -118,7 +120,8 @@ class ChangeRunner:
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
         #: this instance's claims on open changes (several instances on one store)
-        self._leases = leases or Leases()
+        self._leases = leases
+        self._clock = clock
         self._keeper: asyncio.Task[None] | None = None
 
     def _queue(self, name: str, provider: Provider) -> AccountQueue:
@@ -251,7 +254,7 @@ class ChangeRunner:
                 log.exception("could not renew this instance's leases or take over changes")
 
     async def _take_up(self, operations: list[Operation]) -> None:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         for operation in operations:
             assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)

@@ -8,28 +8,20 @@ The buttons carry only the proposal's id: who may decide is checked at the press
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
+from bot.clock import Clock, stamp
 from bot.domain import Action, Actor, Group, How, Proposal, ProposalStatus
 from bot.i18n import Text, joined
 from bot.messenger import Button, Decision, Messenger
 from bot.notify import who
 from bot.store import Store
-from bot.store.db import stamp
 from bot.words import short
 
 log = logging.getLogger(__name__)
-
-#: the current time, aware; injected so that tests move it instead of sleeping
-Clock = Callable[[], datetime]
-
-
-def utc_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 def decision_buttons(proposal_id: int) -> list[Button]:
@@ -48,17 +40,17 @@ class ProposalBox:
         access: Access,
         notify_chat_id: int | None,
         ttl: timedelta,
-        clock: Clock = utc_clock,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._messenger = messenger
         self._access = access
         self._notify_chat_id = notify_chat_id
         self.ttl = ttl
-        self._clock = clock
+        self.clock = clock
 
     def now(self) -> str:
-        return stamp(self._clock())
+        return self.clock.stamp()
 
     def is_due(self, proposal: Proposal) -> bool:
         return proposal.expires_at <= self.now()
@@ -77,7 +69,7 @@ class ProposalBox:
         """Store the proposal and send it to the deciders (`how`: How.UNDO for an undo worked
         out at its time); None when `request_key` already made one. Returned closed (expired
         at once) when no copy could be delivered: nobody would ever be able to decide it."""
-        now = self._clock()
+        now = self.clock.now()
         proposal = await self._store.proposals.add(
             action=action.value,
             group=group,

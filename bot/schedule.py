@@ -29,6 +29,7 @@ from adapters import Capability, PreparedPicture
 from bot import texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
+from bot.clock import Clock, stamp
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -52,10 +53,8 @@ from bot.domain import (
 )
 from bot.i18n import Text, joined
 from bot.messenger import Messenger
-from bot.proposals import Clock, utc_clock
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
-from bot.store.db import stamp
 from bot.when import BadTime, When, zone_named
 
 log = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ class Scheduler:
         messenger: Messenger,
         zone: str,
         max_late: timedelta,
-        clock: Clock = utc_clock,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._access = access
@@ -110,7 +109,7 @@ class Scheduler:
         return zone.key
 
     def now(self) -> datetime:
-        return self._clock()
+        return self._clock.now()
 
     # scheduling --------------------------------------------------------------------------------
 
@@ -356,9 +355,20 @@ class Scheduler:
                 log.exception("could not run the scheduled changes that are due")
             if self._closing:
                 return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(sleep):
-                    await self._wake.wait()
+            await self._sleep(sleep)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until `seconds` pass on the clock, or something is scheduled or closes (`_wake`)."""
+        waits = [
+            asyncio.ensure_future(self._clock.sleep(seconds)),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def _take_due(self) -> None:
         for entry in await self._store.schedules.due(stamp(self.now())):

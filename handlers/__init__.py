@@ -17,9 +17,9 @@ from telegram.ext import (
 
 from bot import texts
 from bot.app import Services
+from bot.clock import Clock
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
-from bot.proposals import Clock, utc_clock
 from handlers import (
     admin,
     approvals,
@@ -60,7 +60,7 @@ def install(
     config: AppConfig,
     *,
     group: int = 0,
-    clock: Clock = utc_clock,
+    clock: Clock | None = None,
     answer_all_buttons: bool = True,
 ) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.

@@ -196,6 +196,7 @@ async def test_a_removal_with_a_time_is_asked_first_and_kept_once_at_the_press(
     assert len(await bot.store.schedules.pending()) == 1
     assert gowa.requests == []  # not yet: due in 3 s
 
+    bot.clock.advance(seconds=3)
     await until(lambda: question.content.startswith("Done"), timeout=30)
     assert question.content == "Done: the picture of Team is removed."
     assert TEAM not in gowa.avatars

@@ -19,6 +19,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.store import schema
 from bot.store.audit import AuditTable
 from bot.store.bulks import Bulks
@@ -69,10 +70,13 @@ class Store:
         self.timezones = Timezones(db)
 
     @classmethod
-    async def open(cls, target: str | Path) -> Store:
+    async def open(cls, target: str | Path, clock: Clock | None = None) -> Store:
         """Open and migrate the database: a SQLite file's path (its folders and schema are made
-        as needed), or a `postgresql://` URL (StoreUnavailable when it cannot be reached)."""
+        as needed), or a `postgresql://` URL (StoreUnavailable when it cannot be reached).
+        `clock` writes its timestamps (the wall clock when none is given)."""
         db = await connect(target)
+        if clock is not None:
+            db.clock = clock
         try:
             await schema.migrate(db)
         except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.domain import AuditEntry, AuditOutcome
-from bot.store.db import Database, Row, utc_now
+from bot.store.db import Database, Row
 
 
 def _entry(row: Row) -> AuditEntry:
@@ -21,7 +21,7 @@ class AuditTable:
             "INSERT INTO audit (at, user_id, chat_id, action, target, provider, outcome,"
             " reason, url, requested_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                entry.at or utc_now(),
+                entry.at or self._db.clock.stamp(),
                 entry.user_id,
                 entry.chat_id,
                 entry.action,

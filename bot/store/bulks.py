@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo
 from bot.i18n import Text, from_renderings, renderings
-from bot.store.db import Database, Row, utc_now
+from bot.store.db import Database, Row
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Bulks:
                 names,
                 file_id,
                 file_size,
-                utc_now(),
+                self._db.clock.stamp(),
                 *times,
             ),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
-from bot.store.db import Database, Parameters, utc_now
+from bot.store.db import Database, Parameters
 
 _FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
 
@@ -17,7 +17,7 @@ class Schedules:
     async def add(self, entry: ScheduledChange) -> int | None:
         """Keep a scheduled change; its id, or None when its request already has one."""
         values = {name: getattr(entry, name) for name in _FIELDS}
-        values["created_at"] = entry.created_at or utc_now()
+        values["created_at"] = entry.created_at or self._db.clock.stamp()
         written = await self._db.execute(
             f"INSERT INTO schedules ({', '.join(_FIELDS)})"
             f" VALUES ({', '.join('?' * len(_FIELDS))})"
@@ -135,5 +135,5 @@ class Timezones:
             "INSERT INTO timezones (user_id, zone, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET zone = excluded.zone,"
             " updated_at = excluded.updated_at",
-            (user_id, zone, utc_now()),
+            (user_id, zone, self._db.clock.stamp()),
         )
