@@ -16,16 +16,17 @@ from bot.admin_map import AdminMap
 from bot.approvals import Approvals
 from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
+from bot.clock import Clock
 from bot.config import AppConfig, ConfigError
 from bot.domain import Action, Group, Operation, Outcome
-from bot.history import History
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
-from bot.messenger import Messenger
+from bot.messenger import Messenger, Outbox
 from bot.notify import Notifier
 from bot.overview import Overview
-from bot.proposals import Clock, ProposalBox, utc_clock
+from bot.picture_history import PictureHistory
+from bot.proposals import ProposalBox
 from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
@@ -102,10 +103,10 @@ class Services:
     """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
     update), and starts the sweep that expires proposals nobody decided."""
 
-    def __init__(self, config: AppConfig, messenger: Messenger, clock: Clock = utc_clock) -> None:
+    def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock | None = None) -> None:
         self.config = config
         self._messenger = messenger
-        self._clock = clock
+        self._clock = clock or Clock()
         self.providers = create_providers(config)
         self.media = self._media_store(config)
         self.store: Store | None = None
@@ -114,7 +115,7 @@ class Services:
         self._changes: ChangeRunner | None = None
         self._notifier: Notifier | None = None
         self._speaking: Messenger = messenger
-        self._history: History | None = None
+        self._picture_history: PictureHistory | None = None
         self._bulks: BulkChanges | None = None
         self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
@@ -154,7 +155,7 @@ class Services:
 
     async def _open(self) -> UseCases:
         config = self.config
-        self.store = store = await Store.open(config.storage.target)
+        self.store = store = await Store.open(config.storage.target, self._clock)
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
@@ -168,7 +169,7 @@ class Services:
             ttl=timedelta(hours=config.approval_ttl_hours),
             clock=self._clock,
         )
-        self._history = history = History(
+        self._picture_history = picture_history = PictureHistory(
             store,
             keep=config.history.keep_per_group,
             timeout=config.history.read_timeout_seconds,
@@ -183,8 +184,9 @@ class Services:
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
             download=self._messenger.download,
-            history=history,
-            leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
+            picture_history=picture_history,
+            leases=Leases(timedelta(seconds=config.reliability.lease_seconds), clock=self._clock),
+            clock=self._clock,
         )
         avatars = AvatarService(
             store=store,
@@ -193,7 +195,7 @@ class Services:
             notifier=notifier,
             proposals=box,
             changes=changes,
-            history=history,
+            picture_history=picture_history,
         )
         self._bulks = bulks = BulkChanges(avatars, store, notifier, speaking, box)
         await changes.resume()  # a resumed change of a bulk reports to `bulks`
@@ -206,6 +208,7 @@ class Services:
             messenger=speaking,
             zone=config.timezone,
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
+            clock=self._clock,
         )
         bulks.scheduler = scheduler  # a list with a time: one scheduled change per group
         await scheduler.start()  # after `changes`: it waits for the changes they resumed
@@ -224,7 +227,7 @@ class Services:
             overview=Overview(store=store, access=access, providers=self.providers),
             languages=languages,
             bulks=bulks,
-            photo_waits=PhotoWaits(store),
+            photo_waits=PhotoWaits(store, self._clock),
             schedule=scheduler,
         )
 
@@ -253,7 +256,7 @@ class Services:
             except Exception:
                 log.exception("could not expire the overdue proposals")
 
-    async def health(self) -> dict:
+    async def health(self) -> dict[str, object]:
         """What /healthz reports: the store answers, and which providers are configured."""
         try:
             store_ok = await (await self.get()).store.ping()
@@ -284,9 +287,9 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        if self._history is not None:
-            await self._history.aclose()
-            self._history = None
+        if self._picture_history is not None:
+            await self._picture_history.aclose()
+            self._picture_history = None
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:

@@ -32,8 +32,10 @@ from bot.domain import (
     BulkProgress,
     BulkRefusal,
     BulkResult,
+    BulkStatus,
     Change,
     Group,
+    How,
     MessageRef,
     NoUndo,
     Operation,
@@ -57,7 +59,6 @@ from bot.when import When
 if TYPE_CHECKING:
     from bot.schedule import Scheduler
 
-UNDO = "undo"
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,9 @@ def _at_their_time(
     last made then), the others are kept as planned."""
     if kind is not BulkKind.UNDO:
         return changes
-    return [Change(Action.SET_GROUP_PICTURE, target, actor, None, how=UNDO) for target in targets]
+    return [
+        Change(Action.SET_GROUP_PICTURE, target, actor, None, how=How.UNDO) for target in targets
+    ]
 
 
 ACTIONS = {
@@ -204,7 +207,11 @@ class BulkChanges:
         (or is not this actor's). Rights are checked again now; refusals are audited. Raises
         `Refusal` when its picture cannot be had."""
         bulk = await self._store.bulks.get(bulk_id)
-        if bulk is None or bulk.status != "asked" or bulk.actor.user_id != actor.user_id:
+        if (
+            bulk is None
+            or bulk.status is not BulkStatus.ASKED
+            or bulk.actor.user_id != actor.user_id
+        ):
             return None
         if _timed(bulk):
             assert self.scheduler is not None, "the scheduler keeps a list with a time"
@@ -318,7 +325,7 @@ class BulkChanges:
             picture,
             f"bulk:{bulk.id}",
             (bulk.run_at, bulk.until_at),
-            UNDO if plan.kind is BulkKind.UNDO else None,
+            How.UNDO if plan.kind is BulkKind.UNDO else None,
             listed=True,
         )
         if proposal is None or not await self._store.bulks.moved(bulk.id):

@@ -16,11 +16,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from adapters import Capability, PictureResult, PreparedPicture, Provider
 from bot import audit, texts
 from bot.access import Access
+from bot.clock import Clock
 from bot.domain import (
     ACCOUNT_PREFIX,
     Action,
@@ -37,12 +38,12 @@ from bot.domain import (
     Result,
     Target,
 )
-from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
+from bot.picture_history import PictureHistory
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store
@@ -99,8 +100,9 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
-        history: History | None = None,
-        leases: Leases | None = None,
+        picture_history: PictureHistory,
+        leases: Leases,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._access = access
@@ -111,14 +113,15 @@ class ChangeRunner:
         self._max_resume_age = max_resume_age
         self._report = report
         self._download = download
-        #: keeps the picture before and after each change (bot/history.py)
-        self._history = history
+        #: keeps the picture before and after each change (bot/picture_history.py)
+        self._picture_history = picture_history
         self._queues = {name: self._queue(name, p) for name, p in providers.items()}
         #: the operation each queued job runs, and what it changes
         self._jobs: dict[Job, tuple[int, Change]] = {}
         self._reports: set[asyncio.Task[None]] = set()
         #: this instance's claims on open changes (several instances on one store)
-        self._leases = leases or Leases()
+        self._leases = leases
+        self._clock = clock
         self._keeper: asyncio.Task[None] | None = None
 
     def _queue(self, name: str, provider: Provider) -> AccountQueue:
@@ -251,7 +254,7 @@ class ChangeRunner:
                 log.exception("could not renew this instance's leases or take over changes")
 
     async def _take_up(self, operations: list[Operation]) -> None:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         for operation in operations:
             assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)
@@ -329,8 +332,8 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
-        if self._history is not None:
-            await self._history.before(operation_id, change)
+        if self._picture_history is not None:
+            await self._picture_history.before(operation_id, change)
 
         async def attempt() -> PictureResult:
             await self._store.operations.start_attempt(operation_id)
@@ -356,8 +359,8 @@ class ChangeRunner:
                 url=result.url,
                 requested_by=change.requester.user_id if change.requester else None,
             )
-            if self._history is not None:
-                await self._history.settle(operation_id, change, result)
+            if self._picture_history is not None:
+                await self._picture_history.settle(operation_id, change, result)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,

@@ -152,6 +152,20 @@ class AuditEntry:
     group_id: int | None = None
 
 
+class How(enum.StrEnum):
+    """How a change came about, when not by an ordinary command (kept as these words)."""
+
+    #: put back the picture from before the last change (worked out at its time, when scheduled)
+    UNDO = "undo"
+    #: put back a kept picture picked under /pictures
+    RESTORE = "restore"
+
+
+def how_of(word: str | None) -> How | None:
+    """A kept `how` column read back."""
+    return None if word is None else How(word)
+
+
 class ProposalStatus(str, enum.Enum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -196,8 +210,8 @@ class Proposal:
     #: picture comes back (None: never)
     run_at: str | None = None
     until_at: str | None = None
-    #: "undo": put back the picture from before the last change, worked out at its time
-    how: str | None = None
+    #: an undo: put back the picture from before the last change, worked out at its time
+    how: How | None = None
     #: asked as a list of groups (`family,work`, `*`): worded and run as a list
     listed: int = 0
     #: every copy went out to the deciders (0: a restart sends the rest)
@@ -278,8 +292,7 @@ class Operation(ByWhom):
     #: the Telegram file of a picture not yet downloaded
     file_id: str | None = None
     id: int | None = None
-    #: how it came about, when not by an ordinary command: "undo", "restore"
-    how: str | None = None
+    how: How | None = None
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
 
@@ -346,8 +359,7 @@ class Change:
     picture: PreparedPicture | None
     #: who proposed it, when `actor` approved it
     requester: Actor | None = None
-    #: how it came about, when not by an ordinary command: "undo", "restore"
-    how: str | None = None
+    how: How | None = None
     #: the change to many groups at once it belongs to (its notice is the bulk's summary)
     bulk_id: int | None = None
 
@@ -425,7 +437,7 @@ class PictureRecord:
     provider: str
     operation_id: int
     action: str
-    how: str | None
+    how: How | None
     actor_id: int
     actor_name: str
     before_state: Before
@@ -455,6 +467,23 @@ class NoUndo(enum.Enum):
 
 
 # many groups at once -----------------------------------------------------------------------------
+
+
+class BulkStatus(enum.StrEnum):
+    """Where a change to many groups stands: asked -> running -> ending (its summary being
+    shown) -> done; a list with a time: asked -> done (its changes are scheduled); a
+    requester's: asked -> moved (it is a proposal now: bot/proposals.py). An approved list
+    proposal runs as a new one, from running. Proposed, rejected and expired are lists
+    proposed by a version that kept them apart (adopted as proposals at start-up)."""
+
+    ASKED = "asked"
+    RUNNING = "running"
+    ENDING = "ending"
+    DONE = "done"
+    MOVED = "moved"
+    PROPOSED = "proposed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
 
 
 class BulkKind(str, enum.Enum):
@@ -501,6 +530,24 @@ class BulkProgress:
     refused: tuple[BulkRefusal, ...] = ()
 
 
+class Phase(enum.StrEnum):
+    """Which step of a scheduled change waits: the change at its time, or the restore."""
+
+    AT = "at"
+    UNTIL = "until"
+
+
+class ScheduleStatus(enum.StrEnum):
+    #: a draft waiting for its author's confirmation (a timed removal), which nothing runs
+    ASKED = "asked"
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
 @dataclass(frozen=True)
 class ScheduledChange(ByWhom):
     """A change to make at a set time (`run_at`; None: at once), and, when `until_at` is set,
@@ -514,16 +561,14 @@ class ScheduledChange(ByWhom):
     actor_name: str
     actor_chat_id: int
     due_at: str
-    how: str | None = None
+    how: How | None = None
     group_id: int | None = None
     jpeg: bytes | None = None
     side: int | None = None
     run_at: str | None = None
     until_at: str | None = None
-    phase: str = "at"  # at | until
-    #: pending | running | done | failed | cancelled | skipped; asked: a draft waiting for its
-    #: author's confirmation (a removal), which nothing runs
-    status: str = "pending"
+    phase: Phase = Phase.AT
+    status: ScheduleStatus = ScheduleStatus.PENDING
     reply_chat_id: int | None = None
     reply_message_id: int | None = None
     request_key: str | None = None

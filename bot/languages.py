@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.i18n import chosen_language, language_of, say
-from bot.messenger import Button, Messenger
+from bot.i18n import Text, chosen_language, language_of, say
+from bot.messenger import Button, Outbox, SaidButton
 from bot.store import Store
 
 
@@ -57,38 +57,40 @@ class Languages:
 
 
 class Speaking:
-    """A `Messenger` that says every text and button label in the language of the chat it
-    goes to."""
+    """The `Messenger` bot/ is given: says every text and button label in the language of the
+    chat it goes to, and hands them to the Telegram side."""
 
-    def __init__(self, messenger: Messenger, languages: Languages) -> None:
+    def __init__(self, messenger: Outbox, languages: Languages) -> None:
         self._messenger = messenger
         self._languages = languages
 
-    async def _said(
-        self, chat_id: int, text: str, buttons: Sequence[Button]
-    ) -> tuple[str, list[Button]]:
+    async def send(self, chat_id: int, text: Text, buttons: Sequence[Button] = ()) -> int:
         language = await self._languages.of_chat(chat_id)
-        return say(language, text), [(say(language, label), data) for label, data in buttons]
-
-    async def send(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
-        said, labels = await self._said(chat_id, text, buttons)
-        return await self._messenger.send(chat_id, said, labels)
+        return await self._messenger.send(
+            chat_id, say(language, text), _labelled(language, buttons)
+        )
 
     async def send_photo(
-        self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[Button] = ()
+        self, chat_id: int, jpeg: bytes, caption: Text, buttons: Sequence[Button] = ()
     ) -> int:
-        said, labels = await self._said(chat_id, caption, buttons)
-        return await self._messenger.send_photo(chat_id, jpeg, said, labels)
+        language = await self._languages.of_chat(chat_id)
+        return await self._messenger.send_photo(
+            chat_id, jpeg, say(language, caption), _labelled(language, buttons)
+        )
 
     async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
-        _, labels = await self._said(chat_id, "", buttons)
-        await self._messenger.set_buttons(chat_id, message_id, labels)
+        language = await self._languages.of_chat(chat_id)
+        await self._messenger.set_buttons(chat_id, message_id, _labelled(language, buttons))
 
     async def report(
-        self, chat_id: int, message_id: int | None, text: str, quote: int | None = None
+        self, chat_id: int, message_id: int | None, text: Text, quote: int | None = None
     ) -> None:
-        said, _ = await self._said(chat_id, text, ())
-        await self._messenger.report(chat_id, message_id, said, quote)
+        language = await self._languages.of_chat(chat_id)
+        await self._messenger.report(chat_id, message_id, say(language, text), quote)
 
     async def download(self, file_id: str) -> bytes:
         return await self._messenger.download(file_id)
+
+
+def _labelled(language: str, buttons: Sequence[Button]) -> list[SaidButton]:
+    return [(say(language, label), press) for label, press in buttons]

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from bot.clock import Clock, stamp
 from bot.store.operations import Claim
 
 #: the default lease: an instance that stops renewing loses its changes this long after
@@ -28,18 +28,13 @@ def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def store_time(moment: datetime) -> str:
-    """A moment in the store's timestamp format (bot/store/db.py utc_now)."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
 class Leases:
     def __init__(
         self,
         lease: timedelta = DEFAULT_LEASE,
         *,
         owner: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
     ) -> None:
         self.lease = lease
         self.owner = owner or instance_name()
@@ -47,10 +42,10 @@ class Leases:
 
     def claim(self) -> Claim:
         """A claim by this instance for one lease from now."""
-        return Claim(self.owner, store_time(self._clock() + self.lease))
+        return Claim(self.owner, stamp(self._clock.now() + self.lease))
 
     def now(self) -> str:
-        return store_time(self._clock())
+        return self._clock.stamp()
 
     @property
     def renew_every(self) -> float:

@@ -18,12 +18,13 @@ from adapters import FailureKind, PictureResult
 from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, BulkProgress, Group
+from bot.i18n import Text
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-#: sends one plain-text message to a Telegram chat (injected by the Telegram side)
-Send = Callable[[int, str], Awaitable[object]]
+#: sends one sentence to a Telegram chat, said in its language (the `Messenger`'s `send`)
+Send = Callable[[int, Text], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def who(person: Actor) -> str:
     return texts.who(person.name, person.user_id)
 
 
-def describe(event: ChangeEvent) -> str:
+def describe(event: ChangeEvent) -> Text:
     """The notification text: who, what, which provider, the outcome and URL or reason."""
     actor, target, provider = who(event.actor), event.target, event.provider
     requester = who(event.requester) if event.requester is not None else None
@@ -140,7 +141,7 @@ class Notifier:
         elif result.ok and await alerts.end(provider):
             await self._tell_now(owners, texts.works_again(provider))
 
-    def tell(self, chats: Iterable[int], text: str) -> None:
+    def tell(self, chats: Iterable[int], text: Text) -> None:
         """Send `text` to each chat, in the background."""
         chats = list(chats)
         self._later(lambda: self._tell_now(chats, text))
@@ -176,7 +177,7 @@ class Notifier:
             finally:
                 self._notices.task_done()
 
-    async def _tell_now(self, chats: Iterable[int], text: str) -> None:
+    async def _tell_now(self, chats: Iterable[int], text: Text) -> None:
         for chat_id in chats:
             try:
                 await self._send(chat_id, text)

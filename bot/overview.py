@@ -74,7 +74,7 @@ class Overview:
             {grant for group in visible for grant in await self._store.grants.covering(group)}
         )
 
-    async def history(self, actor: Actor, alias: str | None, limit: int) -> list[AuditEntry]:
+    async def audit_log(self, actor: Actor, alias: str | None, limit: int) -> list[AuditEntry]:
         """The newest audit rows the caller may see: owners everything, the others the rows
         about their groups."""
         limit = max(1, min(limit, MAX_HISTORY))
@@ -89,7 +89,7 @@ class Overview:
                     actor,
                     Action.VIEW_HISTORY,
                     alias,
-                    texts.may_not_see_history(short(alias)),
+                    texts.may_not_see_audit(short(alias)),
                 )
             if group is None:  # an owner asking about a name no group has now
                 return await self._store.audit.latest(alias, limit)

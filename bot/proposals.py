@@ -12,34 +12,28 @@ only `ap:<id>` / `rj:<id>`: who may decide is checked at the press.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import timedelta
 
 from adapters import PreparedPicture
 from bot import texts
 from bot.access import Access
-from bot.domain import Action, Actor, BulkKind, Group, Proposal, ProposalStatus
+from bot.clock import Clock, stamp
+from bot.domain import Action, Actor, BulkKind, Group, How, Proposal, ProposalStatus
 from bot.i18n import Text, joined, moment
-from bot.messenger import Button, Messenger
+from bot.messenger import Button, Decision, Messenger
 from bot.store import Store
 from bot.store.bulks import BulkRecord
-from bot.store.db import stamp
 from bot.words import short
 
 log = logging.getLogger(__name__)
 
-#: the current time, aware; injected so that tests move it instead of sleeping
-Clock = Callable[[], datetime]
-
-APPROVE, REJECT = "ap", "rj"
-
-
-def utc_clock() -> datetime:
-    return datetime.now(UTC)
-
 
 def decision_buttons(proposal_id: int) -> list[Button]:
-    return [(texts.APPROVE, f"{APPROVE}:{proposal_id}"), (texts.REJECT, f"{REJECT}:{proposal_id}")]
+    return [
+        (texts.APPROVE, Decision(proposal_id, approve=True)),
+        (texts.REJECT, Decision(proposal_id, approve=False)),
+    ]
 
 
 class ProposalBox:
@@ -51,17 +45,17 @@ class ProposalBox:
         access: Access,
         notify_chat_id: int | None,
         ttl: timedelta,
-        clock: Clock = utc_clock,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._messenger = messenger
         self._access = access
         self._notify_chat_id = notify_chat_id
         self.ttl = ttl
-        self._clock = clock
+        self.clock = clock
 
     def now(self) -> str:
-        return stamp(self._clock())
+        return self.clock.stamp()
 
     def is_due(self, proposal: Proposal) -> bool:
         return proposal.expires_at <= self.now()
@@ -74,15 +68,15 @@ class ProposalBox:
         picture: PreparedPicture | None,
         request_key: str | None = None,
         times: tuple[str | None, str | None] = (None, None),
-        how: str | None = None,
+        how: How | None = None,
         *,
         listed: bool = False,
     ) -> Proposal | None:
-        """Store the proposal and send it to the deciders (`how`: "undo" for an undo worked
+        """Store the proposal and send it to the deciders (`how`: How.UNDO for an undo worked
         out at its time; `listed`: asked as a list, worded as one); None when `request_key`
         already made one. Returned closed (expired at once) when no copy could be delivered:
         nobody would ever be able to decide it."""
-        now = self._clock()
+        now = self.clock.now()
         proposal = await self._store.proposals.add(
             action=action.value,
             groups=groups,
@@ -172,11 +166,11 @@ class ProposalBox:
                 jpeg=bulk.jpeg,
                 side=bulk.side,
                 created_at=self.now(),
-                expires_at=stamp(self._clock() + self.ttl),
+                expires_at=stamp(self.clock.now() + self.ttl),
                 request_key=f"bulk:{bulk.id}",
                 run_at=bulk.run_at,
                 until_at=bulk.until_at,
-                how="undo" if bulk.kind is BulkKind.UNDO else None,
+                how=How.UNDO if bulk.kind is BulkKind.UNDO else None,
                 listed=True,
             )
         await self._store.proposals.adopt_list(bulk.id, proposal)
@@ -189,7 +183,7 @@ class ProposalBox:
             buttons = decision_buttons(proposal.id)
         else:
             label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
-            buttons = [(label, f"{APPROVE}:{proposal.id}")]
+            buttons = [(label, Decision(proposal.id, approve=True))]
         for chat_id, message_id in await self._store.proposals.messages(proposal.id):
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
@@ -201,7 +195,7 @@ class ProposalBox:
                 proposal.id, chat_id, message_id, proposal.status.value
             )
 
-    async def tell_requester(self, proposal: Proposal, text: str) -> None:
+    async def tell_requester(self, proposal: Proposal, text: Text) -> None:
         try:
             await self._messenger.send(proposal.chat_id, text)
         except Exception:
@@ -247,4 +241,4 @@ def list_kind(proposal: Proposal) -> BulkKind:
     """What a proposed list does to each of its groups."""
     if proposal.action == Action.DELETE_GROUP_PICTURE.value:
         return BulkKind.DELETE
-    return BulkKind.UNDO if proposal.how == "undo" else BulkKind.SET
+    return BulkKind.UNDO if proposal.how is How.UNDO else BulkKind.SET

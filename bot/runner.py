@@ -6,10 +6,11 @@ import asyncio
 import hashlib
 import logging
 import signal
+from typing import Any
 
 import uvicorn
 from telegram import Update
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 import handlers
 from bot.app import Services
@@ -31,7 +32,9 @@ def rate_limiter(**limits: float) -> AIORateLimiter:
     return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
 
 
-def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) -> Application:
+def build_application(
+    config: AppConfig, limiter: AIORateLimiter | None = None
+) -> handlers.AnyApplication:
     api = config.telegram.api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
@@ -56,7 +59,7 @@ async def run(config: AppConfig) -> None:
         loop.add_signal_handler(signum, stop.set)
 
     server = _http_server(config, application, services)
-    server_task: asyncio.Task | None = None
+    server_task: asyncio.Task[None] | None = None
     post_init, post_shutdown = application.post_init, application.post_shutdown
     await application.initialize()
     try:
@@ -82,7 +85,7 @@ async def run(config: AppConfig) -> None:
         await application.shutdown()
 
 
-async def _start_receiving(config: AppConfig, application: Application) -> None:
+async def _start_receiving(config: AppConfig, application: handlers.AnyApplication) -> None:
     if config.telegram.mode == "webhook":
         public_url, secret = _webhook_settings(config)
         await application.bot.set_webhook(
@@ -110,7 +113,7 @@ def _webhook_path(config: AppConfig) -> str:
 
 
 def _http_server(
-    config: AppConfig, application: Application, services: Services
+    config: AppConfig, application: handlers.AnyApplication, services: Services
 ) -> uvicorn.Server | None:
     """The bot's own server: media links for URL-only providers, the webhook, /healthz."""
     if config.server is None:
@@ -118,7 +121,7 @@ def _http_server(
     webhook = None
     if config.telegram.mode == "webhook":
 
-        async def deliver(data: dict) -> None:
+        async def deliver(data: dict[str, Any]) -> None:
             try:
                 update = Update.de_json(data, application.bot)
             except Exception as error:  # de_json only parses: any failure is a malformed body
@@ -146,7 +149,7 @@ def _http_server(
     )
 
 
-async def _until_started(server: uvicorn.Server, task: asyncio.Task) -> None:
+async def _until_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     while not server.started:
         if task.done():
             task.result()
@@ -154,7 +157,7 @@ async def _until_started(server: uvicorn.Server, task: asyncio.Task) -> None:
         await asyncio.sleep(0.02)
 
 
-async def _until(stop: asyncio.Event, server_task: asyncio.Task | None) -> None:
+async def _until(stop: asyncio.Event, server_task: asyncio.Task[None] | None) -> None:
     """Wait for a stop signal (or for the HTTP server to die, which is fatal)."""
     waiters = [asyncio.create_task(stop.wait())] + ([server_task] if server_task else [])
     done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)

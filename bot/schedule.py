@@ -29,30 +29,32 @@ from adapters import Capability, PreparedPicture
 from bot import texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
+from bot.clock import Clock, stamp
 from bot.domain import (
     OPEN_STATUSES,
     Action,
     Actor,
     Change,
+    How,
     MessageRef,
     Operation,
     OperationStatus,
     Outcome,
+    Phase,
     PhotoSource,
     Progress,
     Proposal,
     Refusal,
     Result,
     ScheduledChange,
+    ScheduleStatus,
     Target,
     target_key,
 )
 from bot.i18n import Text, joined
 from bot.messenger import Messenger
-from bot.proposals import Clock, utc_clock
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
-from bot.store.db import stamp
 from bot.when import BadTime, When, zone_named
 
 log = logging.getLogger(__name__)
@@ -61,7 +63,6 @@ log = logging.getLogger(__name__)
 MAX_SLEEP_SECONDS = 60.0
 #: how often it looks at a change the engine resumed after a restart, until it ends
 RESUMED_POLL_SECONDS = 0.2
-UNDO = "undo"
 #: how long a draft waits for its author's confirmation before it is forgotten
 DRAFT_TTL = timedelta(days=1)
 
@@ -77,7 +78,7 @@ class Scheduler:
         messenger: Messenger,
         zone: str,
         max_late: timedelta,
-        clock: Clock = utc_clock,
+        clock: Clock,
     ) -> None:
         self._store = store
         self._access = access
@@ -108,7 +109,7 @@ class Scheduler:
         return zone.key
 
     def now(self) -> datetime:
-        return self._clock()
+        return self._clock.now()
 
     # scheduling --------------------------------------------------------------------------------
 
@@ -125,7 +126,7 @@ class Scheduler:
         reply: MessageRef,
         request_key: str,
         *,
-        how: str | None = None,
+        how: How | None = None,
     ) -> Text | None:
         """Check and keep a scheduled change (a requester's: propose it, with its times); the
         sentence that says when it runs (None when it runs at once: its reply shows the
@@ -147,7 +148,7 @@ class Scheduler:
             said = texts.outcome_text(action, outcome)
             if outcome.result is not Result.PROPOSED:
                 return said
-            if how == UNDO:
+            if how is How.UNDO:
                 said = texts.undo_proposed(outcome.target, outcome.proposal, outcome.reason)
             return joined("\n", [said, await self.proposed_times(actor.user_id, when)])
         entry = _entry(
@@ -190,7 +191,7 @@ class Scheduler:
             run_at=run_at,
             until_at=until_at,
             due_at=run_at or stamp(now),
-            status="asked",
+            status=ScheduleStatus.ASKED,
         )
         draft_id = await self._store.schedules.add(entry)
         assert draft_id is not None  # no request key: never a duplicate
@@ -293,17 +294,19 @@ class Scheduler:
                 shown.append(entry)
         return shown
 
-    async def cancel(self, actor: Actor, entry_id: int, phase: str | None = None) -> Text:
+    async def cancel(self, actor: Actor, entry_id: int, phase: Phase | None = None) -> Text:
         """Cancel a pending change while it waits for `phase`, the step the button showed
         (None: a button from before buttons named it); rights checked now; what to tell the
         person pressing. A step that ran meanwhile is no longer waiting: the next one (the
         restore of an `until`) is not cancelled by a button that showed the first."""
         entry = await self._store.schedules.get(entry_id)
-        if entry is None or entry.status != "pending" or phase not in (None, entry.phase):
+        if entry is None or entry.status is not ScheduleStatus.PENDING:
+            return texts.SCHEDULE_GONE
+        if phase is not None and phase != entry.phase:
             return texts.SCHEDULE_GONE
         if not await self._may_handle(actor, entry):
             return texts.MAY_NOT_CANCEL
-        if not await self._store.schedules.claim(entry_id, "cancelled", phase):
+        if not await self._store.schedules.claim(entry_id, ScheduleStatus.CANCELLED, phase):
             return texts.SCHEDULE_GONE
         said = texts.schedule_cancelled(actor.name, describe(entry))
         await self._tell(entry, said)
@@ -362,9 +365,20 @@ class Scheduler:
                 log.exception("could not run the scheduled changes that are due")
             if self._closing:
                 return
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(sleep):
-                    await self._wake.wait()
+            await self._sleep(sleep)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Until `seconds` pass on the clock, or something is scheduled or closes (`_wake`)."""
+        waits = [
+            asyncio.ensure_future(self._clock.sleep(seconds)),
+            asyncio.ensure_future(self._wake.wait()),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     async def _take_due(self) -> None:
         for entry in await self._store.schedules.due(stamp(self.now())):
@@ -383,7 +397,7 @@ class Scheduler:
             await self._run_phase(entry)
         except Exception:
             log.exception("scheduled change %s failed", entry.id)
-            await self._end(entry, "failed", texts.FAILED, texts.FAILED)
+            await self._end(entry, ScheduleStatus.FAILED, texts.FAILED, texts.FAILED)
 
     async def _run_phase(self, entry: ScheduledChange) -> None:
         due_at = datetime.fromisoformat(entry.due_at)
@@ -396,7 +410,7 @@ class Scheduler:
                 reason = texts.too_late(kept_late.total_seconds() / 60, limit, approved=True)
             else:
                 reason = texts.too_late(late.total_seconds() / 60, limit)
-            await self._end(entry, "failed", reason, texts.not_made(reason))
+            await self._end(entry, ScheduleStatus.FAILED, reason, texts.not_made(reason))
             return
         action = Action(entry.action)
         lost = texts.may_no_longer(entry.actor_name, action, entry.title)
@@ -410,11 +424,11 @@ class Scheduler:
             reason = lost
             if entry.group_id and not await self._store.groups.by_id(entry.group_id):
                 reason = texts.group_gone(entry.name)
-            await self._end(entry, "cancelled", reason, texts.not_made(reason))
+            await self._end(entry, ScheduleStatus.CANCELLED, reason, texts.not_made(reason))
             return
         change = await self._change(entry, target)
         if isinstance(change, Text):
-            await self._end(entry, "skipped", change, change)
+            await self._end(entry, ScheduleStatus.SKIPPED, change, change)
             return
         progress = Progress(reply=_reply(entry), request_key=entry.run_key)
         outcome = await self._changes.submit(change, progress)
@@ -424,13 +438,13 @@ class Scheduler:
     async def _change(self, entry: ScheduledChange, target: Target) -> Change | Text:
         """The change this phase makes, or why it is skipped."""
         actor = entry.actor
-        if entry.phase == "at" and entry.how != UNDO:
+        if entry.phase is Phase.AT and entry.how is not How.UNDO:
             picture = None
             if entry.jpeg is not None and entry.side is not None:
                 picture = PreparedPicture(entry.jpeg, entry.side)
             return Change(Action(entry.action), target, actor, picture, entry.requester)
-        records = await self._store.history.latest(target_key(target), 1)
-        if entry.phase == "at":  # a scheduled undo: of whatever was changed last
+        records = await self._store.pictures.latest(target_key(target), 1)
+        if entry.phase is Phase.AT:  # a scheduled undo: of whatever was changed last
             if not records:
                 return texts.cannot_put_back(target.title)
         elif not records or records[0].operation_id != entry.operation_id:
@@ -479,8 +493,8 @@ class Scheduler:
     ) -> None:
         """A phase's change ended: say so on the author's message, and wait for the undo."""
         said = texts.outcome_text(action, replace(outcome, resumed=False))
-        status = "done" if outcome.result is Result.DONE else "failed"
-        if entry.phase == "at" and entry.until_at is not None and entry.id is not None:
+        status = ScheduleStatus.DONE if outcome.result is Result.DONE else ScheduleStatus.FAILED
+        if entry.phase is Phase.AT and entry.until_at is not None and entry.id is not None:
             if outcome.result is Result.DONE:
                 if not await self._store.schedules.next_phase(
                     entry.id, entry.until_at, operation.id if operation else None
@@ -495,7 +509,7 @@ class Scheduler:
         await self._end(entry, status, outcome.reason, said)
 
     async def _end(
-        self, entry: ScheduledChange, status: str, reason: str | None, said: str
+        self, entry: ScheduledChange, status: ScheduleStatus, reason: str | None, said: Text
     ) -> None:
         if entry.id is not None and not await self._store.schedules.finish(
             entry.id, status, reason
@@ -503,20 +517,20 @@ class Scheduler:
             return  # closed already, and its author told, by another instance
         await self._say(entry, said)
 
-    async def _say(self, entry: ScheduledChange, text: str) -> None:
+    async def _say(self, entry: ScheduledChange, text: Text) -> None:
         try:
             await self._tell(entry, text)
         except Exception:  # the author blocked the bot, the message is gone...
             log.warning("could not tell how scheduled change %s went", entry.id, exc_info=True)
 
-    async def _tell(self, entry: ScheduledChange, text: str) -> None:
+    async def _tell(self, entry: ScheduledChange, text: Text) -> None:
         """On the author's message (its reply), else in the author's chat."""
         if entry.reply_chat_id is not None:
             await self._messenger.report(entry.reply_chat_id, entry.reply_message_id, text)
         else:
             await self._messenger.report(entry.actor_chat_id, None, text)
 
-    async def _notify_author(self, entry: ScheduledChange, text: str) -> None:
+    async def _notify_author(self, entry: ScheduledChange, text: Text) -> None:
         if entry.reply_chat_id != entry.actor_chat_id:
             await self._messenger.report(entry.actor_chat_id, None, text)
 
@@ -547,8 +561,8 @@ def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
 
 def describe(entry: ScheduledChange) -> Text:
     """What a scheduled change does in its current phase."""
-    if entry.phase == "until":
-        return texts.scheduled_what(UNDO, entry.title)
+    if entry.phase is Phase.UNTIL:
+        return texts.scheduled_what(How.UNDO, entry.title)
     return texts.scheduled_what(entry.how or entry.action, entry.title)
 
 

@@ -24,6 +24,7 @@ from bot.domain import (
     Before,
     Change,
     Group,
+    How,
     NoUndo,
     Outcome,
     PhotoSource,
@@ -36,9 +37,10 @@ from bot.domain import (
     Target,
     target_key,
 )
-from bot.history import History, after_picture, before_picture
+from bot.i18n import Text
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
+from bot.picture_history import PictureHistory, after_picture, before_picture
 from bot.proposals import ProposalBox
 from bot.store import Store
 from bot.words import short
@@ -72,7 +74,7 @@ class AvatarService:
         notifier: Notifier,
         proposals: ProposalBox,
         changes: ChangeRunner,
-        history: History | None = None,
+        picture_history: PictureHistory | None = None,
     ) -> None:
         self.store = store
         self.access = access
@@ -80,7 +82,7 @@ class AvatarService:
         self.notifier = notifier
         self.proposals = proposals
         self.changes = changes
-        self.history = history
+        self.picture_history = picture_history
 
     # the use cases -----------------------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class AvatarService:
             return [p.name for p in self.providers.values() if p.can(_NEEDS[action])]
         return [group.alias for group in await self.access.groups_for(actor.user_id, action)]
 
-    # history, undo, restore --------------------------------------------------------------------
+    # picture history, undo, restore --------------------------------------------------------
 
     async def undo(
         self, actor: Actor, action: Action, name: str | None, progress: Progress | None = None
@@ -201,12 +203,14 @@ class AvatarService:
     async def pictures(self, actor: Actor, alias: str | None) -> tuple[Target, list[PictureRecord]]:
         """The group's kept pictures (those the bot set), newest first. Raises `Refusal`."""
         target = await self.authorize(actor, Action.VIEW_GROUP_PICTURE, alias)
-        records = await self._records(target, self.history.keep if self.history else 0)
+        records = await self._records(
+            target, self.picture_history.keep if self.picture_history else 0
+        )
         return target, [record for record in records if record.after_jpeg is not None]
 
     async def picture_record(self, record_id: int) -> tuple[Group, PictureRecord] | None:
         """A kept picture of a group that is still there."""
-        record = await self.store.history.get(record_id)
+        record = await self.store.pictures.get(record_id)
         if record is None or record.group_id is None or record.after_jpeg is None:
             return None
         group = await self.store.groups.by_id(record.group_id)
@@ -227,13 +231,13 @@ class AvatarService:
         except Refusal as refusal:
             return await self.refused(actor, Action.SET_GROUP_PICTURE, group.alias, refusal)
         picture = after_picture(record)
-        change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how="restore")
+        change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how=How.RESTORE)
         return await self._prepared(actor, change, progress)
 
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
-        if self.history is None or limit < 1:
+        if self.picture_history is None or limit < 1:
             return []
-        return await self.store.history.latest(target_key(target), limit)
+        return await self.store.pictures.latest(target_key(target), limit)
 
     async def _undo_change(self, actor: Actor, target: Target, last: PictureRecord) -> Change:
         if last.before_state is Before.UNKNOWN:
@@ -241,9 +245,9 @@ class AvatarService:
         if last.before_state is Before.NONE:
             if target.group is None or not target.provider.can(Capability.DELETE_GROUP):
                 raise UndoRefused(NoUndo.CANNOT_REMOVE, target)
-            return Change(Action.DELETE_GROUP_PICTURE, target, actor, None, how="undo")
+            return Change(Action.DELETE_GROUP_PICTURE, target, actor, None, how=How.UNDO)
         action = Action.SET_GROUP_PICTURE if target.group else Action.SET_OWN_PICTURE
-        return Change(action, target, actor, before_picture(last), how="undo")
+        return Change(action, target, actor, before_picture(last), how=How.UNDO)
 
     async def _prepared(self, actor: Actor, change: Change, progress: Progress | None) -> Outcome:
         """Run (or, for a requester, propose) a change whose picture is at hand."""
@@ -282,10 +286,10 @@ class AvatarService:
         picture: PreparedPicture | None,
         progress: Progress | None,
         times: tuple[str | None, str | None] = (None, None),
-        how: str | None = None,
+        how: How | None = None,
     ) -> Outcome:
         """Send a requester's change to the deciders (`times`: when to make it and when to
-        undo it, for a scheduled one; `how`: "undo" for a scheduled undo, worked out at its
+        undo it, for a scheduled one; `how`: an undo for a scheduled undo, worked out at its
         time)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None
@@ -376,7 +380,7 @@ class AvatarService:
             )
         return group
 
-    async def _which(self, actor: Actor, action: Action, question: texts.Text) -> str:
+    async def _which(self, actor: Actor, action: Action, question: Text) -> str:
         names = await self.choices(actor, action)
         if action in PROPOSABLE:  # a requester may name the groups they may propose for
             names = sorted({*names, *await self.choices(actor, Action.PROPOSE_CHANGE)})

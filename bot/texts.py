@@ -21,6 +21,7 @@ from bot.domain import (
     BulkKind,
     BulkProgress,
     BulkRefusal,
+    How,
     NoUndo,
     OperationStatus,
     Outcome,
@@ -394,7 +395,7 @@ def invitation(
     alias: str,
     provider: str,
     until: str,
-    how: str | None = None,
+    how: How | None = None,
 ) -> Text:
     params = {
         "requester": requester,
@@ -409,7 +410,7 @@ def invitation(
             "The first decision counts; open until {until}.",
             **params,
         )
-    if how == "undo":
+    if how is How.UNDO:
         return _(
             "{requester} proposes to undo the last picture change of {title} ({alias}, via"
             " {provider}): the picture from before it comes back. The first decision counts;"
@@ -437,16 +438,16 @@ def only_deciders(action: Action, title: str) -> Text:
 CANNOT_BE_MADE = _("it can no longer be made")
 
 
-def what(action: Action, title: str, how: str | None = None) -> Text:
-    """What a proposal asks for (`how`: "undo" for an undo worked out at its time)."""
-    if how == "undo":
+def what(action: Action, title: str, how: How | None = None) -> Text:
+    """What a proposal asks for (`how`: an undo worked out at its time)."""
+    if how is How.UNDO:
         return _("undo the last picture change of {title}", title=title)
     if action is Action.DELETE_GROUP_PICTURE:
         return _("remove the picture of {title}", title=title)
     return _("change the picture of {title}", title=title)
 
 
-def rejected(action: Action, title: str, decider: str, how: str | None = None) -> Text:
+def rejected(action: Action, title: str, decider: str, how: How | None = None) -> Text:
     return _(
         "Your proposal to {what} was rejected by {decider}.",
         what=what(action, title, how),
@@ -455,7 +456,7 @@ def rejected(action: Action, title: str, decider: str, how: str | None = None) -
 
 
 def approved(
-    action: Action, title: str, decider: str, outcome: Outcome, how: str | None = None
+    action: Action, title: str, decider: str, outcome: Outcome, how: How | None = None
 ) -> Text:
     asked = what(action, title, how)
     if not outcome.ok:
@@ -477,7 +478,7 @@ def approved(
     )
 
 
-def expired(action: Action, title: str, ttl: timedelta, how: str | None = None) -> Text:
+def expired(action: Action, title: str, ttl: timedelta, how: How | None = None) -> Text:
     hours = ttl.total_seconds() / 3600
     if hours >= 1:
         duration = ngettext("{n} h", "{n} h", round(hours), n=f"{hours:g}")
@@ -661,7 +662,7 @@ def may_not_see_managers(title: str) -> Text:
 MAY_NOT_SEE_ANY_MANAGERS = _("you may not see who manages any group")
 
 
-def may_not_see_history(alias: str) -> Text:
+def may_not_see_audit(alias: str) -> Text:
     return _("you may not see the history of {alias}", alias=repr(alias))
 
 
@@ -808,13 +809,13 @@ def who_may(lines: Sequence[object]) -> Text:
     return _("Who may do what:\n{lines}", lines=joined("\n", lines))
 
 
-def no_history(alias: str | None) -> Text:
+def no_audit_rows(alias: str | None) -> Text:
     if alias:
         return _("Nothing in the history of {alias} yet.", alias=alias)
     return _("Nothing in the history yet.")
 
 
-def history(alias: str | None, lines: Sequence[object]) -> Text:
+def audit_log(alias: str | None, lines: Sequence[object]) -> Text:
     if alias:
         return _(
             "History of {alias}, newest first:\n{lines}", alias=alias, lines=joined("\n", lines)
@@ -829,7 +830,7 @@ def proposed_by(user_id: int) -> Text:
     return _("(proposed by {user_id})", user_id=user_id)
 
 
-# picture history, undo, restore: handlers/history.py, bot/service.py ---------------------------
+# picture history, undo, restore: handlers/picture_history.py, bot/service.py -------------------
 
 
 def undo_refused(why: NoUndo, title: str, provider: str) -> Text:
@@ -875,12 +876,12 @@ PICTURE_GONE = _("That picture is no longer kept; nothing was changed.")
 NO_LONGER_KEPT = _("that picture is no longer kept")
 
 
-def picture_caption(number: int, at: str, actor: str, how: str | None) -> Text:
+def picture_caption(number: int, at: str, actor: str, how: How | None) -> Text:
     """A kept picture in the /pictures album: which, when, who and how."""
     about = {"number": number, "when": moment(at), "who": actor}
-    if how == "undo":
+    if how is How.UNDO:
         return _("{number} · {when} · set by {who} (undo)", **about)
-    if how == "restore":
+    if how is How.RESTORE:
         return _("{number} · {when} · set by {who} (restore)", **about)
     return _("{number} · {when} · set by {who}", **about)
 
@@ -1127,7 +1128,7 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
 
 def bulk_what(kind: BulkKind, names: str) -> Text:
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    return what(action, names, "undo" if kind is BulkKind.UNDO else None)
+    return what(action, names, How.UNDO if kind is BulkKind.UNDO else None)
 
 
 def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
@@ -1224,10 +1225,10 @@ def until_before_at(when: object) -> Text:
 
 
 def scheduled_what(action: str, title: str) -> Text:
-    """What a scheduled change does (`action`: an Action's value, or "undo")."""
+    """What a scheduled change does (`action`: an Action's value, or How.UNDO)."""
     if action == Action.DELETE_GROUP_PICTURE.value:
         return _("remove the picture of {title}", title=title)
-    if action == "undo":
+    if action == How.UNDO:
         return _("put back the earlier picture of {title}", title=title)
     return _("change the picture of {title}", title=title)
 
@@ -1342,7 +1343,7 @@ def undo_proposed(target: str, number: int | None, reason: object) -> Text:
 
 
 def approved_for_later(
-    action: Action, title: str, decider: str, times: object, how: str | None = None
+    action: Action, title: str, decider: str, times: object, how: How | None = None
 ) -> Text:
     return _(
         "Your proposal to {what} was approved by {decider}. {times}",

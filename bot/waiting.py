@@ -3,9 +3,7 @@ the store so that whichever instance gets the photo knows what it is for."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
+from bot.clock import Clock
 from bot.domain import Action
 from bot.store import Store
 from bot.store.waiting import PendingPhoto
@@ -13,7 +11,7 @@ from bot.when import When
 
 
 class PhotoWaits:
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 
@@ -30,7 +28,9 @@ class PhotoWaits:
         """Wait `seconds` for this person's photo in this chat; a reply to the question
         (`question_id`) counts later too. `when`: the change is to be made then, not now."""
         at, until = (when or When()).stored()
-        pending = PendingPhoto(action.value, name, question_id, self._clock() + seconds, at, until)
+        pending = PendingPhoto(
+            action.value, name, question_id, self._clock.now().timestamp() + seconds, at, until
+        )
         await self._store.pending_photos.wait(chat_id, user_id, pending)
 
     async def take(
@@ -40,7 +40,7 @@ class PhotoWaits:
         pending = await self._store.pending_photos.take(chat_id, user_id)
         if pending is None:
             return None
-        if replied_to != pending.question_id and self._clock() > pending.deadline:
+        if replied_to != pending.question_id and self._clock.now().timestamp() > pending.deadline:
             return None
         when = None
         if pending.run_at or pending.until:

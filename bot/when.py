@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import texts
-from bot.store.db import stamp
+from bot.clock import stamp
 
 #: the words that start the time part of a command
 KEYWORDS = ("at", "in", "until")

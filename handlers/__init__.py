@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -16,15 +17,26 @@ from telegram.ext import (
 
 from bot import texts
 from bot.app import Services
+from bot.clock import Clock
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
-from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
+from handlers import (
+    admin,
+    approvals,
+    bulk,
+    callbacks,
+    picture_history,
+    pictures,
+    schedule,
+)
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
 
 log = logging.getLogger(__name__)
+
+#: any python-telegram-bot Application: a host's may carry its own context types
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 _NEW_MESSAGES = filters.UpdateType.MESSAGE  # edited messages do not re-run a command
 _PICTURES = filters.PHOTO | filters.Document.ALL
@@ -37,18 +49,18 @@ ADMIN_COMMANDS = {
     "removegroup": admin.removegroup_command,
     "link": admin.link_command,
     "unlink": admin.unlink_command,
-    "history": admin.history_command,
+    "history": admin.audit_command,
     "notify": admin.notify_command,
     "language": admin.language_command,
 }
 
 
 def install(
-    application: Application,
+    application: AnyApplication,
     config: AppConfig,
     *,
     group: int = 0,
-    clock: Clock = utc_clock,
+    clock: Clock | None = None,
     answer_all_buttons: bool = True,
 ) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
@@ -72,9 +84,11 @@ def install(
             CommandHandler(view_commands, pictures.view_command, filters=_NEW_MESSAGES),
             CommandHandler("cancel", pictures.cancel_command, filters=_NEW_MESSAGES),
             CommandHandler(
-                list(history.UNDO_COMMANDS), history.undo_command, filters=_NEW_MESSAGES
+                list(picture_history.UNDO_COMMANDS),
+                picture_history.undo_command,
+                filters=_NEW_MESSAGES,
             ),
-            CommandHandler("pictures", history.pictures_command, filters=_NEW_MESSAGES),
+            CommandHandler("pictures", picture_history.pictures_command, filters=_NEW_MESSAGES),
             CommandHandler("scheduled", schedule.scheduled_command, filters=_NEW_MESSAGES),
             CommandHandler("timezone", schedule.timezone_command, filters=_NEW_MESSAGES),
             *[
@@ -127,7 +141,7 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
-        await history.restore_pressed(update, context, message, value)
+        await picture_history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):
         await bulk.confirm_pressed(update, context, message, value)
     elif isinstance(value, callbacks.CancelSchedule):
@@ -138,10 +152,10 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await pictures.removal_answered(update, context, message, value)
 
 
-def _chain_lifecycle(application: Application, services: Services) -> None:
+def _chain_lifecycle(application: AnyApplication, services: Services) -> None:
     previous_init, previous_shutdown = application.post_init, application.post_shutdown
 
-    async def post_init(app: Application) -> None:
+    async def post_init(app: AnyApplication) -> None:
         await services.get()
         for language in LANGUAGES:  # English is also the menu of every other language
             code = None if language == ENGLISH else CODES[language]
@@ -149,7 +163,7 @@ def _chain_lifecycle(application: Application, services: Services) -> None:
         if previous_init:
             await previous_init(app)
 
-    async def post_shutdown(app: Application) -> None:
+    async def post_shutdown(app: AnyApplication) -> None:
         await services.aclose()
         if previous_shutdown:
             await previous_shutdown(app)

@@ -222,22 +222,22 @@ def _managers_text(managers: Managers) -> str:
 
 
 @command
-async def history_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
+async def audit_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
     numbers = [arg for arg in args if arg.isdecimal()]
     names = [arg for arg in args if not arg.isdecimal()]
     if len(numbers) > 1 or len(names) > 1:
         raise _Usage("history")
     alias = names[0] if names else None
-    rows = await cases.overview.history(
+    rows = await cases.overview.audit_log(
         actor, alias, int(numbers[0]) if numbers else DEFAULT_HISTORY
     )
     about = short(alias) if alias else None
     if not rows:
-        return texts.no_history(about)
-    return texts.history(about, [_history_line(row) for row in rows])
+        return texts.no_audit_rows(about)
+    return texts.audit_log(about, [_audit_line(row) for row in rows])
 
 
-def _history_line(row: AuditEntry) -> Text:
+def _audit_line(row: AuditEntry) -> Text:
     """One audit row: when (in the reader's locale), who, what, the outcome. The action and
     outcome are the audit log's own words (English, as stored), like its reasons."""
     who: object = str(row.user_id) if row.user_id is not None else texts.THE_BOT

@@ -8,7 +8,7 @@ from telegram.ext import ContextTypes
 from bot import texts
 from bot.approvals import Claim, Verdict
 from bot.domain import Action
-from bot.i18n import cut, joined
+from bot.i18n import Text, cut, joined
 from handlers.callbacks import Decision
 from handlers.common import presser, query_of, services_of
 from handlers.replies import ANONYMOUS, outcome_text, sorry, tr
@@ -40,7 +40,7 @@ async def decision_pressed(
         )
 
 
-def _answer(claim: Claim) -> texts.Text:
+def _answer(claim: Claim) -> Text:
     """What the press did (an alert when it decided nothing)."""
     proposal = claim.proposal
     if claim.verdict is Verdict.TOO_LATE:

@@ -2,11 +2,13 @@
 
 Telegram hands the bot whatever `callback_data` a client sends, on any message the bot sent, so
 a press is trusted only when its data is one of the buttons on that very message (Telegram
-fills in the message, not the client) and decodes to a value of this module.
+fills in the message, not the client) and decodes to a value of this module. Every wire
+format is written here and nowhere else (`Prefix`); bot/ hands the messenger typed values.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 
@@ -14,14 +16,28 @@ from telegram import CallbackQuery, Message
 
 from bot import texts
 from bot.config import ALIAS_PATTERN
+from bot.domain import Phase
 from bot.ids import positive_id
-from bot.proposals import APPROVE, REJECT
 
-REMOVE, KEEP = "del", "keep"
-RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
-CANCEL_SCHEDULE, CONFIRM_TIMED_REMOVAL = "sx", "dsy"
-#: the steps of a scheduled change a Cancel button may name (bot/schedule.py)
-PHASES = ("at", "until")
+# the buttons bot/ sends through its Messenger are values of its own; they are written here
+from bot.messenger import Decision as Decision
+
+
+class Prefix(enum.StrEnum):
+    """Every button's wire format starts with one of these, then `:`-separated numbers (and an
+    alias): the one place they are written."""
+
+    APPROVE = "ap"  # Decision: ap:<proposal id>
+    REJECT = "rj"  # Decision: rj:<proposal id>
+    REMOVE = "del"  # ConfirmRemoval: del:<asker>:<alias>
+    KEEP = "keep"  # KeepPicture: keep:<asker>
+    RESTORE = "rs"  # PickRestore: rs:<kept picture id>:<number shown>
+    CONFIRM_RESTORE = "rsy"  # ConfirmRestore: rsy:<asker>:<kept picture id>:<number shown>
+    CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
+    CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>:<phase>
+    CONFIRM_TIMED_REMOVAL = "dsy"  # ConfirmTimedRemoval: dsy:<asker>:<draft id>
+
+
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
@@ -29,17 +45,8 @@ NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Approve or Reject on a requester's proposal: `ap:<id>` / `rj:<id>` (bot/proposals.py
-    makes these buttons)."""
-
-    proposal_id: int
-    approve: bool
-
-
-@dataclass(frozen=True)
 class ConfirmRemoval:
-    """ "Remove it" under /delgrouppic: `del:<asker>:<alias>`."""
+    """ "Remove it" under /delgrouppic."""
 
     asker: int
     alias: str
@@ -47,15 +54,15 @@ class ConfirmRemoval:
 
 @dataclass(frozen=True)
 class KeepPicture:
-    """ "Keep it" under /delgrouppic: `keep:<asker>`."""
+    """ "Keep it" under /delgrouppic."""
 
     asker: int
 
 
 @dataclass(frozen=True)
 class PickRestore:
-    """ "Restore 3" under /pictures: `rs:<kept picture id>:<number shown>`; anyone may press
-    (rights are checked when the restore runs)."""
+    """ "Restore 3" under /pictures; anyone may press (rights are checked when the restore
+    runs)."""
 
     record: int
     number: int
@@ -63,7 +70,7 @@ class PickRestore:
 
 @dataclass(frozen=True)
 class ConfirmRestore:
-    """ "Restore it" under "Restore picture 3 on Family?": `rsy:<asker>:<id>:<number>`."""
+    """ "Restore it" under "Restore picture 3 on Family?"."""
 
     asker: int
     record: int
@@ -72,7 +79,7 @@ class ConfirmRestore:
 
 @dataclass(frozen=True)
 class ConfirmBulk:
-    """ "Change them" under the list of groups of a bulk change: `bk:<asker>:<bulk id>`."""
+    """ "Change them" under the list of groups of a bulk change."""
 
     asker: int
     bulk: int
@@ -80,18 +87,18 @@ class ConfirmBulk:
 
 @dataclass(frozen=True)
 class CancelSchedule:
-    """ "Cancel 2" under /scheduled: `sx:<scheduled change id>:<phase>`, the step it cancels
-    (at, or the until restore; None on buttons from before they named it); anyone shown it
+    """ "Cancel 2" under /scheduled, naming the step it cancels (the change at its time, or
+    the restore of an `until`; None on buttons from before they named it); anyone shown it
     may press (the rights are checked at the press)."""
 
     entry: int
-    phase: str | None = None
+    phase: Phase | None = None
 
 
 @dataclass(frozen=True)
 class ConfirmTimedRemoval:
-    """ "Remove it" under `/delgrouppic family at …`: `dsy:<asker>:<draft id>`; the times
-    are in the draft the store keeps (bot/schedule.py), not in the button."""
+    """ "Remove it" under `/delgrouppic family at …`; the times are in the draft the store
+    keeps (bot/schedule.py), not in the button."""
 
     asker: int
     draft: int
@@ -111,26 +118,31 @@ Callback = (
 
 def encode(value: Callback) -> str:
     """The callback_data for `value`; ValueError for a value `decode` would refuse."""
-    match value:
-        case Decision(proposal_id=number, approve=approve):
-            data = f"{APPROVE if approve else REJECT}:{number}"
-        case ConfirmRemoval(asker=asker, alias=alias):
-            data = f"{REMOVE}:{asker}:{alias}"
-        case KeepPicture(asker=asker):
-            data = f"{KEEP}:{asker}"
-        case PickRestore(record=record, number=number):
-            data = f"{RESTORE}:{record}:{number}"
-        case ConfirmRestore(asker=asker, record=record, number=number):
-            data = f"{CONFIRM_RESTORE}:{asker}:{record}:{number}"
-        case ConfirmBulk(asker=asker, bulk=bulk):
-            data = f"{CONFIRM_BULK}:{asker}:{bulk}"
-        case CancelSchedule(entry=entry, phase=phase):
-            data = f"{CANCEL_SCHEDULE}:{entry}" + (f":{phase}" if phase else "")
-        case ConfirmTimedRemoval(asker=asker, draft=draft):
-            data = f"{CONFIRM_TIMED_REMOVAL}:{asker}:{draft}"
+    data = ":".join(str(field) for field in _fields(value))
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
+
+
+def _fields(value: Callback) -> tuple[object, ...]:
+    """The prefix and the fields of `value`, in the order its wire format writes them."""
+    match value:
+        case Decision(proposal_id=number, approve=approve):
+            return (Prefix.APPROVE if approve else Prefix.REJECT, number)
+        case ConfirmRemoval(asker=asker, alias=alias):
+            return (Prefix.REMOVE, asker, alias)
+        case KeepPicture(asker=asker):
+            return (Prefix.KEEP, asker)
+        case PickRestore(record=record, number=number):
+            return (Prefix.RESTORE, record, number)
+        case ConfirmRestore(asker=asker, record=record, number=number):
+            return (Prefix.CONFIRM_RESTORE, asker, record, number)
+        case ConfirmBulk(asker=asker, bulk=bulk):
+            return (Prefix.CONFIRM_BULK, asker, bulk)
+        case CancelSchedule(entry=entry, phase=phase):
+            return (Prefix.CANCEL_SCHEDULE, entry, *([phase] if phase else []))
+        case ConfirmTimedRemoval(asker=asker, draft=draft):
+            return (Prefix.CONFIRM_TIMED_REMOVAL, asker, draft)
 
 
 def decode(data: str | None) -> Callback | None:
@@ -142,26 +154,26 @@ def decode(data: str | None) -> Callback | None:
     if number is None:
         return None
     rest = fields[1:]
-    if prefix in (APPROVE, REJECT) and not rest:
-        return Decision(number, approve=prefix == APPROVE)
-    if prefix == REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
+    if prefix in (Prefix.APPROVE, Prefix.REJECT) and not rest:
+        return Decision(number, approve=prefix == Prefix.APPROVE)
+    if prefix == Prefix.REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
-    if prefix == KEEP and not rest:
+    if prefix == Prefix.KEEP and not rest:
         return KeepPicture(number)
-    if prefix == CANCEL_SCHEDULE and len(rest) <= 1:
-        phase = rest[0] if rest else None
-        return CancelSchedule(number, phase) if phase in (None, *PHASES) else None
+    if prefix == Prefix.CANCEL_SCHEDULE and len(rest) <= 1:
+        phase = Phase(rest[0]) if rest and rest[0] in set(Phase) else None
+        return CancelSchedule(number, phase) if len(rest) == (phase is not None) else None
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None
     numbers = [n for n in ids if n is not None]
-    if prefix == RESTORE and len(numbers) == 1:
+    if prefix == Prefix.RESTORE and len(numbers) == 1:
         return PickRestore(number, numbers[0])
-    if prefix == CONFIRM_RESTORE and len(numbers) == 2:
+    if prefix == Prefix.CONFIRM_RESTORE and len(numbers) == 2:
         return ConfirmRestore(number, numbers[0], numbers[1])
-    if prefix == CONFIRM_BULK and len(numbers) == 1:
+    if prefix == Prefix.CONFIRM_BULK and len(numbers) == 1:
         return ConfirmBulk(number, numbers[0])
-    if prefix == CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
+    if prefix == Prefix.CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
         return ConfirmTimedRemoval(number, numbers[0])
     return None
 
@@ -187,14 +199,4 @@ def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:
 def is_ours(data: object) -> bool:
     """Whether callback data starts like one of this bot's buttons (for a host application that
     has buttons of its own): such a press is answered here, valid or not."""
-    return isinstance(data, str) and data.split(":", 1)[0] in (
-        APPROVE,
-        REJECT,
-        REMOVE,
-        KEEP,
-        RESTORE,
-        CONFIRM_RESTORE,
-        CONFIRM_BULK,
-        CANCEL_SCHEDULE,
-        CONFIRM_TIMED_REMOVAL,
-    )
+    return isinstance(data, str) and data.split(":", 1)[0] in set(Prefix)

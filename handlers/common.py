@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 
 from bot.app import Services
 from bot.domain import Actor, PhotoSource, Target
+from bot.i18n import Text
 from handlers.callbacks import ConfirmRemoval, ConfirmTimedRemoval, KeepPicture, encode
 from handlers.replies import ANONYMOUS, texts, tr
 
@@ -30,7 +31,8 @@ _COMMAND = re.compile(r"^/(?P<command>\w+)(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?
 
 
 def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data[SERVICES_KEY]
+    services: Services = context.application.bot_data[SERVICES_KEY]
+    return services
 
 
 def message_of(update: Update) -> Message:
@@ -123,7 +125,7 @@ def photo_source(message: Message | None) -> PhotoSource | None:
 
 def removal_question(
     target: Target, confirm: ConfirmRemoval | ConfirmTimedRemoval
-) -> tuple[texts.Text, InlineKeyboardMarkup]:
+) -> tuple[Text, InlineKeyboardMarkup]:
     """The question before a removal (a requester's: before proposing it), and its Remove it
     (or Propose it) and Keep it buttons, which only the asker may press."""
     remove, question = (
@@ -138,7 +140,7 @@ def removal_question(
     return question, InlineKeyboardMarkup([buttons])
 
 
-async def presser(update: Update, refusal: texts.Text) -> Actor | None:
+async def presser(update: Update, refusal: Text) -> Actor | None:
     """The person pressing a button; None, the press answered with `refusal`, for a press made
     as a chat (an anonymous admin), which could be anyone's."""
     actor = actor_of(update)

@@ -1,4 +1,5 @@
-"""The `Messenger` that bot/ is given: python-telegram-bot calls, plain text only."""
+"""The Telegram side of bot/'s `Messenger`: python-telegram-bot calls, plain text only, each
+button's data written by the codec."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
-from bot.messenger import Button
+from bot.messenger import SaidButton
+from handlers.callbacks import encode
 
 
-def keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: Sequence[SaidButton]) -> InlineKeyboardMarkup | None:
     """One row of callback buttons; None for none."""
     if not buttons:
         return None
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in buttons]]
+        [[InlineKeyboardButton(label, callback_data=encode(press)) for label, press in buttons]]
     )
 
 
@@ -28,19 +30,21 @@ class TelegramMessenger:
     def __init__(self, bot: Bot) -> None:
         self._bot = bot
 
-    async def send(self, chat_id: int, text: str, buttons: Sequence[Button] = ()) -> int:
+    async def send(self, chat_id: int, text: str, buttons: Sequence[SaidButton] = ()) -> int:
         message = await self._bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
         return message.message_id
 
     async def send_photo(
-        self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[Button] = ()
+        self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[SaidButton] = ()
     ) -> int:
         message = await self._bot.send_photo(
             chat_id, jpeg, caption=caption, reply_markup=keyboard(buttons)
         )
         return message.message_id
 
-    async def set_buttons(self, chat_id: int, message_id: int, buttons: Sequence[Button]) -> None:
+    async def set_buttons(
+        self, chat_id: int, message_id: int, buttons: Sequence[SaidButton]
+    ) -> None:
         await self._bot.edit_message_reply_markup(
             chat_id, message_id, reply_markup=keyboard(buttons)
         )

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, MessageRef, PhotoSource, Refusal
+from bot.domain import Action, Actor, How, MessageRef, PhotoSource, Refusal
 from bot.i18n import Text, cut, joined
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When, parse, split
@@ -59,7 +59,7 @@ async def submit(
     name: str | None,
     photo: PhotoSource | None,
     when: When,
-    how: str | None = None,
+    how: How | None = None,
 ) -> None:
     """Schedule a change; the bot's reply says when it runs, and later how it went."""
     scheduler = await scheduler_of(context)

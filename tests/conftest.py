@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 import handlers
 from bot.app import Services
+from bot.clock import Clock
 from bot.config import parse_config
 from bot.domain import Role
 from bot.store import Store
@@ -59,17 +61,26 @@ def raw_config(tmp_path, green_url: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-class FakeClock:
-    """The bot's clock in tests: starts at the real time, moves only when told."""
+class FakeClock(Clock):
+    """The bot's clock in tests: starts at `start` (the real time), moves only when told; what
+    sleeps on it (the scheduler) wakes when it has moved far enough."""
 
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
+    def __init__(self, start: datetime | None = None) -> None:
+        self.moment = start or datetime.now(UTC)
+        self._moved = asyncio.Event()
 
-    def __call__(self) -> datetime:
-        return self.now
+    def now(self) -> datetime:
+        return self.moment
 
     def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+        self.moment += timedelta(**delta)
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    async def sleep(self, seconds: float) -> None:
+        deadline = self.moment + timedelta(seconds=seconds)
+        while self.moment < deadline:
+            await self._moved.wait()
 
 
 #: what the store holds, table by table, without the timestamps and ids (see `Bot.tables`)
@@ -167,10 +178,12 @@ async def start_bot(
     telegram: FakeTelegram | None = None,
     *,
     grants: bool = True,
+    clock: FakeClock | None = None,
 ) -> tuple[Bot, Application]:
-    """The bot on `raw`; `grants`: give ADMIN, WORK_ADMIN and REQUESTER their usual roles."""
+    """The bot on `raw`; `grants`: give ADMIN, WORK_ADMIN and REQUESTER their usual roles;
+    `clock`: the clock of a bot before a restart (a new one from now on, else)."""
     telegram = telegram or FakeTelegram(token=BOT_TOKEN)
-    clock = FakeClock()
+    clock = clock or FakeClock()
     application = (
         ApplicationBuilder()
         .token(BOT_TOKEN)

@@ -196,6 +196,7 @@ async def test_a_removal_with_a_time_is_asked_first_and_kept_once_at_the_press(
     assert len(await bot.store.schedules.pending()) == 1
     assert gowa.requests == []  # not yet: due in 3 s
 
+    bot.clock.advance(seconds=3)
     await until(lambda: question.content.startswith("Done"), timeout=30)
     assert question.content == "Done: the picture of Team is removed."
     assert TEAM not in gowa.avatars
@@ -277,7 +278,7 @@ def test_every_value_survives_a_round_trip_within_telegrams_64_bytes(value: Call
 
 
 def test_the_decision_buttons_the_core_makes_decode():
-    assert [decode(data) for _, data in decision_buttons(7)] == [
+    assert [decode(encode(press)) for _, press in decision_buttons(7)] == [
         Decision(7, approve=True),
         Decision(7, approve=False),
     ]

@@ -25,6 +25,7 @@ from tests.conftest import (
     WORK,
     WORK_ADMIN,
     Bot,
+    FakeClock,
     raw_config,
     shut_down,
     start_bot,
@@ -47,10 +48,14 @@ SCHEDULED = re.compile(
 
 @contextlib.asynccontextmanager
 async def running(
-    raw: dict[str, Any], fake: FakeGreenApi, telegram: FakeTelegram | None = None
+    raw: dict[str, Any],
+    fake: FakeGreenApi,
+    telegram: FakeTelegram | None = None,
+    clock: FakeClock | None = None,
 ) -> AsyncIterator[Bot]:
-    """The bot on `raw` until the block ends (a second one on the same store: a restart)."""
-    bot, application = await start_bot(raw, fake, telegram, grants=telegram is None)
+    """The bot on `raw` until the block ends (a second one on the same store, with the first
+    one's telegram and clock: a restart)."""
+    bot, application = await start_bot(raw, fake, telegram, grants=telegram is None, clock=clock)
     try:
         yield bot
     finally:
@@ -86,6 +91,7 @@ async def test_a_picture_set_at_a_time_goes_up_then_and_the_reply_says_so(bot: B
     assert reply.content.endswith("/scheduled lists it, with a button to cancel it.")
     assert bot.green.set_calls() == []  # not yet: it is due in 3 s
 
+    bot.clock.advance(seconds=3)
     done = await outcome(bot, reply, "Done: Family has a new picture.")
     assert f"\n{bot.green.avatar_of(FAMILY)}" in done
     assert len(bot.green.set_calls()) == 1
@@ -104,6 +110,7 @@ async def test_until_sets_now_and_puts_the_earlier_picture_back_then(bot: Bot):
     first, holiday = set_files(bot)
     assert first != holiday
 
+    bot.clock.advance(seconds=3)
     await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
     assert set_files(bot)[-1] == first  # the earlier picture is back
     await until(lambda: "comes back" not in reply.content)
@@ -121,7 +128,8 @@ async def test_a_scheduled_change_survives_a_restart_before_its_time(tmp_path, g
         assert SCHEDULED.match(reply.content)
     assert fake.set_calls() == []
 
-    async with running(raw, fake, bot.telegram) as bot:
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:
+        bot.clock.advance(seconds=3)
         await outcome(bot, reply, "Done: Family has a new picture.")
         assert len(fake.set_calls()) == 1
 
@@ -136,7 +144,8 @@ async def test_the_until_restore_survives_a_restart_in_between(tmp_path, green):
         reply = await schedule(bot, owner, "/setgrouppic family until in 4s", photo_bytes(700, 700))
         await outcome(bot, reply, "The earlier picture comes back at")
 
-    async with running(raw, fake, bot.telegram):
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:
+        bot.clock.advance(seconds=4)
         await until(lambda: len(fake.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
         first, _holiday, back = (call.file for call in fake.set_calls())
         assert back == first
@@ -231,6 +240,7 @@ async def test_a_change_whose_author_lost_the_right_is_cancelled_and_the_author_
     assert reply.content.startswith("Scheduled for ")
     await bot.store.grants.remove(ADMIN, "family")  # revoked before its time
 
+    bot.clock.advance(seconds=3)
     said = await outcome(bot, reply, "not made")
     assert said == (
         "The scheduled change was not made: Ada may no longer change the picture of Family."
@@ -248,6 +258,7 @@ async def test_a_picture_changed_between_at_and_until_is_not_overwritten(bot: Bo
     await admin.send_photo(photo_bytes(640, 640), caption="/setgrouppic family")  # Ada's own
     await bot.deliver()
 
+    bot.clock.advance(seconds=4)
     said = await outcome(bot, reply, "not put back")
     assert said == (
         "The earlier picture of Family was not put back: Ada changed the picture since, "
@@ -295,6 +306,11 @@ async def test_times_are_read_and_shown_in_the_readers_zone(bot: Bot):
 
 async def test_unusable_times_get_plain_answers_and_nothing_is_kept(bot: Bot):
     owner = bot.user(OWNER, "Olga")
+    # noon, so that the next 8:00 comes before the next 9:00 whenever the test runs (between
+    # 8:00 and 9:00 the next 8:00 is tomorrow's, after today's 9:00)
+    now = bot.clock.now()
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    bot.clock.advance(seconds=(noon - now).total_seconds())
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 2020-01-01 10:00")
     assert (await bot.answer(owner)).startswith("Sorry, Wed 1 Jan 10:00 (UTC) has passed")
     await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 9:00 until 8:00")
@@ -322,6 +338,7 @@ async def test_a_requesters_scheduled_change_is_a_proposal_whose_approval_keeps_
     assert told.startswith(
         "Your proposal to change the picture of Family was approved by Ada (222). To be made at"
     )
+    bot.clock.advance(seconds=5)
     done = await bot.telegram.wait_for_bot_message(
         requester, contains="Done: Family has a new picture.", timeout=OUTCOME_TIMEOUT
     )
@@ -350,6 +367,7 @@ async def test_a_removal_and_an_undo_can_be_scheduled_too(bot: Bot):
     owner = bot.user(OWNER, "Olga")
     first, reply = await undo_in_3s(bot, owner)
     assert "put back the earlier picture of Family" in reply.content
+    bot.clock.advance(seconds=3)
     await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
     assert set_files(bot)[-1] == first
     answer = await bot.say(owner, "/delgrouppic family in 1h")  # Green API cannot remove
@@ -465,6 +483,7 @@ async def test_a_list_at_a_time_schedules_one_change_per_accepted_group(
     def told() -> list[str]:
         return [m.content for m in bot.telegram.bot_messages(admin) if "new picture" in m.content]
 
+    bot.clock.advance(seconds=3)
     await until(lambda: len(told()) == 2, timeout=OUTCOME_TIMEOUT)  # one message per group
     assert sorted(told()) == [
         f"Done: Family has a new picture.\n{bot.green.avatar_of(FAMILY)}",
@@ -486,6 +505,8 @@ async def test_star_until_a_time_puts_every_earlier_picture_back(bot: Bot):
     assert question.history[0].text == "I will change the picture of these 2 groups: family, work."
     assert question.content.startswith("The earlier picture comes back at "), question.content
 
+    await until(lambda: len(bot.green.set_calls()) == 4, timeout=OUTCOME_TIMEOUT)
+    bot.clock.advance(seconds=3)
     await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
     holiday = {r.form["groupId"]: r.file for r in bot.green.set_calls()[2:4]}
     assert holiday[FAMILY] != first[FAMILY]
@@ -550,6 +571,7 @@ async def test_a_requesters_list_with_a_time_is_one_proposal_kept_for_its_time(b
         ("work", ADMIN, REQUESTER),
     ]
 
+    bot.clock.advance(seconds=3)
     await until(lambda: len(told(bot, "new picture")) == 2, timeout=OUTCOME_TIMEOUT)
     assert sorted(told(bot, "new picture")) == [
         f"Done: Family has a new picture.\n{bot.green.avatar_of(FAMILY)}",
@@ -615,6 +637,8 @@ async def test_until_on_a_requesters_list_puts_the_earlier_pictures_back(bot: Bo
     await bot.user(ADMIN, "Ada").press(copy, copy.callback_data("Approve"))
     await bot.deliver()
 
+    await until(lambda: len(bot.green.set_calls()) == 4, timeout=OUTCOME_TIMEOUT)
+    bot.clock.advance(seconds=4)
     await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
     assert set_by_group(bot, slice(2, 4)) == {FAMILY: copy.photo, WORK: copy.photo}
     assert set_by_group(bot, slice(4, None)) == first  # the earlier pictures are back
@@ -637,6 +661,7 @@ async def test_a_requesters_undo_list_with_a_time_is_worked_out_and_made_then(bo
         "Your proposal to undo the last picture change of family, work was approved by Ada"
         f" ({ADMIN}). To be made at "
     )
+    bot.clock.advance(seconds=3)
     await until(lambda: len(bot.green.set_calls()) == 6, timeout=OUTCOME_TIMEOUT)
     assert set_by_group(bot, slice(4, None)) == first  # each group's earlier picture
     await until(lambda: rows(bot, "SELECT how, status FROM schedules") == [("undo", "done")] * 2)
@@ -664,6 +689,7 @@ async def test_a_requesters_undo_with_a_time_is_proposed_and_made_then(bot: Bot)
         " To be made at "
     )
     assert len(bot.green.set_calls()) == 2  # not yet: worked out and made at its time
+    bot.clock.advance(seconds=3)
     await until(lambda: len(bot.green.set_calls()) == 3, timeout=OUTCOME_TIMEOUT)
     assert set_files(bot)[-1] == first  # the earlier picture is back
     await until(lambda: told(bot, "new picture"), timeout=OUTCOME_TIMEOUT)

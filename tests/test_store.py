@@ -17,6 +17,7 @@ from bot.domain import (
     ProposalStatus,
     Role,
     ScheduledChange,
+    ScheduleStatus,
 )
 from bot.store import MIGRATIONS, Store, connect
 from bot.store.operations import Claim
@@ -472,7 +473,9 @@ async def test_a_scheduled_change_is_taken_up_and_moved_on_by_one_instance_only(
     )
     assert sorted(moved) == [False, True]
     assert await two.schedules.claim(entry_id)  # the `until` came due
-    closed = await asyncio.gather(*(s.schedules.finish(entry_id, "done") for s in (one, two)))
+    closed = await asyncio.gather(
+        *(s.schedules.finish(entry_id, ScheduleStatus.DONE) for s in (one, two))
+    )
     assert sorted(closed) == [False, True]
     assert (await one.schedules.get(entry_id)).status == "done"  # type: ignore[union-attr]
     await one.close()

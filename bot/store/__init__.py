@@ -19,18 +19,19 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.store import schema
 from bot.store.audit import AuditTable
 from bot.store.bulks import Bulks
 from bot.store.db import Database, SQLiteDatabase
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
-from bot.store.history import PictureHistory
-from bot.store.languages import Languages
+from bot.store.languages import LanguageTable
 from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.pace import AccountPace
+from bot.store.pictures import PictureTable
 from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
 from bot.store.proposals import Proposals
 from bot.store.schedules import Schedules, Timezones
@@ -58,8 +59,8 @@ class Store:
         self.proposals = Proposals(db)
         self.operations = Operations(db)
         self.notifications = Notifications(db)
-        self.languages = Languages(db)
-        self.history = PictureHistory(db)
+        self.languages = LanguageTable(db)
+        self.pictures = PictureTable(db)
         self.bulks = Bulks(db)
         self.pace = AccountPace(db)
         self.pending_photos = PendingPhotos(db)
@@ -69,10 +70,13 @@ class Store:
         self.timezones = Timezones(db)
 
     @classmethod
-    async def open(cls, target: str | Path) -> Store:
+    async def open(cls, target: str | Path, clock: Clock | None = None) -> Store:
         """Open and migrate the database: a SQLite file's path (its folders and schema are made
-        as needed), or a `postgresql://` URL (StoreUnavailable when it cannot be reached)."""
+        as needed), or a `postgresql://` URL (StoreUnavailable when it cannot be reached).
+        `clock` writes its timestamps (the wall clock when none is given)."""
         db = await connect(target)
+        if clock is not None:
+            db.clock = clock
         try:
             await schema.migrate(db)
         except BaseException:

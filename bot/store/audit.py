@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from bot.domain import AuditEntry, AuditOutcome
-from bot.store.db import Database, Row, utc_now
+from bot.store.db import Database, Row
 
 
 def _entry(row: Row) -> AuditEntry:
@@ -22,7 +22,7 @@ class AuditTable:
             " reason, url, requested_by, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
             " (SELECT id FROM groups WHERE alias = ?))",
             (
-                entry.at or utc_now(),
+                entry.at or self._db.clock.stamp(),
                 entry.user_id,
                 entry.chat_id,
                 entry.action,

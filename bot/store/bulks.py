@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain import Actor, BulkKind, BulkRefusal, NoUndo
+from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo
 from bot.i18n import Text, from_renderings, renderings
-from bot.store.db import Database, Row, utc_now
+from bot.store.db import Database, Row
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,7 @@ class BulkRecord:
     chat_id: int | None
     message_id: int | None
     refused: tuple[BulkRefusal, ...]
-    #: asked | running | done; a requester's: asked | proposed | running | done, or rejected |
-    #: expired
-    status: str
+    status: BulkStatus
     created_at: str
     #: a requester's list: the picture the deciders saw, and who decided
     jpeg: bytes | None = None
@@ -71,7 +69,7 @@ def _record(row: Row) -> BulkRecord:
         chat_id=row["chat_id"],
         message_id=row["message_id"],
         refused=_refusals(row["refused"]),
-        status=row["status"],
+        status=BulkStatus(row["status"]),
         created_at=row["created_at"],
         jpeg=row["jpeg"],
         side=row["side"],
@@ -115,7 +113,7 @@ class Bulks:
                 names,
                 file_id,
                 file_size,
-                utc_now(),
+                self._db.clock.stamp(),
                 *times,
                 ",".join(str(i) for i in group_ids),
                 json.dumps([_refusal(r) for r in refused]),
@@ -176,7 +174,7 @@ class Bulks:
                 requester.chat_id,
                 names,
                 json.dumps([_refusal(r) for r in refused]),
-                utc_now(),
+                self._db.clock.stamp(),
                 decider.user_id,
                 decider.name,
             ),

@@ -14,23 +14,15 @@ import contextvars
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from bot.clock import Clock
+
 Row = dict[str, Any]
 Parameters = Sequence[Any]
-
-
-def stamp(moment: datetime) -> str:
-    """The store's timestamp format (ISO 8601 in UTC), which also sorts as text."""
-    return moment.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def utc_now() -> str:
-    return stamp(datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -48,6 +40,8 @@ class Database(ABC):
     #: appended to a SELECT that claims rows: other instances' transactions skip them
     #: (PostgreSQL's `FOR UPDATE SKIP LOCKED`; nothing on SQLite, whose one writer is enough)
     skip_locked: str = ""
+    #: where the table modules' timestamps come from (`Store.open` sets the bot's one clock)
+    clock: Clock = Clock()
 
     @abstractmethod
     def transaction(self) -> contextlib.AbstractAsyncContextManager[None]:

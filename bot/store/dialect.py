@@ -14,7 +14,7 @@ How a store module writes SQL that runs on both (SQLite and PostgreSQL):
   written, as on SQLite.
 - Values: int, str, bytes, float and None. Pass each parameter as the column's type (an int
   for an INTEGER column, a str for a TEXT one): PostgreSQL does not convert between them.
-  Timestamps are ISO 8601 TEXT (`utc_now()`), compared as text. No booleans: 0 and 1 in an
+  Timestamps are ISO 8601 TEXT (`bot.clock.stamp()`), compared as text. No booleans: 0 and 1 in an
   INTEGER column.
 - Functions both have: COALESCE/IFNULL, LOWER, UPPER, LENGTH, COUNT, MIN, MAX, SUM, `||`.
   Not SQLite-only ones (`datetime()`, `strftime()`, `json_extract()`, `rowid`, `GLOB`).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import ANY_GROUP, Grant, Group, Role
-from bot.store.db import Database, Parameters, utc_now
+from bot.store.db import Database, Parameters
 
 _SELECT = (
     "SELECT grants.user_id, IFNULL(groups.alias, '*') AS scope, grants.role,"
@@ -32,7 +32,7 @@ class Grants:
             await self._db.execute(
                 "INSERT INTO grants (user_id, group_id, role, granted_by, granted_at)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (user_id, group_id, role.value, granted_by, utc_now()),
+                (user_id, group_id, role.value, granted_by, self._db.clock.stamp()),
             )
         return True
 

@@ -3,10 +3,10 @@ Telegram app showed last."""
 
 from __future__ import annotations
 
-from bot.store.db import Database, utc_now
+from bot.store.db import Database
 
 
-class Languages:
+class LanguageTable:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -23,7 +23,7 @@ class Languages:
             "INSERT INTO languages (user_id, chosen, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET chosen = excluded.chosen,"
             " updated_at = excluded.updated_at",
-            (user_id, language, utc_now()),
+            (user_id, language, self._db.clock.stamp()),
         )
 
     async def saw(self, user_id: int, language: str) -> None:
@@ -32,5 +32,5 @@ class Languages:
             "INSERT INTO languages (user_id, seen, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET seen = excluded.seen,"
             " updated_at = excluded.updated_at",
-            (user_id, language, utc_now()),
+            (user_id, language, self._db.clock.stamp()),
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.store.db import Database, utc_now
+from bot.store.db import Database
 
 
 class Notifications:
@@ -16,7 +16,7 @@ class Notifications:
             await self._db.execute(
                 "INSERT INTO notify_optouts (user_id, at) VALUES (?, ?)"
                 " ON CONFLICT (user_id) DO NOTHING",
-                (user_id, utc_now()),
+                (user_id, self._db.clock.stamp()),
             )
 
     async def opted_out(self) -> set[int]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from bot.domain import Operation, OperationStatus
-from bot.store.db import Database, Parameters, utc_now
+from bot.domain import Operation, OperationStatus, how_of
+from bot.store.db import Database, Parameters
 
 _FIELDS = [field.name for field in fields(Operation) if field.name != "id"]
-_COLUMNS = {field.name for field in fields(Operation)} - {"status"}
+_COLUMNS = {field.name for field in fields(Operation)} - {"status", "how"}
 _OPEN = "status IN ('pending', 'running')"
 
 
@@ -34,7 +34,7 @@ class Operations:
         """Write an accepted change down (claimed by `claim`'s instance, when given); its id, or
         None when its request key already has one (a second press or a redelivered update:
         checked and recorded in one step)."""
-        now = utc_now()
+        now = self._db.clock.stamp()
         values = {
             **{name: getattr(operation, name) for name in _FIELDS},
             "status": OperationStatus(operation.status).value,
@@ -118,7 +118,7 @@ class Operations:
         """The downloaded and prepared picture of a change written down before it."""
         await self._db.execute(
             "UPDATE operations SET jpeg = ?, side = ?, updated_at = ? WHERE id = ?",
-            (jpeg, side, utc_now(), operation_id),
+            (jpeg, side, self._db.clock.stamp(), operation_id),
         )
 
     async def set_reply(self, operation_id: int, chat_id: int, message_id: int) -> None:
@@ -127,14 +127,14 @@ class Operations:
         await self._db.execute(
             "UPDATE operations SET reply_chat_id = ?, reply_message_id = ?, updated_at = ?"
             f" WHERE id = ? AND {_OPEN}",
-            (chat_id, message_id, utc_now(), operation_id),
+            (chat_id, message_id, self._db.clock.stamp(), operation_id),
         )
 
     async def start_attempt(self, operation_id: int) -> None:
         await self._db.execute(
             "UPDATE operations SET status = 'running', attempts = attempts + 1,"
             " updated_at = ? WHERE id = ?",
-            (utc_now(), operation_id),
+            (self._db.clock.stamp(), operation_id),
         )
 
     async def finish(
@@ -153,7 +153,7 @@ class Operations:
         written = await self._db.execute(
             "UPDATE operations SET status = ?, url = ?, reason = ?, jpeg = NULL,"
             f" updated_at = ? WHERE id = ? AND claimed_by = ? AND {_OPEN}",
-            (status.value, url, reason, utc_now(), operation_id, owner),
+            (status.value, url, reason, self._db.clock.stamp(), operation_id, owner),
         )
         return written.rowcount == 1
 
@@ -163,6 +163,7 @@ class Operations:
             Operation(
                 **{name: value for name, value in row.items() if name in _COLUMNS},
                 status=OperationStatus(row["status"]),
+                how=how_of(row["how"]),
             )
             for row in rows
         ]

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.domain import Group, Proposal, ProposalStatus, ProposedGroup
+from bot.domain import Group, How, Proposal, ProposalStatus, ProposedGroup, how_of
 from bot.store.db import Database, Row
 
 
 def _proposal(row: Row, groups: tuple[ProposedGroup, ...]) -> Proposal:
-    return Proposal(**{**row, "status": ProposalStatus(row["status"]), "groups": groups})
+    return Proposal(
+        **{
+            **row,
+            "status": ProposalStatus(row["status"]),
+            "how": how_of(row["how"]),
+            "groups": groups,
+        }
+    )
 
 
 class Proposals:
@@ -31,7 +38,7 @@ class Proposals:
         request_key: str | None = None,
         run_at: str | None = None,
         until_at: str | None = None,
-        how: str | None = None,
+        how: How | None = None,
         listed: bool = False,
     ) -> Proposal | None:
         """Store a pending proposal for `groups`, its copies not sent yet; None when

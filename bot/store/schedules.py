@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from bot.domain import ScheduledChange
-from bot.store.db import Database, Parameters, utc_now
+from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
+from bot.store.db import Database, Parameters
 
 _FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
 
@@ -17,7 +17,7 @@ class Schedules:
     async def add(self, entry: ScheduledChange) -> int | None:
         """Keep a scheduled change; its id, or None when its request already has one."""
         values = {name: getattr(entry, name) for name in _FIELDS}
-        values["created_at"] = entry.created_at or utc_now()
+        values["created_at"] = entry.created_at or self._db.clock.stamp()
         written = await self._db.execute(
             f"INSERT INTO schedules ({', '.join(_FIELDS)})"
             f" VALUES ({', '.join('?' * len(_FIELDS))})"
@@ -53,7 +53,12 @@ class Schedules:
             "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
         )
 
-    async def claim(self, entry_id: int, status: str = "running", phase: str | None = None) -> bool:
+    async def claim(
+        self,
+        entry_id: int,
+        status: ScheduleStatus = ScheduleStatus.RUNNING,
+        phase: Phase | None = None,
+    ) -> bool:
         """Move a pending entry to `status` (running, or cancelled), when it waits for `phase`
         (None: whichever); False when it no longer waits for it (taken up, moved on to its
         next phase, or cancelled, by someone else first)."""
@@ -103,7 +108,9 @@ class Schedules:
         )
         return written.rowcount == 1
 
-    async def finish(self, entry_id: int, status: str, reason: str | None = None) -> bool:
+    async def finish(
+        self, entry_id: int, status: ScheduleStatus, reason: str | None = None
+    ) -> bool:
         """Close a running entry; False when it was closed already (by another instance)."""
         written = await self._db.execute(
             "UPDATE schedules SET status = ?, reason = ?, jpeg = NULL"
@@ -114,7 +121,17 @@ class Schedules:
 
     async def _select(self, where: str, parameters: Parameters) -> list[ScheduledChange]:
         rows = await self._db.fetch_all(f"SELECT * FROM schedules {where}", parameters)
-        return [ScheduledChange(**row) for row in rows]
+        return [
+            ScheduledChange(
+                **{
+                    **row,
+                    "phase": Phase(row["phase"]),
+                    "status": ScheduleStatus(row["status"]),
+                    "how": how_of(row["how"]),
+                }
+            )
+            for row in rows
+        ]
 
 
 class Timezones:
@@ -130,5 +147,5 @@ class Timezones:
             "INSERT INTO timezones (user_id, zone, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET zone = excluded.zone,"
             " updated_at = excluded.updated_at",
-            (user_id, zone, utc_now()),
+            (user_id, zone, self._db.clock.stamp()),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.db import Database, utc_now
+from bot.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class AuthAlerts:
         written = await self._db.execute(
             "INSERT INTO auth_alerts (provider, since) VALUES (?, ?)"
             " ON CONFLICT (provider) DO NOTHING",
-            (provider, utc_now()),
+            (provider, self._db.clock.stamp()),
         )
         return written.rowcount == 1
 

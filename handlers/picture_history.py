@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, BulkKind, PictureRecord, Refusal, Result
+from bot.domain import Action, Actor, BulkKind, How, PictureRecord, Refusal, Result
 from bot.service import UndoRefused
 from handlers import bulk, schedule
 from handlers.answers import Answer
@@ -45,7 +45,7 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         await bulk.ask(message, context, actor, BulkKind.UNDO, name, None, when)
         return
     if when is not None:  # its reply says when; /scheduled can cancel it until then
-        await schedule.submit(message, context, actor, action, name, None, when, how="undo")
+        await schedule.submit(message, context, actor, action, name, None, when, how=How.UNDO)
         return
     service = await services_of(context).get()
     answer = Answer(request=message)

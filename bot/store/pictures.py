@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from bot.domain import Before, PictureRecord
-from bot.store.db import Database, Row, utc_now
+from bot.clock import stamp
+from bot.domain import Before, How, PictureRecord, how_of
+from bot.store.db import Database, Row
 
 
 def _record(row: Row) -> PictureRecord:
-    return PictureRecord(**{**row, "before_state": Before(row["before_state"])})
+    return PictureRecord(
+        **{**row, "before_state": Before(row["before_state"]), "how": how_of(row["how"])}
+    )
 
 
-class PictureHistory:
+class PictureTable:
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -25,7 +28,7 @@ class PictureHistory:
         group_id: int | None,
         provider: str,
         action: str,
-        how: str | None,
+        how: How | None,
         actor_id: int,
         actor_name: str,
         before_state: Before,
@@ -36,7 +39,7 @@ class PictureHistory:
         counts once `settle` says the change was made). A second call for the same operation
         (a resumed change) keeps the first reading. Readings of changes that never ended (a
         crash, then too old to resume) go after a day."""
-        stale = (datetime.now(UTC) - timedelta(days=1)).isoformat(timespec="seconds")
+        stale = stamp(self._db.clock.now() - timedelta(days=1))
         await self._db.execute("DELETE FROM pictures WHERE done = 0 AND at < ?", (stale,))
         await self._db.execute(
             "INSERT INTO pictures (target_key, target, group_id, provider, operation_id, action,"
@@ -56,7 +59,7 @@ class PictureHistory:
                 before_state.value,
                 before_jpeg,
                 before_side,
-                utc_now(),
+                self._db.clock.stamp(),
             ),
         )
 
@@ -87,7 +90,7 @@ class PictureHistory:
             await self._db.execute(
                 "UPDATE pictures SET done = 1, after_jpeg = ?, after_side = ?, after_url = ?,"
                 " at = ? WHERE operation_id = ?",
-                (after_jpeg, after_side, after_url, utc_now(), operation_id),
+                (after_jpeg, after_side, after_url, self._db.clock.stamp(), operation_id),
             )
             row = await self._db.fetch_one(
                 "SELECT target_key FROM pictures WHERE operation_id = ?", (operation_id,)

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 Reading = tuple[Before, PreparedPicture | None]
 
 
-class History:
+class PictureHistory:
     def __init__(self, store: Store, *, keep: int, timeout: float) -> None:
         self._store = store
         self.keep = keep
@@ -38,16 +38,16 @@ class History:
 
     async def latest(self, change_target: Change | str, limit: int = 1) -> list[PictureRecord]:
         key = change_target if isinstance(change_target, str) else target_key(change_target.target)
-        return await self._store.history.latest(key, limit)
+        return await self._store.pictures.latest(key, limit)
 
     async def before(self, operation_id: int, change: Change) -> None:
         """Read and keep what the target has now, before `change` runs (once per change: a
         resumed change keeps its first reading)."""
-        if await self._store.history.began(operation_id):
+        if await self._store.pictures.began(operation_id):
             return
         state, picture = await self._read(change)
         target = change.target
-        await self._store.history.begin(
+        await self._store.pictures.begin(
             operation_id=operation_id,
             target_key=target_key(target),
             target=target.audit_name,
@@ -65,7 +65,7 @@ class History:
     async def settle(self, operation_id: int, change: Change, result: PictureResult) -> None:
         """The change ended with `result`; join the caller's transaction."""
         picture = None if change.action is Action.DELETE_GROUP_PICTURE else change.picture
-        await self._store.history.settle(
+        await self._store.pictures.settle(
             operation_id,
             made=result.ok,
             after_jpeg=picture.jpeg if picture else None,

@@ -1,0 +1,32 @@
+"""The one clock: every part of the bot that reads the time (the store's timestamps, leases,
+proposal expiry, the scheduler, photo waits) asks the `Clock` the wiring built, so that tests
+move one fake clock instead of waiting on the wall clock.
+
+Intervals measured for pacing and retries (`time.monotonic`) are not times of day and stay on
+the event loop's own clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+
+def stamp(moment: datetime) -> str:
+    """The store's timestamp format (ISO 8601 in UTC, whole seconds), which sorts as text."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+class Clock:
+    """The wall clock (UTC)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def stamp(self) -> str:
+        """Now, in the store's timestamp format."""
+        return stamp(self.now())
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait until `seconds` have passed on this clock."""
+        await asyncio.sleep(seconds)
