@@ -47,8 +47,6 @@ class Verdict(enum.Enum):
     EXPIRED = "expired"
     #: approved after the time its earlier picture was to come back: closed, nothing made
     TOO_LATE = "too_late"
-    #: every group it was for was removed: closed, nothing made
-    GONE = "gone"
     NOT_ALLOWED = "not_allowed"
     UNKNOWN = "unknown"
 
@@ -109,15 +107,12 @@ class Approvals:
             await self._expire(proposal)
             return Claim(Verdict.EXPIRED, proposal)
         action = Action(proposal.action)
-        groups = await self._box.live_groups(proposal)
+        groups = await self._box.live_groups(proposal)  # not empty: it goes with its last group
         gone = tuple(
             group.alias
             for group in proposal.groups
             if group.group_id not in {live.id for live in groups}
         )
-        if not groups:
-            await self._close(proposal, texts.groups_gone(proposal.names))
-            return Claim(Verdict.GONE, proposal, gone=gone)
         missing = [
             group
             for group in groups

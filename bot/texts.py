@@ -506,10 +506,6 @@ def closed_because(asked: object, why: object) -> Text:
     return _("Your proposal to {what} was closed: {why}. Nothing was changed.", what=asked, why=why)
 
 
-def groups_gone(names: str) -> Text:
-    return _("its groups were removed since ({names})", names=names)
-
-
 def too_late_until(until_at: str) -> Text:
     return _(
         "it was approved after {until}, the time its earlier picture was to come back",
@@ -526,7 +522,6 @@ def gone_named(names: str) -> Text:
     return _("Removed since, so left out: {names}.", names=names)
 
 
-GONE_ALERT = _("The groups of this proposal were removed since; nothing was changed.")
 TOO_LATE_ALERT = _(
     "Too late: the time its earlier picture was to come back has passed; nothing was changed."
 )

@@ -45,8 +45,6 @@ def _answer(claim: Claim) -> Text:
     proposal = claim.proposal
     if claim.verdict is Verdict.TOO_LATE:
         return texts.TOO_LATE_ALERT
-    if claim.verdict is Verdict.GONE:
-        return texts.GONE_ALERT
     if claim.verdict is Verdict.NOT_ALLOWED:
         return sorry(claim.reason)
     if proposal is not None and proposal.listed:
