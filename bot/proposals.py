@@ -146,7 +146,7 @@ class ProposalBox:
         for proposal_id in await self._store.proposals.not_shown():
             proposal = await self._store.proposals.get(proposal_id)
             if proposal is not None:
-                await self.show_decision(proposal)
+                await self.show_decision(proposal, stale_only=True)
         return unreached
 
     async def adopt(self, bulk: BulkRecord) -> None:
@@ -175,16 +175,17 @@ class ProposalBox:
             )
         await self._store.proposals.adopt_list(bulk.id, proposal)
 
-    async def show_decision(self, proposal: Proposal) -> None:
-        """Make every copy show the proposal's status: Approve / Reject while it is pending,
-        else one button that says who decided (or that it expired); pressing it again just
-        says so."""
+    async def show_decision(self, proposal: Proposal, *, stale_only: bool = False) -> None:
+        """Make every copy (`stale_only`: every copy that does not yet) show the proposal's
+        status: Approve / Reject while it is pending, else one button that says who decided
+        (or that it expired); pressing it again just says so."""
         if proposal.status is ProposalStatus.PENDING:
             buttons = decision_buttons(proposal.id)
         else:
             label = texts.decided(proposal.status, short(proposal.decided_by_name or ""))
             buttons = [(label, Decision(proposal.id, approve=True))]
-        for chat_id, message_id in await self._store.proposals.messages(proposal.id):
+        copies = await self._store.proposals.messages(proposal.id, stale_for=stale_only)
+        for chat_id, message_id in copies:
             try:
                 await self._messenger.set_buttons(chat_id, message_id, buttons)
             except Exception:

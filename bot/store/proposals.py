@@ -154,12 +154,14 @@ class Proposals:
             (proposal_id, chat_id, message_id),
         )
 
-    async def messages(self, proposal_id: int) -> list[tuple[int, int]]:
-        """(chat_id, message_id) of every message that carries this proposal's buttons."""
+    async def messages(self, proposal_id: int, *, stale_for: bool = False) -> list[tuple[int, int]]:
+        """(chat_id, message_id) of every message that carries this proposal's buttons
+        (`stale_for`: of those whose buttons do not show its status yet)."""
+        stale = " AND shown <> (SELECT status FROM proposals WHERE id = ?)" if stale_for else ""
         rows = await self._db.fetch_all(
             "SELECT chat_id, message_id FROM proposal_messages WHERE proposal_id = ?"
-            " ORDER BY chat_id, message_id",
-            (proposal_id,),
+            f"{stale} ORDER BY chat_id, message_id",
+            (proposal_id, proposal_id) if stale_for else (proposal_id,),
         )
         return [(row["chat_id"], row["message_id"]) for row in rows]
 

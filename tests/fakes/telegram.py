@@ -340,6 +340,23 @@ ChatRef = FakeChat | FakeUser | int  # a chat, a user standing for its private c
 Handler = Callable[[Call], Awaitable[Any]]
 
 
+@dataclass
+class _HeldCall:
+    """Calls of one method for one chat that wait until released (`FakeTelegram.hold_call`)."""
+
+    method: str
+    chat_id: int
+    when: Callable[[JSON], bool]
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def holds(self, call: Call) -> bool:
+        return (
+            call.method == self.method
+            and str(call.params.get("chat_id")) == str(self.chat_id)
+            and self.when(call.params)
+        )
+
+
 class FakeTelegram:
     """The fake Bot API: serve `app`, or give PTB `request()`; drive it through `user(...)`."""
 
@@ -371,6 +388,7 @@ class FakeTelegram:
         self.flood_limit: FloodLimit | None = None
         #: chats whose sendMessage waits (see `hold`), and whether file downloads wait
         self._held: dict[int, asyncio.Event] = {}
+        self._held_calls: list[_HeldCall] = []
         self._downloads_open = asyncio.Event()
         self._downloads_open.set()
         self._files: dict[str, StoredFile] = {}
@@ -487,6 +505,16 @@ class FakeTelegram:
         """From now on, sendMessage to `chat` waits until the returned release is called."""
         gate = self._held.setdefault(_id(chat), asyncio.Event())
         return gate.set
+
+    def hold_call(
+        self, method: str, chat: ChatRef, when: Callable[[JSON], bool] = lambda _: True
+    ) -> Callable[[], None]:
+        """From now on, calls of `method` for `chat` whose parameters satisfy `when` wait (the
+        call is seen, not answered) until the returned release is called: a crash test kills
+        the bot meanwhile."""
+        held = _HeldCall(method, _id(chat), when)
+        self._held_calls.append(held)
+        return held.gate.set
 
     def hold_downloads(self) -> Callable[[], None]:
         """File downloads wait (as a slow network would) until the returned release is called."""
@@ -612,6 +640,9 @@ class FakeTelegram:
         self._calls.append(call)
         if handler is None:
             return _error_reply(404, "Not Found: method not found")
+        for held in self._held_calls:
+            if held.holds(call):
+                await held.gate.wait()
         try:
             result = await handler(call)
         except ApiError as error:
