@@ -51,6 +51,7 @@ from bot.messenger import Messenger
 from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox, list_kind
+from bot.requests import names_in
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
@@ -93,15 +94,6 @@ ACTIONS = {
     BulkKind.DELETE: Action.DELETE_GROUP_PICTURE,
     BulkKind.UNDO: Action.SET_GROUP_PICTURE,
 }
-
-
-def names_in(text: str) -> list[str] | None:
-    """The groups a command names when it names several (`family,work` or `*`), else None."""
-    if text.strip() == "*":
-        return ["*"]
-    if "," not in text:
-        return None
-    return [name.strip().lower() for name in text.split(",") if name.strip()]
 
 
 @dataclass(frozen=True)

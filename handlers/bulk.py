@@ -8,24 +8,11 @@ from __future__ import annotations
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.bulk import names_in
 from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
 from bot.when import When
 from handlers.callbacks import ConfirmBulk, KeepPicture, encode
 from handlers.common import asker_pressed, services_of
 from handlers.replies import WORKING, sorry, texts, tr
-
-
-def name_of(args: list[str] | None) -> str | None:
-    """The group a command names: its first word, or a whole comma list (`family, work`)."""
-    if not args:
-        return None
-    joined = " ".join(args)
-    return joined if names_in(joined) is not None else args[0]
-
-
-def is_list(name: str | None) -> bool:
-    return name is not None and names_in(name) is not None
 
 
 async def ask(

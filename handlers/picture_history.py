@@ -5,9 +5,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, BulkKind, How, PictureRecord, Refusal, Result
-from bot.service import UndoRefused
-from handlers import bulk, schedule
+from bot.domain import Action, Actor, How, PictureRecord, Refusal, Result
+from handlers import requests
 from handlers.answers import Answer
 from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
 from handlers.common import (
@@ -36,29 +35,11 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     change made through the bot (an ordinary change, or a proposal for a requester)."""
     message = message_of(update)
     command = (message.text or "/").split(maxsplit=1)[0][1:].split("@")[0].lower()
-    action = UNDO_COMMANDS[command]
-    timed = await schedule.timed(message, context, actor, context.args)
-    if timed is None:
-        return
-    name, when = timed
-    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
-        await bulk.ask(message, context, actor, BulkKind.UNDO, name, None, when)
-        return
-    if when is not None:  # its reply says when; /scheduled can cancel it until then
-        await schedule.submit(message, context, actor, action, name, None, when, how=How.UNDO)
-        return
-    service = await services_of(context).get()
-    answer = Answer(request=message)
-    if await service.already_requested(answer.request_key):  # redelivered after a restart
-        return
-    try:
-        done, outcome = await answer.wait(service.undo(actor, action, name, answer.progress()))
-    except UndoRefused as refused:
-        target = refused.target
-        await answer.say(texts.undo_refused(refused.why, target.title, target.provider.label))
-        return
-    if outcome.result is not Result.DUPLICATE:
-        await answer.say(outcome_text(done, outcome))
+    request = await requests.request_of(
+        message, context, actor, UNDO_COMMANDS[command], context.args, how=How.UNDO
+    )
+    if request is not None:
+        await requests.carry(message, context, request)
 
 
 @with_actor

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from telegram import (
     ForceReply,
     Message,
@@ -12,14 +14,12 @@ from telegram.ext import ContextTypes
 from bot.domain import (
     Action,
     Actor,
-    BulkKind,
-    PhotoSource,
     Refusal,
     Result,
     Target,
 )
-from bot.when import When
-from handlers import bulk, schedule
+from bot.requests import ChangeRequest
+from handlers import bulk, requests
 from handlers.answers import Answer
 from handlers.callbacks import ConfirmRemoval, KeepPicture
 from handlers.common import (
@@ -29,7 +29,6 @@ from handlers.common import (
     parse_command,
     photo_source,
     query_of,
-    removal_question,
     services_of,
     with_actor,
 )
@@ -62,18 +61,17 @@ async def set_picture_command(
     """`/setgrouppic family` as text: the reply form, or ask for the photo."""
     message = message_of(update)
     action = SET_COMMANDS[_command_name(message)]
-    timed = await schedule.timed(message, context, actor, context.args)
-    if timed is None:
+    request = await requests.request_of(message, context, actor, action, context.args)
+    if request is None:
         return
-    name, when = timed
     if message.reply_to_message is not None:
         source = photo_source(message.reply_to_message)
         if source is None:
             await message.reply_text(tr(NO_PICTURE_IN_REPLY))
             return
-        await _run_change(message, context, actor, action, name, source, when)
+        await requests.carry(message, context, replace(request, photo=source))
         return
-    await _ask_for_photo(message, context, actor, action, name, when)
+    await _ask_for_photo(message, context, request)
 
 
 async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -90,11 +88,11 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if source is None:
         await message.reply_text(tr(NOT_A_PICTURE))
         return
-    timed = await schedule.timed(message, context, actor, parsed.args)
-    if timed is None:
-        return
-    name, when = timed
-    await _run_change(message, context, actor, SET_COMMANDS[parsed.command], name, source, when)
+    request = await requests.request_of(
+        message, context, actor, SET_COMMANDS[parsed.command], parsed.args, photo=source
+    )
+    if request is not None:
+        await requests.carry(message, context, request)
 
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -111,7 +109,8 @@ async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if pending is None:
         return
     action, name, when = pending
-    await _run_change(message, context, actor, action, name, photo_source(message), when)
+    request = ChangeRequest(action, actor, name, when, photo_source(message))
+    await requests.carry(message, context, request)
 
 
 async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,28 +124,12 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 @with_actor
 async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
-    """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
+    """`/delgrouppic family`: checked, then a confirmation with buttons (handlers/requests.py)."""
     message = message_of(update)
-    service = await services_of(context).get()
-    timed = await schedule.timed(message, context, actor, context.args)
-    if timed is None:
-        return
-    name, when = timed
-    if name is not None and bulk.is_list(name):  # many groups: bot/bulk.py
-        await bulk.ask(message, context, actor, BulkKind.DELETE, name, None, when)
-        return
-    if when is not None:  # asked like this one, then kept for its time
-        await schedule.ask_removal(message, context, actor, name, when)
-        return
-    try:
-        target = await service.authorize(actor, Action.DELETE_GROUP_PICTURE, name)
-    except Refusal as refusal:
-        await message.reply_text(tr(sorry(refusal.reason)))
-        return
-    question, buttons = removal_question(
-        target, ConfirmRemoval(actor.user_id, _resolved_name(target))
-    )
-    await message.reply_text(tr(question), reply_markup=buttons)
+    action = Action.DELETE_GROUP_PICTURE
+    request = await requests.request_of(message, context, actor, action, context.args)
+    if request is not None:
+        await requests.carry(message, context, request)
 
 
 async def removal_answered(
@@ -185,73 +168,28 @@ async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
 
 
 async def _ask_for_photo(
-    message: Message,
-    context: ContextTypes.DEFAULT_TYPE,
-    actor: Actor,
-    action: Action,
-    name: str | None,
-    when: When | None,
+    message: Message, context: ContextTypes.DEFAULT_TYPE, request: ChangeRequest
 ) -> None:
-    service = await services_of(context).get()
+    """Ask for the photo of a set given as text alone; the photo (a reply to the question, or
+    sent before the deadline) then carries the request on (`pending_photo`)."""
+    actor, action, name = request.asker, request.action, request.names
     wait = services_of(context).config.photo_wait_seconds
-    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
+    if request.many:
+        assert name is not None
         question = await bulk.ask_for_photo(message, name, wait)
-        await _wait_for_photo(context, actor, action, name, question, wait, when)
-        return
-    try:
-        target = await service.authorize(actor, action, name)
-    except Refusal as refusal:
-        await message.reply_text(tr(sorry(refusal.reason)))
-        return
-    wait = services_of(context).config.photo_wait_seconds
-    question = await message.reply_text(
-        tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
-        reply_markup=ForceReply(selective=True),
-    )
-    await _wait_for_photo(context, actor, action, _resolved_name(target), question, wait, when)
-
-
-async def _wait_for_photo(
-    context: ContextTypes.DEFAULT_TYPE,
-    actor: Actor,
-    action: Action,
-    name: str,
-    question: Message,
-    wait: float,
-    when: When | None = None,
-) -> None:
-    """Remember (for every instance) that this chat waits for `actor`'s photo, for `wait`
-    seconds from now, or as a reply to `question`; `when` the change is to be made."""
-    waits = (await services_of(context).use_cases()).photo_waits
-    await waits.wait(question.chat_id, actor.user_id, action, name, question.message_id, wait, when)
-
-
-async def _run_change(
-    message: Message,
-    context: ContextTypes.DEFAULT_TYPE,
-    actor: Actor,
-    action: Action,
-    name: str | None,
-    source: PhotoSource | None,
-    when: When | None = None,
-) -> None:
-    if source is None:
-        await message.reply_text(tr(NOT_A_PICTURE))
-        return
-    if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
-        await bulk.ask(message, context, actor, BulkKind.SET, name, source, when)  # bot/bulk.py
-        return
-    if when is not None:  # at a time: its reply says when, and later how it went
-        await schedule.submit(message, context, actor, action, name, source, when)
-        return
-    service = await services_of(context).get()
-    answer = Answer(request=message)
-    if await service.already_requested(answer.request_key):  # redelivered after a restart
-        return
-    if action is Action.SET_GROUP_PICTURE:
-        work = service.set_group_picture(actor, name, source, answer.progress())
     else:
-        work = service.set_own_picture(actor, name, source, answer.progress())
-    outcome = await answer.wait(work)
-    if outcome.result is not Result.DUPLICATE:
-        await answer.say(outcome_text(action, outcome))
+        service = await services_of(context).get()
+        try:
+            target = await service.authorize(actor, action, name)
+        except Refusal as refusal:
+            await message.reply_text(tr(sorry(refusal.reason)))
+            return
+        question = await message.reply_text(
+            tr(texts.send_picture(target.title, wait / 60, target.needs_approval)),
+            reply_markup=ForceReply(selective=True),
+        )
+        name = target.name
+    waits = (await services_of(context).use_cases()).photo_waits
+    await waits.wait(
+        question.chat_id, actor.user_id, action, name, question.message_id, wait, request.when
+    )

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 from telegram import InlineKeyboardButton, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, How, MessageRef, PhotoSource, Refusal
+from bot.domain import Action, Actor, MessageRef, Refusal
 from bot.i18n import Text, cut, joined
+from bot.requests import ChangeRequest
 from bot.schedule import Scheduler, describe, due
-from bot.when import BadTime, When, parse, split
-from handlers import bulk
+from bot.when import BadTime, When
 from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, encode
 from handlers.common import (
     asker_pressed,
@@ -34,43 +34,29 @@ async def scheduler_of(context: ContextTypes.DEFAULT_TYPE) -> Scheduler:
     return (await services_of(context).use_cases()).schedule
 
 
-async def timed(
-    message: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, args: list[str] | None
-) -> tuple[str | None, When | None] | None:
-    """The group (or provider, or list) a command names, and the time its time words say (in
-    the sender's zone); None, after a plain answer, when the time cannot be used."""
-    words, time_words = split(list(args or []))
-    if not time_words:
-        return bulk.name_of(words), None
-    scheduler = await scheduler_of(context)
-    try:
-        when = parse(time_words, scheduler.now(), await scheduler.zone_of(actor.user_id))
-    except BadTime as bad:
-        await message.reply_text(tr(sorry(bad.reason)))
-        return None
-    return bulk.name_of(words), when
-
-
 async def submit(
-    message: Message,
-    context: ContextTypes.DEFAULT_TYPE,
-    actor: Actor,
-    action: Action,
-    name: str | None,
-    photo: PhotoSource | None,
-    when: When,
-    how: How | None = None,
+    message: Message, context: ContextTypes.DEFAULT_TYPE, request: ChangeRequest
 ) -> None:
-    """Schedule a change; the bot's reply says when it runs, and later how it went."""
+    """Keep a change for its time; the bot's reply says when it runs, and later how it went."""
+    assert request.when is not None
     scheduler = await scheduler_of(context)
-    request = f"{message.chat_id}:{message.message_id}"
-    if await scheduler.already(request):  # redelivered after a restart
+    key = f"{message.chat_id}:{message.message_id}"
+    if await scheduler.already(key):  # redelivered after a restart
         return
     answer = await message.reply_text(tr(WORKING), do_quote=True)
     reply = MessageRef(answer.chat_id, answer.message_id)
     await _said(
         answer.edit_text,
-        scheduler.schedule(actor, action, name, photo, when, reply, request, how=how),
+        scheduler.schedule(
+            request.asker,
+            request.action,
+            request.names,
+            request.photo,
+            request.when,
+            reply,
+            key,
+            how=request.how,
+        ),
     )
 
 

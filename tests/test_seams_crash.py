@@ -99,13 +99,13 @@ async def test_a_proposal_whose_copies_a_crash_cut_off_reaches_everyone_after_it
     async with stage(tmp_path) as s:
         first = await s.spawn()
         await grant_rita(s)
-        release = s.telegram.hold_call("sendPhoto", s.other_owner)  # Otto's copy hangs
+        lost = s.telegram.lose_call("sendPhoto", s.other_owner)  # Otto's copy hangs
         await s.requester.send_photo(photo_bytes(), caption="/setgrouppic family,work")
         plan = await asked(s.telegram, s.requester)
         await press(s.requester, plan, "Propose them")
         await until(lambda: len(s.telegram.calls("sendPhoto")) == 2, timeout=20)
         await kill(first)  # Olga has her copy, Otto's was on its way
-        release()
+        lost()
 
         async with running_bot(s.config, s.telegram, ENV):
             copy = await s.telegram.wait_for_bot_message(s.other_owner, contains="proposes")
@@ -124,7 +124,7 @@ async def test_a_decision_a_crash_left_unshown_is_shown_after_it(tmp_path):
         await press(s.requester, plan, "Propose them")
         olgas = await s.telegram.wait_for_bot_message(s.owner, contains="proposes", timeout=20)
         ottos = await s.telegram.wait_for_bot_message(s.other_owner, contains="proposes")
-        release = s.telegram.hold_call("editMessageReplyMarkup", s.other_owner)
+        lost = s.telegram.lose_call("editMessageReplyMarkup", s.other_owner)
         await press(s.owner, olgas, "Approve")
         await until(
             lambda: any(
@@ -134,7 +134,7 @@ async def test_a_decision_a_crash_left_unshown_is_shown_after_it(tmp_path):
             timeout=20,
         )
         await kill(first)  # Otto's copy still offers Approve / Reject
-        release()
+        lost()
 
         async with running_bot(s.config, s.telegram, ENV):
             await until(lambda: [b["text"] for b in ottos.buttons()] == ["✅ Approved by Olga"])
@@ -145,7 +145,7 @@ async def test_a_decision_a_crash_left_unshown_is_shown_after_it(tmp_path):
 async def test_a_lists_summary_a_crash_cut_off_is_shown_after_it(tmp_path):
     async with stage(tmp_path) as s:
         first = await s.spawn()
-        release = s.telegram.hold_call(
+        lost = s.telegram.lose_call(
             "editMessageText", s.owner, lambda params: str(params.get("text")).startswith("Done")
         )
         await s.owner.send_photo(photo_bytes(), caption="/setgrouppic family,work")
@@ -159,7 +159,7 @@ async def test_a_lists_summary_a_crash_cut_off_is_shown_after_it(tmp_path):
             timeout=20,
         )
         await kill(first)  # both changes done, the summary on its way
-        release()
+        lost()
         assert not plan.content.startswith("Done")
 
         async with running_bot(s.config, s.telegram, ENV):

@@ -342,16 +342,19 @@ Handler = Callable[[Call], Awaitable[Any]]
 
 @dataclass
 class _HeldCall:
-    """Calls of one method for one chat that wait until released (`FakeTelegram.hold_call`)."""
+    """A call of one method for one chat that hangs until released, then is lost
+    (`FakeTelegram.lose_call`)."""
 
     method: str
     chat_id: int
     when: Callable[[JSON], bool]
     gate: asyncio.Event = field(default_factory=asyncio.Event)
+    taken: bool = False
 
     def holds(self, call: Call) -> bool:
         return (
-            call.method == self.method
+            not self.taken
+            and call.method == self.method
             and str(call.params.get("chat_id")) == str(self.chat_id)
             and self.when(call.params)
         )
@@ -506,12 +509,13 @@ class FakeTelegram:
         gate = self._held.setdefault(_id(chat), asyncio.Event())
         return gate.set
 
-    def hold_call(
+    def lose_call(
         self, method: str, chat: ChatRef, when: Callable[[JSON], bool] = lambda _: True
     ) -> Callable[[], None]:
-        """From now on, calls of `method` for `chat` whose parameters satisfy `when` wait (the
-        call is seen, not answered) until the returned release is called: a crash test kills
-        the bot meanwhile."""
+        """The next call of `method` for `chat` whose parameters satisfy `when` hangs (it is
+        seen, not carried out) until the returned release, and is then lost (answered with an
+        error, nothing done): a crash test kills the bot while it hangs, as if the request had
+        never reached Telegram."""
         held = _HeldCall(method, _id(chat), when)
         self._held_calls.append(held)
         return held.gate.set
@@ -642,7 +646,9 @@ class FakeTelegram:
             return _error_reply(404, "Not Found: method not found")
         for held in self._held_calls:
             if held.holds(call):
+                held.taken = True
                 await held.gate.wait()
+                return _error_reply(500, "Internal Server Error: the request was lost")
         try:
             result = await handler(call)
         except ApiError as error:
