@@ -152,6 +152,7 @@ class BulkChanges:
         messenger: Messenger,
         box: ProposalBox,
         notify_chat_id: int | None,
+        scheduler: Scheduler,
     ) -> None:
         self._service = service
         self._store = store
@@ -160,8 +161,8 @@ class BulkChanges:
         self._box = box
         self._notify_chat_id = notify_chat_id
         self._shown: dict[int, _Shown] = {}
-        #: keeps the scheduled changes of a list with a time (set once the scheduler exists)
-        self.scheduler: Scheduler | None = None
+        #: keeps the scheduled changes of a list with a time
+        self.scheduler = scheduler
 
     async def ask(
         self,
@@ -224,7 +225,6 @@ class BulkChanges:
     ) -> Plan | None:
         """A confirmed list with a time: one scheduled change per group (bot/schedule.py),
         written with the bulk's end, so a second press schedules nothing."""
-        assert self.scheduler is not None, "the scheduler keeps a list with a time"
         changes = _at_their_time(bulk.kind, plan.targets, changes, bulk.actor)
         when = When.from_stored(bulk.run_at, bulk.until_at)
         async with self._store.transaction():
@@ -297,7 +297,6 @@ class BulkChanges:
         """An approved list with a time: one scheduled change per group, kept with the
         decision (one transaction, so a second press keeps nothing); the requester hears when
         they run, and each group's outcome later."""
-        assert self.scheduler is not None, "the scheduler keeps a list with a time"
         scheduler = self.scheduler
         async with self._store.transaction():
             claimed = await self._store.bulks.decide(bulk.id, BulkStatus.RUNNING, decider)
@@ -409,7 +408,6 @@ class BulkChanges:
         said = texts.bulk_proposed(plan.kind, _listed(names))
         if _timed(bulk):
             text = joined("\n", [text, texts.proposed_at(bulk.run_at, bulk.until_at)])
-            assert self.scheduler is not None, "the scheduler says when, in the requester's zone"
             when = When.from_stored(bulk.run_at, bulk.until_at)
             said = joined(
                 "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]

@@ -47,7 +47,7 @@ async def undo_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     if when is not None:  # its reply says when; /scheduled can cancel it until then
         await schedule.submit(message, context, actor, action, name, None, when, how=How.UNDO)
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     answer = Answer(request=message)
     if await service.already_requested(answer.request_key):  # redelivered after a restart
         return
@@ -67,7 +67,7 @@ async def pictures_command(
 ) -> None:
     """`/pictures family`: the kept pictures as an album, newest first, then Restore buttons."""
     message = message_of(update)
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     name = context.args[0] if context.args else None
     try:
         target, records = await service.pictures(actor, name)
@@ -121,7 +121,7 @@ async def restore_pressed(
     actor = await presser(update, texts.ONLY_ASKER)
     if actor is None:
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     if isinstance(value, PickRestore):
         found = await service.picture_record(value.record)
         if found is None:

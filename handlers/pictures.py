@@ -127,7 +127,7 @@ async def cancel_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def delete_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor) -> None:
     """`/delgrouppic family`: check everything, then ask for a confirmation with buttons."""
     message = message_of(update)
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     timed = await schedule.timed(message, context, actor, context.args)
     if timed is None:
         return
@@ -163,7 +163,7 @@ async def removal_answered(
     if isinstance(value, KeepPicture):
         await query.edit_message_text(tr(texts.KEPT))
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     answer = Answer(pressed=question)
     outcome = await answer.wait(service.delete_group_picture(actor, value.alias, answer.progress()))
     if outcome.result is not Result.DUPLICATE:
@@ -175,7 +175,7 @@ async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     """`/grouppic family` and `/profilepic green`: the current picture's URL."""
     message = message_of(update)
     action = VIEW_COMMANDS[_command_name(message)]
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     name = context.args[0] if context.args else None
     if action is Action.VIEW_GROUP_PICTURE:
         outcome = await service.get_group_picture(actor, name)
@@ -192,7 +192,7 @@ async def _ask_for_photo(
     name: str | None,
     when: When | None,
 ) -> None:
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     wait = services_of(context).config.photo_wait_seconds
     if action is Action.SET_GROUP_PICTURE and name is not None and bulk.is_list(name):
         question = await bulk.ask_for_photo(message, name, wait)
@@ -244,7 +244,7 @@ async def _run_change(
     if when is not None:  # at a time: its reply says when, and later how it went
         await schedule.submit(message, context, actor, action, name, source, when)
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     answer = Answer(request=message)
     if await service.already_requested(answer.request_key):  # redelivered after a restart
         return
