@@ -139,6 +139,7 @@ class Services:
                 public_url=config.server.public_url,
                 table=self._media_table,
                 ttl_seconds=config.server.media_ttl_seconds,
+                clock=lambda: self._clock.now().timestamp(),  # expiries other instances read
             )
         return MediaStore(
             secret=secrets.token_bytes(32),
