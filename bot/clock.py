@@ -27,6 +27,7 @@ class Clock:
         """Now, in the store's timestamp format."""
         return stamp(self.now())
 
-    async def sleep(self, seconds: float) -> None:
-        """Wait until `seconds` have passed on this clock."""
-        await asyncio.sleep(seconds)
+    async def sleep_until(self, moment: datetime) -> None:
+        """Wait until `moment` on this clock (a moment, not a span: the time it takes to work
+        out how long to wait is not lost)."""
+        await asyncio.sleep(max((moment - self.now()).total_seconds(), 0.0))

@@ -342,25 +342,23 @@ class Scheduler:
     async def _run_loop(self) -> None:
         while not self._closing:
             self._wake.clear()
-            sleep = MAX_SLEEP_SECONDS  # also the next try when the store does not answer
+            # also the next try when the store does not answer
+            wake_at = self.now() + timedelta(seconds=MAX_SLEEP_SECONDS)
             try:
                 await self._take_due()
                 next_due = await self._store.schedules.next_due()
                 if next_due is not None:
-                    sleep = min(
-                        sleep,
-                        max((datetime.fromisoformat(next_due) - self.now()).total_seconds(), 0.0),
-                    )
+                    wake_at = min(wake_at, datetime.fromisoformat(next_due))
             except Exception:
                 log.exception("could not run the scheduled changes that are due")
             if self._closing:
                 return
-            await self._sleep(sleep)
+            await self._sleep_until(wake_at)
 
-    async def _sleep(self, seconds: float) -> None:
-        """Until `seconds` pass on the clock, or something is scheduled or closes (`_wake`)."""
+    async def _sleep_until(self, moment: datetime) -> None:
+        """Until `moment` on the clock, or until something is scheduled or closes (`_wake`)."""
         waits = [
-            asyncio.ensure_future(self._clock.sleep(seconds)),
+            asyncio.ensure_future(self._clock.sleep_until(moment)),
             asyncio.ensure_future(self._wake.wait()),
         ]
         try:

@@ -77,9 +77,8 @@ class FakeClock(Clock):
         moved, self._moved = self._moved, asyncio.Event()
         moved.set()
 
-    async def sleep(self, seconds: float) -> None:
-        deadline = self.moment + timedelta(seconds=seconds)
-        while self.moment < deadline:
+    async def sleep_until(self, moment: datetime) -> None:
+        while self.moment < moment:
             await self._moved.wait()
 
 
