@@ -22,7 +22,7 @@ from bot.domain import Action, Group, Operation, Outcome
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
-from bot.messenger import Messenger, Outbox
+from bot.messenger import Outbox
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.picture_history import PictureHistory
@@ -99,9 +99,23 @@ class UseCases:
     schedule: Scheduler
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What `Services` builds once: the use cases, and the parts behind them that resume,
+    run in the background and close."""
+
+    store: Store
+    speaking: Speaking
+    notifier: Notifier
+    picture_history: PictureHistory
+    changes: ChangeRunner
+    use_cases: UseCases
+
+
 class Services:
-    """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
-    update), and starts the sweep that expires proposals nobody decided."""
+    """The bot's long-lived parts. The first `use_cases()` (start-up, or the first update)
+    builds them all, then resumes the work a restart left open, then starts what runs in the
+    background; `aclose()` stops and closes them."""
 
     def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock | None = None) -> None:
         self.config = config
@@ -109,15 +123,11 @@ class Services:
         self._clock = clock or Clock()
         self.providers = create_providers(config)
         self.media = self._media_store(config)
+        #: open from the start of building (resumed changes may publish media) until closed
         self.store: Store | None = None
-        self._use_cases: UseCases | None = None
+        self._parts: Parts | None = None
+        self._started = False
         self._sweeper: asyncio.Task[None] | None = None
-        self._changes: ChangeRunner | None = None
-        self._notifier: Notifier | None = None
-        self._speaking: Messenger = messenger
-        self._picture_history: PictureHistory | None = None
-        self._bulks: BulkChanges | None = None
-        self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
 
     def _media_store(self, config: AppConfig) -> MediaStore | None:
@@ -129,6 +139,7 @@ class Services:
                 public_url=config.server.public_url,
                 table=self._media_table,
                 ttl_seconds=config.server.media_ttl_seconds,
+                clock=lambda: self._clock.now().timestamp(),  # expiries other instances read
             )
         return MediaStore(
             secret=secrets.token_bytes(32),
@@ -138,56 +149,43 @@ class Services:
 
     async def _media_table(self) -> MediaTable:
         """The store's media table (opening the services, when not yet open)."""
-        if self.store is None:  # set at the start of opening: resumed changes may publish
+        if self.store is None:
             await self.use_cases()
         assert self.store is not None
         return self.store.media
 
-    async def get(self) -> AvatarService:
-        return (await self.use_cases()).avatars
-
     async def use_cases(self) -> UseCases:
+        """The bot's use cases: built, resumed and started at the first call."""
         async with self._lock:
-            if self._use_cases is None:
-                self._use_cases = await self._open()
-                self._sweeper = asyncio.create_task(self._sweep(self._use_cases))
-            return self._use_cases
+            if self._parts is None:
+                self._parts = await self._build()
+            if not self._started:
+                await self._resume(self._parts)
+                await self._start(self._parts)
+                self._started = True
+            return self._parts.use_cases
 
-    async def _open(self) -> UseCases:
-        config = self.config
-        self.store = store = await Store.open(config.storage.target, self._clock)
+    async def _build(self) -> Parts:
+        """Everything, wired; nothing runs yet."""
+        config, clock = self.config, self._clock
+        self.store = store = await Store.open(config.storage.target, clock)
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
-        self._speaking = speaking = Speaking(self._messenger, languages)
-        self._notifier = notifier = Notifier(speaking.send, store, access, config.notify_chat_id)
+        speaking = Speaking(self._messenger, languages)
+        notifier = Notifier(speaking.send, store, access, config.notify_chat_id)
         box = ProposalBox(
             store,
             speaking,
             access=access,
             notify_chat_id=config.notify_chat_id,
             ttl=timedelta(hours=config.approval_ttl_hours),
-            clock=self._clock,
+            clock=clock,
         )
-        self._picture_history = picture_history = PictureHistory(
-            store,
-            keep=config.history.keep_per_group,
-            timeout=config.history.read_timeout_seconds,
+        picture_history = PictureHistory(
+            store, keep=config.history.keep_per_group, timeout=config.history.read_timeout_seconds
         )
-        self._changes = changes = ChangeRunner(
-            store=store,
-            access=access,
-            providers=self.providers,
-            notifier=notifier,
-            media=self.media,
-            policy=config.reliability.retry_policy(),
-            max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
-            report=self._report,
-            download=self._messenger.download,
-            picture_history=picture_history,
-            leases=Leases(timedelta(seconds=config.reliability.lease_seconds), clock=self._clock),
-            clock=self._clock,
-        )
+        changes = self._change_runner(store, access, notifier, picture_history)
         avatars = AvatarService(
             store=store,
             access=access,
@@ -197,10 +195,22 @@ class Services:
             changes=changes,
             picture_history=picture_history,
         )
-        self._bulks = bulks = BulkChanges(avatars, store, notifier, speaking, box)
-        await changes.resume()  # a resumed change of a bulk reports to `bulks`
-        await bulks.resume()
-        self._scheduler = scheduler = Scheduler(
+        use_cases = self._use_cases(store, access, languages, speaking, notifier, box, avatars)
+        return Parts(store, speaking, notifier, picture_history, changes, use_cases)
+
+    def _use_cases(
+        self,
+        store: Store,
+        access: Access,
+        languages: Languages,
+        speaking: Speaking,
+        notifier: Notifier,
+        box: ProposalBox,
+        avatars: AvatarService,
+    ) -> UseCases:
+        """What the handlers call, over the change engine `avatars` drives."""
+        config, changes = self.config, avatars.changes
+        scheduler = Scheduler(
             store=store,
             access=access,
             avatars=avatars,
@@ -210,13 +220,10 @@ class Services:
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
             clock=self._clock,
         )
-        bulks.scheduler = scheduler  # a list with a time: one scheduled change per group
-        await scheduler.start()  # after `changes`: it waits for the changes they resumed
-        approvals = Approvals(avatars, box, store, access, scheduler, bulks)
-        await approvals.resume()  # the copies and decisions a crash left unsent or unshown
+        bulks = BulkChanges(avatars, store, notifier, speaking, box, scheduler)
         return UseCases(
             avatars=avatars,
-            approvals=approvals,
+            approvals=Approvals(avatars, box, store, access, scheduler, bulks),
             admin_map=AdminMap(
                 store=store,
                 access=access,
@@ -231,20 +238,60 @@ class Services:
             schedule=scheduler,
         )
 
+    def _change_runner(
+        self,
+        store: Store,
+        access: Access,
+        notifier: Notifier,
+        picture_history: PictureHistory,
+    ) -> ChangeRunner:
+        reliability = self.config.reliability
+        return ChangeRunner(
+            store=store,
+            access=access,
+            providers=self.providers,
+            notifier=notifier,
+            media=self.media,
+            policy=reliability.retry_policy(),
+            max_resume_age=timedelta(seconds=reliability.resume_max_age_seconds),
+            report=self._report,
+            download=self._messenger.download,
+            picture_history=picture_history,
+            leases=Leases(timedelta(seconds=reliability.lease_seconds), clock=self._clock),
+            clock=self._clock,
+        )
+
+    @staticmethod
+    async def _resume(parts: Parts) -> None:
+        """Take up the changes a restart left open (a resumed change of a list reports to the
+        list), then the lists, then the proposals' copies and decisions a crash left unsent
+        or unshown."""
+        await parts.changes.resume()
+        await parts.use_cases.bulks.resume()
+        await parts.use_cases.approvals.resume()
+
+    async def _start(self, parts: Parts) -> None:
+        """The scheduler (after the resume: it waits for the changes resumed), and the sweep
+        that expires proposals nobody decided."""
+        await parts.use_cases.schedule.start()
+        self._sweeper = asyncio.create_task(self._sweep(parts.use_cases))
+
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
         """How a change resumed after a restart ended, where its requester waited for it (and
         to whoever proposed it, for an approved proposal). A change of a bulk shows in the
         bulk's one progress message instead."""
-        if operation.bulk_id is not None and self._bulks is not None:
-            await self._bulks.resumed(operation)
+        assert self._parts is not None, "changes resume once everything is built"
+        if operation.bulk_id is not None:
+            await self._parts.use_cases.bulks.resumed(operation)
             return
         if operation.scheduled:  # the scheduler waits for it, and tells its outcome once
             return
         text = texts.outcome_text(Action(operation.action), outcome)
         chat_id, message_id, quote = _answer_place(operation)
-        await self._speaking.report(chat_id, message_id, text, quote)
+        speaking = self._parts.speaking
+        await speaking.report(chat_id, message_id, text, quote)
         if operation.requester_chat_id is not None and operation.requester_chat_id != chat_id:
-            await self._speaking.report(operation.requester_chat_id, None, text)
+            await speaking.report(operation.requester_chat_id, None, text)
 
     @staticmethod
     async def _sweep(use_cases: UseCases) -> None:
@@ -259,43 +306,37 @@ class Services:
     async def health(self) -> dict[str, object]:
         """What /healthz reports: the store answers, and which providers are configured."""
         try:
-            store_ok = await (await self.get()).store.ping()
+            store_ok = await (await self.use_cases()).avatars.store.ping()
         except Exception:
             store_ok = False
         return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""
-        if self._notifier is not None:
-            await self._notifier.sent()
+        if self._parts is not None:
+            await self._parts.notifier.sent()
 
     async def aclose(self) -> None:
-        if self._scheduler is not None:  # first: what it started stays open, and resumes
-            await self._scheduler.close()
-            self._scheduler = None
-        if self._changes is not None:
-            await self._changes.close()
-            self._changes = None
-        if self._bulks is not None:
-            await self._bulks.close()
-            self._bulks = None
-        if self._notifier is not None:
-            await self._notifier.drain(NOTICE_DRAIN_SECONDS)
-            self._notifier = None
+        """Stop what runs (the scheduler first: what it started stays open, and resumes),
+        send the notices still waiting, then close the clients and the store."""
+        parts, self._parts, self._started = self._parts, None, False
+        if parts is not None:
+            await parts.use_cases.schedule.close()
+            await parts.changes.close()
+            await parts.use_cases.bulks.close()
+            await parts.notifier.drain(NOTICE_DRAIN_SECONDS)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
-        if self._picture_history is not None:
-            await self._picture_history.aclose()
-            self._picture_history = None
+        if parts is not None:
+            await parts.picture_history.aclose()
         for provider in self.providers.values():
             await provider.aclose()
         if self.store is not None:
             await self.store.close()
             self.store = None
-        self._use_cases = None
 
 
 def _answer_place(operation: Operation) -> tuple[int, int | None, int | None]:

@@ -138,6 +138,7 @@ class BulkChanges:
         notifier: Notifier,
         messenger: Messenger,
         box: ProposalBox,
+        scheduler: Scheduler,
     ) -> None:
         self._service = service
         self._store = store
@@ -145,8 +146,8 @@ class BulkChanges:
         self._messenger = messenger
         self._box = box
         self._shown: dict[int, _Shown] = {}
-        #: keeps the scheduled changes of a list with a time (set once the scheduler exists)
-        self.scheduler: Scheduler | None = None
+        #: keeps the scheduled changes of a list with a time
+        self.scheduler = scheduler
 
     async def ask(
         self,
@@ -206,7 +207,6 @@ class BulkChanges:
         ):
             return None
         if _timed(bulk):
-            assert self.scheduler is not None, "the scheduler keeps a list with a time"
             await self.scheduler.still_ahead(actor, When.from_stored(bulk.run_at, bulk.until_at))
         plan, changes = await self._planned(actor, bulk)
         picture = None
@@ -234,7 +234,6 @@ class BulkChanges:
     ) -> Plan | None:
         """A confirmed list with a time: one scheduled change per group (bot/schedule.py),
         written with the bulk's end, so a second press schedules nothing."""
-        assert self.scheduler is not None, "the scheduler keeps a list with a time"
         changes = _at_their_time(bulk.kind, plan.targets, changes, bulk.actor)
         when = When.from_stored(bulk.run_at, bulk.until_at)
         async with self._store.transaction():
@@ -330,7 +329,6 @@ class BulkChanges:
             said = texts.bulk_proposed(plan.kind, names)
             outcome = AuditOutcome.PROPOSED
             if _timed(bulk):
-                assert self.scheduler is not None, "the scheduler says when, in the asker's zone"
                 when = When.from_stored(bulk.run_at, bulk.until_at)
                 said = joined(
                     "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]

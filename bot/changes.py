@@ -332,8 +332,7 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
-        if self._picture_history is not None:
-            await self._picture_history.before(operation_id, change)
+        await self._picture_history.before(operation_id, change)
 
         async def attempt() -> PictureResult:
             await self._store.operations.start_attempt(operation_id)
@@ -359,8 +358,7 @@ class ChangeRunner:
                 url=result.url,
                 requested_by=change.requester.user_id if change.requester else None,
             )
-            if self._picture_history is not None:
-                await self._picture_history.settle(operation_id, change, result)
+            await self._picture_history.settle(operation_id, change, result)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,

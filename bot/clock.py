@@ -1,6 +1,6 @@
 """The one clock: every part of the bot that reads the time (the store's timestamps, leases,
-proposal expiry, the scheduler, photo waits) asks the `Clock` the wiring built, so that tests
-move one fake clock instead of waiting on the wall clock.
+proposal expiry, the scheduler, photo waits, shared media links) asks the `Clock` the wiring
+built, so that tests move one fake clock instead of waiting on the wall clock.
 
 Intervals measured for pacing and retries (`time.monotonic`) are not times of day and stay on
 the event loop's own clock.

@@ -74,7 +74,7 @@ class AvatarService:
         notifier: Notifier,
         proposals: ProposalBox,
         changes: ChangeRunner,
-        picture_history: PictureHistory | None = None,
+        picture_history: PictureHistory,
     ) -> None:
         self.store = store
         self.access = access
@@ -203,9 +203,7 @@ class AvatarService:
     async def pictures(self, actor: Actor, alias: str | None) -> tuple[Target, list[PictureRecord]]:
         """The group's kept pictures (those the bot set), newest first. Raises `Refusal`."""
         target = await self.authorize(actor, Action.VIEW_GROUP_PICTURE, alias)
-        records = await self._records(
-            target, self.picture_history.keep if self.picture_history else 0
-        )
+        records = await self._records(target, self.picture_history.keep)
         return target, [record for record in records if record.after_jpeg is not None]
 
     async def picture_record(self, record_id: int) -> tuple[Group, PictureRecord] | None:
@@ -235,7 +233,7 @@ class AvatarService:
         return await self._prepared(actor, change, progress)
 
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
-        if self.picture_history is None or limit < 1:
+        if limit < 1:
             return []
         return await self.store.pictures.latest(target_key(target), limit)
 

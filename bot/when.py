@@ -7,6 +7,10 @@ gives the time now).
     in 2h | in 30m | in 45s | in 1d | in 1h30m    from now (`at in 2h` is the same)
     until <any of these>  when the earlier picture comes back
 
+The time is the first `at`, `in` or `until` from which the rest of the command reads as a time;
+the words before it name the group. So a group called `at`, `in` or `until` is named as usual
+before its time (`in in 2h`, `until at 18:00`) or alone (`at`).
+
 Local times on a clock change day: a time that does not exist (the hour skipped in spring,
 Europe/Berlin 2026-03-29 02:30) moves forward by the gap (03:30 CEST); a time that exists twice
 (the hour repeated in autumn, 2026-10-25 02:30) is the first one (CEST, before the clocks go
@@ -38,6 +42,15 @@ class BadTime(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class Unreadable(BadTime):
+    """Words the bot does not read as a time at all (not a time it read and cannot use)."""
+
+
+#: any moment and zone: whether words read as a time does not depend on them
+_ANY_NOW = datetime(2000, 1, 1, tzinfo=UTC)
+_ANY_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -75,11 +88,26 @@ def zone_named(name: str) -> ZoneInfo:
 
 
 def split(args: list[str]) -> tuple[list[str], list[str]]:
-    """The words before the first time keyword (the group or provider), and the time words."""
-    for index, word in enumerate(args):
-        if word.lower() in KEYWORDS:
-            return args[:index], args[index:]
+    """The words that name the group (or provider, or list), and the time words: from the
+    first keyword whose rest reads as a time. When no rest reads, from the first keyword (its
+    time is then answered as unreadable), unless that keyword is the only word: a name."""
+    starts = [index for index, word in enumerate(args) if word.lower() in KEYWORDS]
+    for start in starts:
+        if _readable(args[start:]):
+            return args[:start], args[start:]
+    if starts and len(args) > 1:
+        return args[: starts[0]], args[starts[0] :]
     return args, []
+
+
+def _readable(words: list[str]) -> bool:
+    try:
+        parse(words, _ANY_NOW, _ANY_ZONE)
+    except Unreadable:
+        return False
+    except BadTime:  # read, but past or too far: still a time
+        return True
+    return True
 
 
 def parse(words: list[str], now: datetime, zone: ZoneInfo) -> When | None:
@@ -96,9 +124,12 @@ def parse(words: list[str], now: datetime, zone: ZoneInfo) -> When | None:
             rest.insert(0, "in")
             keyword = "at"
         if keyword not in ("at", "until") or keyword in found:
-            raise BadTime(texts.unreadable_time(" ".join(words)))
+            raise Unreadable(texts.unreadable_time(" ".join(words)))
         taken = _taken(rest)
-        found[keyword] = _moment(rest[:taken], now, zone, " ".join(words))
+        try:
+            found[keyword] = _moment(rest[:taken], now, zone, " ".join(words))
+        except OverflowError:  # beyond the year 9999: a span of 999999999 days, a far date
+            raise BadTime(texts.too_far(HORIZON.days)) from None
         del rest[:taken]
     at, until = found.get("at"), found.get("until")
     for moment in (at, until):
@@ -126,7 +157,7 @@ def _taken(rest: list[str]) -> int:
 
 
 def _moment(words: list[str], now: datetime, zone: ZoneInfo, said: str) -> datetime:
-    unreadable = BadTime(texts.unreadable_time(said))
+    unreadable = Unreadable(texts.unreadable_time(said))
     if not words:
         raise unreadable
     if words[0] == "in":
@@ -153,7 +184,7 @@ def _moment(words: list[str], now: datetime, zone: ZoneInfo, said: str) -> datet
     return local(day, _clock(clock_word, unreadable), zone)
 
 
-def _clock(word: str, unreadable: BadTime) -> time:
+def _clock(word: str, unreadable: Unreadable) -> time:
     match = _CLOCK.match(word)
     if match is None:
         raise unreadable
@@ -163,7 +194,7 @@ def _clock(word: str, unreadable: BadTime) -> time:
     return time(hour, minute)
 
 
-def _span(word: str, unreadable: BadTime) -> timedelta:
+def _span(word: str, unreadable: Unreadable) -> timedelta:
     match = _SPAN.match(word)
     if match is None or not any(match.groups()):
         raise unreadable

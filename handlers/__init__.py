@@ -156,7 +156,7 @@ def _chain_lifecycle(application: AnyApplication, services: Services) -> None:
     previous_init, previous_shutdown = application.post_init, application.post_shutdown
 
     async def post_init(app: AnyApplication) -> None:
-        await services.get()
+        await services.use_cases()
         for language in LANGUAGES:  # English is also the menu of every other language
             code = None if language == ENGLISH else CODES[language]
             await app.bot.set_my_commands(menu(language), language_code=code)

@@ -48,7 +48,7 @@ async def pictures_command(
 ) -> None:
     """`/pictures family`: the kept pictures as an album, newest first, then Restore buttons."""
     message = message_of(update)
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     name = context.args[0] if context.args else None
     try:
         target, records = await service.pictures(actor, name)
@@ -102,7 +102,7 @@ async def restore_pressed(
     actor = await presser(update, texts.ONLY_ASKER)
     if actor is None:
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     if isinstance(value, PickRestore):
         found = await service.picture_record(value.record)
         if found is None:

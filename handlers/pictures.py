@@ -146,7 +146,7 @@ async def removal_answered(
     if isinstance(value, KeepPicture):
         await query.edit_message_text(tr(texts.KEPT))
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     answer = Answer(pressed=question)
     outcome = await answer.wait(service.delete_group_picture(actor, value.alias, answer.progress()))
     if outcome.result is not Result.DUPLICATE:
@@ -158,7 +158,7 @@ async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     """`/grouppic family` and `/profilepic green`: the current picture's URL."""
     message = message_of(update)
     action = VIEW_COMMANDS[_command_name(message)]
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     name = context.args[0] if context.args else None
     if action is Action.VIEW_GROUP_PICTURE:
         outcome = await service.get_group_picture(actor, name)
@@ -178,7 +178,7 @@ async def _ask_for_photo(
         assert name is not None
         question = await bulk.ask_for_photo(message, name, wait)
     else:
-        service = await services_of(context).get()
+        service = (await services_of(context).use_cases()).avatars
         try:
             target = await service.authorize(actor, action, name)
         except Refusal as refusal:

@@ -87,7 +87,7 @@ async def _ask_removal(
     if request.when is not None:
         await schedule.ask_removal(message, context, request.asker, request.names, request.when)
         return
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     try:
         target = await service.authorize(request.asker, request.action, request.names)
     except Refusal as refusal:
@@ -101,7 +101,7 @@ async def _now(
     message: Message, context: ContextTypes.DEFAULT_TYPE, request: ChangeRequest
 ) -> None:
     """Made now (a requester's: proposed), answered once with its outcome."""
-    service = await services_of(context).get()
+    service = (await services_of(context).use_cases()).avatars
     answer = Answer(request=message)
     if await service.already_requested(answer.request_key):  # redelivered after a restart
         return

@@ -321,6 +321,50 @@ async def test_unusable_times_get_plain_answers_and_nothing_is_kept(bot: Bot):
     assert bot.green.set_calls() == []
 
 
+async def test_far_times_are_refused_as_too_far_ahead_and_nothing_is_kept(bot: Bot):
+    """Times past the year 9999 in UTC (a span of 999999999 days, the last minute of 9999 west
+    of UTC) are answered like any time too far ahead, not with "something went wrong"."""
+    owner = bot.user(OWNER, "Olga")
+    too_far = "Sorry, a change can be scheduled at most 366 days ahead."
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family in 999999999d")
+    assert await bot.answer(owner) == too_far
+    assert await bot.say(owner, "/timezone America/New_York") == (
+        "Done: I will show you times in America/New_York."
+    )
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 9999-12-31 23:59")
+    assert await bot.answer(owner) == too_far
+    assert await bot.say(owner, "/undogrouppic family until 9999-12-31 23:59") == too_far
+    assert rows(bot, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert bot.green.set_calls() == []
+
+
+async def test_groups_called_at_in_and_until_are_named_before_their_time_or_alone(bot: Bot):
+    """A time starts at the first at/in/until from which the rest reads as a time: the words
+    before it name the group, so these (valid) aliases still name their groups."""
+    owner = bot.user(OWNER, "Olga")
+    chats = {"at": "120363000000000011@g.us", "in": "120363000000000012@g.us"}
+    chats["until"] = "120363000000000013@g.us"
+    bot.green.groups |= set(chats.values())  # the account is in them
+    for alias, chat_id in chats.items():
+        added = await bot.say(owner, f"/addgroup {alias} green {chat_id} {alias.title()}")
+        assert added.startswith("Done"), added
+
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic at")
+    assert (await bot.answer(owner)).startswith("Done: At has a new picture.")
+    assert [call.form["groupId"] for call in bot.green.set_calls()] == [chats["at"]]
+
+    reply = await schedule(bot, owner, "/setgrouppic in in 1h", photo_bytes())
+    assert reply.content.startswith("Scheduled for "), reply.content
+    assert ": change the picture of In.\n" in reply.content
+    reply = await schedule(bot, owner, "/setgrouppic until at 18:00", photo_bytes())
+    assert ": change the picture of Until.\n" in reply.content
+    assert rows(bot, "SELECT name FROM schedules ORDER BY id") == [("in",), ("until",)]
+    # a time the bot cannot read after a group is still answered as one
+    await owner.send_photo(photo_bytes(), caption="/setgrouppic family at 25:00")
+    assert (await bot.answer(owner)).startswith("Sorry, I can't read the time 'at 25:00'")
+    assert len(bot.green.set_calls()) == 1
+
+
 async def test_a_requesters_scheduled_change_is_a_proposal_whose_approval_keeps_the_times(
     bot: Bot,
 ):

@@ -112,3 +112,22 @@ def test_a_time_the_autumn_clock_change_repeats_is_the_first_one():
     # after the first 02:30 the next "2:30" is tomorrow's: the repeated one is never chosen
     between = utc(2026, 10, 25, 0, 45)
     assert at("at 2:30", between, BERLIN).at == utc(2026, 10, 26, 1, 30)
+
+
+def test_a_group_called_at_in_or_until_is_named_before_its_time_or_alone():
+    assert split(["at"]) == (["at"], [])
+    assert split(["in", "in", "2h"]) == (["in"], ["in", "2h"])
+    assert split(["until", "at", "18:00"]) == (["until"], ["at", "18:00"])
+    assert split(["family", "until", "in", "3h"]) == (["family"], ["until", "in", "3h"])
+    assert split(["in", "2h"]) == ([], ["in", "2h"])  # no group named: the linked chat's
+    # no rest reads as a time: the time starts at the first keyword, and is answered as such
+    assert split(["family", "at", "25:00"]) == (["family"], ["at", "25:00"])
+    assert split(["family", "at"]) == (["family"], ["at"])
+
+
+@pytest.mark.parametrize(
+    "words", ["in 999999999d", "in 99999999999999999999h", "at 9999-12-31 23:59"]
+)
+def test_times_beyond_the_year_9999_are_too_far_ahead(words: str):
+    with pytest.raises(BadTime, match="at most 366 days ahead"):
+        parse(words.split(), NOW, ZoneInfo("America/New_York"))
