@@ -83,11 +83,15 @@ def _run(config: AppConfig) -> int:
     """Run the bot; a Telegram that refuses the token or cannot be reached is one line."""
     from telegram.error import InvalidToken, NetworkError
 
+    from bot.http_server import ListenError
     from bot.logs import RedactSecrets
     from bot.runner import run
 
     try:
         asyncio.run(run(config))
+    except ListenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except InvalidToken:
         print("error: Telegram refused the bot token (telegram.token)", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import signal
+import socket
 
 import uvicorn
 from telegram import Update
@@ -14,6 +15,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
+from bot.http_server import bind, create_server, use_the_file_limit
 from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
 from handlers.bot_api_http import AiohttpRequest
 
@@ -48,6 +50,7 @@ def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) 
 
 async def run(config: AppConfig) -> None:
     """Start everything, run until SIGINT/SIGTERM, then stop everything in order."""
+    use_the_file_limit()
     application = build_application(config)
     services = handlers.install(application, config)
     stop = asyncio.Event()
@@ -55,15 +58,21 @@ async def run(config: AppConfig) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    server = _http_server(config, application, services)
+    server, listening = _http_server(config, application, services)
     server_task: asyncio.Task | None = None
     post_init, post_shutdown = application.post_init, application.post_shutdown
-    await application.initialize()
+    try:
+        await application.initialize()
+    except BaseException:
+        await application.bot.shutdown()  # its HTTP sessions, opened before Telegram refused
+        for sock in listening:
+            sock.close()
+        raise
     try:
         if post_init is not None:  # install() set it: it opens the services
             await post_init(application)
         if server is not None:
-            server_task = asyncio.create_task(server.serve())
+            server_task = asyncio.create_task(server.serve(sockets=listening))
             await _until_started(server, server_task)
         await application.start()
         await _start_receiving(config, application)
@@ -111,10 +120,11 @@ def _webhook_path(config: AppConfig) -> str:
 
 def _http_server(
     config: AppConfig, application: Application, services: Services
-) -> uvicorn.Server | None:
-    """The bot's own server: media links for URL-only providers, the webhook, /healthz."""
+) -> tuple[uvicorn.Server | None, list[socket.socket]]:
+    """The bot's own server (media links for URL-only providers, the webhook, /healthz) and
+    its bound address; `ListenError` when `server.listen` cannot be bound."""
     if config.server is None:
-        return None
+        return None, []
     webhook = None
     if config.telegram.mode == "webhook":
 
@@ -131,19 +141,8 @@ def _http_server(
             deliver=deliver,
         )
     app = create_server_app(media=services.media, health=services.health, webhook=webhook)
-    host, port = config.server.host_port
-    # log_config=None: uvicorn's lines go through the root handler, which masks secrets
-    return uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            access_log=False,
-            log_level="warning",
-            log_config=None,
-            lifespan="off",
-        )
-    )
+    listening = bind(config.server)
+    return create_server(app, config.server), [listening]
 
 
 async def _until_started(server: uvicorn.Server, task: asyncio.Task) -> None:

@@ -100,6 +100,9 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
             update = json.loads(await request.body())
         except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
             return PlainTextResponse("Bad Request", status_code=400)
+        except RecursionError:
+            log.warning("webhook: refused a JSON body nested too deeply to read")
+            return PlainTextResponse("Bad Request", status_code=400)
         if not isinstance(update, dict):
             return PlainTextResponse("Bad Request", status_code=400)
         try:

@@ -206,3 +206,19 @@ def test_a_webhook_needs_a_path_and_a_telegram_secret(path: str, secret: str) ->
 
     with pytest.raises(ValueError):
         WebhookEndpoint(path=path, secret_token=secret, deliver=deliver)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"update_id": 1, "message": '])
+async def test_the_webhook_answers_400_to_json_nested_too_deeply_to_read(
+    client: httpx.AsyncClient, delivered: list[dict[str, Any]], caplog, opening: str
+) -> None:
+    depth = 200_000
+    body = opening + "[" * depth + "]" * depth + "}" * opening.count("{")
+    response = await client.post(
+        "/telegram/hook-abc", content=body, headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 400
+    assert delivered == []
+    [record] = caplog.records
+    assert record.getMessage() == "webhook: refused a JSON body nested too deeply to read"
+    assert record.exc_info is None

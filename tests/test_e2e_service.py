@@ -1,0 +1,141 @@
+"""The bot run as a service (`python -m bot`), as an operator and an attacker meet it: its
+listening address, connections nobody finishes, and the health check."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.bot_process import (
+    Finished,
+    answer_to,
+    bot_env,
+    free_port,
+    run_cli,
+    running_bot,
+    secrets_from_environment,
+    spawn_bot,
+    stop_bot,
+    write_config,
+)
+from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_config
+from tests.fakes.greenapi import FakeGreenApi
+from tests.fakes.serve import serve
+from tests.fakes.telegram import FakeTelegram
+from tests.pictures import photo_bytes
+from tests.test_reliability import until
+
+ENV = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, GREEN_API_TOKEN=GREEN_TOKEN)
+
+
+@dataclass
+class World:
+    telegram: FakeTelegram
+    green: FakeGreenApi
+    raw: dict
+    tmp_path: Path
+
+    def config(self, **server: object) -> Path:
+        """config.yaml with the bot's HTTP server (`server:` settings as given)."""
+        return write_config(self.tmp_path, {**self.raw, "server": server})
+
+
+@pytest.fixture
+async def world(tmp_path) -> AsyncIterator[World]:
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    green = FakeGreenApi(id_instance=GREEN_ID, token=GREEN_TOKEN, groups={FAMILY})
+    async with serve(telegram.app) as api, serve(green.app) as green_url:
+        raw = secrets_from_environment(raw_config(tmp_path, green_url), api)
+        yield World(telegram, green, raw, tmp_path)
+
+
+def failed_in_one_line(done: Finished) -> str:
+    assert done.returncode == 1, done
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+async def test_a_listen_address_in_use_is_one_line_and_a_non_zero_exit(world: World) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = world.config(listen=f"127.0.0.1:{port}")
+        done = await run_cli(config=config, env=ENV)
+    assert failed_in_one_line(done) == (
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+    assert world.telegram.calls() == []  # refused before anything else started
+
+
+async def test_a_foreign_listen_address_is_one_line_and_a_non_zero_exit(world: World) -> None:
+    config = world.config(listen="192.0.2.1:8080")  # TEST-NET-1: never this machine's
+    done = await run_cli(config=config, env=ENV)
+    assert failed_in_one_line(done) == (
+        "error: cannot listen on 192.0.2.1:8080: Cannot assign requested address"
+    )
+
+
+async def test_an_ipv6_listen_address_serves(world: World) -> None:
+    port = free_port()
+    config = world.config(listen=f"[::1]:{port}")
+    async with running_bot(config, world.telegram, ENV), httpx.AsyncClient() as client:
+        response = await client.get(f"http://[::1]:{port}/healthz")
+    assert response.status_code == 200
+    assert response.json()["store"] is True
+
+
+STALLED = 1_100
+
+
+async def test_stalled_connections_cannot_starve_the_bot(world: World) -> None:
+    """1,100 connections that never send a request, against a bot allowed 256 open files:
+    the bot keeps serving people and providers, drops every stalled connection, and its
+    server answers again."""
+    port = free_port()
+    config = world.config(listen=f"127.0.0.1:{port}", max_connections=100, header_timeout_seconds=1)
+    bot = await spawn_bot(config, world.telegram, ENV, open_files=256)
+    stalled: list[socket.socket] = []
+    try:
+        for _ in range(STALLED):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.setblocking(False)
+            stalled.append(sock)
+        owner = world.telegram.user(OWNER, "Olga")
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        answer = await answer_to(world.telegram, owner, sent, timeout=30)
+        assert answer.startswith("Done: Family has a new picture."), answer
+
+        await until(lambda: all(map(_closed, stalled)), timeout=60)
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert response.status_code == 200
+    finally:
+        for sock in stalled:
+            sock.close()
+        await stop_bot(bot, world.telegram)
+    assert bot.process.returncode == 0, bot.log
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Whether the other side closed the connection (a stalled client never sends a byte)."""
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+async def test_a_bot_that_cannot_reach_telegram_says_so_in_one_line(world: World) -> None:
+    """Nothing follows the line (no "Unclosed client session" from the half-started bot)."""
+    world.raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"
+    config = world.config(listen=f"127.0.0.1:{free_port()}")
+    done = await run_cli(config=config, env=ENV)
+    line = failed_in_one_line(done)
+    assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9: "), line
