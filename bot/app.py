@@ -23,6 +23,7 @@ from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
 from bot.messenger import Messenger
+from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.proposals import Clock, ProposalBox, utc_clock
@@ -102,8 +103,17 @@ class Services:
     """The bot's long-lived parts. `use_cases()` opens them once (start-up, or the first
     update), and starts the sweep that expires proposals nobody decided."""
 
-    def __init__(self, config: AppConfig, messenger: Messenger, clock: Clock = utc_clock) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        messenger: Messenger,
+        clock: Clock = utc_clock,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
+        #: what /metrics shows (the runner shares it with its Telegram rate limiter)
+        self.metrics = metrics or Metrics()
+        self.metrics.refresh_with(self._count_waiting)
         self._messenger = messenger
         self._clock = clock
         self.providers = create_providers(config)
@@ -159,7 +169,9 @@ class Services:
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
         self._speaking = speaking = Speaking(self._messenger, languages)
-        self._notifier = notifier = Notifier(speaking.send, store, access, config.notify_chat_id)
+        self._notifier = notifier = Notifier(
+            speaking.send, store, access, config.notify_chat_id, self.metrics
+        )
         box = ProposalBox(
             store,
             speaking,
@@ -183,6 +195,7 @@ class Services:
             max_resume_age=timedelta(seconds=config.reliability.resume_max_age_seconds),
             report=self._report,
             download=self._messenger.download,
+            metrics=self.metrics,
             history=history,
             leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
         )
@@ -251,6 +264,16 @@ class Services:
                 await use_cases.bulks.expire_due()
             except Exception:
                 log.exception("could not expire the overdue proposals")
+
+    async def _count_waiting(self) -> None:
+        """The gauges of /metrics: the queues of this instance, and what waits in the store."""
+        if self._changes is not None:
+            for provider, count in self._changes.waiting().items():
+                self.metrics.changes_waiting.labels(provider=provider).set(count)
+        if self.store is not None:
+            counts = self.store.counts
+            self.metrics.proposals_open.set(await counts.proposals_open())
+            self.metrics.scheduled_waiting.set(await counts.scheduled_waiting())
 
     async def health(self) -> dict:
         """What /healthz reports: the store answers, and which providers are configured."""

@@ -41,6 +41,7 @@ from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
 from bot.media import MediaStore
+from bot.metrics import Metrics
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
 from bot.queues import AccountQueue, Job
@@ -99,6 +100,7 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
+        metrics: Metrics,
         history: History | None = None,
         leases: Leases | None = None,
     ) -> None:
@@ -111,6 +113,7 @@ class ChangeRunner:
         self._max_resume_age = max_resume_age
         self._report = report
         self._download = download
+        self._metrics = metrics
         #: keeps the picture before and after each change (bot/history.py)
         self._history = history
         self._queues = {name: self._queue(name, p) for name, p in providers.items()}
@@ -239,6 +242,7 @@ class ChangeRunner:
         claimed = await self._store.operations.claim_open(
             self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
         )
+        self._metrics.takeovers.inc(len(claimed))
         await self._take_up(claimed)
 
     async def _keep_leases(self) -> None:
@@ -284,6 +288,10 @@ class ChangeRunner:
                 await self._store.operations.release(self._leases.owner)
             except Exception:
                 log.warning("could not give up this instance's claims", exc_info=True)
+
+    def waiting(self) -> dict[str, int]:
+        """Provider account -> changes waiting or running in its queue, in this instance."""
+        return {name: len(queue) for name, queue in self._queues.items()}
 
     # ------------------------------------------------------------------------------------------
 
@@ -345,6 +353,7 @@ class ChangeRunner:
                 operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
             ):  # another instance took it over meanwhile: its audit row is that one's to write
                 return _Finished(Outcome(Result.DUPLICATE, target.title))
+            self._metrics.change_ended(provider.name, change.action.value, status.value)
             await audit.record(
                 self._store,
                 change.actor,
@@ -384,13 +393,14 @@ class ChangeRunner:
             if self._media is None:  # start-up refuses this configuration; a bug if reached
                 raise RuntimeError(f"{provider.name} needs server.public_url")
             picture = picture.with_public_url(await self._media.publish_async(picture.jpeg))
-        if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
-            return await provider.delete_group_picture(group.chat_id)
-        if picture is None:  # written down with its picture, or fetched before it is queued
-            raise RuntimeError(f"a {change.action.value} without a picture")
-        if change.action is Action.SET_GROUP_PICTURE and group is not None:
-            return await provider.set_group_picture(group.chat_id, picture)
-        return await provider.set_own_picture(picture)
+        with self._metrics.provider_call(provider.name, change.action.value):
+            if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
+                return await provider.delete_group_picture(group.chat_id)
+            if picture is None:  # written down with its picture, or fetched before it is queued
+                raise RuntimeError(f"a {change.action.value} without a picture")
+            if change.action is Action.SET_GROUP_PICTURE and group is not None:
+                return await provider.set_group_picture(group.chat_id, picture)
+            return await provider.set_own_picture(picture)
 
     async def _close_unrun(
         self, operation_id: int, status: OperationStatus, reason: str, title: str
@@ -404,6 +414,7 @@ class ChangeRunner:
                 operation_id, status, owner=self._leases.owner, reason=reason
             ):  # another instance took it over meanwhile, and closes it
                 return Outcome(Result.DUPLICATE, title)
+            self._metrics.change_ended(operation.provider, operation.action, status.value)
             await audit.record(
                 self._store,
                 operation.actor,

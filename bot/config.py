@@ -158,6 +158,8 @@ class ServerSettings(Section):
     #: signs media links; needed when several instances serve them (a PostgreSQL store), so
     #: that each accepts the others' links (usually ${MEDIA_SECRET}; any long random string)
     media_secret: SecretStr | None = Field(default=None, min_length=16)
+    #: when set, GET /metrics needs `Authorization: Bearer <metrics_token>`
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
     #: connections served at once; more are closed at once (anyone may open them)
     max_connections: int = Field(default=200, ge=1, le=10_000)
     #: a connection that has not sent its request head within this is closed
@@ -274,6 +276,8 @@ class AppConfig(Section):
             found.append(self.server.webhook_secret.get_secret_value())
         if self.server and self.server.media_secret:
             found.append(self.server.media_secret.get_secret_value())
+        if self.server and self.server.metrics_token:
+            found.append(self.server.metrics_token.get_secret_value())
         for settings in self.providers.values():
             found += [
                 value.get_secret_value()

@@ -7,16 +7,21 @@ import hashlib
 import logging
 import signal
 import socket
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvicorn
+from prometheus_client import Counter
 from telegram import Update
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
 from bot.http_server import bind, create_server, use_the_file_limit
-from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
+from bot.metrics import Metrics
+from bot.server import MetricsEndpoint, NotAnUpdate, WebhookEndpoint, create_server_app
 from handlers.bot_api_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -26,14 +31,47 @@ log = logging.getLogger(__name__)
 TELEGRAM_MAX_RETRIES = 5
 
 
-def rate_limiter(**limits: float) -> AIORateLimiter:
+class CountingRateLimiter(AIORateLimiter):
+    """AIORateLimiter, counting each request it sends again after a 429 (for /metrics)."""
+
+    def __init__(self, retries: Counter, **limits: Any) -> None:
+        super().__init__(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+        self._retries = retries
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        retries_left = rate_limit_args or TELEGRAM_MAX_RETRIES
+
+        async def counted(*a: Any, **kw: Any) -> bool | dict[str, Any] | list[dict[str, Any]]:
+            nonlocal retries_left
+            try:
+                return await callback(*a, **kw)
+            except RetryAfter:
+                if retries_left > 0:  # the limiter sends it again after its retry_after
+                    retries_left -= 1
+                    self._retries.inc()
+                raise
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def rate_limiter(metrics: Metrics | None = None, **limits: float) -> AIORateLimiter:
     """Pace the bot's own requests to Telegram's flood limits (30 messages a second overall,
     20 a minute per group), and send a request refused with 429 again after its retry_after.
     `limits` are AIORateLimiter's rates and periods, for tests that cannot wait a minute."""
-    return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+    return CountingRateLimiter((metrics or Metrics()).telegram_retries, **limits)
 
 
-def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) -> Application:
+def build_application(
+    config: AppConfig, limiter: AIORateLimiter | None = None, metrics: Metrics | None = None
+) -> Application:
     api = config.telegram.api_base_url.rstrip("/")
     return (
         ApplicationBuilder()
@@ -42,7 +80,9 @@ def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) 
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(limiter or rate_limiter(overall_max_rate=config.telegram.messages_per_second))
+        .rate_limiter(
+            limiter or rate_limiter(metrics, overall_max_rate=config.telegram.messages_per_second)
+        )
         .concurrent_updates(True)
         .build()
     )
@@ -51,8 +91,9 @@ def build_application(config: AppConfig, limiter: AIORateLimiter | None = None) 
 async def run(config: AppConfig) -> None:
     """Start everything, run until SIGINT/SIGTERM, then stop everything in order."""
     use_the_file_limit()
-    application = build_application(config)
-    services = handlers.install(application, config)
+    metrics = Metrics()
+    application = build_application(config, metrics=metrics)
+    services = handlers.install(application, config, metrics=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -140,7 +181,12 @@ def _http_server(
             secret_token=_webhook_settings(config)[1],
             deliver=deliver,
         )
-    app = create_server_app(media=services.media, health=services.health, webhook=webhook)
+    app = create_server_app(
+        media=services.media,
+        health=services.health,
+        webhook=webhook,
+        metrics=MetricsEndpoint(services.metrics.exposition, config.server.metrics_token),
+    )
     listening = bind(config.server)
     return create_server(app, config.server), [listening]
 

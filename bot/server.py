@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.media import MediaStore
+from bot.metrics import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +54,26 @@ class WebhookEndpoint:
         return "/telegram/" + self.path.strip("/")
 
 
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """GET /metrics: the metrics in Prometheus' text format, behind a bearer token when set."""
+
+    exposition: Callable[[], Awaitable[bytes]]
+    token: SecretStr | None = None
+
+
 def create_server_app(
     *,
     media: MediaStore | None,
     health: Callable[[], Awaitable[dict[str, Any]]],
     webhook: WebhookEndpoint | None,
+    metrics: MetricsEndpoint | None = None,
 ) -> Starlette:
-    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook."""
+    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook;
+    GET /metrics with metrics."""
     routes = [Route("/healthz", _health_route(health), methods=["GET"])]
+    if metrics is not None:
+        routes.append(Route("/metrics", _metrics_route(metrics), methods=["GET"]))
     if media is not None:
         routes.append(Route("/media/{token}", _media_route(media), methods=["GET"]))
     if webhook is not None:
@@ -116,6 +130,21 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
         return Response(status_code=200)
 
     return receive
+
+
+def _metrics_route(metrics: MetricsEndpoint) -> Callable[[Request], Awaitable[Response]]:
+    expected = b"Bearer " + metrics.token.get_secret_value().encode() if metrics.token else None
+
+    async def scrape(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return PlainTextResponse(
+                    "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+        return Response(await metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return scrape
 
 
 def _health_route(

@@ -18,6 +18,7 @@ from bot import texts
 from bot.app import Services
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
+from bot.metrics import Metrics
 from bot.proposals import Clock, utc_clock
 from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
 from handlers.common import SERVICES_KEY, Handler, query_of
@@ -50,6 +51,7 @@ def install(
     group: int = 0,
     clock: Clock = utc_clock,
     answer_all_buttons: bool = True,
+    metrics: Metrics | None = None,
 ) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
 
@@ -59,7 +61,7 @@ def install(
     this message"); a host with buttons of its own passes `answer_all_buttons=False`, and then
     only presses whose data starts like one of ours are answered here.
     """
-    services = Services(config, TelegramMessenger(application.bot), clock)
+    services = Services(config, TelegramMessenger(application.bot), clock, metrics)
     application.bot_data[SERVICES_KEY] = services
     set_commands = list(pictures.SET_COMMANDS)
     view_commands = list(pictures.VIEW_COMMANDS)

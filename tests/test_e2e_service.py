@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.bot_process import (
     Finished,
@@ -23,10 +24,18 @@ from tests.bot_process import (
     stop_bot,
     write_config,
 )
-from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_config
-from tests.fakes.greenapi import FakeGreenApi
+from tests.conftest import (
+    BOT_TOKEN,
+    FAMILY,
+    GREEN_ID,
+    GREEN_TOKEN,
+    OTHER_OWNER,
+    OWNER,
+    raw_config,
+)
+from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.serve import serve
-from tests.fakes.telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram, FloodLimit
 from tests.pictures import photo_bytes
 from tests.test_reliability import until
 
@@ -139,3 +148,62 @@ async def test_a_bot_that_cannot_reach_telegram_says_so_in_one_line(world: World
     done = await run_cli(config=config, env=ENV)
     line = failed_in_one_line(done)
     assert line.startswith("error: could not reach Telegram at http://127.0.0.1:9: "), line
+
+
+METRICS_TOKEN = "metrics-token-SECRET-0123"
+
+
+async def test_metrics_count_changes_failures_and_retries_behind_a_token(world: World) -> None:
+    telegram, green = world.telegram, world.green
+    port = free_port()
+    config = world.config(listen=f"127.0.0.1:{port}", metrics_token="${METRICS_TOKEN}")
+    env = {**ENV, "METRICS_TOKEN": METRICS_TOKEN}
+    owner = telegram.user(OWNER, "Olga")
+    telegram.user(OTHER_OWNER, "Oscar")  # hears about every change
+    url = f"http://127.0.0.1:{port}/metrics"
+    async with running_bot(config, telegram, env), httpx.AsyncClient() as client:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": METRICS_TOKEN}):
+            refused = await client.get(url, headers=headers)
+            assert refused.status_code == 401, headers
+            assert "avatarops" not in refused.text
+
+        async def change() -> str:
+            sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+            return await answer_to(telegram, owner, sent, timeout=30)
+
+        assert (await change()).startswith("Done: Family")
+        green.fail_next("setGroupPicture", Fault.http(502, "Bad Gateway"))  # retried
+        assert (await change()).startswith("Done: Family")
+        green.fail_next("setGroupPicture", Fault.bad_request("no"))  # not retried
+        assert (await change()).startswith("Could not")
+        telegram.flood_limit = FloodLimit(messages=1, seconds=1)  # one 429 at least
+        assert (await change()).startswith("Done: Family")
+        await until(lambda: telegram.flood_limit and telegram.flood_limit.refused, timeout=10)
+        telegram.flood_limit = None
+
+        scraped = await client.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain; version=")
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    set_group = {"provider": "green", "action": "set_group_picture"}
+    assert value("avatarops_changes_total", **set_group, outcome="done") == 3
+    assert value("avatarops_changes_total", **set_group, outcome="failed") == 1
+    calls = {"provider": "green", "method": "set_group_picture"}
+    assert value("avatarops_provider_call_seconds_count", **calls) == 5  # 1 + 2 + 1 + 1
+    assert value("avatarops_changes_waiting", provider="green") == 0
+    assert value("avatarops_proposals_open") == 0
+    assert value("avatarops_scheduled_changes_waiting") == 0
+    # Oscar hears of each change (the last notice may still be on its way)
+    assert value("avatarops_notices_total", outcome="sent") >= 3
+    assert value("avatarops_telegram_retries_total") >= 1
+    assert value("avatarops_lease_takeovers_total") == 0
+    labels = {v for (_, pairs) in samples for _, v in pairs}
+    assert not {v for v in labels if "Family" in v or "Olga" in v or "SECRET" in v}

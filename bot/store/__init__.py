@@ -22,6 +22,7 @@ from pathlib import Path
 from bot.store import schema
 from bot.store.audit import AuditTable
 from bot.store.bulks import Bulks
+from bot.store.counts import Counts
 from bot.store.db import Database, SQLiteDatabase
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
@@ -67,6 +68,7 @@ class Store:
         self.media = MediaTable(db)
         self.schedules = Schedules(db)
         self.timezones = Timezones(db)
+        self.counts = Counts(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:
