@@ -143,7 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         _check_storage(config.storage)
-        configure_logging(config.secrets(), debug=getattr(args, "debug", False))
+        configure_logging(
+            config.secrets(), debug=getattr(args, "debug", False), style=config.logging.format
+        )
         if command == "check":
             return asyncio.run(_check(config))
         if command in ("grant", "revoke"):

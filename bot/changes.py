@@ -40,6 +40,7 @@ from bot.domain import (
 from bot.history import History
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
+from bot.logs import about
 from bot.media import MediaStore
 from bot.metrics import Metrics
 from bot.notify import ChangeEvent, Notifier
@@ -337,6 +338,13 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
+        """Run a queued change; its log lines name it (JSON logs: change_id, provider, group)."""
+        with about(**_log_fields(operation_id, change)):
+            finished = await self._execute(operation_id, change)
+            log.info("change %s ended: %s", operation_id, finished.outcome.result.value)
+            return finished
+
+    async def _execute(self, operation_id: int, change: Change) -> _Finished:
         if self._history is not None:
             await self._history.before(operation_id, change)
 
@@ -483,6 +491,15 @@ class ChangeRunner:
             await self._report(operation, replace(outcome, resumed=True))
         except Exception:  # the user blocked the bot, the message is gone...
             log.warning("could not report resumed change %s", operation.id, exc_info=True)
+
+
+def _log_fields(operation_id: int, change: Change) -> dict[str, object]:
+    group = change.target.group
+    return {
+        "change_id": operation_id,
+        "provider": change.target.provider.name,
+        **({"group": group.alias} if group is not None else {}),
+    }
 
 
 def _operation(change: Change, progress: Progress, photo: PhotoSource | None) -> Operation:

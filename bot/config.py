@@ -213,6 +213,12 @@ class ScheduleSettings(Section):
     max_late_minutes: float = Field(default=60, gt=0)
 
 
+class LoggingSettings(Section):
+    #: text: readable lines; json: one object a line (time, level, logger, message, change_id,
+    #: provider, group), for log shippers
+    format: Literal["text", "json"] = "text"
+
+
 def _known_zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -241,6 +247,7 @@ class AppConfig(Section):
     #: the zone times are read and shown in, for people who chose none with /timezone
     timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
     schedule: ScheduleSettings = ScheduleSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:

@@ -3,6 +3,7 @@ listening address, connections nobody finishes, and the health check."""
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -207,3 +208,24 @@ async def test_metrics_count_changes_failures_and_retries_behind_a_token(world: 
     assert value("avatarops_lease_takeovers_total") == 0
     labels = {v for (_, pairs) in samples for _, v in pairs}
     assert not {v for v in labels if "Family" in v or "Olga" in v or "SECRET" in v}
+
+
+async def test_json_logs_are_one_object_a_line_naming_the_change_and_no_secret(
+    world: World,
+) -> None:
+    """DEBUG logs as JSON: every line parses, the change's lines carry its id, provider and
+    group; `running_bot` greps the log for every secret, as it does in text format."""
+    telegram = world.telegram
+    world.raw["logging"] = {"format": "json"}
+    config = world.config(listen=f"127.0.0.1:{free_port()}")
+    owner = telegram.user(OWNER, "Olga")
+    async with running_bot(config, telegram, ENV) as bot:
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        assert (await answer_to(telegram, owner, sent)).startswith("Done: Family")
+    lines = [json.loads(line) for line in bot.log.splitlines() if line.strip()]
+    assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    about_change = [line for line in lines if "change_id" in line]
+    assert {(line["provider"], line["group"]) for line in about_change} == {("green", "family")}
+    assert any(
+        line["message"] == f"change {line['change_id']} ended: done" for line in about_change
+    )
