@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
+from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, StorageSettings, load_config
 from bot.domain import ANY_GROUP, Role
@@ -104,15 +105,17 @@ def _run(config: AppConfig) -> int:
 
 
 class StoreUnreachable(Exception):
-    """The store's database cannot be reached: one line, without its password."""
+    """The store cannot be reached, or a newer version migrated it: one line, without its
+    password."""
 
 
-async def _reach_postgres(url: str) -> None:
-    from bot.store import Store, StoreUnavailable
+async def _reach_store(target: str | Path) -> None:
+    """Open (and migrate) the store once, before Telegram is asked anything."""
+    from bot.store import Store, StoreTooNew, StoreUnavailable
 
     try:
-        store = await Store.open(url)  # migrates it too, before Telegram is asked anything
-    except StoreUnavailable as problem:
+        store = await Store.open(target)
+    except (StoreUnavailable, StoreTooNew) as problem:
         raise StoreUnreachable(str(problem)) from None
     await store.close()
 
@@ -122,7 +125,7 @@ def _check_storage(storage: StorageSettings) -> None:
     that cannot work is one line now instead of a traceback later (the bot opens the store
     only after Telegram)."""
     if storage.url is not None:
-        asyncio.run(_reach_postgres(storage.url.get_secret_value()))
+        asyncio.run(_reach_store(storage.target))
         return
     path = storage.path
     if str(path) == ":memory:":
@@ -134,6 +137,7 @@ def _check_storage(storage: StorageSettings) -> None:
     except (OSError, sqlite3.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ConfigError(f"storage.path: cannot create or open {path}: {reason}") from None
+    asyncio.run(_reach_store(path))
 
 
 def main(argv: list[str] | None = None) -> int:

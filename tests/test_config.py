@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -412,3 +414,21 @@ def test_a_postgresql_password_given_apart_from_the_url_needs_no_encoding():
     raw["storage"]["url"] = "postgresql://avatarops:other@db:5432/x"
     with pytest.raises(ConfigError, match="storage: give the password either in url or as"):
         parse_config(raw, {**ENV, "PG_PASSWORD": PG_PASSWORD})
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_store_a_newer_version_migrated_stops_every_command_in_one_line(
+    tmp_path, command: list[str]
+):
+    from bot.store import MIGRATIONS
+
+    store = tmp_path / "store.sqlite3"
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    raw = example()
+    raw["storage"] = {"path": str(store)}
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
+    done = start(tmp_path, raw, *command)
+    assert done.returncode == 1, done
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: the store is at schema version {len(MIGRATIONS) + 1}, which")

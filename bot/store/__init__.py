@@ -38,8 +38,9 @@ from bot.store.schedules import Schedules, Timezones
 from bot.store.waiting import AuthAlerts, PendingPhotos
 
 MIGRATIONS = schema.MIGRATIONS
+StoreTooNew = schema.StoreTooNew
 
-__all__ = ["MIGRATIONS", "Store", "StoreUnavailable", "connect"]
+__all__ = ["MIGRATIONS", "Store", "StoreTooNew", "StoreUnavailable", "connect"]
 
 
 async def connect(target: str | Path) -> Database:

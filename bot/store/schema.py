@@ -364,9 +364,24 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class StoreTooNew(Exception):
+    """A newer version of the bot migrated the store past what this one knows: running on it
+    would fail later on statements its tables no longer fit, so it does not start."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"the store is at schema version {found}, which a newer avatarops made; this one"
+            f" knows versions up to {len(MIGRATIONS)}: run the newer version (a store is never"
+            " migrated back)"
+        )
+
+
 async def version(db: Database) -> int:
     return await db.schema_version()
 
 
 async def migrate(db: Database) -> None:
+    """Bring the schema up to this version's; StoreTooNew when it is past it."""
+    if await db.schema_version() > len(MIGRATIONS):
+        raise StoreTooNew(await db.schema_version())
     await db.migrate(MIGRATIONS)
