@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, StorageSettings, load_config
@@ -54,7 +55,9 @@ async def _check(config: AppConfig) -> int:
 
 
 async def _change_grant(config: AppConfig, args: argparse.Namespace, command: str) -> int:
+    from bot import agreement
     from bot.app import config_groups
+    from bot.leases import store_time
     from bot.store import Store
 
     try:
@@ -64,6 +67,9 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
         return 2
     store = await Store.open(config.storage.target)
     try:
+        if store.shared:  # the running instances' config must be this one
+            now = store_time(datetime.now(UTC))
+            await agreement.check(store, "", agreement.fingerprint(config), now)
         await store.groups.sync_config(config_groups(config), config.links)
         if args.scope != ANY_GROUP and await store.groups.get(args.scope) is None:
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)

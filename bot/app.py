@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters import Capability, Provider, create_provider
-from bot import texts
+from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
@@ -165,6 +165,10 @@ class Services:
     async def _open(self) -> UseCases:
         config = self.config
         self.store = store = await Store.open(config.storage.target)
+        leases = Leases(timedelta(seconds=config.reliability.lease_seconds))
+        if store.shared:  # before the config's groups become the store's
+            fingerprint = agreement.fingerprint(config)
+            await agreement.join(store, leases.owner, fingerprint, leases.now(), leases.until())
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
@@ -197,7 +201,7 @@ class Services:
             download=self._messenger.download,
             metrics=self.metrics,
             history=history,
-            leases=Leases(timedelta(seconds=config.reliability.lease_seconds)),
+            leases=leases,
         )
         avatars = AvatarService(
             store=store,

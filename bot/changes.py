@@ -250,7 +250,9 @@ class ChangeRunner:
         while True:
             await asyncio.sleep(self._leases.renew_every)
             try:
-                await self._store.operations.renew(self._leases.claim())
+                claim = self._leases.claim()
+                await self._store.operations.renew(claim)
+                await self._store.instances.renew(claim.owner, claim.until)
                 await self._take_over()
             except Exception:
                 log.exception("could not renew this instance's leases or take over changes")
@@ -287,6 +289,7 @@ class ChangeRunner:
         if self._store.shared:
             try:
                 await self._store.operations.release(self._leases.owner)
+                await self._store.instances.leave(self._leases.owner)
             except Exception:
                 log.warning("could not give up this instance's claims", exc_info=True)
 

@@ -47,7 +47,11 @@ class Leases:
 
     def claim(self) -> Claim:
         """A claim by this instance for one lease from now."""
-        return Claim(self.owner, store_time(self._clock() + self.lease))
+        return Claim(self.owner, self.until())
+
+    def until(self) -> str:
+        """One lease from now, in the store's format."""
+        return store_time(self._clock() + self.lease)
 
     def now(self) -> str:
         return store_time(self._clock())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.domain import AuditOutcome
 from bot.store import Store
@@ -321,3 +322,42 @@ async def test_a_media_link_made_by_one_instance_is_served_by_the_other(both: Fl
     [picture] = both.wasend.fetched
     assert picture[:2] == b"\xff\xd8"  # the prepared JPEG
     assert both.balancer.routed == [0, 1]  # the update to A, the download from B
+
+
+async def test_an_instance_whose_config_differs_refuses_to_start_and_deletes_nothing(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    """Config B lacks a group and signs media links with another secret: while A runs, B (and
+    `grant` with B's file) refuse in one line naming both keys; A's group and its grant stay.
+    Once A has stopped, B starts: that is how a new config.yaml is deployed."""
+    granted = await run_cli(
+        "grant", str(REQUESTER), "g5", "requester", config=fleet.config, env=fleet.env(0)
+    )
+    assert granted.returncode == 0, granted.stderr
+    raw = yaml.safe_load(fleet.config.read_text())
+    del raw["groups"]["g5"]
+    other = tmp_path / "b"
+    other.mkdir()
+    config_b = write_config(other, raw)
+    env_b = {**fleet.env(1), "MEDIA_SECRET": "another-media-secret-SECRET-42"}
+    async with running_bot(fleet.config, fleet.telegram, fleet.env(0)):
+        for command in ([], ["grant", str(REQUESTER), "*", "admin"]):
+            refused = await run_cli(*command, config=config_b, env=env_b)
+            assert refused.returncode == 2, refused
+            [line] = refused.stderr.strip().splitlines()
+            assert line.startswith(
+                "config error: groups.g5, server.media_secret: differs from the config of instance "
+            ), line
+            assert line.endswith(
+                "instances on one store must have the same config.yaml (nothing in the store"
+                " was changed)"
+            )
+            assert "SECRET" not in refused.stderr
+    store = await Store.open(fleet.url)
+    try:
+        assert await store.groups.get("g5") is not None
+        assert (REQUESTER, "g5") in {(g.user_id, g.scope) for g in await store.grants.all()}
+    finally:
+        await store.close()
+    async with running_bot(config_b, fleet.telegram, env_b):
+        pass

@@ -27,6 +27,7 @@ from bot.store.db import Database, SQLiteDatabase
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
 from bot.store.history import PictureHistory
+from bot.store.instances import Instances
 from bot.store.languages import Languages
 from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
@@ -70,6 +71,7 @@ class Store:
         self.schedules = Schedules(db)
         self.timezones = Timezones(db)
         self.counts = Counts(db)
+        self.instances = Instances(db)
 
     @classmethod
     async def open(cls, target: str | Path) -> Store:

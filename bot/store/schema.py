@@ -361,6 +361,15 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE proposals ADD COLUMN how TEXT;  -- undo: put back the picture before the last change
     """,
+    # the instances running on a shared store (PostgreSQL), each with its config's fingerprint
+    # (config key -> HMAC of its value, bot/agreement.py), while it renews `seen_until`
+    """
+    CREATE TABLE instances (
+        name       TEXT PRIMARY KEY,
+        config     TEXT NOT NULL,
+        seen_until TEXT NOT NULL
+    );
+    """,
 ]
 
 
