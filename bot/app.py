@@ -128,6 +128,8 @@ class Services:
         self._bulks: BulkChanges | None = None
         self._scheduler: Scheduler | None = None
         self._lock = asyncio.Lock()
+        #: stopping: /healthz says so, the webhook takes no updates, changes are handed back
+        self.draining = False
 
     def _media_store(self, config: AppConfig) -> MediaStore | None:
         if config.server is None or not config.server.public_url:
@@ -280,12 +282,27 @@ class Services:
             self.metrics.scheduled_waiting.set(await counts.scheduled_waiting())
 
     async def health(self) -> dict:
-        """What /healthz reports: the store answers, and which providers are configured."""
+        """What /healthz reports: the store answers, and which providers are configured; not
+        ok while stopping (a balancer then sends nothing more here)."""
         try:
             store_ok = await (await self.get()).store.ping()
         except Exception:
             store_ok = False
-        return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
+        report = {"ok": store_ok and not self.draining, "store": store_ok}
+        if self.draining:
+            report["draining"] = True
+        return {**report, "providers": sorted(self.providers)}
+
+    async def drain(self, grace: float) -> None:
+        """At SIGTERM, before the Telegram side stops: start nothing more (scheduled changes
+        stay due), let changes at a provider finish for up to `grace` seconds, and hand the
+        rest back at once (bot/changes.py `drain`)."""
+        self.draining = True
+        if self._scheduler is not None:
+            await self._scheduler.close()
+            self._scheduler = None
+        if self._changes is not None:
+            await self._changes.drain(grace)
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""

@@ -124,6 +124,8 @@ class ChangeRunner:
         #: this instance's claims on open changes (several instances on one store)
         self._leases = leases or Leases()
         self._keeper: asyncio.Task[None] | None = None
+        #: stopping (SIGTERM): changes that did not reach a provider are handed back
+        self._draining = False
 
     def _queue(self, name: str, provider: Provider) -> AccountQueue:
         """One account's queue, at its pace (kept across instances sharing the store)."""
@@ -208,6 +210,9 @@ class ChangeRunner:
             return await self._close_unrun(
                 operation_id, OperationStatus.CANCELLED, reason, change.target.title
             )
+        if self._draining:
+            await self._hand_back([operation_id])
+            return Outcome(Result.DUPLICATE, change.target.title)
         job, ahead = await self._enqueue(operation_id, change)
         if ahead and queued is not None:
             await queued(ahead)
@@ -247,12 +252,17 @@ class ChangeRunner:
         await self._take_up(claimed)
 
     async def _keep_leases(self) -> None:
+        """Renew this instance's leases well within one lease, and look for changes to take
+        over more often: a change handed back at a stop is taken up within moments."""
+        renewed = asyncio.get_running_loop().time()
         while True:
-            await asyncio.sleep(self._leases.renew_every)
+            await asyncio.sleep(self._leases.look_every)
             try:
-                claim = self._leases.claim()
-                await self._store.operations.renew(claim)
-                await self._store.instances.renew(claim.owner, claim.until)
+                if asyncio.get_running_loop().time() - renewed >= self._leases.renew_every:
+                    claim = self._leases.claim()
+                    await self._store.operations.renew(claim)
+                    await self._store.instances.renew(claim.owner, claim.until)
+                    renewed = asyncio.get_running_loop().time()
                 await self._take_over()
             except Exception:
                 log.exception("could not renew this instance's leases or take over changes")
@@ -274,6 +284,40 @@ class ChangeRunner:
             status, reason = unrun
             outcome = await self._close_unrun(operation.id, status, reason, operation.target)
             await self._report_resumed(operation, outcome)
+
+    async def drain(self, grace: float) -> None:
+        """Stop (SIGTERM): take no more changes; hand back at once those waiting in a queue
+        (another instance sharing the store takes them up within moments; alone, the next
+        start does); let those at a provider finish for up to `grace` seconds, then hand them
+        back too. Whoever waits for a handed-back change hears nothing from this instance:
+        the one that runs it answers (as after a restart)."""
+        self._draining = True
+        await self._hand_back_jobs(
+            [job for queue in self._queues.values() for job in queue.cancel(_every_job)]
+        )
+        running = [job.future for job in self._jobs if not job.future.done()]
+        if running:
+            log.info("stopping: up to %g s for %d changes at a provider", grace, len(running))
+            await asyncio.wait(running, timeout=grace)
+        left = [job for job in self._jobs if not job.future.done()]
+        await self.close()
+        await self._hand_back_jobs(left)
+
+    async def _hand_back(self, operation_ids: list[int]) -> None:
+        """Let another instance take these changes up at once (alone: the next start does)."""
+        if operation_ids and self._store.shared:
+            try:
+                await self._store.operations.release(self._leases.owner, operation_ids)
+            except Exception:  # their leases run out instead
+                log.warning("could not hand back %d changes", len(operation_ids), exc_info=True)
+
+    async def _hand_back_jobs(self, jobs: list[Job]) -> None:
+        """Hand back queued changes; whoever waits for one here hears nothing (DUPLICATE)."""
+        held = [(job, *self._jobs[job]) for job in jobs if job in self._jobs]
+        await self._hand_back([operation_id for _, operation_id, _ in held])
+        for job, _, change in held:
+            if not job.future.done():
+                job.future.set_result(_Finished(Outcome(Result.DUPLICATE, change.target.title)))
 
     async def close(self) -> None:
         """Stop the queues; what did not finish stays open in the store and resumes later
@@ -494,6 +538,10 @@ class ChangeRunner:
             await self._report(operation, replace(outcome, resumed=True))
         except Exception:  # the user blocked the bot, the message is gone...
             log.warning("could not report resumed change %s", operation.id, exc_info=True)
+
+
+def _every_job(job: Job) -> bool:
+    return True
 
 
 def _log_fields(operation_id: int, change: Change) -> dict[str, object]:

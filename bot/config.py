@@ -184,7 +184,10 @@ class ReliabilitySettings(Section):
     resume_max_age_seconds: float = Field(default=3600.0, gt=0)
     #: several instances on one store (PostgreSQL): how long an instance's claim on a change
     #: lasts without being renewed; another instance takes the change over after it
-    lease_seconds: float = Field(default=60.0, ge=1)
+    lease_seconds: float = Field(default=10.0, ge=1)
+    #: at SIGTERM: how long changes already at a provider may take to finish; the rest is
+    #: handed back at once
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

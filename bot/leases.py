@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 from bot.store.operations import Claim
 
 #: the default lease: an instance that stops renewing loses its changes this long after
-DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_LEASE = timedelta(seconds=10)
+#: the longest between two looks for changes to take over (expired, or handed back at a stop)
+LOOK_EVERY_SECONDS = 2.0
 #: the most open changes one look for expired leases takes over
 TAKE_OVER_AT_ONCE = 20
 
@@ -58,5 +60,10 @@ class Leases:
 
     @property
     def renew_every(self) -> float:
-        """How often to renew (and to look for expired leases): well within one lease."""
+        """How often to renew: well within one lease."""
         return self.lease.total_seconds() / 3
+
+    @property
+    def look_every(self) -> float:
+        """How often to look for changes to take over."""
+        return min(LOOK_EVERY_SECONDS, self.renew_every)

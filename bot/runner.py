@@ -21,7 +21,13 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.http_server import bind, create_server, use_the_file_limit
 from bot.metrics import Metrics
-from bot.server import MetricsEndpoint, NotAnUpdate, WebhookEndpoint, create_server_app
+from bot.server import (
+    MetricsEndpoint,
+    NotAnUpdate,
+    Stopping,
+    WebhookEndpoint,
+    create_server_app,
+)
 from handlers.bot_api_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -120,8 +126,11 @@ async def run(config: AppConfig) -> None:
         log.info("avatarops is running (%s mode)", config.telegram.mode)
         await _until(stop, server_task)
     finally:
+        # take no more updates; finish or hand back the changes before PTB's stop, which
+        # would wait for every handler, and so for every change in the queues
         if application.updater and application.updater.running:
             await application.updater.stop()
+        await services.drain(config.reliability.shutdown_grace_seconds)
         if application.running:
             await application.stop()
         if server is not None and server_task is not None:
@@ -170,6 +179,8 @@ def _http_server(
     if config.telegram.mode == "webhook":
 
         async def deliver(data: dict) -> None:
+            if services.draining:
+                raise Stopping
             try:
                 update = Update.de_json(data, application.bot)
             except Exception as error:  # de_json only parses: any failure is a malformed body

@@ -33,6 +33,11 @@ class NotAnUpdate(ValueError):
     """The webhook's body is a JSON object but no Telegram update."""
 
 
+class Stopping(Exception):
+    """The bot is stopping and takes no update: Telegram sends it again later (behind a
+    balancer, to another instance)."""
+
+
 @dataclass(frozen=True)
 class WebhookEndpoint:
     """Where Telegram posts updates, the secret it sends along, and who receives them."""
@@ -127,6 +132,8 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
             # one line, through the logging set-up that masks secrets; never the body itself
             log.warning("webhook: refused a JSON object that is not a Telegram update: %s", problem)
             return PlainTextResponse("Bad Request", status_code=400)
+        except Stopping:
+            return PlainTextResponse("Service Unavailable", status_code=503)
         return Response(status_code=200)
 
     return receive

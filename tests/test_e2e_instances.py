@@ -361,3 +361,31 @@ async def test_an_instance_whose_config_differs_refuses_to_start_and_deletes_not
         await store.close()
     async with running_bot(config_b, fleet.telegram, env_b):
         pass
+
+
+async def test_sigterm_hands_a_queued_change_to_the_other_instance_at_once(
+    fleet: Fleet,
+) -> None:
+    """A holds an upload at Green API and has a second change queued behind it when it gets
+    SIGTERM: it finishes the first, hands the second back, and exits 0; B runs the second long
+    before A's lease (a minute here) could have run out."""
+    raw = yaml.safe_load(fleet.config.read_text())
+    raw["reliability"]["lease_seconds"] = 60
+    fleet.config.write_text(yaml.safe_dump(raw))
+    telegram, green = fleet.telegram, fleet.green
+    owner = telegram.user(OWNER, "Olga")
+    async with running_bot(fleet.config, telegram, fleet.env(1)):
+        a = await fleet.start(0)
+        green.fail_next("setGroupPicture", Fault.slow(3))
+        first = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        second = await owner.send_photo(photo_bytes(), caption="/setgrouppic g0")
+        await fleet.deliver(to=0)
+        await telegram.wait_for_bot_message(owner, contains="Queued (1 ahead of it)")
+        a.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(a.process.wait(), 30) == 0, a.log
+        done = await final_reply(telegram, owner, first)
+        assert done.content.startswith("Done: Family"), done.content
+        handed = await final_reply(telegram, owner, second)
+        assert handed.content.startswith("Resumed after a restart. Done: Group 0"), handed.content
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, group_chat(0)]
+    assert sorted(await fleet.audit()) == [("family", "done"), ("g0", "done")]

@@ -3,8 +3,12 @@ listening address, connections nobody finishes, and the health check."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import signal
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +36,7 @@ from tests.conftest import (
     GREEN_TOKEN,
     OTHER_OWNER,
     OWNER,
+    WORK,
     raw_config,
 )
 from tests.fakes.greenapi import FakeGreenApi, Fault
@@ -229,3 +234,54 @@ async def test_json_logs_are_one_object_a_line_naming_the_change_and_no_secret(
     assert any(
         line["message"] == f"change {line['change_id']} ended: done" for line in about_change
     )
+
+
+async def test_sigterm_finishes_the_change_at_the_provider_and_keeps_the_queued_one(
+    world: World,
+) -> None:
+    """SIGTERM while Green API holds one upload and a second change waits behind it: the
+    first finishes and is answered, /healthz says 503 meanwhile, the second is not run but
+    kept, the bot exits 0, and the next start runs the second."""
+    telegram, green = world.telegram, world.green
+    green.groups.add(WORK)
+    world.raw["providers"]["green"]["timeout_seconds"] = 30
+    port = free_port()
+    config = world.config(listen=f"127.0.0.1:{port}")
+    owner = telegram.user(OWNER, "Olga")
+    green.fail_next("setGroupPicture", Fault.slow(5))  # the first upload, held
+    bot = await spawn_bot(config, telegram, ENV)
+    first = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+    await until(lambda: green.set_calls(), timeout=20)
+    second = await owner.send_photo(photo_bytes(), caption="/setgrouppic work")
+    await telegram.wait_for_bot_message(owner, contains="Queued (1 ahead of it)")
+
+    telegram.close()
+    bot.process.send_signal(signal.SIGTERM)
+    async with httpx.AsyncClient() as client:
+
+        async def draining() -> bool:
+            response = await client.get(f"http://127.0.0.1:{port}/healthz")
+            return response.status_code == 503 and response.json().get("draining") is True
+
+        await until(draining, timeout=5)
+    assert await asyncio.wait_for(bot.process.wait(), 30) == 0, bot.log
+    answers = {m.reply_to_message_id: m.content for m in telegram.bot_messages(owner)}
+    assert answers[first["message_id"]].startswith("Done: Family"), answers
+    assert answers[second["message_id"]].startswith("Queued"), answers  # not run, not answered
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY]
+    assert rows(world.raw, "SELECT target, status FROM operations ORDER BY id") == [
+        ("family", "done"),
+        ("work", "pending"),
+    ]
+
+    async with running_bot(config, telegram, ENV):
+        resumed = await telegram.wait_for_bot_message(
+            owner, predicate=lambda m: m.content.startswith("Resumed after a restart. Done: Work")
+        )
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, WORK]
+    assert resumed.message_id > second["message_id"]
+
+
+def rows(raw: dict, sql: str) -> list[tuple]:
+    with contextlib.closing(sqlite3.connect(raw["storage"]["path"])) as db:
+        return db.execute(sql).fetchall()

@@ -103,11 +103,15 @@ class Operations:
         )
         return written.rowcount
 
-    async def release(self, owner: str) -> None:
-        """Let another instance take over at once the open changes `owner` holds (it stops)."""
+    async def release(self, owner: str, ids: list[int] | None = None) -> None:
+        """Let another instance take over at once the open changes `owner` holds (it stops):
+        all of them, or those of `ids`."""
+        only = f" AND id IN ({', '.join('?' * len(ids))})" if ids is not None else ""
+        if ids == []:
+            return
         await self._db.execute(
-            f"UPDATE operations SET lease_until = NULL WHERE claimed_by = ? AND {_OPEN}",
-            (owner,),
+            f"UPDATE operations SET lease_until = NULL WHERE claimed_by = ? AND {_OPEN}{only}",
+            (owner, *(ids or [])),
         )
 
     async def of_bulk(self, bulk_id: int) -> list[Operation]:
