@@ -260,8 +260,9 @@ class ChangeRunner:
             try:
                 if asyncio.get_running_loop().time() - renewed >= self._leases.renew_every:
                     claim = self._leases.claim()
-                    await self._store.operations.renew(claim)
-                    await self._store.instances.renew(claim.owner, claim.until)
+                    async with self._store.transaction():  # one round trip fewer than two
+                        await self._store.operations.renew(claim)
+                        await self._store.instances.renew(claim.owner, claim.until)
                     renewed = asyncio.get_running_loop().time()
                 await self._take_over()
             except Exception:
