@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: how often pending proposals are checked for expiry
 SWEEP_SECONDS = 60.0
+#: how long /healthz waits for the store before it says the store is away
+HEALTH_TIMEOUT = 5.0
 #: how long shutdown waits for the notices still on their way
 NOTICE_DRAIN_SECONDS = 10.0
 
@@ -285,7 +287,7 @@ class Services:
         """What /healthz reports: the store answers, and which providers are configured; not
         ok while stopping (a balancer then sends nothing more here)."""
         try:
-            store_ok = await (await self.get()).store.ping()
+            store_ok = await asyncio.wait_for((await self.get()).store.ping(), HEALTH_TIMEOUT)
         except Exception:
             store_ok = False
         report = {"ok": store_ok and not self.draining, "store": store_ok}

@@ -47,7 +47,7 @@ from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
-from bot.store import Store
+from bot.store import Store, StoreUnavailable, until_back
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,14 @@ def check_size(photo: PhotoSource) -> None:
         raise Refusal(
             texts.file_too_big(photo.file_size / 1_000_000, MAX_DOWNLOAD_BYTES // (1024 * 1024))
         )
+
+
+class _Superseded(Exception):
+    """A newer change for the same target is done or at a provider."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__(by)
+        self.by = by
 
 
 @dataclass(frozen=True)
@@ -198,13 +206,16 @@ class ChangeRunner:
                 return await self._close_unrun(
                     operation_id, OperationStatus.REFUSED, refusal.reason, change.target.title
                 )
-            await self._store.operations.set_picture(operation_id, picture.jpeg, picture.side)
+            await until_back(
+                lambda: self._store.operations.set_picture(operation_id, picture.jpeg, picture.side)
+            )
             change = replace(change, picture=picture)
         group = change.target.group
+        group_id = group.id if group is not None else None
         if (
             group is not None
-            and group.id is not None
-            and not await self._store.groups.by_id(group.id)
+            and group_id is not None
+            and not await until_back(lambda: self._store.groups.by_id(group_id))
         ):
             reason = texts.removed_before_run(group.alias)
             return await self._close_unrun(
@@ -265,6 +276,8 @@ class ChangeRunner:
                         await self._store.instances.renew(claim.owner, claim.until)
                     renewed = asyncio.get_running_loop().time()
                 await self._take_over()
+            except StoreUnavailable as away:  # it renews and looks again once the store is back
+                log.warning("could not renew this instance's leases: %s", away)
             except Exception:
                 log.exception("could not renew this instance's leases or take over changes")
 
@@ -393,36 +406,33 @@ class ChangeRunner:
             return finished
 
     async def _execute(self, operation_id: int, change: Change) -> _Finished:
-        if self._history is not None:
-            await self._history.before(operation_id, change)
+        """Run a change; a store step that finds the store away waits for it to come back."""
+        try:
+            await until_back(lambda: self._no_newer(operation_id, change))
+            if self._history is not None:
+                history = self._history
+                await until_back(lambda: history.before(operation_id, change))
 
-        async def attempt() -> PictureResult:
-            await self._store.operations.start_attempt(operation_id)
-            return await self._call(change)
+            async def attempt() -> PictureResult:
+                await until_back(lambda: self._no_newer(operation_id, change))  # each retry too
+                await until_back(lambda: self._store.operations.start_attempt(operation_id))
+                return await self._call(change)
 
-        result = (await with_retries(attempt, self._policy)).result
+            result = (await with_retries(attempt, self._policy)).result
+        except _Superseded as newer:
+            reason = texts.newer_change_reason(newer.by, change.target.title)
+            return _Finished(
+                await self._close_unrun(
+                    operation_id, OperationStatus.SUPERSEDED, reason, change.target.title
+                )
+            )
         target, provider = change.target, change.target.provider
         self._notifier.provider_answered(provider.name, result)
         status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
-        async with self._store.transaction():
-            if not await self._store.operations.finish(
-                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
-            ):  # another instance took it over meanwhile: its audit row is that one's to write
-                return _Finished(Outcome(Result.DUPLICATE, target.title))
-            self._metrics.change_ended(provider.name, change.action.value, status.value)
-            await audit.record(
-                self._store,
-                change.actor,
-                change.action,
-                target.audit_name,
-                _STATUS_AUDIT[status],
-                result.reason,
-                provider=provider.name,
-                url=result.url,
-                requested_by=change.requester.user_id if change.requester else None,
-            )
-            if self._history is not None:
-                await self._history.settle(operation_id, change, result)
+        if not await until_back(lambda: self._close(operation_id, change, status, result)):
+            # another instance took it over meanwhile: its audit row is that one's to write
+            return _Finished(Outcome(Result.DUPLICATE, target.title))
+        self._metrics.change_ended(provider.name, change.action.value, status.value)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,
@@ -443,6 +453,45 @@ class ChangeRunner:
             else None,
         )
 
+    async def _close(
+        self, operation_id: int, change: Change, status: OperationStatus, result: PictureResult
+    ) -> bool:
+        """Close a change that ran, with its audit row and history, in one transaction;
+        False when this instance no longer holds it."""
+        target, provider = change.target, change.target.provider
+        async with self._store.transaction():
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
+            ):
+                return False
+            await audit.record(
+                self._store,
+                change.actor,
+                change.action,
+                target.audit_name,
+                _STATUS_AUDIT[status],
+                result.reason,
+                provider=provider.name,
+                url=result.url,
+                requested_by=change.requester.user_id if change.requester else None,
+            )
+            if self._history is not None:
+                await self._history.settle(operation_id, change, result)
+        return True
+
+    async def _no_newer(self, operation_id: int, change: Change) -> None:
+        """A change never overwrites a newer one for its target: resumed, retried or taken
+        over, it ends superseded when a change asked after it is done or at a provider."""
+        group = change.target.group
+        newer = await self._store.operations.newer_under_way(
+            operation_id,
+            change.target.provider.name,
+            change.target.audit_name,
+            group.id if group is not None else None,
+        )
+        if newer is not None:
+            raise _Superseded(newer)
+
     async def _call(self, change: Change) -> PictureResult:
         provider, picture, group = change.target.provider, change.picture, change.target.group
         if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
@@ -462,15 +511,24 @@ class ChangeRunner:
         self, operation_id: int, status: OperationStatus, reason: str, title: str
     ) -> Outcome:
         """Close a change that will not run (replaced, cancelled, refused, or not resumable)
-        with its audit row, in one transaction."""
+        with its audit row, in one transaction (waiting for the store, when it is away)."""
+        closed = await until_back(lambda: self._write_unrun(operation_id, status, reason))
+        if closed is None:  # another instance took it over meanwhile, and closes it
+            return Outcome(Result.DUPLICATE, title)
+        self._metrics.change_ended(closed.provider, closed.action, status.value)
+        return Outcome(_STATUS_RESULT[status], title, reason=reason)
+
+    async def _write_unrun(
+        self, operation_id: int, status: OperationStatus, reason: str
+    ) -> Operation | None:
+        """The closing transaction of `_close_unrun`; the operation it closed, or None."""
         async with self._store.transaction():
             operation = await self._store.operations.get(operation_id)
             assert operation is not None
             if not await self._store.operations.finish(
                 operation_id, status, owner=self._leases.owner, reason=reason
-            ):  # another instance took it over meanwhile, and closes it
-                return Outcome(Result.DUPLICATE, title)
-            self._metrics.change_ended(operation.provider, operation.action, status.value)
+            ):
+                return None
             await audit.record(
                 self._store,
                 operation.actor,
@@ -481,7 +539,7 @@ class ChangeRunner:
                 provider=operation.provider,
                 requested_by=operation.requester_id,
             )
-        return Outcome(_STATUS_RESULT[status], title, reason=reason)
+        return operation
 
     async def _rebuild(self, operation: Operation) -> Change | tuple[OperationStatus, str]:
         """The change an open operation describes, or why it can no longer run: its provider

@@ -20,6 +20,7 @@ from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.metrics import Metrics
 from bot.proposals import Clock, utc_clock
+from bot.store import StoreUnavailable
 from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
@@ -163,14 +164,19 @@ def _chain_lifecycle(application: Application, services: Services) -> None:
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("update failed", exc_info=context.error)
+    said = texts.FAILED
+    if isinstance(context.error, StoreUnavailable):  # nothing was written: a plain answer
+        log.warning("update refused: %s", context.error)
+        said = texts.STORE_AWAY
+    else:
+        log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
         try:  # the press may have been answered already; then this one is refused, and that's ok
-            await update.callback_query.answer(tr(texts.FAILED))
+            await update.callback_query.answer(tr(said))
         except Exception:
             log.debug("the failed press was answered already")
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text(tr(texts.FAILED))
+            await update.effective_message.reply_text(tr(said))
         except Exception:
             log.warning("could not tell the user about the failure", exc_info=True)

@@ -422,3 +422,40 @@ async def test_with_the_default_lease_a_killed_instances_change_is_finished_with
         )
     assert told.content.startswith("Resumed after a restart. Done: Family has a new picture.")
     assert await fleet.audit() == [("family", AuditOutcome.DONE)]
+
+
+async def test_a_taken_over_change_never_puts_back_an_older_picture(fleet: Fleet) -> None:
+    """A dies while Green API holds its upload of the old picture; Olga sends a newer one,
+    which B makes. When A's lease runs out B takes the old change over, finds the newer one
+    done and ends it superseded: the group keeps the newer picture (issue 23, fault 2)."""
+    raw = yaml.safe_load(fleet.config.read_text())
+    del raw["reliability"]["lease_seconds"]  # the default: time enough for the newer change
+    fleet.config.write_text(yaml.safe_dump(raw))
+    telegram, green = fleet.telegram, fleet.green
+    owner = telegram.user(OWNER, "Olga")
+    async with running_bot(fleet.config, telegram, fleet.env(1)):
+        doomed = await fleet.start(0)
+        try:
+            green.fail_next("setGroupPicture", Fault.slow(60))
+            old = await owner.send_photo(photo_bytes(800, 800), caption="/setgrouppic family")
+            await fleet.deliver(to=0)
+            await until(lambda: green.set_calls(), timeout=20)
+            doomed.process.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(doomed.process.wait(), 10)
+        finally:
+            if doomed.process.returncode is None:
+                doomed.process.kill()
+        new = await owner.send_photo(photo_bytes(900, 900), caption="/setgrouppic family")
+        await fleet.deliver(to=1)
+        made = await final_reply(telegram, owner, new)
+        assert made.content.startswith("Done: Family has a new picture."), made.content
+        told = await final_reply(telegram, owner, old)
+    assert told.content == (
+        "Resumed after a restart. Not sent: Olga sent a newer change for Family, which replaces"
+        " this one."
+    )
+    assert len(green.set_calls()) == 2  # the held upload and the newer one; nothing after
+    assert sorted(await fleet.audit()) == [
+        ("family", AuditOutcome.DONE),
+        ("family", AuditOutcome.SUPERSEDED),
+    ]

@@ -118,6 +118,21 @@ class Operations:
             (owner, *(ids or [])),
         )
 
+    async def newer_under_way(
+        self, operation: int, provider: str, target: str, group_id: int | None
+    ) -> str | None:
+        """Who asked for the newest change of the same target written down after `operation`
+        (ids grow in the order changes are written down) that is done or at a provider; None
+        when there is none. The target is the group (by id: an alias may be reused), or else
+        the account."""
+        same = "group_id = ?" if group_id is not None else "group_id IS NULL AND target = ?"
+        row = await self._db.fetch_one(
+            f"SELECT actor_name FROM operations WHERE provider = ? AND {same} AND id > ?"
+            " AND status IN ('done', 'running') ORDER BY id DESC LIMIT 1",
+            (provider, group_id if group_id is not None else target, operation),
+        )
+        return row["actor_name"] if row else None
+
     async def of_bulk(self, bulk_id: int) -> list[Operation]:
         """The changes of one bulk change, in the order they were written down."""
         return await self._select("WHERE bulk_id = ?", (bulk_id,))
