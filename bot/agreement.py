@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from bot.config import AppConfig, ConfigError
 from bot.store import Store
@@ -42,10 +42,11 @@ class ConfigDisagrees(ConfigError):
 
 def fingerprint(config: AppConfig) -> dict[str, str]:
     """Config key (two levels: `groups.family`, `server.media_secret`) -> a keyed hash of its
-    value; keys local to an instance are left out."""
+    value, for the settings the file gives (a setting a newer version adds, at its default,
+    does not stop a rolling upgrade); keys local to an instance are left out."""
     token = config.telegram.token.get_secret_value().encode()
     found = {"telegram.token": hashlib.sha256(b"avatarops-instance:" + token).hexdigest()}
-    for key, value in _flat(_plain(config)).items():
+    for key, value in _flat(_plain(config.model_dump(exclude_unset=True))).items():
         if key == "telegram.token" or any(
             key == local or key.startswith(local + ".") for local in LOCAL_KEYS
         ):
@@ -83,8 +84,6 @@ async def join(store: Store, name: str, mine: dict[str, str], now: str, until: s
 
 def _plain(value: Any) -> Any:
     """A config as JSON-like values, with its secrets revealed (only to be hashed)."""
-    if isinstance(value, BaseModel):
-        return {key: _plain(item) for key, item in value}
     if isinstance(value, dict):
         return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

@@ -56,3 +56,11 @@ def test_another_bot_token_is_named_alone():
         example(), {**ENV, "TELEGRAM_BOT_TOKEN": "999:other", "MEDIA_SECRET": "x" * 16}
     )
     assert differences(fingerprint(config()), fingerprint(other)) == ["telegram.token"]
+
+
+def test_a_setting_left_at_its_default_is_not_compared():
+    """A newer version may add settings: left out of the file, they are not in the fingerprint,
+    so they do not stop a rolling upgrade."""
+    mine = fingerprint(config())
+    assert not [key for key in mine if key.split(".")[0] in ("history", "schedule", "timezone")]
+    assert "providers.green" in mine and "groups.family" in mine
