@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import sqlite3
 import sys
+from pathlib import Path
 
 from bot.config import AppConfig, ConfigError, StorageSettings, load_config
 from bot.domain import ANY_GROUP, Role
@@ -53,7 +54,9 @@ async def _check(config: AppConfig) -> int:
 
 
 async def _change_grant(config: AppConfig, args: argparse.Namespace, command: str) -> int:
+    from bot import agreement
     from bot.app import config_groups
+    from bot.clock import Clock
     from bot.store import Store
 
     try:
@@ -63,6 +66,9 @@ async def _change_grant(config: AppConfig, args: argparse.Namespace, command: st
         return 2
     store = await Store.open(config.storage.target)
     try:
+        if store.shared:  # the running instances' config must be this one
+            now = Clock().stamp()
+            await agreement.check(store, "", agreement.fingerprint(config), now)
         await store.groups.sync_config(config_groups(config), config.links)
         if args.scope != ANY_GROUP and await store.groups.get(args.scope) is None:
             print(f"error: there is no group called {args.scope!r}", file=sys.stderr)
@@ -83,11 +89,15 @@ def _run(config: AppConfig) -> int:
     """Run the bot; a Telegram that refuses the token or cannot be reached is one line."""
     from telegram.error import InvalidToken, NetworkError
 
+    from bot.http_server import ListenError
     from bot.logs import RedactSecrets
     from bot.runner import run
 
     try:
         asyncio.run(run(config))
+    except ListenError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except InvalidToken:
         print("error: Telegram refused the bot token (telegram.token)", file=sys.stderr)
         return 1
@@ -100,15 +110,17 @@ def _run(config: AppConfig) -> int:
 
 
 class StoreUnreachable(Exception):
-    """The store's database cannot be reached: one line, without its password."""
+    """The store cannot be reached, or a newer version migrated it: one line, without its
+    password."""
 
 
-async def _reach_postgres(url: str) -> None:
-    from bot.store import Store, StoreUnavailable
+async def _reach_store(target: str | Path) -> None:
+    """Open (and migrate) the store once, before Telegram is asked anything."""
+    from bot.store import Store, StoreTooNew, StoreUnavailable
 
     try:
-        store = await Store.open(url)  # migrates it too, before Telegram is asked anything
-    except StoreUnavailable as problem:
+        store = await Store.open(target)
+    except (StoreUnavailable, StoreTooNew) as problem:
         raise StoreUnreachable(str(problem)) from None
     await store.close()
 
@@ -118,7 +130,7 @@ def _check_storage(storage: StorageSettings) -> None:
     that cannot work is one line now instead of a traceback later (the bot opens the store
     only after Telegram)."""
     if storage.url is not None:
-        asyncio.run(_reach_postgres(storage.url.get_secret_value()))
+        asyncio.run(_reach_store(storage.target))
         return
     path = storage.path
     if str(path) == ":memory:":
@@ -130,6 +142,7 @@ def _check_storage(storage: StorageSettings) -> None:
     except (OSError, sqlite3.Error) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else error
         raise ConfigError(f"storage.path: cannot create or open {path}: {reason}") from None
+    asyncio.run(_reach_store(path))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.config)
         _check_storage(config.storage)
-        configure_logging(config.secrets(), debug=getattr(args, "debug", False))
+        configure_logging(
+            config.secrets(), debug=getattr(args, "debug", False), style=config.logging.format
+        )
         if command == "check":
             return asyncio.run(_check(config))
         if command in ("grant", "revoke"):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from adapters import Capability, Provider, create_provider
-from bot import texts
+from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
 from bot.approvals import Approvals
@@ -23,6 +23,7 @@ from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
 from bot.messenger import Outbox
+from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.overview import Overview
 from bot.picture_history import PictureHistory
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: how often pending proposals are checked for expiry
 SWEEP_SECONDS = 60.0
+#: how long /healthz waits for the store before it says the store is away
+HEALTH_TIMEOUT = 5.0
 #: how long shutdown waits for the notices still on their way
 NOTICE_DRAIN_SECONDS = 10.0
 
@@ -117,8 +120,19 @@ class Services:
     builds them all, then resumes the work a restart left open, then starts what runs in the
     background; `aclose()` stops and closes them."""
 
-    def __init__(self, config: AppConfig, messenger: Outbox, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        messenger: Outbox,
+        clock: Clock | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.config = config
+        #: what /metrics shows (the runner shares it with its Telegram rate limiter)
+        self.metrics = metrics or Metrics()
+        self.metrics.refresh_with(self._count_waiting)
+        #: stopping: /healthz says so, the webhook takes no updates, changes are handed back
+        self.draining = False
         self._messenger = messenger
         self._clock = clock or Clock()
         self.providers = create_providers(config)
@@ -169,11 +183,15 @@ class Services:
         """Everything, wired; nothing runs yet."""
         config, clock = self.config, self._clock
         self.store = store = await Store.open(config.storage.target, clock)
+        leases = Leases(timedelta(seconds=config.reliability.lease_seconds), clock=clock)
+        if store.shared:  # before the config's groups become the store's
+            fingerprint = agreement.fingerprint(config)
+            await agreement.join(store, leases.owner, fingerprint, leases.now(), leases.until())
         await store.groups.sync_config(config_groups(config), config.links)
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
         speaking = Speaking(self._messenger, languages)
-        notifier = Notifier(speaking.send, store, access, config.notify_chat_id)
+        notifier = Notifier(speaking.send, store, access, config.notify_chat_id, self.metrics)
         box = ProposalBox(
             store,
             speaking,
@@ -185,7 +203,7 @@ class Services:
         picture_history = PictureHistory(
             store, keep=config.history.keep_per_group, timeout=config.history.read_timeout_seconds
         )
-        changes = self._change_runner(store, access, notifier, picture_history)
+        changes = self._change_runner(store, access, notifier, picture_history, leases)
         avatars = AvatarService(
             store=store,
             access=access,
@@ -244,6 +262,7 @@ class Services:
         access: Access,
         notifier: Notifier,
         picture_history: PictureHistory,
+        leases: Leases,
     ) -> ChangeRunner:
         reliability = self.config.reliability
         return ChangeRunner(
@@ -257,7 +276,8 @@ class Services:
             report=self._report,
             download=self._messenger.download,
             picture_history=picture_history,
-            leases=Leases(timedelta(seconds=reliability.lease_seconds), clock=self._clock),
+            metrics=self.metrics,
+            leases=leases,
             clock=self._clock,
         )
 
@@ -303,13 +323,37 @@ class Services:
             except Exception:
                 log.exception("could not expire the overdue proposals")
 
+    async def _count_waiting(self) -> None:
+        """The gauges of /metrics: the queues of this instance, and what waits in the store."""
+        if self._parts is None:
+            return
+        for provider, count in self._parts.changes.waiting().items():
+            self.metrics.changes_waiting.labels(provider=provider).set(count)
+        counts = self._parts.store.counts
+        self.metrics.proposals_open.set(await counts.proposals_open())
+        self.metrics.scheduled_waiting.set(await counts.scheduled_waiting())
+
     async def health(self) -> dict[str, object]:
-        """What /healthz reports: the store answers, and which providers are configured."""
+        """What /healthz reports: the store answers, and which providers are configured; not
+        ok while stopping (a balancer then sends nothing more here)."""
         try:
-            store_ok = await (await self.use_cases()).avatars.store.ping()
+            use_cases = await self.use_cases()
+            store_ok = await asyncio.wait_for(use_cases.avatars.store.ping(), HEALTH_TIMEOUT)
         except Exception:
             store_ok = False
-        return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
+        report: dict[str, object] = {"ok": store_ok and not self.draining, "store": store_ok}
+        if self.draining:
+            report["draining"] = True
+        return {**report, "providers": sorted(self.providers)}
+
+    async def drain(self, grace: float) -> None:
+        """At SIGTERM, before the Telegram side stops: start nothing more (scheduled changes
+        stay due), let changes at a provider finish for up to `grace` seconds, and hand the
+        rest back at once (bot/changes.py `drain`)."""
+        self.draining = True
+        if self._parts is not None:
+            await self._parts.use_cases.schedule.close()
+            await self._parts.changes.drain(grace)
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""

@@ -40,13 +40,15 @@ from bot.domain import (
 )
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
+from bot.logs import about
 from bot.media import MediaStore
+from bot.metrics import Metrics
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
 from bot.picture_history import PictureHistory
 from bot.queues import AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
-from bot.store import Store
+from bot.store import Store, StoreUnavailable, until_back
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,14 @@ def check_size(photo: PhotoSource) -> None:
         )
 
 
+class _Superseded(Exception):
+    """A newer change for the same target is done or at a provider."""
+
+    def __init__(self, by: str) -> None:
+        super().__init__(by)
+        self.by = by
+
+
 @dataclass(frozen=True)
 class _Finished:
     """What a queued job ends with: the outcome, and the notice to send once it is answered."""
@@ -100,6 +110,7 @@ class ChangeRunner:
         max_resume_age: timedelta,
         report: Report,
         download: Download,
+        metrics: Metrics,
         picture_history: PictureHistory,
         leases: Leases,
         clock: Clock,
@@ -113,6 +124,7 @@ class ChangeRunner:
         self._max_resume_age = max_resume_age
         self._report = report
         self._download = download
+        self._metrics = metrics
         #: keeps the picture before and after each change (bot/picture_history.py)
         self._picture_history = picture_history
         self._queues = {name: self._queue(name, p) for name, p in providers.items()}
@@ -123,6 +135,8 @@ class ChangeRunner:
         self._leases = leases
         self._clock = clock
         self._keeper: asyncio.Task[None] | None = None
+        #: stopping (SIGTERM): changes that did not reach a provider are handed back
+        self._draining = False
 
     def _queue(self, name: str, provider: Provider) -> AccountQueue:
         """One account's queue, at its pace (kept across instances sharing the store)."""
@@ -195,18 +209,24 @@ class ChangeRunner:
                 return await self._close_unrun(
                     operation_id, OperationStatus.REFUSED, refusal.reason, change.target.title
                 )
-            await self._store.operations.set_picture(operation_id, picture.jpeg, picture.side)
+            await until_back(
+                lambda: self._store.operations.set_picture(operation_id, picture.jpeg, picture.side)
+            )
             change = replace(change, picture=picture)
         group = change.target.group
+        group_id = group.id if group is not None else None
         if (
             group is not None
-            and group.id is not None
-            and not await self._store.groups.by_id(group.id)
+            and group_id is not None
+            and not await until_back(lambda: self._store.groups.by_id(group_id))
         ):
             reason = texts.removed_before_run(group.alias)
             return await self._close_unrun(
                 operation_id, OperationStatus.CANCELLED, reason, change.target.title
             )
+        if self._draining:
+            await self._hand_back([operation_id])
+            return Outcome(Result.DUPLICATE, change.target.title)
         job, ahead = await self._enqueue(operation_id, change)
         if ahead and queued is not None:
             await queued(ahead)
@@ -242,14 +262,25 @@ class ChangeRunner:
         claimed = await self._store.operations.claim_open(
             self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
         )
+        self._metrics.takeovers.inc(len(claimed))
         await self._take_up(claimed)
 
     async def _keep_leases(self) -> None:
+        """Renew this instance's leases well within one lease, and look for changes to take
+        over more often: a change handed back at a stop is taken up within moments."""
+        renewed = asyncio.get_running_loop().time()
         while True:
-            await asyncio.sleep(self._leases.renew_every)
+            await asyncio.sleep(self._leases.look_every)
             try:
-                await self._store.operations.renew(self._leases.claim())
+                if asyncio.get_running_loop().time() - renewed >= self._leases.renew_every:
+                    claim = self._leases.claim()
+                    async with self._store.transaction():  # one round trip fewer than two
+                        await self._store.operations.renew(claim)
+                        await self._store.instances.renew(claim.owner, claim.until)
+                    renewed = asyncio.get_running_loop().time()
                 await self._take_over()
+            except StoreUnavailable as away:  # it renews and looks again once the store is back
+                log.warning("could not renew this instance's leases: %s", away)
             except Exception:
                 log.exception("could not renew this instance's leases or take over changes")
 
@@ -271,6 +302,40 @@ class ChangeRunner:
             outcome = await self._close_unrun(operation.id, status, reason, operation.target)
             await self._report_resumed(operation, outcome)
 
+    async def drain(self, grace: float) -> None:
+        """Stop (SIGTERM): take no more changes; hand back at once those waiting in a queue
+        (another instance sharing the store takes them up within moments; alone, the next
+        start does); let those at a provider finish for up to `grace` seconds, then hand them
+        back too. Whoever waits for a handed-back change hears nothing from this instance:
+        the one that runs it answers (as after a restart)."""
+        self._draining = True
+        await self._hand_back_jobs(
+            [job for queue in self._queues.values() for job in queue.cancel(_every_job)]
+        )
+        running = [job.future for job in self._jobs if not job.future.done()]
+        if running:
+            log.info("stopping: up to %g s for %d changes at a provider", grace, len(running))
+            await asyncio.wait(running, timeout=grace)
+        left = [job for job in self._jobs if not job.future.done()]
+        await self.close()
+        await self._hand_back_jobs(left)
+
+    async def _hand_back(self, operation_ids: list[int]) -> None:
+        """Let another instance take these changes up at once (alone: the next start does)."""
+        if operation_ids and self._store.shared:
+            try:
+                await self._store.operations.release(self._leases.owner, operation_ids)
+            except Exception:  # their leases run out instead
+                log.warning("could not hand back %d changes", len(operation_ids), exc_info=True)
+
+    async def _hand_back_jobs(self, jobs: list[Job]) -> None:
+        """Hand back queued changes; whoever waits for one here hears nothing (DUPLICATE)."""
+        held = [(job, *self._jobs[job]) for job in jobs if job in self._jobs]
+        await self._hand_back([operation_id for _, operation_id, _ in held])
+        for job, _, change in held:
+            if not job.future.done():
+                job.future.set_result(_Finished(Outcome(Result.DUPLICATE, change.target.title)))
+
     async def close(self) -> None:
         """Stop the queues; what did not finish stays open in the store and resumes later
         (at once on another instance sharing the store: this one gives up its claims)."""
@@ -285,8 +350,13 @@ class ChangeRunner:
         if self._store.shared:
             try:
                 await self._store.operations.release(self._leases.owner)
+                await self._store.instances.leave(self._leases.owner)
             except Exception:
                 log.warning("could not give up this instance's claims", exc_info=True)
+
+    def waiting(self) -> dict[str, int]:
+        """Provider account -> changes waiting or running in its queue, in this instance."""
+        return {name: len(queue) for name, queue in self._queues.items()}
 
     # ------------------------------------------------------------------------------------------
 
@@ -332,33 +402,38 @@ class ChangeRunner:
         return finished.outcome
 
     async def _run(self, operation_id: int, change: Change) -> _Finished:
-        await self._picture_history.before(operation_id, change)
+        """Run a queued change; its log lines name it (JSON logs: change_id, provider, group)."""
+        with about(**_log_fields(operation_id, change)):
+            finished = await self._execute(operation_id, change)
+            log.info("change %s ended: %s", operation_id, finished.outcome.result.value)
+            return finished
 
-        async def attempt() -> PictureResult:
-            await self._store.operations.start_attempt(operation_id)
-            return await self._call(change)
+    async def _execute(self, operation_id: int, change: Change) -> _Finished:
+        """Run a change; a store step that finds the store away waits for it to come back."""
+        try:
+            await until_back(lambda: self._no_newer(operation_id, change))
+            await until_back(lambda: self._picture_history.before(operation_id, change))
 
-        result = (await with_retries(attempt, self._policy)).result
+            async def attempt() -> PictureResult:
+                await until_back(lambda: self._no_newer(operation_id, change))  # each retry too
+                await until_back(lambda: self._store.operations.start_attempt(operation_id))
+                return await self._call(change)
+
+            result = (await with_retries(attempt, self._policy)).result
+        except _Superseded as newer:
+            reason = texts.newer_change_reason(newer.by, change.target.title)
+            return _Finished(
+                await self._close_unrun(
+                    operation_id, OperationStatus.SUPERSEDED, reason, change.target.title
+                )
+            )
         target, provider = change.target, change.target.provider
         self._notifier.provider_answered(provider.name, result)
         status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
-        async with self._store.transaction():
-            if not await self._store.operations.finish(
-                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
-            ):  # another instance took it over meanwhile: its audit row is that one's to write
-                return _Finished(Outcome(Result.DUPLICATE, target.title))
-            await audit.record(
-                self._store,
-                change.actor,
-                change.action,
-                target.audit_name,
-                _STATUS_AUDIT[status],
-                result.reason,
-                provider=provider.name,
-                url=result.url,
-                requested_by=change.requester.user_id if change.requester else None,
-            )
-            await self._picture_history.settle(operation_id, change, result)
+        if not await until_back(lambda: self._close(operation_id, change, status, result)):
+            # another instance took it over meanwhile: its audit row is that one's to write
+            return _Finished(Outcome(Result.DUPLICATE, target.title))
+        self._metrics.change_ended(provider.name, change.action.value, status.value)
         return _Finished(
             Outcome(
                 Result.DONE if result.ok else Result.FAILED,
@@ -379,32 +454,81 @@ class ChangeRunner:
             else None,
         )
 
+    async def _close(
+        self, operation_id: int, change: Change, status: OperationStatus, result: PictureResult
+    ) -> bool:
+        """Close a change that ran, with its audit row and history, in one transaction;
+        False when this instance no longer holds it."""
+        target, provider = change.target, change.target.provider
+        async with self._store.transaction():
+            if not await self._store.operations.finish(
+                operation_id, status, owner=self._leases.owner, url=result.url, reason=result.reason
+            ):
+                return False
+            await audit.record(
+                self._store,
+                change.actor,
+                change.action,
+                target.audit_name,
+                _STATUS_AUDIT[status],
+                result.reason,
+                provider=provider.name,
+                url=result.url,
+                requested_by=change.requester.user_id if change.requester else None,
+            )
+            await self._picture_history.settle(operation_id, change, result)
+        return True
+
+    async def _no_newer(self, operation_id: int, change: Change) -> None:
+        """A change never overwrites a newer one for its target: resumed, retried or taken
+        over, it ends superseded when a change asked after it is done or at a provider."""
+        group = change.target.group
+        newer = await self._store.operations.newer_under_way(
+            operation_id,
+            change.target.provider.name,
+            change.target.audit_name,
+            group.id if group is not None else None,
+        )
+        if newer is not None:
+            raise _Superseded(newer)
+
     async def _call(self, change: Change) -> PictureResult:
         provider, picture, group = change.target.provider, change.picture, change.target.group
         if picture is not None and provider.can(Capability.NEEDS_PUBLIC_URL):
             if self._media is None:  # start-up refuses this configuration; a bug if reached
                 raise RuntimeError(f"{provider.name} needs server.public_url")
             picture = picture.with_public_url(await self._media.publish_async(picture.jpeg))
-        if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
-            return await provider.delete_group_picture(group.chat_id)
-        if picture is None:  # written down with its picture, or fetched before it is queued
-            raise RuntimeError(f"a {change.action.value} without a picture")
-        if change.action is Action.SET_GROUP_PICTURE and group is not None:
-            return await provider.set_group_picture(group.chat_id, picture)
-        return await provider.set_own_picture(picture)
+        with self._metrics.provider_call(provider.name, change.action.value):
+            if change.action is Action.DELETE_GROUP_PICTURE and group is not None:
+                return await provider.delete_group_picture(group.chat_id)
+            if picture is None:  # written down with its picture, or fetched before it is queued
+                raise RuntimeError(f"a {change.action.value} without a picture")
+            if change.action is Action.SET_GROUP_PICTURE and group is not None:
+                return await provider.set_group_picture(group.chat_id, picture)
+            return await provider.set_own_picture(picture)
 
     async def _close_unrun(
         self, operation_id: int, status: OperationStatus, reason: str, title: str
     ) -> Outcome:
         """Close a change that will not run (replaced, cancelled, refused, or not resumable)
-        with its audit row, in one transaction."""
+        with its audit row, in one transaction (waiting for the store, when it is away)."""
+        closed = await until_back(lambda: self._write_unrun(operation_id, status, reason))
+        if closed is None:  # another instance took it over meanwhile, and closes it
+            return Outcome(Result.DUPLICATE, title)
+        self._metrics.change_ended(closed.provider, closed.action, status.value)
+        return Outcome(_STATUS_RESULT[status], title, reason=reason)
+
+    async def _write_unrun(
+        self, operation_id: int, status: OperationStatus, reason: str
+    ) -> Operation | None:
+        """The closing transaction of `_close_unrun`; the operation it closed, or None."""
         async with self._store.transaction():
             operation = await self._store.operations.get(operation_id)
             assert operation is not None
             if not await self._store.operations.finish(
                 operation_id, status, owner=self._leases.owner, reason=reason
-            ):  # another instance took it over meanwhile, and closes it
-                return Outcome(Result.DUPLICATE, title)
+            ):
+                return None
             await audit.record(
                 self._store,
                 operation.actor,
@@ -415,7 +539,7 @@ class ChangeRunner:
                 provider=operation.provider,
                 requested_by=operation.requester_id,
             )
-        return Outcome(_STATUS_RESULT[status], title, reason=reason)
+        return operation
 
     async def _rebuild(self, operation: Operation) -> Change | tuple[OperationStatus, str]:
         """The change an open operation describes, or why it can no longer run: its provider
@@ -473,6 +597,19 @@ class ChangeRunner:
             await self._report(operation, replace(outcome, resumed=True))
         except Exception:  # the user blocked the bot, the message is gone...
             log.warning("could not report resumed change %s", operation.id, exc_info=True)
+
+
+def _every_job(job: Job) -> bool:
+    return True
+
+
+def _log_fields(operation_id: int, change: Change) -> dict[str, object]:
+    group = change.target.group
+    return {
+        "change_id": operation_id,
+        "provider": change.target.provider.name,
+        **({"group": group.alias} if group is not None else {}),
+    }
 
 
 def _operation(change: Change, progress: Progress, photo: PhotoSource | None) -> Operation:

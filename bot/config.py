@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -50,26 +50,69 @@ class TelegramSettings(Section):
     messages_per_second: float = Field(default=30, ge=0)
 
 
+def _url_parts_read_back(url: SecretStr | None) -> SecretStr | None:
+    """A URL whose parts read back as written; the messages never quote it (it holds the
+    password)."""
+    if url is None or "://" not in url.get_secret_value():
+        return url
+    userinfo = url.get_secret_value().split("://", 1)[1].rpartition("@")[0]
+    if any(mark in userinfo for mark in "/?#@"):
+        raise ValueError(
+            "the user name or password holds '/', '?', '#' or '@': percent-encode it"
+            " (e.g. '/' as %2F) or give the password as storage.password"
+        )
+    try:
+        urlsplit(url.get_secret_value()).port  # noqa: B018 (reading it checks it)
+    except ValueError:
+        raise ValueError("the port must be a number from 1 to 65535") from None
+    return url
+
+
 class StorageSettings(Section):
     """SQLite (`path`, the default) or PostgreSQL (`url`), never both."""
 
     path: Path = Path("data/avatarops.sqlite3")
     #: postgresql://user:password@host:5432/database (the password usually as ${PG_PASSWORD})
-    url: SecretStr | None = None
+    url: Annotated[SecretStr | None, AfterValidator(_url_parts_read_back)] = None
+    #: the password apart from the URL, as it is (no percent-encoding needed): ${PG_PASSWORD}
+    password: SecretStr | None = None
 
     @model_validator(mode="after")
     def _one_store(self) -> StorageSettings:
-        if self.url is not None:
-            if "path" in self.model_fields_set:
-                raise ValueError("give either path (SQLite) or url (PostgreSQL), not both")
-            if not self.url.get_secret_value().startswith(("postgresql://", "postgres://")):
-                raise ValueError("url must be a postgresql://user:password@host:port/db URL")
+        if self.url is None:
+            if self.password is not None:
+                raise ValueError("password belongs to a PostgreSQL store: give url too")
+            return self
+        if "path" in self.model_fields_set:
+            raise ValueError("give either path (SQLite) or url (PostgreSQL), not both")
+        url = self.url.get_secret_value()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("url must be a postgresql://user:password@host:port/db URL")
+        if self.password is not None and urlsplit(url).password is not None:
+            raise ValueError("give the password either in url or as password, not both")
         return self
 
     @property
     def target(self) -> str | Path:
-        """What `Store.open` opens: the PostgreSQL URL, or else the SQLite file."""
-        return self.url.get_secret_value() if self.url is not None else self.path
+        """What `Store.open` opens: the PostgreSQL URL (with `password` percent-encoded into
+        it), or else the SQLite file."""
+        if self.url is None:
+            return self.path
+        url = self.url.get_secret_value()
+        if self.password is None:
+            return url
+        parts = urlsplit(url)
+        user, _, host = parts.netloc.rpartition("@")
+        secret = quote(self.password.get_secret_value(), safe="")
+        return urlunsplit(parts._replace(netloc=f"{user}:{secret}@{host}"))
+
+    def secrets(self) -> list[str]:
+        """The store's password, as given and as it appears in the URL."""
+        if self.url is None:
+            return []
+        found = [self.password.get_secret_value()] if self.password else []
+        in_url = urlsplit(self.url.get_secret_value()).password
+        return found + ([in_url, unquote(in_url)] if in_url else [])
 
 
 class GroupSettings(Section):
@@ -78,27 +121,55 @@ class GroupSettings(Section):
     title: str | None = None
 
 
+#: what Telegram accepts as a webhook's `secret_token`
+WEBHOOK_SECRET_PATTERN = r"^[A-Za-z0-9_-]{1,256}$"
+
+
+def _http_url(url: str | None) -> str | None:
+    if url is not None and not re.match(r"^https?://[^/?#\s]+", url):
+        raise ValueError("must start with http:// or https:// and name a host")
+    return url
+
+
+def _telegram_secret(secret: SecretStr | None) -> SecretStr | None:
+    if secret is not None and not re.match(WEBHOOK_SECRET_PATTERN, secret.get_secret_value()):
+        raise ValueError("Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and - here")
+    return secret
+
+
+def _listen_address(listen: str) -> str:
+    """host:port, an IPv6 host in brackets ([::1]:8080), a port from 1 to 65535."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError("must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
+    if not 1 <= int(port) <= 65535:
+        raise ValueError("the port must be from 1 to 65535")
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise ValueError("write an IPv6 address in brackets, e.g. [::1]:8080")
+    return listen
+
+
 class ServerSettings(Section):
-    listen: str = "127.0.0.1:8080"
+    listen: Annotated[str, AfterValidator(_listen_address)] = "127.0.0.1:8080"
     #: how Telegram and the providers reach this server (behind a reverse proxy)
-    public_url: str | None = None
-    webhook_secret: SecretStr | None = None
+    public_url: Annotated[str | None, AfterValidator(_http_url)] = None
+    webhook_secret: Annotated[SecretStr | None, AfterValidator(_telegram_secret)] = None
     media_ttl_seconds: float = Field(default=600, gt=0)
     #: signs media links; needed when several instances serve them (a PostgreSQL store), so
     #: that each accepts the others' links (usually ${MEDIA_SECRET}; any long random string)
     media_secret: SecretStr | None = Field(default=None, min_length=16)
+    #: when set, GET /metrics needs `Authorization: Bearer <metrics_token>`
+    metrics_token: SecretStr | None = Field(default=None, min_length=16)
+    #: connections served at once; more are closed at once (anyone may open them)
+    max_connections: int = Field(default=200, ge=1, le=10_000)
+    #: a connection that has not sent its request head within this is closed
+    header_timeout_seconds: float = Field(default=10, gt=0, le=300)
 
     @property
     def host_port(self) -> tuple[str, int]:
+        """The address to bind (an IPv6 one without its brackets) and the port."""
         host, _, port = self.listen.rpartition(":")
-        return host or "127.0.0.1", int(port)
-
-    @model_validator(mode="after")
-    def _listen_is_host_port(self) -> ServerSettings:
-        _host, sep, port = self.listen.rpartition(":")
-        if not sep or not port.isdigit():
-            raise ValueError("listen must be host:port, e.g. 127.0.0.1:8080")
-        return self
+        return host.removeprefix("[").removesuffix("]") or "127.0.0.1", int(port)
 
 
 class ReliabilitySettings(Section):
@@ -113,7 +184,10 @@ class ReliabilitySettings(Section):
     resume_max_age_seconds: float = Field(default=3600.0, gt=0)
     #: several instances on one store (PostgreSQL): how long an instance's claim on a change
     #: lasts without being renewed; another instance takes the change over after it
-    lease_seconds: float = Field(default=60.0, ge=1)
+    lease_seconds: float = Field(default=10.0, ge=1)
+    #: at SIGTERM: how long changes already at a provider may take to finish; the rest is
+    #: handed back at once
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(
@@ -140,6 +214,12 @@ class ScheduleSettings(Section):
     #: a change that came due while the bot was down still runs at start-up when it is late by
     #: less than this; otherwise it fails and its author is told
     max_late_minutes: float = Field(default=60, gt=0)
+
+
+class LoggingSettings(Section):
+    #: text: readable lines; json: one object a line (time, level, logger, message, change_id,
+    #: provider, group), for log shippers
+    format: Literal["text", "json"] = "text"
 
 
 def _known_zone(name: str) -> str:
@@ -170,6 +250,7 @@ class AppConfig(Section):
     #: the zone times are read and shown in, for people who chose none with /timezone
     timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
     schedule: ScheduleSettings = ScheduleSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:
@@ -183,6 +264,10 @@ class AppConfig(Section):
                     f"groups.{alias}.provider: unknown provider {group.provider!r}"
                     f" (configured: {', '.join(self.providers)})"
                 )
+        for name, settings in self.providers.items():
+            for key, value in settings:
+                if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+                    raise ValueError(f"providers.{name}.{key}: empty (is its variable set?)")
         for chat_id, alias in self.links.items():
             if alias not in self.groups:
                 raise ValueError(f"links.{chat_id}: unknown group {alias!r}")
@@ -196,14 +281,13 @@ class AppConfig(Section):
 
     def secrets(self) -> list[str]:
         """Every secret value in the config, for log redaction."""
-        found = [self.telegram.token.get_secret_value()]
-        if self.storage.url is not None:
-            password = urlsplit(self.storage.url.get_secret_value()).password
-            found += [password] if password else []
+        found = [self.telegram.token.get_secret_value(), *self.storage.secrets()]
         if self.server and self.server.webhook_secret:
             found.append(self.server.webhook_secret.get_secret_value())
         if self.server and self.server.media_secret:
             found.append(self.server.media_secret.get_secret_value())
+        if self.server and self.server.metrics_token:
+            found.append(self.server.metrics_token.get_secret_value())
         for settings in self.providers.values():
             found += [
                 value.get_secret_value()

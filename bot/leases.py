@@ -17,7 +17,9 @@ from bot.clock import Clock, stamp
 from bot.store.operations import Claim
 
 #: the default lease: an instance that stops renewing loses its changes this long after
-DEFAULT_LEASE = timedelta(seconds=60)
+DEFAULT_LEASE = timedelta(seconds=10)
+#: the longest between two looks for changes to take over (expired, or handed back at a stop)
+LOOK_EVERY_SECONDS = 2.0
 #: the most open changes one look for expired leases takes over
 TAKE_OVER_AT_ONCE = 20
 
@@ -42,12 +44,21 @@ class Leases:
 
     def claim(self) -> Claim:
         """A claim by this instance for one lease from now."""
-        return Claim(self.owner, stamp(self._clock.now() + self.lease))
+        return Claim(self.owner, self.until())
+
+    def until(self) -> str:
+        """One lease from now, in the store's format."""
+        return stamp(self._clock.now() + self.lease)
 
     def now(self) -> str:
         return self._clock.stamp()
 
     @property
     def renew_every(self) -> float:
-        """How often to renew (and to look for expired leases): well within one lease."""
+        """How often to renew: well within one lease."""
         return self.lease.total_seconds() / 3
+
+    @property
+    def look_every(self) -> float:
+        """How often to look for changes to take over."""
+        return min(LOOK_EVERY_SECONDS, self.renew_every)

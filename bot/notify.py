@@ -19,6 +19,7 @@ from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, BulkProgress, Group
 from bot.i18n import Text
+from bot.metrics import Metrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,15 @@ def describe(event: ChangeEvent) -> Text:
 
 class Notifier:
     def __init__(
-        self, send: Send, store: Store, access: Access, notify_chat_id: int | None
+        self,
+        send: Send,
+        store: Store,
+        access: Access,
+        notify_chat_id: int | None,
+        metrics: Metrics,
     ) -> None:
         self._send = send
+        self._metrics = metrics
         self._store = store
         self._access = access
         self._notify_chat_id = notify_chat_id
@@ -182,4 +189,7 @@ class Notifier:
             try:
                 await self._send(chat_id, text)
             except Exception as error:  # a blocked bot or a gone chat must not break the change
+                self._metrics.notices.labels(outcome="failed").inc()
                 log.warning("could not notify chat %s: %s", chat_id, error)
+            else:
+                self._metrics.notices.labels(outcome="sent").inc()

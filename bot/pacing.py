@@ -17,7 +17,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.queues import Pacer, seconds_to_wait
-from bot.store import Store
+from bot.store import Store, until_back
 from bot.store.pace import AccountPace
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class SharedPacer:
     @contextlib.asynccontextmanager
     async def turn(self, pace: str) -> AsyncIterator[None]:
         async with self._pace.hold(self._account, pace):
-            last = await self._pace.last_end(self._account, pace)
+            last = await until_back(lambda: self._pace.last_end(self._account, pace))
             wait = seconds_to_wait(last, self._intervals.get(pace, 0.0), self._clock())
             if wait > 0:  # another machine's clock may be ahead: never more than the interval
                 await self._sleep(wait)

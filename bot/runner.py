@@ -6,16 +6,28 @@ import asyncio
 import hashlib
 import logging
 import signal
+import socket
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import uvicorn
+from prometheus_client import Counter
 from telegram import Update
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter, ApplicationBuilder
 
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
-from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
+from bot.http_server import bind, create_server, use_the_file_limit
+from bot.metrics import Metrics
+from bot.server import (
+    MetricsEndpoint,
+    NotAnUpdate,
+    Stopping,
+    WebhookEndpoint,
+    create_server_app,
+)
 from handlers.bot_api_http import AiohttpRequest
 
 log = logging.getLogger(__name__)
@@ -25,15 +37,46 @@ log = logging.getLogger(__name__)
 TELEGRAM_MAX_RETRIES = 5
 
 
-def rate_limiter(**limits: float) -> AIORateLimiter:
+class CountingRateLimiter(AIORateLimiter):
+    """AIORateLimiter, counting each request it sends again after a 429 (for /metrics)."""
+
+    def __init__(self, retries: Counter, **limits: Any) -> None:
+        super().__init__(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+        self._retries = retries
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        retries_left = rate_limit_args or TELEGRAM_MAX_RETRIES
+
+        async def counted(*a: Any, **kw: Any) -> bool | dict[str, Any] | list[dict[str, Any]]:
+            nonlocal retries_left
+            try:
+                return await callback(*a, **kw)
+            except RetryAfter:
+                if retries_left > 0:  # the limiter sends it again after its retry_after
+                    retries_left -= 1
+                    self._retries.inc()
+                raise
+
+        return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
+
+
+def rate_limiter(metrics: Metrics | None = None, **limits: float) -> AIORateLimiter:
     """Pace the bot's own requests to Telegram's flood limits (30 messages a second overall,
     20 a minute per group), and send a request refused with 429 again after its retry_after.
     `limits` are AIORateLimiter's rates and periods, for tests that cannot wait a minute."""
-    return AIORateLimiter(max_retries=TELEGRAM_MAX_RETRIES, **limits)
+    return CountingRateLimiter((metrics or Metrics()).telegram_retries, **limits)
 
 
 def build_application(
-    config: AppConfig, limiter: AIORateLimiter | None = None
+    config: AppConfig, limiter: AIORateLimiter | None = None, metrics: Metrics | None = None
 ) -> handlers.AnyApplication:
     api = config.telegram.api_base_url.rstrip("/")
     return (
@@ -43,7 +86,9 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(limiter or rate_limiter(overall_max_rate=config.telegram.messages_per_second))
+        .rate_limiter(
+            limiter or rate_limiter(metrics, overall_max_rate=config.telegram.messages_per_second)
+        )
         .concurrent_updates(True)
         .build()
     )
@@ -51,30 +96,41 @@ def build_application(
 
 async def run(config: AppConfig) -> None:
     """Start everything, run until SIGINT/SIGTERM, then stop everything in order."""
-    application = build_application(config)
-    services = handlers.install(application, config)
+    use_the_file_limit()
+    metrics = Metrics()
+    application = build_application(config, metrics=metrics)
+    services = handlers.install(application, config, metrics=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
-    server = _http_server(config, application, services)
+    server, listening = _http_server(config, application, services)
     server_task: asyncio.Task[None] | None = None
     post_init, post_shutdown = application.post_init, application.post_shutdown
-    await application.initialize()
+    try:
+        await application.initialize()
+    except BaseException:
+        await application.bot.shutdown()  # its HTTP sessions, opened before Telegram refused
+        for sock in listening:
+            sock.close()
+        raise
     try:
         if post_init is not None:  # install() set it: it opens the services
             await post_init(application)
         if server is not None:
-            server_task = asyncio.create_task(server.serve())
+            server_task = asyncio.create_task(server.serve(sockets=listening))
             await _until_started(server, server_task)
         await application.start()
         await _start_receiving(config, application)
         log.info("avatarops is running (%s mode)", config.telegram.mode)
         await _until(stop, server_task)
     finally:
+        # take no more updates; finish or hand back the changes before PTB's stop, which
+        # would wait for every handler, and so for every change in the queues
         if application.updater and application.updater.running:
             await application.updater.stop()
+        await services.drain(config.reliability.shutdown_grace_seconds)
         if application.running:
             await application.stop()
         if server is not None and server_task is not None:
@@ -114,14 +170,17 @@ def _webhook_path(config: AppConfig) -> str:
 
 def _http_server(
     config: AppConfig, application: handlers.AnyApplication, services: Services
-) -> uvicorn.Server | None:
-    """The bot's own server: media links for URL-only providers, the webhook, /healthz."""
+) -> tuple[uvicorn.Server | None, list[socket.socket]]:
+    """The bot's own server (media links for URL-only providers, the webhook, /healthz) and
+    its bound address; `ListenError` when `server.listen` cannot be bound."""
     if config.server is None:
-        return None
+        return None, []
     webhook = None
     if config.telegram.mode == "webhook":
 
         async def deliver(data: dict[str, Any]) -> None:
+            if services.draining:
+                raise Stopping
             try:
                 update = Update.de_json(data, application.bot)
             except Exception as error:  # de_json only parses: any failure is a malformed body
@@ -133,20 +192,14 @@ def _http_server(
             secret_token=_webhook_settings(config)[1],
             deliver=deliver,
         )
-    app = create_server_app(media=services.media, health=services.health, webhook=webhook)
-    host, port = config.server.host_port
-    # log_config=None: uvicorn's lines go through the root handler, which masks secrets
-    return uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=host,
-            port=port,
-            access_log=False,
-            log_level="warning",
-            log_config=None,
-            lifespan="off",
-        )
+    app = create_server_app(
+        media=services.media,
+        health=services.health,
+        webhook=webhook,
+        metrics=MetricsEndpoint(services.metrics.exposition, config.server.metrics_token),
     )
+    listening = bind(config.server)
+    return create_server(app, config.server), [listening]
 
 
 async def _until_started(server: uvicorn.Server, task: asyncio.Task[None]) -> None:

@@ -13,12 +13,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.media import MediaStore
+from bot.metrics import CONTENT_TYPE_LATEST
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,11 @@ _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 class NotAnUpdate(ValueError):
     """The webhook's body is a JSON object but no Telegram update."""
+
+
+class Stopping(Exception):
+    """The bot is stopping and takes no update: Telegram sends it again later (behind a
+    balancer, to another instance)."""
 
 
 @dataclass(frozen=True)
@@ -52,14 +59,26 @@ class WebhookEndpoint:
         return "/telegram/" + self.path.strip("/")
 
 
+@dataclass(frozen=True)
+class MetricsEndpoint:
+    """GET /metrics: the metrics in Prometheus' text format, behind a bearer token when set."""
+
+    exposition: Callable[[], Awaitable[bytes]]
+    token: SecretStr | None = None
+
+
 def create_server_app(
     *,
     media: MediaStore | None,
     health: Callable[[], Awaitable[dict[str, Any]]],
     webhook: WebhookEndpoint | None,
+    metrics: MetricsEndpoint | None = None,
 ) -> Starlette:
-    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook."""
+    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook;
+    GET /metrics with metrics."""
     routes = [Route("/healthz", _health_route(health), methods=["GET"])]
+    if metrics is not None:
+        routes.append(Route("/metrics", _metrics_route(metrics), methods=["GET"]))
     if media is not None:
         routes.append(Route("/media/{token}", _media_route(media), methods=["GET"]))
     if webhook is not None:
@@ -100,6 +119,9 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
             update = json.loads(await request.body())
         except ValueError:  # includes JSONDecodeError and UnicodeDecodeError
             return PlainTextResponse("Bad Request", status_code=400)
+        except RecursionError:
+            log.warning("webhook: refused a JSON body nested too deeply to read")
+            return PlainTextResponse("Bad Request", status_code=400)
         if not isinstance(update, dict):
             return PlainTextResponse("Bad Request", status_code=400)
         try:
@@ -110,9 +132,26 @@ def _webhook_route(webhook: WebhookEndpoint) -> Callable[[Request], Awaitable[Re
             # one line, through the logging set-up that masks secrets; never the body itself
             log.warning("webhook: refused a JSON object that is not a Telegram update: %s", problem)
             return PlainTextResponse("Bad Request", status_code=400)
+        except Stopping:
+            return PlainTextResponse("Service Unavailable", status_code=503)
         return Response(status_code=200)
 
     return receive
+
+
+def _metrics_route(metrics: MetricsEndpoint) -> Callable[[Request], Awaitable[Response]]:
+    expected = b"Bearer " + metrics.token.get_secret_value().encode() if metrics.token else None
+
+    async def scrape(request: Request) -> Response:
+        if expected is not None:
+            given = request.headers.get("Authorization", "").encode()
+            if not hmac.compare_digest(given, expected):
+                return PlainTextResponse(
+                    "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+        return Response(await metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    return scrape
 
 
 def _health_route(

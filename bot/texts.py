@@ -37,6 +37,9 @@ ANONYMOUS = _(
     "Send the command from your own account."
 )
 FAILED = _("Something went wrong on my side; nothing more was done. Please try again.")
+STORE_AWAY = _(
+    "I cannot reach my database right now, so nothing was done. Please try again in a minute."
+)
 NOT_ON_MESSAGE = _("That button is not on this message; nothing was done.")
 
 

@@ -20,6 +20,8 @@ from bot.app import Services
 from bot.clock import Clock
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
+from bot.metrics import Metrics
+from bot.store import StoreUnavailable
 from handlers import (
     admin,
     approvals,
@@ -62,6 +64,7 @@ def install(
     group: int = 0,
     clock: Clock | None = None,
     answer_all_buttons: bool = True,
+    metrics: Metrics | None = None,
 ) -> Services:
     """Add the avatarops handlers to `application` and tie its services to the app's lifecycle.
 
@@ -71,7 +74,7 @@ def install(
     this message"); a host with buttons of its own passes `answer_all_buttons=False`, and then
     only presses whose data starts like one of ours are answered here.
     """
-    services = Services(config, TelegramMessenger(application.bot), clock)
+    services = Services(config, TelegramMessenger(application.bot), clock, metrics)
     application.bot_data[SERVICES_KEY] = services
     set_commands = list(pictures.SET_COMMANDS)
     view_commands = list(pictures.VIEW_COMMANDS)
@@ -173,14 +176,19 @@ def _chain_lifecycle(application: AnyApplication, services: Services) -> None:
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("update failed", exc_info=context.error)
+    said = texts.FAILED
+    if isinstance(context.error, StoreUnavailable):  # nothing was written: a plain answer
+        log.warning("update refused: %s", context.error)
+        said = texts.STORE_AWAY
+    else:
+        log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.callback_query:
         try:  # the press may have been answered already; then this one is refused, and that's ok
-            await update.callback_query.answer(tr(texts.FAILED))
+            await update.callback_query.answer(tr(said))
         except Exception:
             log.debug("the failed press was answered already")
     if isinstance(update, Update) and update.effective_message:
         try:
-            await update.effective_message.reply_text(tr(texts.FAILED))
+            await update.effective_message.reply_text(tr(said))
         except Exception:
             log.warning("could not tell the user about the failure", exc_info=True)

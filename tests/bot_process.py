@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -86,10 +87,16 @@ class BotProcess:
 
 
 async def spawn_bot(
-    config: Path, telegram: FakeTelegram, env: dict[str, str], *args: str, debug: bool = True
+    config: Path,
+    telegram: FakeTelegram,
+    env: dict[str, str],
+    *args: str,
+    debug: bool = True,
+    open_files: int | None = None,
 ) -> BotProcess:
-    """Start the bot (with DEBUG logging unless told not) and wait until it has set its command
-    menu and asks Telegram for updates (each start of the same config logs to its own file)."""
+    """Start the bot (with DEBUG logging unless told not; with at most `open_files` files, when
+    given) and wait until it has set its command menu and asks Telegram for updates (each
+    start of the same config logs to its own file)."""
     log_path = config.parent / f"bot-{len(list(config.parent.glob('bot-*.log')))}.log"
     menus_before = len(telegram.calls("setMyCommands"))
     with log_path.open("wb") as log:
@@ -105,6 +112,7 @@ async def spawn_bot(
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
+            preexec_fn=None if open_files is None else lambda: _limit_files(open_files),
         )
     bot = BotProcess(process, log_path)
     for _ in range(300):
@@ -153,6 +161,10 @@ async def stop_bot(bot: BotProcess, telegram: FakeTelegram) -> None:
             bot.process.kill()
             await bot.process.wait()
             raise AssertionError(f"the bot did not stop on SIGTERM:\n{bot.log}") from None
+
+
+def _limit_files(limit: int) -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
 def _receiving(telegram: FakeTelegram, after: object) -> bool:

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -55,6 +55,24 @@ class Server:
     host: str
     port: int
     _names: Iterator[int]
+    #: `pg_ctl ... -D <data>` (as the postgres user when root), for `stop` and `start`
+    _pg_ctl: list[str] = field(default_factory=list)
+    _options: str = ""
+    _log: str = ""
+
+    def stop(self) -> None:
+        """Stop the server at once, as a crash or an operator would (clients are cut off)."""
+        subprocess.run(
+            [*self._pg_ctl, "-m", "immediate", "-w", "stop"], check=True, capture_output=True
+        )
+
+    def start(self) -> None:
+        """Start it again, on the same port, with the same data."""
+        subprocess.run(
+            [*self._pg_ctl, "-l", self._log, "-o", self._options, "-w", "start"],
+            check=True,
+            capture_output=True,
+        )
 
     def url(self, database: str = "postgres", password: str = PASSWORD) -> str:
         return f"postgresql://{USER}:{password}@{self.host}:{self.port}/{database}"
@@ -137,7 +155,14 @@ def running_server() -> Iterator[Server]:
             capture_output=True,
         )
         try:
-            yield Server("127.0.0.1", port, itertools.count(1))
+            yield Server(
+                "127.0.0.1",
+                port,
+                itertools.count(1),
+                [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data)],
+                options,
+                str(Path(folder) / "log"),
+            )
         finally:
             subprocess.run(
                 [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -332,3 +334,101 @@ async def test_instances_on_postgresql_serving_media_links_need_one_media_secret
     assert "media-secret-0123456789" in config.secrets()
     for provider in create_providers(config).values():
         await provider.aclose()
+
+
+PG_PASSWORD = "pa/ss#wo?rd@SECRET"
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (
+            lambda c: c.update(server={"webhook_secret": "has spaces!"}),
+            "config error: server.webhook_secret: Telegram takes 1 to 256 of A-Z, a-z, 0-9, _ and"
+            " - here",
+        ),
+        (
+            lambda c: c.update(server={"public_url": "bot.example.com"}),
+            "config error: server.public_url: must start with http:// or https:// and name a host",
+        ),
+        (
+            lambda c: c.update(server={"listen": "127.0.0.1:70000"}),
+            "config error: server.listen: the port must be from 1 to 65535",
+        ),
+        (
+            lambda c: c.update(server={"listen": "::1:8080"}),
+            "config error: server.listen: write an IPv6 address in brackets, e.g. [::1]:8080",
+        ),
+        (
+            lambda c: c["providers"]["green"].update(api_token_instance="${EMPTY}"),
+            "config error: providers.green.api_token_instance: empty (is its variable set?)",
+        ),
+        (
+            lambda c: c.update(storage={"url": "postgresql://avatarops:${PG_PASSWORD}@db/x"}),
+            "config error: storage.url: the user name or password holds '/', '?', '#' or '@':"
+            " percent-encode it (e.g. '/' as %2F) or give the password as storage.password",
+        ),
+        (
+            lambda c: c.update(
+                storage={"url": "postgresql://avatarops:${PG_PORT_PASSWORD}@db:54x2/x"}
+            ),
+            "config error: storage.url: the port must be a number from 1 to 65535",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [["check"], []])
+def test_check_refuses_in_one_line_what_start_up_would_refuse(
+    tmp_path, change, expected: str, command: list[str]
+):
+    """`check` and start-up refuse the same settings, in one line that never shows a secret."""
+    raw = example()
+    raw["storage"] = {"path": str(tmp_path / "store.sqlite3")}
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
+    change(raw)
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", *command, "--config", str(path)],
+        cwd=ROOT,
+        env={
+            **ENV,
+            "PATH": "",
+            "EMPTY": "",
+            "PG_PASSWORD": PG_PASSWORD,
+            "PG_PORT_PASSWORD": "plain-SECRET",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert one_line(done) == expected
+    assert "SECRET" not in done.stderr + done.stdout
+
+
+def test_a_postgresql_password_given_apart_from_the_url_needs_no_encoding():
+    raw = example()
+    raw["storage"] = {"url": "postgresql://avatarops@db:5432/x", "password": "${PG_PASSWORD}"}
+    config = parse_config(raw, {**ENV, "PG_PASSWORD": PG_PASSWORD})
+    assert config.storage.target == ("postgresql://avatarops:pa%2Fss%23wo%3Frd%40SECRET@db:5432/x")
+    assert PG_PASSWORD in config.secrets()
+    raw["storage"]["url"] = "postgresql://avatarops:other@db:5432/x"
+    with pytest.raises(ConfigError, match="storage: give the password either in url or as"):
+        parse_config(raw, {**ENV, "PG_PASSWORD": PG_PASSWORD})
+
+
+@pytest.mark.parametrize("command", [[], ["check"], ["grant", "222", "family", "admin"]])
+def test_a_store_a_newer_version_migrated_stops_every_command_in_one_line(
+    tmp_path, command: list[str]
+):
+    from bot.store import MIGRATIONS
+
+    store = tmp_path / "store.sqlite3"
+    with contextlib.closing(sqlite3.connect(store)) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    raw = example()
+    raw["storage"] = {"path": str(store)}
+    raw["telegram"]["api_base_url"] = "http://127.0.0.1:9"  # never reached
+    done = start(tmp_path, raw, *command)
+    assert done.returncode == 1, done
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith(f"error: the store is at schema version {len(MIGRATIONS) + 1}, which")

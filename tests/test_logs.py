@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.logs import RedactSecrets
+from bot.logs import AddContext, RedactSecrets, about, json_formatter
 
 TOKEN = "123456:ABC-def/ghi+jkl"
 
@@ -43,3 +43,33 @@ def test_tracebacks_are_masked_too():
 
         line = formatted(record("update failed", exc_info=sys.exc_info()))
     assert "ABC-def" not in line and "RuntimeError: failed at /bot***/sendMessage" in line
+
+
+def json_line(record: logging.LogRecord) -> dict:
+    import json
+
+    RedactSecrets([TOKEN, "green-token"]).filter(record)
+    AddContext().filter(record)
+    return json.loads(json_formatter().format(record))
+
+
+def test_json_lines_carry_the_change_they_are_about_and_mask_secrets_like_text():
+    with about(change_id=7, provider="green", group="family"):
+        try:
+            raise RuntimeError(f"failed at /bot{TOKEN}/sendMessage")
+        except RuntimeError:
+            import sys
+
+            line = json_line(
+                record("sent %s", "waInstance1/getAvatar/green-token", exc_info=sys.exc_info())
+            )
+    assert line["message"] == "sent waInstance1/getAvatar/***"
+    assert line["level"] == "INFO" and line["logger"] == "httpx" and line["time"]
+    assert (line["change_id"], line["provider"], line["group"]) == (7, "green", "family")
+    assert "RuntimeError: failed at /bot***/sendMessage" in line["exc_info"]
+    assert "ABC-def" not in str(line) and "green-token" not in str(line)
+
+
+def test_a_line_outside_any_change_has_no_change_keys():
+    line = json_line(record("plain"))
+    assert set(line) == {"time", "level", "logger", "message"}

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.media import MediaStore
-from bot.server import SECRET_HEADER, NotAnUpdate, WebhookEndpoint, create_server_app
+from bot.server import SECRET_HEADER, NotAnUpdate, Stopping, WebhookEndpoint, create_server_app
 
 SECRET = "s3cret_TOKEN-1"
 
@@ -206,3 +206,42 @@ def test_a_webhook_needs_a_path_and_a_telegram_secret(path: str, secret: str) ->
 
     with pytest.raises(ValueError):
         WebhookEndpoint(path=path, secret_token=secret, deliver=deliver)
+
+
+@pytest.mark.parametrize("opening", ["[", '{"update_id": 1, "message": '])
+async def test_the_webhook_answers_400_to_json_nested_too_deeply_to_read(
+    client: httpx.AsyncClient, delivered: list[dict[str, Any]], caplog, opening: str
+) -> None:
+    depth = 200_000
+    body = opening + "[" * depth + "]" * depth + "}" * opening.count("{")
+    response = await client.post(
+        "/telegram/hook-abc", content=body, headers={SECRET_HEADER: SECRET}
+    )
+    assert response.status_code == 400
+    assert delivered == []
+    [record] = caplog.records
+    assert record.getMessage() == "webhook: refused a JSON body nested too deeply to read"
+    assert record.exc_info is None
+
+
+async def test_the_webhook_answers_503_while_the_bot_stops(caplog) -> None:
+    """Telegram sends the update again later (behind a balancer: to another instance)."""
+
+    async def deliver(update: dict[str, Any]) -> None:
+        raise Stopping
+
+    async def health() -> dict[str, Any]:
+        return {"ok": False, "draining": True}
+
+    app = create_server_app(
+        media=None,
+        health=health,
+        webhook=WebhookEndpoint(path="hook", secret_token=SECRET, deliver=deliver),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://bot"
+    ) as client:
+        update = {"update_id": 1, "message": {}}
+        response = await client.post("/telegram/hook", json=update, headers={SECRET_HEADER: SECRET})
+        assert response.status_code == 503
+        assert (await client.get("/healthz")).status_code == 503

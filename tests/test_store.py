@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
+import pytest
+
 from bot.domain import (
     AuditEntry,
     AuditOutcome,
@@ -19,7 +21,7 @@ from bot.domain import (
     ScheduledChange,
     ScheduleStatus,
 )
-from bot.store import MIGRATIONS, Store, connect
+from bot.store import MIGRATIONS, Store, StoreTooNew, connect
 from bot.store.operations import Claim
 from bot.store.waiting import PendingPhoto
 
@@ -480,3 +482,21 @@ async def test_a_scheduled_change_is_taken_up_and_moved_on_by_one_instance_only(
     assert (await one.schedules.get(entry_id)).status == "done"  # type: ignore[union-attr]
     await one.close()
     await two.close()
+
+
+async def test_a_store_a_newer_version_migrated_is_refused_and_left_as_it_is(store_target):
+    """An older bot on a store upgraded by a newer one refuses to start (issue 23, fault 4)."""
+    newer = len(MIGRATIONS) + 1
+    db = await connect(store_target)
+    await db.migrate([*MIGRATIONS, "CREATE TABLE from_the_future (id INTEGER PRIMARY KEY)"])
+    await db.close()
+    with pytest.raises(StoreTooNew) as refused:
+        await Store.open(store_target)
+    assert str(refused.value) == (
+        f"the store is at schema version {newer}, which a newer avatarops made; this one knows"
+        f" versions up to {len(MIGRATIONS)}: run the newer version (a store is never migrated"
+        " back)"
+    )
+    db = await connect(store_target)
+    assert await db.schema_version() == newer
+    await db.close()

@@ -23,23 +23,26 @@ from bot.clock import Clock
 from bot.store import schema
 from bot.store.audit import AuditTable
 from bot.store.bulks import Bulks
-from bot.store.db import Database, SQLiteDatabase
+from bot.store.counts import Counts
+from bot.store.db import Database, SQLiteDatabase, StoreUnavailable, until_back
 from bot.store.grants import Grants
 from bot.store.groups import Groups, Links
+from bot.store.instances import Instances
 from bot.store.languages import LanguageTable
 from bot.store.media import MediaTable
 from bot.store.notifications import Notifications
 from bot.store.operations import Operations
 from bot.store.pace import AccountPace
 from bot.store.pictures import PictureTable
-from bot.store.postgres import PostgresDatabase, StoreUnavailable, is_postgres_url
+from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.proposals import Proposals
 from bot.store.schedules import Schedules, Timezones
 from bot.store.waiting import AuthAlerts, PendingPhotos
 
 MIGRATIONS = schema.MIGRATIONS
+StoreTooNew = schema.StoreTooNew
 
-__all__ = ["MIGRATIONS", "Store", "StoreUnavailable", "connect"]
+__all__ = ["MIGRATIONS", "Store", "StoreTooNew", "StoreUnavailable", "connect", "until_back"]
 
 
 async def connect(target: str | Path) -> Database:
@@ -68,6 +71,8 @@ class Store:
         self.media = MediaTable(db)
         self.schedules = Schedules(db)
         self.timezones = Timezones(db)
+        self.counts = Counts(db)
+        self.instances = Instances(db)
 
     @classmethod
     async def open(cls, target: str | Path, clock: Clock | None = None) -> Store:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
+import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -23,6 +25,38 @@ from bot.clock import Clock
 
 Row = dict[str, Any]
 Parameters = Sequence[Any]
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: the longest wait between two tries while the store is away
+_BACK_MAX_DELAY = 5.0
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refuses us; one line without the password. Also
+    raised by any statement while it is away (PostgreSQL stopped, the SQLite file's disk
+    gone); it may come back: the next statement tries again."""
+
+
+async def until_back(step: Callable[[], Awaitable[T]]) -> T:
+    """Run a store step, waiting for the store while it is away: for work already written
+    down, which must go on (never lost, never half-done) once the store is back."""
+    delay = 0.25
+    waited = False
+    while True:
+        try:
+            result = await step()
+        except StoreUnavailable as away:
+            if not waited:
+                log.warning("waiting for the store to come back (%s)", away)
+                waited = True
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, _BACK_MAX_DELAY)
+            continue
+        if waited:
+            log.info("the store is back")
+        return result
 
 
 @dataclass(frozen=True)
@@ -77,6 +111,20 @@ class Database(ABC):
         return contextlib.nullcontext()
 
 
+#: what SQLite says when its file cannot be used for now (disk gone, full, read-only, locked)
+_SQLITE_AWAY = ("disk i/o error", "unable to open", "disk is full", "readonly", "locked")
+
+
+@contextlib.contextmanager
+def _sqlite_reachable() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:
+        if not any(sign in str(error).lower() for sign in _SQLITE_AWAY):
+            raise
+        raise StoreUnavailable(f"the store does not answer: {error}") from error
+
+
 class SQLiteDatabase(Database):
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._connection = connection
@@ -115,26 +163,32 @@ class SQLiteDatabase(Database):
             try:
                 yield
             except BaseException:
-                await self._connection.rollback()
+                with contextlib.suppress(sqlite3.Error):  # a file that went away: nothing kept
+                    await self._connection.rollback()
                 raise
             else:
-                await self._connection.commit()
+                with _sqlite_reachable():
+                    await self._connection.commit()
             finally:
                 self._holding.reset(token)
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> Written:
         async with self.transaction():
-            cursor = await self._connection.execute(sql, parameters)
+            with _sqlite_reachable():
+                cursor = await self._connection.execute(sql, parameters)
             return Written(cursor.rowcount, cursor.lastrowid)
 
     async def execute_many(self, sql: str, rows: Iterable[Parameters]) -> None:
         async with self.transaction():
-            await self._connection.executemany(sql, rows)
+            with _sqlite_reachable():
+                await self._connection.executemany(sql, rows)
 
     async def fetch_all(self, sql: str, parameters: Parameters = ()) -> list[Row]:
         """One trip to the connection's thread (a cursor read row by row is one trip for each
         chunk, one more for its end and one for closing it: each trip wakes the event loop)."""
-        return [dict(row) for row in await self._connection.execute_fetchall(sql, parameters)]
+        with _sqlite_reachable():
+            rows = await self._connection.execute_fetchall(sql, parameters)
+        return [dict(row) for row in rows]
 
     async def fetch_one(self, sql: str, parameters: Parameters = ()) -> Row | None:
         rows = await self.fetch_all(sql, parameters)

@@ -73,6 +73,10 @@ class Operations:
         changes: PostgreSQL skips the rows another transaction locked; SQLite has one writer."""
         expired = "" if now is None else " AND (lease_until IS NULL OR lease_until < ?)"
         after = [] if now is None else [now]
+        if now is not None and not await self._db.fetch_one(
+            f"SELECT 1 AS one FROM operations WHERE {_OPEN}{expired} LIMIT 1", after
+        ):  # the usual answer, every few seconds on every instance: one statement, no locks
+            return []
         async with self._db.transaction():
             rows = await self._db.fetch_all(
                 f"SELECT id FROM operations WHERE {_OPEN}{expired} ORDER BY id LIMIT ?"
@@ -103,12 +107,31 @@ class Operations:
         )
         return written.rowcount
 
-    async def release(self, owner: str) -> None:
-        """Let another instance take over at once the open changes `owner` holds (it stops)."""
+    async def release(self, owner: str, ids: list[int] | None = None) -> None:
+        """Let another instance take over at once the open changes `owner` holds (it stops):
+        all of them, or those of `ids`."""
+        only = f" AND id IN ({', '.join('?' * len(ids))})" if ids is not None else ""
+        if ids == []:
+            return
         await self._db.execute(
-            f"UPDATE operations SET lease_until = NULL WHERE claimed_by = ? AND {_OPEN}",
-            (owner,),
+            f"UPDATE operations SET lease_until = NULL WHERE claimed_by = ? AND {_OPEN}{only}",
+            (owner, *(ids or [])),
         )
+
+    async def newer_under_way(
+        self, operation: int, provider: str, target: str, group_id: int | None
+    ) -> str | None:
+        """Who asked for the newest change of the same target written down after `operation`
+        (ids grow in the order changes are written down) that is done or at a provider; None
+        when there is none. The target is the group (by id: an alias may be reused), or else
+        the account."""
+        same = "group_id = ?" if group_id is not None else "group_id IS NULL AND target = ?"
+        row = await self._db.fetch_one(
+            f"SELECT actor_name FROM operations WHERE provider = ? AND {same} AND id > ?"
+            " AND status IN ('done', 'running') ORDER BY id DESC LIMIT 1",
+            (provider, group_id if group_id is not None else target, operation),
+        )
+        return row["actor_name"] if row else None
 
     async def of_bulk(self, bulk_id: int) -> list[Operation]:
         """The changes of one bulk change, in the order they were written down."""

@@ -16,13 +16,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from urllib.parse import urlsplit
 
 import asyncpg
 
-from bot.store.db import Database, Parameters, Row, Written
+from bot.store.db import Database, Parameters, Row, StoreUnavailable, Written, until_back
 from bot.store.dialect import inserted_table, postgres_schema, postgres_statement
+
+log = logging.getLogger(__name__)
 
 #: how long connecting may take before start-up (or /healthz) gives up
 CONNECT_TIMEOUT_SECONDS = 10
@@ -31,8 +34,31 @@ _MIGRATION_LOCK = 0x61766174
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
 
 
-class StoreUnavailable(Exception):
-    """The database cannot be reached or refuses us; one line without the password."""
+def _away(error: BaseException) -> bool:
+    """Whether an error means the server is away (stopped, restarting, the network gone)."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return "closed" in str(error)  # a connection the server dropped
+    return isinstance(
+        error,
+        OSError
+        | TimeoutError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.exceptions.OperatorInterventionError,
+    )
+
+
+@contextlib.asynccontextmanager
+async def _reachable() -> AsyncIterator[None]:
+    """Turn "the server is away" into StoreUnavailable, whatever the driver raised."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as error:
+        if not _away(error):
+            raise
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise StoreUnavailable(f"the store does not answer: {reason}") from error
 
 
 def is_postgres_url(target: object) -> bool:
@@ -106,12 +132,28 @@ class PostgresDatabase(Database):
                 self._holders = await asyncpg.create_pool(
                     self._url, min_size=0, max_size=32, timeout=CONNECT_TIMEOUT_SECONDS
                 )
-        async with self._holders.acquire() as connection:
-            await connection.execute("SELECT pg_advisory_lock($1)", key)
+        holders = self._holders
+
+        async def lock() -> asyncpg.Connection:
+            async with _reachable():
+                connection = await holders.acquire()
+                try:
+                    await connection.execute("SELECT pg_advisory_lock($1)", key)
+                except BaseException:
+                    await holders.release(connection)
+                    raise
+                return connection
+
+        connection = await until_back(lock)  # the server may be away: it is waited for
+        try:
+            yield
+        finally:
             try:
-                yield
-            finally:
                 await connection.execute("SELECT pg_advisory_unlock($1)", key)
+            except Exception as error:  # the server dropped the session, and the lock with it
+                log.debug("the lock's session ended before it: %s", error)
+            with contextlib.suppress(Exception):  # already given back when its session ended
+                await holders.release(connection)
 
     def _held(self) -> asyncpg.Connection | None:
         held = self._current.get()
@@ -124,7 +166,12 @@ class PostgresDatabase(Database):
         if self._held() is not None:
             yield
             return
-        async with self._lock, self._pool.acquire() as connection, connection.transaction():
+        async with (
+            _reachable(),
+            self._lock,
+            self._pool.acquire() as connection,
+            connection.transaction(),
+        ):
             token = self._current.set((asyncio.current_task(), connection))
             try:
                 yield
@@ -137,13 +184,13 @@ class PostgresDatabase(Database):
         if held is not None:
             yield held
         else:
-            async with self._pool.acquire() as connection:
+            async with _reachable(), self._pool.acquire() as connection:
                 yield connection
 
     async def execute(self, sql: str, parameters: Parameters = ()) -> Written:
         statement = postgres_statement(sql)
         row_id = self._row_ids.get(inserted_table(sql) or "")
-        async with self.transaction():
+        async with self.transaction(), _reachable():
             connection = self._held()
             assert connection is not None
             if row_id is not None:
@@ -157,7 +204,7 @@ class PostgresDatabase(Database):
         rows = list(rows)
         if not rows:
             return
-        async with self.transaction():
+        async with self.transaction(), _reachable():
             connection = self._held()
             assert connection is not None
             await connection.executemany(postgres_statement(sql), rows)

@@ -388,7 +388,28 @@ MIGRATIONS: list[str] = [
     UPDATE audit SET group_id = (SELECT id FROM groups WHERE groups.alias = audit.target);
     CREATE INDEX audit_by_group ON audit (group_id, id);
     """,
+    # 12: the instances running on a shared store (PostgreSQL), each with its config's fingerprint
+    # (config key -> HMAC of its value, bot/agreement.py), while it renews `seen_until`
+    """
+    CREATE TABLE instances (
+        name       TEXT PRIMARY KEY,
+        config     TEXT NOT NULL,
+        seen_until TEXT NOT NULL
+    );
+    """,
 ]
+
+
+class StoreTooNew(Exception):
+    """A newer version of the bot migrated the store past what this one knows: running on it
+    would fail later on statements its tables no longer fit, so it does not start."""
+
+    def __init__(self, found: int) -> None:
+        super().__init__(
+            f"the store is at schema version {found}, which a newer avatarops made; this one"
+            f" knows versions up to {len(MIGRATIONS)}: run the newer version (a store is never"
+            " migrated back)"
+        )
 
 
 async def version(db: Database) -> int:
@@ -396,4 +417,7 @@ async def version(db: Database) -> int:
 
 
 async def migrate(db: Database) -> None:
+    """Bring the schema up to this version's; StoreTooNew when it is past it."""
+    if await db.schema_version() > len(MIGRATIONS):
+        raise StoreTooNew(await db.schema_version())
     await db.migrate(MIGRATIONS)
