@@ -78,6 +78,10 @@ async def test_a_list_proposal_expires_counted_from_when_it_was_proposed(bot: Bo
     bot.clock.advance(hours=2)
     await (await bot.services.use_cases()).approvals.expire_due()
     assert [b["text"] for b in copy.buttons()] == ["Approve", "Reject"]  # open for its 24 h
+    await owner.press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+    assert answers(bot)[-1] == "Approved: making the changes now."
+    assert {call.form["groupId"] for call in bot.green.set_calls()} == {FAMILY, WORK}
 
 
 async def test_an_approval_after_the_until_time_is_refused_saying_why(bot: Bot):
