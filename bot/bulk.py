@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
-from bot import audit, texts
+from bot import audit, results, texts
 from bot.approvals import Verdict
 from bot.domain import (
     OPEN_STATUSES,
@@ -53,6 +53,7 @@ from bot.store import Store
 from bot.store.bulks import BulkRecord
 from bot.store.db import stamp
 from bot.when import When
+from bot.words import short
 
 if TYPE_CHECKING:
     from bot.schedule import Scheduler
@@ -483,6 +484,14 @@ class BulkChanges:
         said in the chat's language by the messenger."""
         await self._messenger.report(chat_id, message_id, texts.bulk_progress(progress))
 
+    async def _send_results(self, chat_id: int, progress: BulkProgress) -> None:
+        try:
+            await self._messenger.send_document(
+                chat_id, results.NAME, results.results_csv(progress), texts.BULK_RESULTS_CAPTION
+            )
+        except Exception:
+            log.warning("could not send the results of a bulk change to %s", chat_id)
+
     async def _tell(self, person: Actor, text: str) -> None:
         try:
             await self._messenger.send(person.chat_id, text)
@@ -523,6 +532,7 @@ class BulkChanges:
             listed = await self._every_group(actor, action)
         targets, refused, changes = [], [], []
         proposing = None  # whether the list is a proposal: set by its first group
+        unknown = False  # whether a name named no group (its refusal lists the names to use)
         for name in dict.fromkeys(listed):  # each once, in the order named
             try:
                 target = await self._service.resolve(actor, action, name)
@@ -540,7 +550,12 @@ class BulkChanges:
             except Refusal as refusal:
                 if final:
                     await self._service.refused(actor, action, name, refusal)
-                refused.append(BulkRefusal(name, refusal.reason))
+                reason = refusal.reason
+                if await self._store.groups.get(name) is None:
+                    if unknown:  # the first unknown name's refusal said "You may use: …"
+                        reason = texts.no_group_called(short(name))
+                    unknown = True
+                refused.append(BulkRefusal(name, reason))
                 continue
             except UndoRefused as no_undo:
                 refused.append(BulkRefusal(name, no_undo.why))
@@ -632,6 +647,10 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return
+        if not texts.bulk_summary_fits(progress):  # it names what went wrong; this, every group
+            await self._send_results(
+                bulk.chat_id or bulk.decided_by or bulk.actor.chat_id, progress
+            )
         groups = [
             group
             for op in await self._store.operations.of_bulk(bulk_id)

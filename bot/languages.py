@@ -90,5 +90,9 @@ class Speaking:
         said, _ = await self._said(chat_id, text, ())
         await self._messenger.report(chat_id, message_id, said, quote)
 
+    async def send_document(self, chat_id: int, name: str, data: bytes, caption: str) -> int:
+        said, _ = await self._said(chat_id, caption, ())
+        return await self._messenger.send_document(chat_id, name, data, said)
+
     async def download(self, file_id: str) -> bytes:
         return await self._messenger.download(file_id)

@@ -74,9 +74,11 @@ class Overview:
             {grant for group in visible for grant in await self._store.grants.covering(group)}
         )
 
-    async def history(self, actor: Actor, alias: str | None, limit: int) -> list[AuditEntry]:
-        """The newest audit rows the caller may see: owners everything, the others the rows
-        about their groups."""
+    async def history(
+        self, actor: Actor, alias: str | None, limit: int, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest audit rows the caller may see (after the `skip` newest): owners
+        everything, the others the rows about their groups."""
         limit = max(1, min(limit, MAX_HISTORY))
         everything = await self._access.may(actor.user_id, Action.VIEW_HISTORY)
         if alias is not None:
@@ -91,13 +93,13 @@ class Overview:
                     alias,
                     texts.may_not_see_history(short(alias)),
                 )
-            return await self._store.audit.latest(alias, limit)
+            return await self._store.audit.latest(alias, limit, skip)
         if everything:
-            return await self._store.audit.latest(None, limit)
+            return await self._store.audit.latest(None, limit, skip)
         visible = await self._access.groups_for(actor.user_id, Action.VIEW_HISTORY)
         if not visible:
             await self._refuse(actor, Action.VIEW_HISTORY, None, texts.MAY_NOT_SEE_HISTORY)
-        return await self._store.audit.about([group.alias for group in visible], limit)
+        return await self._store.audit.about([group.alias for group in visible], limit, skip)
 
     async def allowed(self, actor: Actor, action: Action) -> bool:
         """Whether the caller may take `action` at all (on some group, or account-wide)."""

@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters import Capability, PreparedPicture
-from bot import texts
+from bot import fit, texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
 from bot.domain import (
@@ -252,7 +252,7 @@ class Scheduler:
             )
         self._wake.set()
         first = changes[0]
-        title = ", ".join(change.target.title for change in changes)
+        title = fit.names([change.target.title for change in changes], texts.NAMES)
         what = texts.scheduled_what(first.how or first.action.value, title)
         zone = await self.zone_of(first.actor.user_id)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)

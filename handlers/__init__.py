@@ -19,7 +19,7 @@ from bot.app import Services
 from bot.config import AppConfig
 from bot.i18n import CODES, ENGLISH, LANGUAGES, reading, tr
 from bot.proposals import Clock, utc_clock
-from handlers import admin, approvals, bulk, callbacks, history, pictures, schedule
+from handlers import admin, approvals, bulk, callbacks, history, pages, pictures, schedule
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
 from handlers.messenger import TelegramMessenger
@@ -124,7 +124,9 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer(tr(callbacks.NOT_ON_MESSAGE))
         return
     message, value = found
-    if isinstance(value, callbacks.Decision):
+    if isinstance(value, callbacks.Page):
+        await pages.turned(update, context, message, value)
+    elif isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
         await history.restore_pressed(update, context, message, value)

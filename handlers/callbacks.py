@@ -21,9 +21,13 @@ from bot.proposals import APPROVE, REJECT
 REMOVE, KEEP = "del", "keep"
 RESTORE, CONFIRM_RESTORE, CONFIRM_BULK = "rs", "rsy", "bk"
 CANCEL_SCHEDULE, CONFIRM_TIMED_REMOVAL = "sx", "dsy"
+PAGE = "pg"
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
+#: the lists that have pages: /groups, /admins, /scheduled, /pictures, and /history with its
+#: rows a page (1-20)
+_VIEW = re.compile(r"[gasp]|h(?:[1-9]|1[0-9]|20)")
 NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 
@@ -103,8 +107,21 @@ class ConfirmTimedRemoval:
     draft: int
 
 
+@dataclass(frozen=True)
+class Page:
+    """◀ / ▶ under a list with pages: `pg:<asker>:<view>:<page>[:<alias>]`; only the asker
+    may press, and the list is read again with their rights at the press. `view` names the
+    list (handlers/pages.py), `alias` the group it was asked about."""
+
+    asker: int
+    view: str
+    page: int
+    alias: str | None = None
+
+
 Callback = (
-    Decision
+    Page
+    | Decision
     | ConfirmRemoval
     | ConfirmTimedRemoval
     | KeepPicture
@@ -137,6 +154,8 @@ def encode(value: Callback) -> str:
             data = f"{CANCEL_SCHEDULE}:{entry}"
         case ConfirmTimedRemoval(asker=asker, draft=draft):
             data = f"{CONFIRM_TIMED_REMOVAL}:{asker}:{draft}"
+        case Page(asker=asker, view=view, page=page, alias=alias):
+            data = f"{PAGE}:{asker}:{view}:{page}" + (f":{alias}" if alias is not None else "")
     if decode(data) != value:
         raise ValueError(f"not a valid button: {value!r}")
     return data
@@ -161,6 +180,8 @@ def decode(data: str | None) -> Callback | None:
         return KeepPicture(number)
     if prefix == CANCEL_SCHEDULE and not rest:
         return CancelSchedule(number)
+    if prefix == PAGE:
+        return _page(number, rest)
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None
@@ -174,6 +195,16 @@ def decode(data: str | None) -> Callback | None:
     if prefix == CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
         return ConfirmTimedRemoval(number, numbers[0])
     return None
+
+
+def _page(asker: int, fields: list[str]) -> Page | None:
+    if len(fields) not in (2, 3) or not _VIEW.fullmatch(fields[0]):
+        return None
+    page = positive_id(fields[1])
+    alias = fields[2] if len(fields) == 3 else None
+    if page is None or (alias is not None and not _ALIAS.fullmatch(alias)):
+        return None
+    return Page(asker, fields[0], page, alias)
 
 
 def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:
@@ -209,4 +240,5 @@ def is_ours(data: object) -> bool:
         REJECT_BULK,
         CANCEL_SCHEDULE,
         CONFIRM_TIMED_REMOVAL,
+        PAGE,
     )

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, Message, Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.app import UseCases
 from bot.domain import Action, Actor, MessageRef, PhotoSource, Refusal
 from bot.i18n import Text, cut, joined
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When, parse, split
-from handlers import bulk
-from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, encode
+from handlers import bulk, pages
+from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval
 from handlers.common import (
     asker_pressed,
     message_of,
@@ -23,11 +24,7 @@ from handlers.common import (
     services_of,
     with_actor,
 )
-from handlers.messenger import in_rows
 from handlers.replies import WORKING, sorry, texts, tr
-
-#: a keyboard row holds a few buttons
-BUTTONS_PER_ROW = 4
 
 
 async def scheduler_of(context: ContextTypes.DEFAULT_TYPE) -> Scheduler:
@@ -129,34 +126,31 @@ async def _said(
         await edit(tr(said))
 
 
-@with_actor
-async def scheduled_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
-) -> None:
-    """`/scheduled [group]`: the pending scheduled changes this person may see, with a Cancel
-    button each."""
-    message = message_of(update)
-    scheduler = await scheduler_of(context)
-    alias = context.args[0] if context.args else None
+def _scheduled_args(args: list[str]) -> tuple[str, str | None]:
+    return "s", pages.alias(args[0]) if args else None
+
+
+#: `/scheduled [group]`: the pending scheduled changes this person may see, with a Cancel
+#: button each
+scheduled_command = pages.command(_scheduled_args)
+
+
+@pages.view("s")
+async def _scheduled_view(
+    cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
+) -> pages.Listing:
+    scheduler = cases.schedule
     entries = await scheduler.visible(actor, alias)
     if not entries:
-        await message.reply_text(tr(texts.NOTHING_SCHEDULED))
-        return
+        return pages.Listing(texts.NOTHING_SCHEDULED, [])
     zone = await scheduler.zone_of(actor.user_id)
-    lines: list[object] = [texts.SCHEDULED_HEADER]
-    buttons = []
+    items = []
     for number, entry in enumerate(entries, start=1):
         when = texts.local_time(due(entry), zone)
-        lines.append(texts.scheduled_line(number, when, describe(entry), entry.actor_name))
         assert entry.id is not None
-        buttons.append(
-            InlineKeyboardButton(
-                tr(texts.cancel_label(number)), callback_data=encode(CancelSchedule(entry.id))
-            )
-        )
-    await message.reply_text(
-        tr(joined("\n", lines)), reply_markup=in_rows(buttons, BUTTONS_PER_ROW)
-    )
+        line = texts.scheduled_line(number, when, describe(entry), entry.actor_name)
+        items.append(pages.Item(line, (texts.cancel_label(number), CancelSchedule(entry.id))))
+    return pages.page_of(texts.SCHEDULED_HEADER, items, page)
 
 
 async def cancel_pressed(

@@ -36,23 +36,28 @@ class AuditTable:
         assert written.lastrowid is not None
         return written.lastrowid
 
-    async def latest(self, target: str | None = None, limit: int = 10) -> list[AuditEntry]:
-        """The newest rows first, optionally for one target."""
+    async def latest(
+        self, target: str | None = None, limit: int = 10, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest rows first (after the `skip` newest), optionally for one target."""
         if target is None:
             rows = await self._db.fetch_all(
-                "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+                "SELECT * FROM audit ORDER BY id DESC LIMIT ? OFFSET ?", (limit, skip)
             )
         else:
             rows = await self._db.fetch_all(
-                "SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit)
+                "SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                (target, limit, skip),
             )
         return [_entry(row) for row in rows]
 
-    async def about(self, targets: Collection[str], limit: int = 10) -> list[AuditEntry]:
-        """The newest rows about any of `targets` first."""
+    async def about(
+        self, targets: Collection[str], limit: int = 10, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest rows about any of `targets` first (after the `skip` newest)."""
         marks = ", ".join("?" * len(targets))
         rows = await self._db.fetch_all(
-            f"SELECT * FROM audit WHERE target IN ({marks}) ORDER BY id DESC LIMIT ?",
-            (*targets, limit),
+            f"SELECT * FROM audit WHERE target IN ({marks}) ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*targets, limit, skip),
         )
         return [_entry(row) for row in rows]
