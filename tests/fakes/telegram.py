@@ -381,6 +381,8 @@ class FakeTelegram:
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self._calls: list[Call] = []
+        #: every call answered with an error, and its description
+        self.errors: list[tuple[Call, str]] = []
         self._chats: dict[int, FakeChat] = {}
         self._users: dict[int, FakeUser] = {}
         self._member_status: dict[tuple[int, int], MemberStatus] = {}
@@ -633,6 +635,7 @@ class FakeTelegram:
         try:
             result = await handler(call)
         except ApiError as error:
+            self.errors.append((call, error.description))
             return _error_reply(error.status, error.description, error.parameters)
         return Reply(200, json.dumps({"ok": True, "result": result}).encode())
 
