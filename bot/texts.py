@@ -940,7 +940,7 @@ def bulk_ask_photo(names: str, minutes: float) -> Text:
     return _(
         "Send me the new picture for {names}: a photo or an image file, as a reply to this"
         " message or within {minutes} minutes. /cancel stops.",
-        names=names,
+        names=fit.shorten(names, NAMES),
         minutes=f"{minutes:.0f}",
     )
 
