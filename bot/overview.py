@@ -42,11 +42,12 @@ class Overview:
         self._access = access
         self._providers = providers
 
-    async def groups(self, actor: Actor) -> list[GroupInfo]:
-        """The groups the caller holds a role on, with their provider."""
-        return [
-            GroupInfo(group, role, self._providers.get(group.provider))
-            for group, role in await self._access.roles(actor.user_id)
+    async def groups(self, actor: Actor, skip: int, limit: int) -> tuple[int, list[GroupInfo]]:
+        """How many groups the caller holds a role on, and `limit` of them after the first
+        `skip` (by alias), with their provider."""
+        total, roles = await self._access.roles_page(actor.user_id, skip, limit)
+        return total, [
+            GroupInfo(group, role, self._providers.get(group.provider)) for group, role in roles
         ]
 
     async def managers(self, actor: Actor, alias: str | None) -> Managers:

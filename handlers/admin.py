@@ -191,11 +191,14 @@ groups_command = pages.command(_no_args)
 async def _groups_view(
     cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
 ) -> pages.Listing:
-    groups = await cases.overview.groups(actor)
+    total, groups = await cases.overview.groups(actor, *pages.window(page))
+    if total and not groups:  # past the end: the list shrank, or the data was forged
+        page = pages.count(total)
+        total, groups = await cases.overview.groups(actor, *pages.window(page))
     if not groups:
         return pages.Listing(texts.no_groups(actor.user_id), [])
     items = [pages.Item(_group_line(info)) for info in groups]
-    return pages.page_of(texts.your_groups(len(groups)), items, page)
+    return pages.counted(texts.your_groups(total), items, page, total)
 
 
 def _group_line(info: GroupInfo) -> Text:
@@ -235,16 +238,14 @@ async def _admins_view(
         texts.WHO_MAY,
         texts.owners_line(fit.names([str(owner) for owner in managers.owners], 1000)),
     ]
-    items = []
+    lines = []
     for scope, grants in groupby(managers.grants, key=lambda grant: grant.scope):
         holders = [f"{grant.user_id} {grant.role.value}" for grant in grants]
         for start in range(0, len(holders), _HOLDERS_A_LINE):  # a scope held by many
-            items.append(
-                pages.Item(f"{scope}: {', '.join(holders[start : start + _HOLDERS_A_LINE])}")
-            )
+            lines.append(f"{scope}: {', '.join(holders[start : start + _HOLDERS_A_LINE])}")
     if not managers.grants:
         head.append(texts.NO_GRANTS)
-    return pages.page_of(joined("\n", head), items, page)
+    return pages.page_of(joined("\n", head), lines, page, lambda _, line: pages.Item(line))
 
 
 def _history_args(args: list[str]) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
@@ -35,6 +36,7 @@ ITEM = 180
 #: the buttons of a page's entries, to a row
 BUTTONS_PER_ROW = 5
 PREVIOUS, NEXT = "◀", "▶"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,33 @@ def alias(name: str) -> str:
     return lowered
 
 
-def page_of(head: object, items: Sequence[Item], page: int) -> Listing:
-    """Page `page` (from 1) of a list read whole; a page past the end is the last one."""
-    pages = max(1, -(-len(items) // PAGE_ITEMS))
+def page_of(
+    head: object, entries: Sequence[T], page: int, item: Callable[[int, T], Item]
+) -> Listing:
+    """Page `page` (from 1) of a list read whole, its entries made `item(number, entry)` (the
+    number from 1 over the whole list) for that page alone: thousands of groups cost the
+    wording of twenty; a page past the end is the last one."""
+    pages = count(len(entries))
     page = min(max(page, 1), pages)
     start = (page - 1) * PAGE_ITEMS
-    return Listing(head, items[start : start + PAGE_ITEMS], page, pages)
+    shown = entries[start : start + PAGE_ITEMS]
+    return Listing(head, [item(start + n, entry) for n, entry in enumerate(shown, 1)], page, pages)
+
+
+def count(total: int) -> int:
+    """The pages of a list of `total` entries."""
+    return max(1, -(-total // PAGE_ITEMS))
+
+
+def window(page: int) -> tuple[int, int]:
+    """The entries of page `page` of a list read a page at a time: how many come before it,
+    and how many it holds."""
+    return (max(page, 1) - 1) * PAGE_ITEMS, PAGE_ITEMS
+
+
+def counted(head: object, items: Sequence[Item], page: int, total: int) -> Listing:
+    """A page read alone (see `window`) of a list of `total` entries."""
+    return Listing(head, items, min(max(page, 1), count(total)), count(total))
 
 
 #: a list: the use cases, who asks, the view's code (callbacks.Page.view), the group asked

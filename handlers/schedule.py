@@ -140,17 +140,21 @@ async def _scheduled_view(
     cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
 ) -> pages.Listing:
     scheduler = cases.schedule
-    entries = await scheduler.visible(actor, alias)
+    total, entries = await scheduler.visible_page(actor, alias, *pages.window(page))
+    if total and not entries:  # past the end: changes ran or were cancelled meanwhile
+        page = pages.count(total)
+        total, entries = await scheduler.visible_page(actor, alias, *pages.window(page))
     if not entries:
         return pages.Listing(texts.NOTHING_SCHEDULED, [])
     zone = await scheduler.zone_of(actor.user_id)
+    first = pages.window(page)[0] + 1
     items = []
-    for number, entry in enumerate(entries, start=1):
+    for number, entry in enumerate(entries, start=first):
         when = texts.local_time(due(entry), zone)
         assert entry.id is not None
         line = texts.scheduled_line(number, when, describe(entry), entry.actor_name)
         items.append(pages.Item(line, (texts.cancel_label(number), CancelSchedule(entry.id))))
-    return pages.page_of(texts.SCHEDULED_HEADER, items, page)
+    return pages.counted(texts.SCHEDULED_HEADER, items, page, total)
 
 
 async def cancel_pressed(
