@@ -599,6 +599,9 @@ class BulkChanges:
             return  # the waiting edit will show this too
         wait = shown.at + PROGRESS_SECONDS - time.monotonic()
         if wait <= 0:
+            # the turn is taken now, before the edit's reads: changes of twenty accounts that
+            # end together would otherwise all find it free and edit at once
+            shown.at = time.monotonic()
             await self._edit(bulk_id, shown, final=False)
             return
 
