@@ -15,8 +15,9 @@ Run from the project root (each part alone with `--only startup|bulk|views|insta
   `/history` and `/scheduled` to the bot's answer, `--samples` of each in turn (p50, p90), on
   SQLite and then on PostgreSQL (started by the script, as tests/postgres.py does; skipped
   where it is not installed);
-- instances: benchmarks/load.py at `--pace 0` with `--instances 1` and `--instances 2` (more
-  load than one instance can take): the changes answered a second by each.
+- instances: benchmarks/load.py at `--pace 0` (more load than one instance can take): one
+  instance on SQLite, one on PostgreSQL set up as several are (`--postgres`: webhook mode,
+  behind the balancer) and two (`--instances 2`): the changes answered a second by each.
 
 The kept pictures and the scheduled changes carry a small JPEG (a few KB; real ones are 30 to
 70 KB), which keeps the store of 10,000 pictures small on a shared machine: the reads measured
@@ -225,11 +226,12 @@ async def views(groups_count: int, accounts_count: int, samples: int, postgres: 
 
 
 def instances() -> None:
-    """benchmarks/load.py at pace 0, one instance and two (on PostgreSQL)."""
-    for count in (1, 2):
-        print(f"load.py --pace 0 --telegram-rate 0 --rate 0 --instances {count}")
+    """benchmarks/load.py at pace 0: one instance on SQLite, then one and two on PostgreSQL
+    (webhook mode, behind the balancer)."""
+    for how in (["1"], ["1", "--postgres"], ["2"]):
+        print(f"load.py {' '.join(LOAD)} {' '.join(how)}")
         done = subprocess.run(
-            [sys.executable, str(ROOT / "benchmarks" / "load.py"), *LOAD, str(count)],
+            [sys.executable, str(ROOT / "benchmarks" / "load.py"), *LOAD, *how],
             cwd=ROOT,
             capture_output=True,
             text=True,
