@@ -607,7 +607,7 @@ class BulkChanges:
 
         async def later() -> None:
             await asyncio.sleep(wait)
-            shown.later = None
+            shown.later, shown.at = None, time.monotonic()  # the turn, taken (see above)
             await self._edit(bulk_id, shown, final=False)
 
         shown.later = asyncio.create_task(later())
