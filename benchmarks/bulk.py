@@ -19,7 +19,7 @@ It prints:
   (1.00: the accounts never idle; the goal is at least 0.95);
 - 429s: calls the guards refused (the bot keeps each account's pace, so 0 is expected);
 - progress edits: how many, and the closest two (at least 2 s apart by design);
-- the bot's peak RSS (VmHWM) and CPU time.
+- the bot's peak RSS (VmHWM), how much above its RSS at the press, and its CPU time.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ class EditTimes(FakeTelegram):
         return await super()._edit_message_text(call)
 
 
+def rss_mib(pid: int) -> float:
+    """VmRSS of a process now."""
+    status = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return int(next(line for line in status if line.startswith("VmRSS:")).split()[1]) / 1024
+
+
 class PaceGuard:
     """ASGI middleware: 429 for a setGroupPicture sooner than `pace` after the one before."""
 
@@ -100,6 +106,8 @@ class Figures:
     edits: list[float]
     final: str
     peak_rss_mib: float
+    #: the bot's RSS at the press: the peak's growth over the run is the difference
+    rss_at_press_mib: float
     cpu: float
 
 
@@ -137,6 +145,7 @@ async def run(groups_count: int, accounts_count: int, pace: float, timeout: floa
                     owner, predicate=lambda m: bool(m.buttons()), timeout=60
                 )
                 cpu_at_start = cpu_seconds(bot.process.pid)
+                rss_at_press = rss_mib(bot.process.pid)
                 pressed = time.monotonic()
                 await owner.press(plan, plan.callback_data("Change them"))
                 await telegram.wait_for_bot_message(
@@ -159,6 +168,7 @@ async def run(groups_count: int, accounts_count: int, pace: float, timeout: floa
         edits=[at for at, _ in telegram.edits],
         final=telegram.edits[-1][1] if telegram.edits else "",
         peak_rss_mib=figures.peak_rss_kib / 1024,
+        rss_at_press_mib=rss_at_press,
         cpu=figures.cpu_seconds,
     )
 
@@ -178,7 +188,11 @@ def report(f: Figures) -> bool:
     print(f"  429s                          {f.refused}")
     print(f"  progress edits                {len(f.edits)}, closest {min(gaps, default=0):.2f} s")
     print(f"  final summary                 {done}")
-    print(f"  bot peak RSS                  {f.peak_rss_mib:.1f} MiB (VmHWM), CPU {f.cpu:.1f} s")
+    growth = f.peak_rss_mib - f.rss_at_press_mib
+    print(
+        f"  bot peak RSS                  {f.peak_rss_mib:.1f} MiB (VmHWM; +{growth:.1f} MiB"
+        f" over {f.rss_at_press_mib:.1f} at the press), CPU {f.cpu:.1f} s"
+    )
     return f.refused == 0 and ratio >= 0.95
 
 

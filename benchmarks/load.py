@@ -148,6 +148,8 @@ class Settings:
     telegram_rate: float = 30.0
     #: instances of the bot; more than one run on PostgreSQL behind a balancer (webhook mode)
     instances: int = 1
+    #: one instance set up as several are (PostgreSQL, webhook mode, the balancer), to compare
+    postgres: bool = False
 
 
 @dataclass(frozen=True)
@@ -461,7 +463,7 @@ async def run(settings: Settings) -> Results:
             serving(accounts, group_interval_seconds=settings.pace)
         )
         config = bot_config(folder, telegram_url, sections, groups, settings.telegram_rate)
-        if settings.instances > 1:
+        if settings.instances > 1 or settings.postgres:
             _, extra = await several_instances(stack, config, settings)
             envs = [{**env, **more} for more in extra]
             deliverer = asyncio.create_task(delivering(telegram))
@@ -706,6 +708,12 @@ def parse_settings() -> Settings:
         " webhook mode behind a small balancer (default 1: SQLite, polling)",
     )
     parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="one instance set up as several are (PostgreSQL, webhook mode, the balancer), the"
+        " baseline to compare --instances 2 with",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=120.0,
@@ -736,6 +744,7 @@ def parse_settings() -> Settings:
         providers,
         args.telegram_rate,
         args.instances,
+        args.postgres,
     )
 
 

@@ -50,6 +50,26 @@ class Access:
                 found.append((group, role))
         return found
 
+    async def roles_page(
+        self, user_id: int, skip: int, limit: int
+    ) -> tuple[int, list[tuple[Group, Role]]]:
+        """How many groups `user_id` holds a role on, and `limit` of them (by alias) after the
+        first `skip`, with the role: an owner's or a `*` grant's page is read alone, not every
+        group."""
+        grants = await self._grants(user_id)
+        if user_id in self.owners or any(grant.group_id is None for grant in grants):
+            total = await self._store.groups.count()
+            groups = await self._store.groups.page(skip, limit)
+        else:
+            found = await self.roles(user_id)
+            return len(found), found[skip : skip + limit]
+        found = []
+        for group in groups:
+            role = permissions.role_in(user_id, group, owners=self.owners, grants=grants)
+            if role is not None:
+                found.append((group, role))
+        return total, found
+
     async def admins_of(self, group: Group) -> set[int]:
         """Who holds the admin role on `group` (owners aside)."""
         return {

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
-from bot import audit, texts
+from bot import audit, results, texts
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -56,6 +56,7 @@ from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
 from bot.when import When
+from bot.words import short
 
 if TYPE_CHECKING:
     from bot.schedule import Scheduler
@@ -350,6 +351,14 @@ class BulkChanges:
         said in the chat's language by the messenger."""
         await self._messenger.report(chat_id, message_id, texts.bulk_progress(progress))
 
+    async def _send_results(self, chat_id: int, progress: BulkProgress) -> None:
+        try:
+            await self._messenger.send_document(
+                chat_id, results.NAME, results.results_csv(progress), texts.BULK_RESULTS_CAPTION
+            )
+        except Exception:
+            log.warning("could not send the results of a bulk change to %s", chat_id)
+
     async def resumed(self, operation: Operation) -> None:
         """A change of a bulk ended after a restart: show it; end the bulk after its last."""
         assert operation.bulk_id is not None
@@ -383,11 +392,14 @@ class BulkChanges:
         if listed == ["*"]:
             listed = await self._every_group(actor, action)
         named: list[Named] = []
+        unknown = False  # the first unknown name's refusal says "You may use: …", once
         for name in dict.fromkeys(listed):
             try:
                 named.append((name, await self._service.group_named(actor, action, name)))
             except Refusal as refusal:
-                named.append((name, refusal))
+                said = Refusal(texts.no_group_called(short(name))) if unknown else refusal
+                unknown = True
+                named.append((name, said))
         return named
 
     async def _plan(
@@ -479,12 +491,15 @@ class BulkChanges:
             return  # the waiting edit will show this too
         wait = shown.at + PROGRESS_SECONDS - time.monotonic()
         if wait <= 0:
+            # the turn is taken now, before the edit's reads: changes of twenty accounts that
+            # end together would otherwise all find it free and edit at once
+            shown.at = time.monotonic()
             await self._edit(bulk_id, shown, final=False)
             return
 
         async def later() -> None:
             await asyncio.sleep(wait)
-            shown.later = None
+            shown.later, shown.at = None, time.monotonic()  # the turn, taken (see above)
             await self._edit(bulk_id, shown, final=False)
 
         shown.later = asyncio.create_task(later())
@@ -531,6 +546,10 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return
+        if not texts.bulk_summary_fits(progress):  # it names what went wrong; this, every group
+            await self._send_results(
+                bulk.chat_id or bulk.decided_by or bulk.actor.chat_id, progress
+            )
         await self._store.bulks.close(bulk_id)
         groups = [
             group

@@ -88,6 +88,10 @@ class Speaking:
         language = await self._languages.of_chat(chat_id)
         await self._messenger.report(chat_id, message_id, say(language, text), quote)
 
+    async def send_document(self, chat_id: int, name: str, data: bytes, caption: Text) -> int:
+        language = await self._languages.of_chat(chat_id)
+        return await self._messenger.send_document(chat_id, name, data, say(language, caption))
+
     async def download(self, file_id: str) -> bytes:
         return await self._messenger.download(file_id)
 

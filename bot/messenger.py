@@ -53,6 +53,9 @@ class Messenger(Protocol):
         """Show how a change ended: edit the bot's message that showed its progress, or send
         one when there is none (as a reply to message `quote`, when given)."""
 
+    async def send_document(self, chat_id: int, name: str, data: bytes, caption: Text) -> int:
+        """Upload a file named `name` with a plain-text caption; return the message id."""
+
     async def download(self, file_id: str) -> bytes:
         """The bytes of a file a user sent, by its Telegram file id."""
 
@@ -74,5 +77,7 @@ class Outbox(Protocol):
     async def report(
         self, chat_id: int, message_id: int | None, text: str, quote: int | None = None
     ) -> None: ...
+
+    async def send_document(self, chat_id: int, name: str, data: bytes, caption: str) -> int: ...
 
     async def download(self, file_id: str) -> bytes: ...

@@ -42,11 +42,12 @@ class Overview:
         self._access = access
         self._providers = providers
 
-    async def groups(self, actor: Actor) -> list[GroupInfo]:
-        """The groups the caller holds a role on, with their provider."""
-        return [
-            GroupInfo(group, role, self._providers.get(group.provider))
-            for group, role in await self._access.roles(actor.user_id)
+    async def groups(self, actor: Actor, skip: int, limit: int) -> tuple[int, list[GroupInfo]]:
+        """How many groups the caller holds a role on, and `limit` of them after the first
+        `skip` (by alias), with their provider."""
+        total, roles = await self._access.roles_page(actor.user_id, skip, limit)
+        return total, [
+            GroupInfo(group, role, self._providers.get(group.provider)) for group, role in roles
         ]
 
     async def managers(self, actor: Actor, alias: str | None) -> Managers:
@@ -74,9 +75,11 @@ class Overview:
             {grant for group in visible for grant in await self._store.grants.covering(group)}
         )
 
-    async def audit_log(self, actor: Actor, alias: str | None, limit: int) -> list[AuditEntry]:
-        """The newest audit rows the caller may see: owners everything, the others the rows
-        about their groups."""
+    async def audit_log(
+        self, actor: Actor, alias: str | None, limit: int, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest audit rows the caller may see (after the `skip` newest): owners
+        everything, the others the rows about their groups."""
         limit = max(1, min(limit, MAX_HISTORY))
         everything = await self._access.may(actor.user_id, Action.VIEW_HISTORY)
         if alias is not None:
@@ -92,15 +95,17 @@ class Overview:
                     texts.may_not_see_audit(short(alias)),
                 )
             if group is None:  # an owner asking about a name no group has now
-                return await self._store.audit.latest(alias, limit)
+                return await self._store.audit.latest(alias, limit, skip)
             assert group.id is not None
-            return await self._store.audit.about([group.id], limit)
+            return await self._store.audit.about([group.id], limit, skip)
         if everything:
-            return await self._store.audit.latest(None, limit)
+            return await self._store.audit.latest(None, limit, skip)
         visible = await self._access.groups_for(actor.user_id, Action.VIEW_HISTORY)
         if not visible:
             await self._refuse(actor, Action.VIEW_HISTORY, None, texts.MAY_NOT_SEE_HISTORY)
-        return await self._store.audit.about([g.id for g in visible if g.id is not None], limit)
+        return await self._store.audit.about(
+            [g.id for g in visible if g.id is not None], limit, skip
+        )
 
     async def allowed(self, actor: Actor, action: Action) -> bool:
         """Whether the caller may take `action` at all (on some group, or account-wide)."""

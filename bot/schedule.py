@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from adapters import Capability, PreparedPicture
-from bot import texts
+from bot import fit, texts
 from bot.access import Access
 from bot.changes import ChangeRunner, check_size
 from bot.clock import Clock, stamp
@@ -258,7 +258,7 @@ class Scheduler:
             )
         self._wake.set()
         first = changes[0]
-        title = ", ".join(change.target.title for change in changes)
+        title = fit.names([change.target.title for change in changes], texts.NAMES)
         what = texts.scheduled_what(first.how or first.action.value, title)
         zone = await self.zone_of(first.actor.user_id)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)
@@ -287,12 +287,22 @@ class Scheduler:
         """The pending changes `actor` may see and cancel: owners all, admins theirs and their
         groups', everyone else their own."""
         shown = []
-        for entry in await self._store.schedules.pending():
-            if alias is not None and entry.name != alias.lower():
-                continue
+        for entry in await self._store.schedules.pending(alias.lower() if alias else None):
             if await self._may_handle(actor, entry):
                 shown.append(entry)
         return shown
+
+    async def visible_page(
+        self, actor: Actor, alias: str | None, skip: int, limit: int
+    ) -> tuple[int, list[ScheduledChange]]:
+        """How many pending changes `actor` may see (see `visible`), and `limit` of them after
+        the first `skip`: an owner, who sees them all, has the page read alone."""
+        name = alias.lower() if alias else None
+        if not self._access.is_owner(actor.user_id):
+            shown = await self.visible(actor, alias)
+            return len(shown), shown[skip : skip + limit]
+        total = await self._store.schedules.count_pending(name)
+        return total, await self._store.schedules.pending(name, skip, limit)
 
     async def cancel(self, actor: Actor, entry_id: int, phase: Phase | None = None) -> Text:
         """Cancel a pending change while it waits for `phase`, the step the button showed

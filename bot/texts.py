@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot import fit
 from bot.domain import (
     Action,
     BulkKind,
@@ -29,6 +30,12 @@ from bot.domain import (
     Result,
 )
 from bot.i18n import Text, _, from_now, joined, local_moment, moment, ngettext, sentence
+
+#: the room of a list of names in a sentence, of the names in one line of /help, and of the
+#: groups' outcomes in a summary or notice (its first line takes the rest of 4,096)
+NAMES = 1500
+HELP_NAMES = 160
+SUMMARY = fit.MAX_TEXT - 400
 
 # who is asking ----------------------------------------------------------------------------------
 
@@ -194,7 +201,7 @@ def which(question: Text, names: list[str]) -> Text:
     """A question about the group, with the groups the person may use."""
     if not names:
         return _("{question} You have no groups you may use.", question=question)
-    return _("{question} You may use: {names}.", question=question, names=", ".join(names))
+    return _("{question} You may use: {names}.", question=question, names=fit.names(names, NAMES))
 
 
 def no_group_called_question(alias: str) -> Text:
@@ -755,10 +762,8 @@ def no_groups(user_id: int) -> Text:
     )
 
 
-def your_groups(lines: Sequence[object]) -> Text:
-    return ngettext(
-        "Your groups:\n{lines}", "Your groups:\n{lines}", len(lines), lines=joined("\n", lines)
-    )
+def your_groups(count: int) -> Text:
+    return ngettext("Your groups:", "Your groups:", count)
 
 
 def able(verb: str, yes: bool) -> Text:
@@ -803,8 +808,7 @@ def owners_line(owners: str) -> Text:
 NO_GRANTS = _("no grants")
 
 
-def who_may(lines: Sequence[object]) -> Text:
-    return _("Who may do what:\n{lines}", lines=joined("\n", lines))
+WHO_MAY = _("Who may do what:")
 
 
 def no_audit_rows(alias: str | None) -> Text:
@@ -813,15 +817,23 @@ def no_audit_rows(alias: str | None) -> Text:
     return _("Nothing in the history yet.")
 
 
-def audit_log(alias: str | None, lines: Sequence[object]) -> Text:
+def audit_head(alias: str | None) -> Text:
     if alias:
-        return _(
-            "History of {alias}, newest first:\n{lines}", alias=alias, lines=joined("\n", lines)
-        )
-    return _("History, newest first:\n{lines}", lines=joined("\n", lines))
+        return _("History of {alias}, newest first:", alias=alias)
+    return _("History, newest first:")
 
 
 THE_BOT = _("the bot")
+
+
+def page_of(page: int, pages: int) -> Text:
+    """The last line of a list with pages (handlers/pages.py)."""
+    return _("Page {page} of {pages}", page=page, pages=pages)
+
+
+def page_of_many(page: int) -> Text:
+    """The same, for a list whose length is not counted (the history)."""
+    return _("Page {page}", page=page)
 
 
 def proposed_by(user_id: int) -> Text:
@@ -927,7 +939,7 @@ def bulk_plan(
     kind: BulkKind, targets: list[str], refused: Sequence[BulkRefusal], proposal: bool = False
 ) -> Text:
     """What a list will change (or propose), and which groups it leaves alone and why."""
-    verb, names, count = BULK_VERB[kind], ", ".join(targets), len(targets)
+    verb, names, count = BULK_VERB[kind], fit.names(targets, NAMES), len(targets)
     if not targets:
         head = _("Nothing to do: I may not {verb} any of these groups.", verb=verb)
     elif proposal:
@@ -950,7 +962,7 @@ def bulk_plan(
         )
     if not refused:
         return head
-    return joined("\n", [head, LEFT_ALONE, *_refused_lines(refused)])
+    return joined("\n", [head, LEFT_ALONE, fit.lines(_refused_lines(refused), NAMES)])
 
 
 def bulk_proposed(kind: BulkKind, names: str) -> Text:
@@ -966,7 +978,7 @@ def bulk_ask_photo(names: str, minutes: float) -> Text:
     return _(
         "Send me the new picture for {names}: a photo or an image file, as a reply to this"
         " message or within {minutes} minutes. /cancel stops.",
-        names=names,
+        names=fit.shorten(names, NAMES),
         minutes=f"{minutes:.0f}",
     )
 
@@ -1004,14 +1016,17 @@ def _status(status: OperationStatus) -> Text:
 
 
 def _results(progress: BulkProgress, marks: bool) -> list[Text]:
+    """Each group's outcome: what went wrong first, then the URLs."""
     lines = []
-    for result in progress.results:
+    for result in sorted(progress.results, key=lambda r: r.status is OperationStatus.DONE):
         if result.status is OperationStatus.DONE:
             mark = "✅ " if marks else ""
-            lines.append(joined(": ", [mark + result.name, result.url or _("done")]))
+            url = fit.shorten(result.url or _("done"), fit.REASON)
+            lines.append(joined(": ", [mark + result.name, url]))
         else:
             mark = "❌ " if marks else ""
-            parts = [mark + result.name, _status(result.status), result.reason or ""]
+            reason = fit.shorten(result.reason or "", fit.REASON)
+            parts = [mark + result.name, _status(result.status), reason]
             lines.append(joined(": ", parts))
     return lines
 
@@ -1049,9 +1064,23 @@ def bulk_progress(progress: BulkProgress) -> Text:
             ],
         )
     )
-    return joined(
-        "\n", [head, *_results(progress, marks=True), *_refused_lines(progress.refused, "⛔ ")]
-    )
+    return joined("\n", [head, fit.lines(_summary_lines(progress), SUMMARY)])
+
+
+def _summary_lines(progress: BulkProgress) -> list[Text]:
+    """The summary's lines: the failures, the refusals, then the groups changed."""
+    results = _results(progress, marks=True)
+    failed = len(progress.results) - sum(r.status is OperationStatus.DONE for r in progress.results)
+    refused = _refused_lines(progress.refused, "⛔ ")
+    return [*results[:failed], *refused, *results[failed:]]
+
+
+def bulk_summary_fits(progress: BulkProgress) -> bool:
+    """Whether the summary names every group (else its full result goes as a CSV document)."""
+    return fit.fits(joined("\n", _summary_lines(progress)), SUMMARY)
+
+
+BULK_RESULTS_CAPTION = _("Every group's outcome (the message above names what went wrong first).")
 
 
 def bulk_notice(actor: str, progress: BulkProgress) -> Text:
@@ -1090,12 +1119,13 @@ def bulk_notice(actor: str, progress: BulkProgress) -> Text:
             progress.total,
             **about,
         )
-    return joined("\n", [head, *_results(progress, marks=False)])
+    return joined("\n", [head, fit.lines(_results(progress, marks=False), SUMMARY)])
 
 
 def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: object) -> Text:
     """The deciders' copy of a requester's list."""
-    about = {"who": requester, "names": ", ".join(names), "until": until}
+    # a photo's caption (at most 1,024 characters) with the rest of the sentence
+    about = {"who": requester, "names": fit.names(names, 500), "until": until}
     if kind is BulkKind.DELETE:
         return ngettext(
             "{who} proposes to remove the picture of {n} group: {names}. The first decision"
@@ -1125,8 +1155,10 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
 
 
 def bulk_what(kind: BulkKind, names: str) -> Text:
+    """What a list does, naming its groups (`names`: "family, work"), as many as fit."""
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    return what(action, names, How.UNDO if kind is BulkKind.UNDO else None)
+    shown = fit.names(names.split(", "), NAMES)
+    return what(action, shown, How.UNDO if kind is BulkKind.UNDO else None)
 
 
 def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
@@ -1430,14 +1462,14 @@ def help_text(lines: Sequence[object]) -> Text:
 
 
 def you_may_use(usage: object, names: list[str]) -> Text:
-    return _("{usage}\n    you may use: {names}", usage=usage, names=", ".join(names))
+    return _("{usage}\n    you may use: {names}", usage=usage, names=fit.names(names, HELP_NAMES))
 
 
 def you_may_propose(names: list[str]) -> Text:
     return _(
         "/setgrouppic and /delgrouppic <group> propose a new picture or its removal; an admin "
         "of the group decides\n    you may propose for: {names}",
-        names=", ".join(names),
+        names=fit.names(names, HELP_NAMES),
     )
 
 

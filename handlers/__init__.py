@@ -27,6 +27,7 @@ from handlers import (
     approvals,
     bulk,
     callbacks,
+    pages,
     picture_history,
     pictures,
     schedule,
@@ -141,7 +142,9 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await query.answer(tr(callbacks.NOT_ON_MESSAGE))
         return
     message, value = found
-    if isinstance(value, callbacks.Decision):
+    if isinstance(value, callbacks.Page):
+        await pages.turned(update, context, message, value)
+    elif isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
         await picture_history.restore_pressed(update, context, message, value)

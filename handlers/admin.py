@@ -11,19 +11,21 @@ from telegram import Message, MessageOriginHiddenUser, MessageOriginUser, Update
 from telegram.ext import ContextTypes
 
 from adapters import Capability
-from bot import texts
+from bot import fit, texts
 from bot.app import UseCases
 from bot.domain import Actor, AuditEntry, Refusal
-from bot.i18n import Text, chosen_language, cut, joined, moment, reader, reading
+from bot.i18n import Text, chosen_language, joined, moment, reader, reading
 from bot.ids import parse_user_id
-from bot.overview import DEFAULT_HISTORY, GroupInfo, Managers
+from bot.overview import DEFAULT_HISTORY, MAX_HISTORY, GroupInfo
 from bot.words import short
+from handlers import pages
 from handlers.common import Handler, message_of, services_of, with_actor
 from handlers.replies import sorry, tr
 
 #: the user Telegram names as the sender of channel posts copied into a discussion group
 _TELEGRAM_SERVICE = 777000
-_LINE_LIMIT = 180
+#: grants of one scope on one line of /admins
+_HOLDERS_A_LINE = 8
 
 #: a command's work: the use cases, who asks, the arguments -> the answer
 Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
@@ -42,7 +44,7 @@ def command(work: Work) -> Handler:
             text = await work(use_cases, actor, list(context.args or []), message)
         except Refusal as refusal:
             text = sorry(refusal.reason)
-        await message.reply_text(tr(text))
+        await message.reply_text(tr(fit.message(text)))
 
     return handler
 
@@ -178,12 +180,25 @@ async def language_command(cases: UseCases, actor: Actor, args: list[str], messa
 # views -----------------------------------------------------------------------------------------
 
 
-@command
-async def groups_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
-    groups = await cases.overview.groups(actor)
+def _no_args(args: list[str]) -> tuple[str, str | None]:
+    return "g", None
+
+
+groups_command = pages.command(_no_args)
+
+
+@pages.view("g")
+async def _groups_view(
+    cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
+) -> pages.Listing:
+    total, groups = await cases.overview.groups(actor, *pages.window(page))
+    if total and not groups:  # past the end: the list shrank, or the data was forged
+        page = pages.count(total)
+        total, groups = await cases.overview.groups(actor, *pages.window(page))
     if not groups:
-        return texts.no_groups(actor.user_id)
-    return texts.your_groups([_group_line(info) for info in groups])
+        return pages.Listing(texts.no_groups(actor.user_id), [])
+    items = [pages.Item(_group_line(info)) for info in groups]
+    return pages.counted(texts.your_groups(total), items, page, total)
 
 
 def _group_line(info: GroupInfo) -> Text:
@@ -201,40 +216,66 @@ def _group_line(info: GroupInfo) -> Text:
             )
         ]
         provider = texts.provider_line(group.provider, info.provider.label, able)
-    return texts.group_line(group.alias, group.title, provider, info.role.value)
+    title = fit.shorten(group.title, fit.NAME)
+    return texts.group_line(group.alias, title, provider, info.role.value)
 
 
-@command
-async def admins_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
+def _admins_args(args: list[str]) -> tuple[str, str | None]:
     if len(args) > 1:
         raise Refusal(texts.AT_MOST_ONE_GROUP)
-    return _managers_text(await cases.overview.managers(actor, args[0] if args else None))
+    return "a", pages.alias(args[0]) if args else None
 
 
-def _managers_text(managers: Managers) -> str:
-    lines: list[object] = [texts.owners_line(", ".join(map(str, managers.owners)))]
+admins_command = pages.command(_admins_args)
+
+
+@pages.view("a")
+async def _admins_view(
+    cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
+) -> pages.Listing:
+    managers = await cases.overview.managers(actor, alias)
+    head: list[object] = [
+        texts.WHO_MAY,
+        texts.owners_line(fit.names([str(owner) for owner in managers.owners], 1000)),
+    ]
+    lines = []
     for scope, grants in groupby(managers.grants, key=lambda grant: grant.scope):
-        holders = ", ".join(f"{grant.user_id} {grant.role.value}" for grant in grants)
-        lines.append(f"{scope}: {holders}")
+        holders = [f"{grant.user_id} {grant.role.value}" for grant in grants]
+        for start in range(0, len(holders), _HOLDERS_A_LINE):  # a scope held by many
+            lines.append(f"{scope}: {', '.join(holders[start : start + _HOLDERS_A_LINE])}")
     if not managers.grants:
-        lines.append(texts.NO_GRANTS)
-    return texts.who_may(lines)
+        head.append(texts.NO_GRANTS)
+    return pages.page_of(joined("\n", head), lines, page, lambda _, line: pages.Item(line))
 
 
-@command
-async def audit_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
+def _audit_args(args: list[str]) -> tuple[str, str | None]:
     numbers = [arg for arg in args if arg.isdecimal()]
     names = [arg for arg in args if not arg.isdecimal()]
     if len(numbers) > 1 or len(names) > 1:
         raise _Usage("history")
-    alias = names[0] if names else None
-    rows = await cases.overview.audit_log(
-        actor, alias, int(numbers[0]) if numbers else DEFAULT_HISTORY
-    )
-    about = short(alias) if alias else None
+    size = max(1, min(int(numbers[0]) if numbers else DEFAULT_HISTORY, MAX_HISTORY))
+    return f"h{size}", pages.alias(names[0]) if names else None
+
+
+audit_command = pages.command(_audit_args)
+
+
+@pages.view("h")
+async def _audit_view(
+    cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
+) -> pages.Listing:
+    """The audit log, newest first, `size` rows a page (the code's number); its length is
+    not counted (it may hold many thousands of rows)."""
+    size = int(code[1:])
+    skip = (page - 1) * size
+    rows = await cases.overview.audit_log(actor, alias, size, skip)
+    if not rows and page > 1:  # past the end: the rows went, or the data was forged
+        return await _audit_view(cases, actor, code, alias, 1)
     if not rows:
-        return texts.no_audit_rows(about)
-    return texts.audit_log(about, [_audit_line(row) for row in rows])
+        return pages.Listing(texts.no_audit_rows(alias), [])
+    more = len(rows) == size and bool(await cases.overview.audit_log(actor, alias, 1, skip + size))
+    items = [pages.Item(_audit_line(row)) for row in rows]
+    return pages.Listing(texts.audit_head(alias), items, page, None, more)
 
 
 def _audit_line(row: AuditEntry) -> Text:
@@ -250,7 +291,7 @@ def _audit_line(row: AuditEntry) -> Text:
         parts.append(texts.proposed_by(row.requested_by))
     if detail := row.url or row.reason:
         parts.append(f"- {detail}")
-    return cut(joined(" ", parts), _LINE_LIMIT)
+    return joined(" ", parts)
 
 
 def _when(at: str) -> Text:

@@ -36,11 +36,15 @@ class Prefix(enum.StrEnum):
     CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
     CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>:<phase>
     CONFIRM_TIMED_REMOVAL = "dsy"  # ConfirmTimedRemoval: dsy:<asker>:<draft id>
+    PAGE = "pg"  # Page: pg:<asker>:<view>:<page>[:<alias>]
 
 
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
+#: the lists that have pages: /groups, /admins, /scheduled, /pictures, and /history with its
+#: rows a page (1-20)
+_VIEW = re.compile(r"[gasp]|h(?:[1-9]|1[0-9]|20)")
 NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 
@@ -104,8 +108,21 @@ class ConfirmTimedRemoval:
     draft: int
 
 
+@dataclass(frozen=True)
+class Page:
+    """◀ / ▶ under a list with pages: `pg:<asker>:<view>:<page>[:<alias>]`; only the asker
+    may press, and the list is read again with their rights at the press. `view` names the
+    list (handlers/pages.py), `alias` the group it was asked about."""
+
+    asker: int
+    view: str
+    page: int
+    alias: str | None = None
+
+
 Callback = (
-    Decision
+    Page
+    | Decision
     | ConfirmRemoval
     | ConfirmTimedRemoval
     | KeepPicture
@@ -143,6 +160,8 @@ def _fields(value: Callback) -> tuple[object, ...]:
             return (Prefix.CANCEL_SCHEDULE, entry, *([phase] if phase else []))
         case ConfirmTimedRemoval(asker=asker, draft=draft):
             return (Prefix.CONFIRM_TIMED_REMOVAL, asker, draft)
+        case Page(asker=asker, view=view, page=page, alias=alias):
+            return (Prefix.PAGE, asker, view, page, *([alias] if alias is not None else []))
 
 
 def decode(data: str | None) -> Callback | None:
@@ -163,6 +182,8 @@ def decode(data: str | None) -> Callback | None:
     if prefix == Prefix.CANCEL_SCHEDULE and len(rest) <= 1:
         phase = Phase(rest[0]) if rest and rest[0] in set(Phase) else None
         return CancelSchedule(number, phase) if len(rest) == (phase is not None) else None
+    if prefix == Prefix.PAGE:
+        return _page(number, rest)
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None
@@ -176,6 +197,16 @@ def decode(data: str | None) -> Callback | None:
     if prefix == Prefix.CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
         return ConfirmTimedRemoval(number, numbers[0])
     return None
+
+
+def _page(asker: int, fields: list[str]) -> Page | None:
+    if len(fields) not in (2, 3) or not _VIEW.fullmatch(fields[0]):
+        return None
+    page = positive_id(fields[1])
+    alias = fields[2] if len(fields) == 3 else None
+    if page is None or (alias is not None and not _ALIAS.fullmatch(alias)):
+        return None
+    return Page(asker, fields[0], page, alias)
 
 
 def pressed(query: CallbackQuery) -> tuple[Message, Callback] | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from telegram import BotCommand, Update
 from telegram.ext import ContextTypes
 
+from bot import fit
 from bot.app import UseCases
 from bot.domain import Action, Actor
 from bot.i18n import Text, joined, say, tr
@@ -68,7 +69,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
     lines = await _lines(await services_of(context).use_cases(), actor)
     language = _usage(_command("language", USAGE_LANGUAGE, Action.VIEW_GROUP_PICTURE))
     text = help_text([*lines, language]) if lines else no_rights(actor.user_id)
-    await message_of(update).reply_text(tr(text))
+    await message_of(update).reply_text(tr(fit.message(text)))
 
 
 async def _lines(cases: UseCases, actor: Actor) -> list[Text]:

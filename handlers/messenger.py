@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
+from bot import fit
 from bot.messenger import SaidButton
 from handlers.callbacks import encode
 
@@ -31,14 +32,19 @@ class TelegramMessenger:
         self._bot = bot
 
     async def send(self, chat_id: int, text: str, buttons: Sequence[SaidButton] = ()) -> int:
-        message = await self._bot.send_message(chat_id, text, reply_markup=keyboard(buttons))
+        message = await self._bot.send_message(
+            chat_id, fit.message(text), reply_markup=keyboard(buttons)
+        )
         return message.message_id
 
     async def send_photo(
         self, chat_id: int, jpeg: bytes, caption: str, buttons: Sequence[SaidButton] = ()
     ) -> int:
         message = await self._bot.send_photo(
-            chat_id, jpeg, caption=caption, reply_markup=keyboard(buttons)
+            chat_id,
+            jpeg,
+            caption=fit.shorten(caption, fit.MAX_CAPTION),
+            reply_markup=keyboard(buttons),
         )
         return message.message_id
 
@@ -56,9 +62,15 @@ class TelegramMessenger:
             replying = (
                 None if quote is None else ReplyParameters(quote, allow_sending_without_reply=True)
             )
-            await self._bot.send_message(chat_id, text, reply_parameters=replying)
+            await self._bot.send_message(chat_id, fit.message(text), reply_parameters=replying)
         else:
-            await self._bot.edit_message_text(text, chat_id, message_id)
+            await self._bot.edit_message_text(fit.message(text), chat_id, message_id)
+
+    async def send_document(self, chat_id: int, name: str, data: bytes, caption: str) -> int:
+        message = await self._bot.send_document(
+            chat_id, data, filename=name, caption=fit.shorten(caption, fit.MAX_CAPTION)
+        )
+        return message.message_id
 
     async def download(self, file_id: str) -> bytes:
         file = await self._bot.get_file(file_id)

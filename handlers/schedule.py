@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from telegram import InlineKeyboardButton, Message, Update
+from telegram import Message, Update
 from telegram.ext import ContextTypes
 
+from bot.app import UseCases
 from bot.domain import Action, Actor, MessageRef, Refusal
 from bot.i18n import Text, cut, joined
 from bot.requests import ChangeRequest
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When
-from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, encode
+from handlers import pages
+from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval
 from handlers.common import (
     asker_pressed,
     message_of,
@@ -23,11 +25,7 @@ from handlers.common import (
     services_of,
     with_actor,
 )
-from handlers.messenger import in_rows
 from handlers.replies import WORKING, sorry, texts, tr
-
-#: a keyboard row holds a few buttons
-BUTTONS_PER_ROW = 4
 
 
 async def scheduler_of(context: ContextTypes.DEFAULT_TYPE) -> Scheduler:
@@ -115,35 +113,36 @@ async def _said(
         await edit(tr(said))
 
 
-@with_actor
-async def scheduled_command(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Actor
-) -> None:
-    """`/scheduled [group]`: the pending scheduled changes this person may see, with a Cancel
-    button each."""
-    message = message_of(update)
-    scheduler = await scheduler_of(context)
-    alias = context.args[0] if context.args else None
-    entries = await scheduler.visible(actor, alias)
+def _scheduled_args(args: list[str]) -> tuple[str, str | None]:
+    return "s", pages.alias(args[0]) if args else None
+
+
+#: `/scheduled [group]`: the pending scheduled changes this person may see, with a Cancel
+#: button each
+scheduled_command = pages.command(_scheduled_args)
+
+
+@pages.view("s")
+async def _scheduled_view(
+    cases: UseCases, actor: Actor, code: str, alias: str | None, page: int
+) -> pages.Listing:
+    scheduler = cases.schedule
+    total, entries = await scheduler.visible_page(actor, alias, *pages.window(page))
+    if total and not entries:  # past the end: changes ran or were cancelled meanwhile
+        page = pages.count(total)
+        total, entries = await scheduler.visible_page(actor, alias, *pages.window(page))
     if not entries:
-        await message.reply_text(tr(texts.NOTHING_SCHEDULED))
-        return
+        return pages.Listing(texts.NOTHING_SCHEDULED, [])
     zone = await scheduler.zone_of(actor.user_id)
-    lines: list[object] = [texts.SCHEDULED_HEADER]
-    buttons = []
-    for number, entry in enumerate(entries, start=1):
+    first = pages.window(page)[0] + 1
+    items = []
+    for number, entry in enumerate(entries, start=first):
         when = texts.local_time(due(entry), zone)
-        lines.append(texts.scheduled_line(number, when, describe(entry), entry.actor_name))
         assert entry.id is not None
-        buttons.append(
-            InlineKeyboardButton(
-                tr(texts.cancel_label(number)),
-                callback_data=encode(CancelSchedule(entry.id, entry.phase)),
-            )
-        )
-    await message.reply_text(
-        tr(joined("\n", lines)), reply_markup=in_rows(buttons, BUTTONS_PER_ROW)
-    )
+        line = texts.scheduled_line(number, when, describe(entry), entry.actor_name)
+        cancel = CancelSchedule(entry.id, entry.phase)
+        items.append(pages.Item(line, (texts.cancel_label(number), cancel)))
+    return pages.counted(texts.SCHEDULED_HEADER, items, page, total)
 
 
 async def cancel_pressed(

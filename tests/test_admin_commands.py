@@ -703,7 +703,15 @@ async def test_history_shows_only_what_the_caller_may_see_newest_first(bot: Bot)
     lines = answer.splitlines()[1:]
     assert len(lines) == 2
     assert "work: done" in lines[0] and "family: done" in lines[1]
-    assert (await bot.say(owner, "/history 1")).count("\n") == 1
+    # one row a page: the newer row, then a page line and ▶ to the older one
+    newest = (await bot.say(owner, "/history 1")).splitlines()
+    assert len(newest) == 3 and "work: done" in newest[1] and newest[2] == "Page 1"
+    page = bot.telegram.bot_messages(owner)[-1]
+    await owner.press(page, page.callback_data("▶"))
+    await bot.deliver()
+    older = page.content.splitlines()
+    assert len(older) == 3 and "family: done" in older[1] and older[2] == "Page 2"
+    assert [button["text"] for button in page.buttons()] == ["◀"]
     assert await bot.say(bot.user(STRANGER, "Mallory"), "/history") == (
         "Sorry, you may not see any history."
     )

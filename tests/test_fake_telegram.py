@@ -241,6 +241,53 @@ async def test_inline_keyboard_round_trips_and_can_be_pressed(
     assert cleared.reply_markup is None and shown.buttons() == []
 
 
+async def test_telegrams_limits_are_refused_in_telegrams_words(
+    bot: Bot, fake: FakeTelegram, alice: FakeUser
+) -> None:
+    """Over 4,096 characters of text, 1,024 of caption, 100 buttons, 64 bytes of callback data
+    or 200 characters of alert: HTTP 400 with Telegram's description; at the limit: sent."""
+    sent = await bot.send_message(alice.id, "x" * 4096)
+    with pytest.raises(BadRequest, match=r"(?i)^message is too long$"):
+        await bot.send_message(alice.id, "y" * 4097)
+    with pytest.raises(BadRequest, match=r"(?i)^message is too long$"):
+        await bot.edit_message_text("z" * 4097, alice.id, sent.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)^message caption is too long$"):
+        await bot.send_photo(alice.id, jpeg(40, 40), caption="c" * 1025)
+
+    def buttons(count: int, data: str = "b") -> InlineKeyboardMarkup:
+        row = [InlineKeyboardButton(str(n), callback_data=f"{data}{n}") for n in range(count)]
+        return InlineKeyboardMarkup([row[i : i + 8] for i in range(0, count, 8)])
+
+    shown = await bot.send_message(alice.id, "100 buttons", reply_markup=buttons(100))
+    with pytest.raises(BadRequest, match=r"(?i)^reply markup is too long$"):
+        await bot.send_message(alice.id, "101 buttons", reply_markup=buttons(101))
+    with pytest.raises(BadRequest, match=r"(?i)^reply markup is too long$"):
+        await bot.edit_message_reply_markup(alice.id, shown.message_id, reply_markup=buttons(101))
+    with pytest.raises(BadRequest, match=r"(?i)^button_data_invalid$"):
+        await bot.send_message(alice.id, "long data", reply_markup=buttons(1, "d" * 64))
+    assert [m.content for m in fake.bot_messages(alice)] == ["x" * 4096, "100 buttons"]
+
+    [message] = [m for m in fake.bot_messages(alice) if m.content == "100 buttons"]
+    query = await alice.press(message, "b0")
+    with pytest.raises(BadRequest, match=r"(?i)^message_too_long$"):
+        await bot.answer_callback_query(query["id"], "a" * 201)
+    assert await bot.answer_callback_query(query["id"], "a" * 200)
+
+
+async def test_send_document_keeps_the_file_its_name_and_caption(
+    bot: Bot, fake: FakeTelegram, alice: FakeUser
+) -> None:
+    await bot.send_document(alice.id, b"group,outcome\n", filename="result.csv", caption="All")
+    [sent] = fake.bot_messages(alice)
+    assert (sent.document, sent.document_name, sent.caption) == (
+        b"group,outcome\n",
+        "result.csv",
+        "All",
+    )
+    with pytest.raises(BadRequest, match=r"(?i)^message caption is too long$"):
+        await bot.send_document(alice.id, b"x", filename="x.csv", caption="c" * 1025)
+
+
 async def test_replies_and_shared_message_ids(
     local_bot: Bot, fake: FakeTelegram, alice: FakeUser
 ) -> None:

@@ -38,24 +38,29 @@ class AuditTable:
         assert written.lastrowid is not None
         return written.lastrowid
 
-    async def latest(self, target: str | None = None, limit: int = 10) -> list[AuditEntry]:
-        """The newest rows first, optionally for one target."""
+    async def latest(
+        self, target: str | None = None, limit: int = 10, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest rows first (after the `skip` newest), optionally for one target."""
         if target is None:
             rows = await self._db.fetch_all(
-                "SELECT * FROM audit ORDER BY id DESC LIMIT ?", (limit,)
+                "SELECT * FROM audit ORDER BY id DESC LIMIT ? OFFSET ?", (limit, skip)
             )
         else:
             rows = await self._db.fetch_all(
-                "SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ?", (target, limit)
+                "SELECT * FROM audit WHERE target = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+                (target, limit, skip),
             )
         return [_entry(row) for row in rows]
 
-    async def about(self, group_ids: Collection[int], limit: int = 10) -> list[AuditEntry]:
-        """The newest rows about any of these groups first (by id: what an earlier group of
-        the same alias did is not theirs)."""
+    async def about(
+        self, group_ids: Collection[int], limit: int = 10, skip: int = 0
+    ) -> list[AuditEntry]:
+        """The newest rows about any of these groups first (after the `skip` newest; by id:
+        what an earlier group of the same alias did is not theirs)."""
         marks = ", ".join("?" * len(group_ids))
         rows = await self._db.fetch_all(
-            f"SELECT * FROM audit WHERE group_id IN ({marks}) ORDER BY id DESC LIMIT ?",
-            (*group_ids, limit),
+            f"SELECT * FROM audit WHERE group_id IN ({marks}) ORDER BY id DESC LIMIT ? OFFSET ?",
+            (*group_ids, limit, skip),
         )
         return [_entry(row) for row in rows]

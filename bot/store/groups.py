@@ -43,6 +43,17 @@ class Groups:
             for row in await self._db.fetch_all(f"SELECT {_COLUMNS} FROM groups ORDER BY alias")
         ]
 
+    async def count(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) AS n FROM groups")
+        return int(row["n"]) if row else 0
+
+    async def page(self, skip: int, limit: int) -> list[Group]:
+        """`limit` groups by alias after the first `skip` (a page of thousands)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM groups ORDER BY alias LIMIT ? OFFSET ?", (limit, skip)
+        )
+        return [Group(**row) for row in rows]
+
     async def source(self, alias: str) -> str | None:
         """'config' or 'chat' (added with /addgroup); None when there is no such group."""
         row = await self._db.fetch_one("SELECT source FROM groups WHERE alias = ?", (alias,))

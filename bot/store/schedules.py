@@ -8,6 +8,8 @@ from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
 from bot.store.db import Database, Parameters
 
 _FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
+#: every column but the picture's bytes
+_LISTED = ", ".join(["id", *(name for name in _FIELDS if name != "jpeg")])
 
 
 class Schedules:
@@ -34,9 +36,23 @@ class Schedules:
         found = await self._select("WHERE request_key = ?", (request_key,))
         return found[0] if found else None
 
-    async def pending(self) -> list[ScheduledChange]:
-        """What waits for its time, the soonest first."""
-        return await self._select("WHERE status = 'pending' ORDER BY due_at, id", ())
+    async def pending(
+        self, name: str | None = None, skip: int = 0, limit: int | None = None
+    ) -> list[ScheduledChange]:
+        """What waits for its time (for `name` alone, when given), the soonest first, `limit`
+        of them (None: all) after the first `skip`, to be listed: without the pictures' bytes
+        (a thousand of them would be read for nothing)."""
+        where, named = _pending(name)
+        if limit is None:
+            return await self._select(f"{where} ORDER BY due_at, id", named, listed=True)
+        return await self._select(
+            f"{where} ORDER BY due_at, id LIMIT ? OFFSET ?", (*named, limit, skip), listed=True
+        )
+
+    async def count_pending(self, name: str | None = None) -> int:
+        where, named = _pending(name)
+        row = await self._db.fetch_one(f"SELECT COUNT(*) AS n FROM schedules {where}", named)
+        return int(row["n"]) if row else 0
 
     async def running(self) -> list[ScheduledChange]:
         """What was running when the bot stopped."""
@@ -119,8 +135,11 @@ class Schedules:
         )
         return written.rowcount == 1
 
-    async def _select(self, where: str, parameters: Parameters) -> list[ScheduledChange]:
-        rows = await self._db.fetch_all(f"SELECT * FROM schedules {where}", parameters)
+    async def _select(
+        self, where: str, parameters: Parameters, *, listed: bool = False
+    ) -> list[ScheduledChange]:
+        columns = _LISTED if listed else "*"
+        rows = await self._db.fetch_all(f"SELECT {columns} FROM schedules {where}", parameters)
         return [
             ScheduledChange(
                 **{
@@ -132,6 +151,12 @@ class Schedules:
             )
             for row in rows
         ]
+
+
+def _pending(name: str | None) -> tuple[str, tuple[str, ...]]:
+    if name is None:
+        return "WHERE status = 'pending'", ()
+    return "WHERE status = 'pending' AND name = ?", (name,)
 
 
 class Timezones:

@@ -173,6 +173,8 @@ class FakeGreenApi:
         )
         self.state = state
         self.hidden: set[str] = set()
+        #: picture URLs as long as WhatsApp's real ones (about 170 characters)
+        self.long_urls = False
         self.requests: list[ReceivedRequest] = []
         self._avatars: dict[str, str] = {}
         self._faults: list[tuple[str | None, Fault]] = []
@@ -326,6 +328,10 @@ class FakeGreenApi:
             if self.product == "whatsapp"
             else f"https://i.oneme.ru/i?r=fake{n}"
         )
+        if self.long_urls:
+            url += f"&stp=dst-jpg_s640x640_tt6&ccb=11-4&_nc_sid=5e03e0&_nc_cat=10{n % 10}" + (
+                "&_nc_ht=pps.whatsapp.net&_nc_ohc=" + "Q5AaIFakeFakeFake" * 3
+            )
         self._avatars[chat_id] = url
         return url
 

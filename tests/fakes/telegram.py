@@ -65,6 +65,8 @@ PHOTO_SIDES = (90, 320, 800, 1280)  # longest side of the PhotoSize variants Tel
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MAX_INLINE_BUTTONS = 100  # buttons of one inline keyboard, over all its rows
+MAX_ALERT_LENGTH = 200  # the text of answerCallbackQuery
 
 MemberStatus = Literal["creator", "administrator", "member", "left", "kicked"]
 JSON = dict[str, Any]
@@ -130,6 +132,18 @@ class FloodLimit:
         self.sent[chat_id] = [*recent, now]
 
 
+class Upload(bytes):
+    """The bytes of an uploaded file, with the file name the multipart part gave."""
+
+    filename: str | None = None
+
+    @classmethod
+    def named(cls, data: bytes, filename: str | None) -> Upload:
+        upload = cls(data)
+        upload.filename = filename
+        return upload
+
+
 @dataclass(frozen=True)
 class Call:
     """One Bot API call as the bot made it; `params` are decoded (ints, dicts, lists)."""
@@ -186,6 +200,9 @@ class BotMessage:
     history: list[Revision] = field(default_factory=list)
     #: the album it belongs to (sendMediaGroup)
     media_group_id: str | None = None
+    #: a document the bot sent (sendDocument): its file name and bytes
+    document_name: str | None = None
+    document: bytes | None = None
 
     @property
     def content(self) -> str:
@@ -384,6 +401,8 @@ class FakeTelegram:
         self.webhook_url = ""
         self.webhook_secret: str | None = None
         self._calls: list[Call] = []
+        #: every call answered with an error, and its description
+        self.errors: list[tuple[Call, str]] = []
         self._chats: dict[int, FakeChat] = {}
         self._users: dict[int, FakeUser] = {}
         self._member_status: dict[tuple[int, int], MemberStatus] = {}
@@ -422,6 +441,7 @@ class FakeTelegram:
                 "answerCallbackQuery": self._answer_callback_query,
                 "sendPhoto": self._send_photo,
                 "sendMediaGroup": self._send_media_group,
+                "sendDocument": self._send_document,
                 "getFile": self._get_file,
                 "getChatMember": self._get_chat_member,
                 "getChat": self._get_chat,
@@ -652,6 +672,7 @@ class FakeTelegram:
         try:
             result = await handler(call)
         except ApiError as error:
+            self.errors.append((call, error.description))
             return _error_reply(error.status, error.description, error.parameters)
         return Reply(200, json.dumps({"ok": True, "result": result}).encode())
 
@@ -766,6 +787,24 @@ class FakeTelegram:
             )
         return sent
 
+    async def _send_document(self, call: Call) -> JSON:
+        """A document the bot uploads (this fake takes uploads only), with an optional
+        caption."""
+        chat = self._target_chat(call.params)
+        data = call.files.get("document")
+        if data is None:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        if not data:
+            raise ApiError(400, "Bad Request: file must be non-empty")
+        return self._add_bot_message(
+            chat,
+            caption=_formatted(call.params, "caption", MAX_CAPTION_LENGTH, required=False),
+            document=data,
+            document_name=getattr(data, "filename", None),
+            reply_markup=_markup(call.params),
+            reply_to_message_id=self._reply_target(chat.id, call.params),
+        )
+
     def _media_photo(self, call: Call, media: str) -> tuple[bytes | str, tuple[PhotoSize, ...]]:
         """The photo an album item names: `attach://<part>`, a file_id or a URL."""
         if media.startswith("attach://"):
@@ -788,6 +827,8 @@ class FakeTelegram:
 
     async def _answer_callback_query(self, call: Call) -> bool:
         query_id = _required(call.params, "callback_query_id")
+        if len(str(call.params.get("text") or "")) > MAX_ALERT_LENGTH:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         if query_id not in self._open_queries:
             raise ApiError(
                 400,
@@ -1090,8 +1131,8 @@ class FakeRequest(BaseRequest):
         """Answer like the HTTP front: form fields are `json_parameters`, files the multipart."""
         fields = request_data.json_parameters if request_data else {}
         files = {
-            name: content if isinstance(content, bytes) else content.read()
-            for name, (_, content, *_) in (
+            name: Upload.named(content if isinstance(content, bytes) else content.read(), filename)
+            for name, (filename, content, *_) in (
                 request_data.multipart_data if request_data else {}
             ).items()
         }
@@ -1133,7 +1174,7 @@ async def _read_http_request(request: Request) -> tuple[dict[str, str], dict[str
     async with request.form() as form:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                files[name] = await value.read()
+                files[name] = Upload.named(await value.read(), value.filename)
             else:
                 fields[name] = value
     return fields, files
@@ -1169,7 +1210,8 @@ def _formatted(params: JSON, name: str, limit: int, *, required: bool) -> str | 
     if required and not text.strip():
         raise ApiError(400, "Bad Request: message text is empty")
     if len(text) > limit:
-        raise ApiError(400, f"Bad Request: message {'text' if required else 'caption'} is too long")
+        # Telegram's own words: "message is too long" for a text, "message caption ..." else
+        raise ApiError(400, f"Bad Request: message {'' if required else 'caption '}is too long")
     return text
 
 
@@ -1215,6 +1257,8 @@ def _markup(params: JSON) -> JSON | None:
         InlineKeyboardMarkup.de_json(markup, None)
     except (TelegramError, TypeError, KeyError) as error:
         raise ApiError(400, f"Bad Request: can't parse inline keyboard: {error}") from error
+    if sum(len(row) for row in markup["inline_keyboard"]) > MAX_INLINE_BUTTONS:
+        raise ApiError(400, "Bad Request: reply markup is too long")
     for row in markup["inline_keyboard"]:
         for button in row:
             if len(str(button.get("callback_data", "")).encode()) > MAX_CALLBACK_DATA_BYTES:
