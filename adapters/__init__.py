@@ -17,6 +17,7 @@ from adapters.base import (
 from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
+from adapters.telegram import TelegramProvider
 from adapters.waha import WahaProvider
 from adapters.wasend import WasendProvider
 from adapters.whapi import WhapiProvider
@@ -25,6 +26,7 @@ PROVIDER_KINDS: dict[str, type[Provider]] = {
     "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
+    "telegram": TelegramProvider,
     "waha": WahaProvider,
     "wasend": WasendProvider,
     "whapi": WhapiProvider,

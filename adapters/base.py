@@ -66,10 +66,14 @@ class PictureResult:
     kind: FailureKind | None = None
     #: seconds to wait before trying again, when the provider says so
     retry_after: float | None = None
+    #: the picture itself, for a provider that has no URL to show (a Telegram chat's photo)
+    image: bytes | None = None
 
     @classmethod
-    def success(cls, url: str | None = None, note: str | None = None) -> PictureResult:
-        return cls(ok=True, url=url or None, reason=note)
+    def success(
+        cls, url: str | None = None, note: str | None = None, image: bytes | None = None
+    ) -> PictureResult:
+        return cls(ok=True, url=url or None, reason=note, image=image)
 
     @classmethod
     def failure(
@@ -112,6 +116,11 @@ class Provider:
 
     def check_group_id(self, chat_id: str) -> str | None:
         """Say what is wrong with a group id for this provider, or None when it is well formed."""
+        return None
+
+    async def check_group(self, group_id: str) -> PictureResult | None:
+        """Whether this account may change that group's picture now, where the provider tells
+        it cheaply (`check` and `/groups` say it per group); None when it cannot tell."""
         return None
 
     def _cannot(self, what: str) -> PictureResult:

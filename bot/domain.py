@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters import PreparedPicture, Provider
 
@@ -366,6 +366,8 @@ class Outcome:
     proposal: int | None = None
     #: reported after the bot restarted (the requester's wait was cut off)
     resumed: bool = False
+    #: the picture itself, where the provider has no URL to show (a Telegram chat's photo)
+    image: bytes | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

@@ -5,6 +5,7 @@ Everyone sees only what their rights cover; a refused look is audited like any r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -17,6 +18,8 @@ from bot.store import Store
 from bot.words import short
 
 DEFAULT_HISTORY = 10
+#: how long /groups waits for a provider to say whether a group's picture may change now
+TROUBLE_TIMEOUT_SECONDS = 5.0
 MAX_HISTORY = 20
 
 
@@ -25,6 +28,8 @@ class GroupInfo:
     group: Group
     role: Role  # the caller's
     provider: Provider | None  # None when its provider left config.yaml
+    #: why its picture cannot be changed now, where the provider tells (bot not admin...)
+    trouble: str | None = None
 
     def can(self, capability: Capability) -> bool:
         return self.provider is not None and self.provider.can(capability)
@@ -43,11 +48,25 @@ class Overview:
         self._providers = providers
 
     async def groups(self, actor: Actor) -> list[GroupInfo]:
-        """The groups the caller holds a role on, with their provider."""
+        """The groups the caller holds a role on, with their provider, and what stops a change
+        of their picture now, where the provider can tell (asked side by side)."""
+        roles = await self._access.roles(actor.user_id)
+        troubles = await asyncio.gather(*(self._trouble(group) for group, _ in roles))
         return [
-            GroupInfo(group, role, self._providers.get(group.provider))
-            for group, role in await self._access.roles(actor.user_id)
+            GroupInfo(group, role, self._providers.get(group.provider), trouble)
+            for (group, role), trouble in zip(roles, troubles, strict=True)
         ]
+
+    async def _trouble(self, group: Group) -> str | None:
+        provider = self._providers.get(group.provider)
+        if provider is None:
+            return None
+        try:
+            async with asyncio.timeout(TROUBLE_TIMEOUT_SECONDS):
+                checked = await provider.check_group(group.chat_id)
+        except TimeoutError:  # /groups answers anyway; the change itself will tell
+            return None
+        return checked.reason if checked is not None and not checked.ok else None
 
     async def managers(self, actor: Actor, alias: str | None) -> Managers:
         """Who holds which role on `alias`, or on every group the caller may look into."""

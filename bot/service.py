@@ -312,6 +312,7 @@ class AvatarService:
             target.title,
             url=result.url,
             reason=result.reason,
+            image=result.image,
         )
 
     async def _authorize(self, actor: Actor, action: Action, name: str | None) -> Target:

@@ -123,6 +123,8 @@ def _outcome_text(action: Action, outcome: Outcome) -> Text:
         done = _("Done: the picture of {target} is removed.", target=target)
     elif outcome.url:
         done = _("Done: {target} has a new picture.\n{url}", target=target, url=outcome.url)
+    elif reason:  # the provider's remark says what there is instead of a URL
+        done = _("Done: {target} has a new picture.", target=target)
     else:
         done = _(
             "Done: {target} has a new picture.\nThe provider did not tell its URL.", target=target
@@ -136,6 +138,8 @@ def _view_text(outcome: Outcome) -> Text:
         return sentence(_("Could not read the picture of {target}: {reason}", **about))
     if outcome.url:
         return _("The picture of {target}:\n{url}", target=outcome.target, url=outcome.url)
+    if outcome.image is not None:
+        return _("The picture of {target}.", target=outcome.target)
     if outcome.reason:
         return _("{target} has no picture ({reason}).", **about)
     return _("{target} has no picture.", target=outcome.target)
@@ -742,6 +746,11 @@ def provider_line(provider: str, label: str, abilities: list[Text]) -> Text:
         label=label,
         abilities=joined(", ", abilities),
     )
+
+
+def cannot_change_now(reason: str) -> Text:
+    """A line under a group in /groups: why its picture cannot be changed right now."""
+    return _("    ⚠ cannot change its picture now: {reason}", reason=reason)
 
 
 def group_line(alias: str, title: str, provider: object, role: str) -> Text:

@@ -201,7 +201,8 @@ def _group_line(info: GroupInfo) -> Text:
             )
         ]
         provider = texts.provider_line(group.provider, info.provider.label, able)
-    return texts.group_line(group.alias, group.title, provider, info.role.value)
+    line = texts.group_line(group.alias, group.title, provider, info.role.value)
+    return joined("\n", [line, texts.cannot_change_now(info.trouble)]) if info.trouble else line
 
 
 @command
