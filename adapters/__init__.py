@@ -7,13 +7,17 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 from pydantic import Field
 
 from adapters.base import (
+    Awaited,
     Capability,
+    Confirmation,
     FailureKind,
     PictureResult,
     PreparedPicture,
     Provider,
     ProviderSettings,
+    UnreadableWebhook,
 )
+from adapters.cloudapi import CloudApiProvider
 from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
@@ -23,6 +27,7 @@ from adapters.wasend import WasendProvider
 from adapters.whapi import WhapiProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
+    "cloudapi": CloudApiProvider,
     "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
@@ -69,12 +74,15 @@ def create_provider(name: str, settings: ProviderSettings) -> Provider:
 __all__ = [
     "PROVIDER_KINDS",
     "AnyProviderSettings",
+    "Awaited",
     "Capability",
+    "Confirmation",
     "FailureKind",
     "PictureResult",
     "PreparedPicture",
     "Provider",
     "ProviderSettings",
+    "UnreadableWebhook",
     "create_provider",
     "provider_class",
     "settings_union",

@@ -58,6 +58,12 @@ def create_providers(config: AppConfig) -> dict[str, Provider]:
         for name, provider in providers.items()
         if provider.can(Capability.NEEDS_PUBLIC_URL) and not public_url
     ]
+    problems += [
+        f"providers.{name}: {provider.label} confirms changes through a webhook at"
+        f" server.public_url/hooks/{name}/<webhook_secret>; set server.public_url"
+        for name, provider in providers.items()
+        if provider.webhook_secret() is not None and not public_url
+    ]
     problems += shared_media_problems(config, providers)
     if problems:
         raise ConfigError("\n".join(problems))
