@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters import Capability, Provider, create_provider
+from adapters import Capability, Confirmation, Provider, create_provider
 from bot import texts
 from bot.access import Access
 from bot.admin_map import AdminMap
@@ -265,6 +265,13 @@ class Services:
         except Exception:
             store_ok = False
         return {"ok": store_ok, "store": store_ok, "providers": sorted(self.providers)}
+
+    async def confirm(self, provider: str, confirmations: list[Confirmation]) -> None:
+        """What a provider's webhook said of changes it had accepted (bot/hooks.py)."""
+        await self.use_cases()  # the changes resumed after a restart wait for theirs
+        assert self._changes is not None
+        for confirmation in confirmations:
+            self._changes.confirm(provider, confirmation.request_id, confirmation.result)
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""

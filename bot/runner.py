@@ -14,6 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
+from bot.hooks import hook_routes
 from bot.server import NotAnUpdate, WebhookEndpoint, create_server_app
 from handlers.bot_api_http import AiohttpRequest
 
@@ -130,7 +131,10 @@ def _http_server(
             secret_token=_webhook_settings(config)[1],
             deliver=deliver,
         )
-    app = create_server_app(media=services.media, health=services.health, webhook=webhook)
+    hooks = hook_routes(services.providers, services.confirm)
+    app = create_server_app(
+        media=services.media, health=services.health, webhook=webhook, hooks=hooks
+    )
     host, port = config.server.host_port
     # log_config=None: uvicorn's lines go through the root handler, which masks secrets
     return uvicorn.Server(

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +57,11 @@ def create_server_app(
     media: MediaStore | None,
     health: Callable[[], Awaitable[dict[str, Any]]],
     webhook: WebhookEndpoint | None,
+    hooks: Sequence[Route] = (),
 ) -> Starlette:
-    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook."""
-    routes = [Route("/healthz", _health_route(health), methods=["GET"])]
+    """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook;
+    the providers' `hooks` (bot/hooks.py)."""
+    routes = [Route("/healthz", _health_route(health), methods=["GET"]), *hooks]
     if media is not None:
         routes.append(Route("/media/{token}", _media_route(media), methods=["GET"]))
     if webhook is not None:

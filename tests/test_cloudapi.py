@@ -29,6 +29,8 @@ from PIL import Image
 
 from adapters import Capability, FailureKind, PictureResult, create_provider
 from adapters.cloudapi import NOT_A_CLOUD_GROUP, CloudApiProvider, CloudApiSettings
+from bot.app import create_providers
+from bot.config import ConfigError, parse_config
 from bot.images import prepare_picture
 from tests.fakes.graph import FakeGraph, GraphRequest
 from tests.fakes.serve import Stage
@@ -333,3 +335,34 @@ async def test_settings_say_what_is_missing(change, problem):
     } | change
     with pytest.raises(ValueError, match=problem):
         CloudApiSettings.model_validate(values)
+
+
+async def test_the_cloud_api_needs_the_bots_public_url_for_its_confirmations():
+    raw = {
+        "telegram": {"token": "123:tg"},
+        "owners": [1],
+        "providers": {
+            "meta": {
+                "kind": "cloudapi",
+                "access_token": TOKEN,
+                "phone_number_id": "106540352242922",
+                "app_secret": APP_SECRET,
+                "webhook_secret": HOOK_SECRET,
+            }
+        },
+        "groups": {"shop": {"provider": "meta", "chat_id": "120363043968066561@g.us"}},
+    }
+    with pytest.raises(ConfigError) as refused:
+        create_providers(parse_config(raw, {}))
+    assert str(refused.value).splitlines() == [
+        f"groups.shop.chat_id: {NOT_A_CLOUD_GROUP}",
+        "providers.meta: WhatsApp Cloud API confirms changes through a webhook at"
+        " server.public_url/hooks/meta/<webhook_secret>; set server.public_url",
+    ]
+    secrets = parse_config(raw, {}).secrets()
+    assert {TOKEN, APP_SECRET, HOOK_SECRET} <= set(secrets)  # masked in the logs
+
+
+async def test_360dialog_without_an_app_secret_trusts_its_secret_url_alone(start: Start):
+    _, provider = await start(flavor="360dialog")
+    assert provider.webhook_authentic({}, b"{}")

@@ -361,6 +361,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE proposals ADD COLUMN how TEXT;  -- undo: put back the picture before the last change
     """,
+    # 11: a change its provider accepted and confirms later (Meta's Cloud API, by a webhook):
+    # the request id it waits for, and until when
+    """
+    ALTER TABLE operations ADD COLUMN awaiting TEXT;
+    ALTER TABLE operations ADD COLUMN awaiting_until TEXT;
+    """,
 ]
 
 
