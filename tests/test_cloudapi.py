@@ -32,6 +32,7 @@ from adapters.cloudapi import NOT_A_CLOUD_GROUP, CloudApiProvider, CloudApiSetti
 from bot.app import create_providers
 from bot.config import ConfigError, parse_config
 from bot.images import prepare_picture
+from bot.retry import RetryPolicy, with_retries
 from tests.fakes.graph import FakeGraph, GraphRequest
 from tests.fakes.serve import Stage
 from tests.openapi_conformance import OpenApiContract
@@ -366,3 +367,17 @@ async def test_the_cloud_api_needs_the_bots_public_url_for_its_confirmations():
 async def test_360dialog_without_an_app_secret_trusts_its_secret_url_alone(start: Start):
     _, provider = await start(flavor="360dialog")
     assert provider.webhook_authentic({}, b"{}")
+
+
+async def test_rate_limits_are_tried_again_with_back_off_until_accepted(start: Start):
+    fake, provider = await start()
+    fake.fail_next(131208)
+    fake.fail_next(4, is_transient=True)
+    policy = RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+    attempted = await with_retries(lambda: provider.set_group_picture(GROUP, PICTURE), policy)
+    assert attempted.attempts == 3
+    assert attempted.result.awaited is not None
+    assert len(fake.accepted) == 1
+    fake.fail_next(131209)  # a refused picture is not tried again
+    refused = await with_retries(lambda: provider.set_group_picture(GROUP, PICTURE), policy)
+    assert refused.attempts == 1 and refused.result.kind is FailureKind.BAD_IMAGE

@@ -4,6 +4,7 @@ once, late, twice, failed, after a restart, never, or forged."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 
 SHOP = "Y2FwaV9ncm91cDoxOTUwNTU1MDA3OToxMjAzNjMzOTQzMjAdOTY0MTUZD"
+CLUB = "Y2FwaV9ncm91cDoxOTUwNTU1MDA3OToxMjAzNjMzOTQzMjAdOTY0MTUxX"
 TOKEN = "EAAGmeta-token-SECRET"
 APP_SECRET = "meta-app-SECRET"
 HOOK_SECRET = "hook_SECRET_0123456789"
@@ -74,7 +76,10 @@ def write(tmp_path: Path, api: str, graph_url: str, port: int, confirm_seconds: 
                     "own_interval_seconds": 0,
                 }
             },
-            "groups": {"shop": {"provider": "meta", "chat_id": SHOP, "title": "Shop"}},
+            "groups": {
+                "shop": {"provider": "meta", "chat_id": SHOP, "title": "Shop"},
+                "club": {"provider": "meta", "chat_id": CLUB, "title": "Club"},
+            },
         },
     )
 
@@ -82,7 +87,7 @@ def write(tmp_path: Path, api: str, graph_url: str, port: int, confirm_seconds: 
 @pytest.fixture
 async def world(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[World]:
     telegram = FakeTelegram(token=BOT_TOKEN)
-    graph = FakeGraph(token=TOKEN, app_secret=APP_SECRET, groups={SHOP})
+    graph = FakeGraph(token=TOKEN, app_secret=APP_SECRET, groups={SHOP, CLUB})
     graph.confirming = "held"
     port = free_port()
     confirm_seconds = getattr(request, "param", 60)
@@ -144,6 +149,38 @@ async def test_every_command_and_a_confirmation_that_edits_the_answer(world: Wor
             f"The picture of the WhatsApp account (meta):\n{graph.profile_url}"
         )
     assert all(TOKEN not in r.path for r in graph.requests)
+
+
+async def test_a_list_ends_once_every_group_is_confirmed(world: World):
+    telegram, graph, owner = world.telegram, world.graph, world.owner
+    async with running_bot(world.config, telegram, ENV):
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic shop,club")
+        plan = await answer_to(telegram, owner, sent)
+        assert plan == "I will change the picture of these 2 groups: shop, club."
+        asked = telegram.bot_messages(owner)[-1]
+        await owner.press(asked, asked.callback_data("Change them"))
+        for group in (SHOP, CLUB):
+            accepted = await wait_for_accepted(graph, group)
+            assert await graph.confirm(accepted.request_id, ok=group == SHOP) == 200
+        done = await telegram.wait_for_bot_message(
+            owner,
+            predicate=lambda m: m.message_id == asked.message_id and m.content.startswith("Done"),
+        )
+    lines = done.content.split("\n")
+    assert lines[0] == "Done: 1 of 2 groups changed · 1 failed · 0 refused."
+    assert lines[1:] == [
+        "✅ shop: done",
+        "❌ club: failed: WhatsApp refused the picture: it must be square (131209)",
+    ]
+
+
+async def wait_for_accepted(graph: FakeGraph, group: str):
+    for _ in range(400):
+        found = [a for a in graph.accepted if a.group_id == group]
+        if found:
+            return found[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"WhatsApp never got the change of {group}")
 
 
 async def test_a_failed_then_a_duplicate_confirmation(world: World):
