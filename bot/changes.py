@@ -89,7 +89,15 @@ class _Finished:
     outcome: Outcome
     notice: ChangeEvent | None = None
     #: the provider accepted the change and confirms it later: nothing is closed yet
-    awaited: Awaited | None = None
+    awaiting: _Awaiting | None = None
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    """The confirmation an accepted change waits for, and until when (written down too)."""
+
+    request_id: str
+    until: datetime
 
 
 class ChangeRunner:
@@ -298,7 +306,8 @@ class ChangeRunner:
             if isinstance(unrun, Change) and operation.awaiting is not None:
                 # sent before the restart: wait for the rest of its time, never send it again
                 until = datetime.fromisoformat(operation.awaiting_until or operation.created_at)
-                self._await_later(operation.id, unrun, operation.awaiting, until, resumed=True)
+                awaiting = _Awaiting(operation.awaiting, until)
+                self._await_later(operation.id, unrun, awaiting, resumed=True)
                 continue
             if isinstance(unrun, Change):
                 self._report_later(operation, self.start(operation.id, unrun, operation.file_id))
@@ -370,7 +379,7 @@ class ChangeRunner:
         """Wait for a job; its notice goes out in the background, after the answer. A change
         its provider confirms later says so (`waiting`), and its outcome comes later."""
         finished: _Finished = await job.future
-        if finished.awaited is not None:
+        if (awaiting := finished.awaiting) is not None:
             # said and written down before the confirmation can come: the outcome edits it
             if waiting is not None:
                 try:
@@ -378,9 +387,7 @@ class ChangeRunner:
                     await self._write_reply(operation_id, shown)
                 except Exception:  # only a progress line: the outcome is said (or tried) later
                     log.warning("could not say that a change waits for its confirmation")
-            until = datetime.now(UTC) + timedelta(seconds=finished.awaited.within_seconds)
-            request_id = finished.awaited.request_id
-            self._await_later(operation_id, change, request_id, until, resumed=False)
+            self._await_later(operation_id, change, awaiting, resumed=False)
             return Outcome(Result.DONE, change.target.title, awaiting=True)
         if finished.notice is not None:
             self._notifier.change_executed(finished.notice)
@@ -398,12 +405,12 @@ class ChangeRunner:
         provider = change.target.provider
         self._notifier.provider_answered(provider.name, result)
         if result.ok and result.awaited is not None:
-            self._expect(provider.name, result.awaited.request_id)
-            until = datetime.now(UTC) + timedelta(seconds=result.awaited.within_seconds)
+            awaiting = _awaiting(result.awaited)
+            self._expect(provider.name, awaiting.request_id)
             await self._store.operations.await_confirmation(
-                operation_id, result.awaited.request_id, until.isoformat()
+                operation_id, awaiting.request_id, awaiting.until.isoformat()
             )
-            return _Finished(Outcome(Result.DONE, change.target.title), awaited=result.awaited)
+            return _Finished(Outcome(Result.DONE, change.target.title), awaiting=awaiting)
         return await self._close(operation_id, change, result)
 
     def _expect(self, provider: str, request_id: str) -> asyncio.Future[PictureResult]:
@@ -417,14 +424,12 @@ class ChangeRunner:
                 future.set_result(early)
         return future
 
-    async def _confirmed(
-        self, operation_id: int, change: Change, request_id: str, until: datetime
-    ) -> _Finished:
-        """Wait until `until` for the provider's confirmation of an accepted change, then close
-        it with what the confirmation says, or as accepted and not confirmed."""
-        key = (change.target.provider.name, request_id)
+    async def _confirmed(self, operation_id: int, change: Change, awaiting: _Awaiting) -> _Finished:
+        """Wait for the provider's confirmation of an accepted change, then close it with what
+        the confirmation says, or as accepted and not confirmed."""
+        key = (change.target.provider.name, awaiting.request_id)
         future = self._expect(*key)
-        left = max(0.0, (until - datetime.now(UTC)).total_seconds())
+        left = max(0.0, (awaiting.until - datetime.now(UTC)).total_seconds())
         try:
             result = await asyncio.wait_for(asyncio.shield(future), left)
             unconfirmed = False
@@ -439,14 +444,14 @@ class ChangeRunner:
         return finished
 
     def _await_later(
-        self, operation_id: int, change: Change, request_id: str, until: datetime, *, resumed: bool
+        self, operation_id: int, change: Change, awaiting: _Awaiting, *, resumed: bool
     ) -> None:
         """Wait in the background for an accepted change's confirmation (a stop cancels the
         wait; the change stays open and is waited for again after the restart), then tell its
         requester by editing the answer that said it waits."""
 
         async def wait() -> None:
-            finished = await self._confirmed(operation_id, change, request_id, until)
+            finished = await self._confirmed(operation_id, change, awaiting)
             if finished.notice is not None:
                 self._notifier.change_executed(finished.notice)
             operation = await self._store.operations.get(operation_id)
@@ -595,7 +600,13 @@ class ChangeRunner:
         try:
             await self._report(operation, outcome)
         except Exception:  # the user blocked the bot, the message is gone...
-            log.warning("could not report resumed change %s", operation.id, exc_info=True)
+            log.warning("could not report how change %s ended", operation.id, exc_info=True)
+
+
+def _awaiting(awaited: Awaited) -> _Awaiting:
+    return _Awaiting(
+        awaited.request_id, datetime.now(UTC) + timedelta(seconds=awaited.within_seconds)
+    )
 
 
 def _operation(change: Change, progress: Progress, photo: PhotoSource | None) -> Operation:

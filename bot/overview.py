@@ -20,6 +20,8 @@ from bot.words import short
 DEFAULT_HISTORY = 10
 #: how long /groups waits for a provider to say whether a group's picture may change now
 TROUBLE_TIMEOUT_SECONDS = 5.0
+#: how many of those questions are asked at once (a thousand Telegram chats, one by eight)
+TROUBLE_CHECKS_AT_ONCE = 8
 MAX_HISTORY = 20
 
 
@@ -51,18 +53,19 @@ class Overview:
         """The groups the caller holds a role on, with their provider, and what stops a change
         of their picture now, where the provider can tell (asked side by side)."""
         roles = await self._access.roles(actor.user_id)
-        troubles = await asyncio.gather(*(self._trouble(group) for group, _ in roles))
+        asking = asyncio.Semaphore(TROUBLE_CHECKS_AT_ONCE)
+        troubles = await asyncio.gather(*(self._trouble(group, asking) for group, _ in roles))
         return [
             GroupInfo(group, role, self._providers.get(group.provider), trouble)
             for (group, role), trouble in zip(roles, troubles, strict=True)
         ]
 
-    async def _trouble(self, group: Group) -> str | None:
+    async def _trouble(self, group: Group, asking: asyncio.Semaphore) -> str | None:
         provider = self._providers.get(group.provider)
         if provider is None:
             return None
         try:
-            async with asyncio.timeout(TROUBLE_TIMEOUT_SECONDS):
+            async with asking, asyncio.timeout(TROUBLE_TIMEOUT_SECONDS):
                 checked = await provider.check_group(group.chat_id)
         except TimeoutError:  # /groups answers anyway; the change itself will tell
             return None
