@@ -201,12 +201,12 @@ class CloudApiProvider(Provider):
     @returns_result
     async def set_own_picture(self, picture: PreparedPicture) -> PictureResult:
         """The resumable upload: a session, the bytes, then the handle on the profile."""
-        uploads = f"{self._prefix}/{self.settings.app_id}/uploads" if self._meta else "/uploads"
         if self._meta and self.settings.app_id is None:
             return PictureResult.failure(
                 FailureKind.BAD_REQUEST,
                 "setting the account's picture through Meta needs app_id in the config",
             )
+        uploads = f"{self._prefix}/{self.settings.app_id}/uploads" if self._meta else "/uploads"
         params = {
             "file_name": picture.filename,
             "file_length": str(len(picture.jpeg)),

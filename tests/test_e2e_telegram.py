@@ -25,7 +25,7 @@ from tests.conftest import BOT_TOKEN, FAMILY, GREEN_ID, GREEN_TOKEN, OWNER, raw_
 from tests.fakes.greenapi import FakeGreenApi
 from tests.fakes.serve import serve
 from tests.fakes.telegram import FakeChat, FakeTelegram
-from tests.pictures import photo_bytes
+from tests.pictures import encode, photo_bytes
 
 FAMILY_TG = -1009876543210  # the bot is an administrator with the right to change info
 CLUB_TG = -1005555555555  # the bot is a plain member
@@ -179,3 +179,27 @@ async def test_a_wrong_telegram_chat_id_stops_start_up_naming_it(
     assert checked.returncode == 2
     assert checked.stderr.startswith("config error: groups.family-tg.chat_id: ")
     assert problem in checked.stderr
+
+
+async def test_undo_puts_back_the_photo_someone_set_before_the_bot(world: World):
+    telegram, owner = world.telegram, world.telegram.user(OWNER, "Olga")
+    telegram.chat_photos.set_photo(FAMILY_TG, encode(Image.new("RGB", (700, 700), "red"), "PNG"))
+    earlier = telegram.chat_photos.current(FAMILY_TG)
+    assert earlier is not None
+    async with running_bot(world.config, telegram, ENV):
+        sent = await owner.send_photo(photo_bytes(900, 600), caption="/setgrouppic family-tg")
+        assert (await answer_to(telegram, owner, sent)).startswith("Done: Family (TG)")
+        sent = await owner.send("/undogrouppic family-tg")
+        assert (await answer_to(telegram, owner, sent)).startswith("Done: Family (TG)")
+    # the photo read before the change (through getChat and getFile, never shown as a link)
+    # is uploaded again: the same picture, prepared as every picture is
+    first, undone = telegram.chat_photos.uploads[FAMILY_TG]
+    assert side_of(undone) == ("JPEG", (640, 640)) and undone != first
+    assert looks_alike(undone, earlier) and not looks_alike(first, earlier)
+
+
+def looks_alike(jpeg: bytes, other: bytes) -> bool:
+    """The same picture, JPEG-encoded more than once: close, not equal."""
+    with Image.open(io.BytesIO(jpeg)) as one, Image.open(io.BytesIO(other)) as two:
+        pairs = zip(one.resize((8, 8)).tobytes(), two.resize((8, 8)).tobytes(), strict=True)
+        return max(abs(a - b) for a, b in pairs) <= 24
