@@ -148,6 +148,11 @@ async def test_every_command_and_a_confirmation_that_edits_the_answer(world: Wor
         assert await answer_to(telegram, owner, sent) == (
             f"The picture of the WhatsApp account (meta):\n{graph.profile_url}"
         )
+
+        # /addgroup refuses a WhatsApp app group for this kind, saying why
+        sent = await owner.send("/addgroup team meta 120363043968066561@g.us Team")
+        refused = await answer_to(telegram, owner, sent)
+        assert refused.startswith("Sorry, ") and "the Cloud API manages only groups" in refused
     assert all(TOKEN not in r.path for r in graph.requests)
 
 

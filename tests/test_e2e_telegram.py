@@ -106,6 +106,13 @@ async def test_set_show_and_remove_a_telegram_chats_photo(world: World):
         assert no_photo == "Family (TG) has no picture (no photo set)."
         assert len(telegram.calls("deleteChatPhoto")) == 2
 
+        # /addgroup checks a Telegram chat id as start-up does
+        sent = await owner.send("/addgroup team-tg tg -1007777777777 Team")
+        assert (await answer_to(telegram, owner, sent)).startswith("Done: ")
+        sent = await owner.send("/addgroup solo-tg tg 1007777777777 Solo")
+        refused = await answer_to(telegram, owner, sent)
+        assert refused.startswith("Sorry, ") and "that is a person's chat" in refused
+
 
 async def test_a_list_changes_the_whatsapp_group_and_its_telegram_twin(world: World):
     telegram, owner = world.telegram, world.telegram.user(OWNER, "Olga")
