@@ -156,6 +156,16 @@ async def test_every_command_and_a_confirmation_that_edits_the_answer(world: Wor
     assert all(TOKEN not in r.path for r in graph.requests)
 
 
+async def test_a_confirmation_sent_at_once_is_not_missed(world: World):
+    """WhatsApp may confirm before the bot has read its answer to the change."""
+    telegram, graph, owner = world.telegram, world.graph, world.owner
+    graph.confirming = "at once"
+    async with running_bot(world.config, telegram, ENV):
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic shop")
+        await shown(telegram, owner, sent, CONFIRMED)
+    assert [status for status, _ in graph.deliveries] == [200]
+
+
 async def test_a_list_ends_once_every_group_is_confirmed(world: World):
     telegram, graph, owner = world.telegram, world.graph, world.owner
     async with running_bot(world.config, telegram, ENV):
