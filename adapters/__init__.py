@@ -7,24 +7,31 @@ from typing import TYPE_CHECKING, Annotated, Any, Union, get_args
 from pydantic import Field
 
 from adapters.base import (
+    Awaited,
     Capability,
+    Confirmation,
     FailureKind,
     PictureResult,
     PreparedPicture,
     Provider,
     ProviderSettings,
+    UnreadableWebhook,
 )
+from adapters.cloudapi import CloudApiProvider
 from adapters.evolution import EvolutionProvider
 from adapters.gowa import GowaProvider
 from adapters.greenapi import GreenApiProvider
+from adapters.telegram import TelegramProvider
 from adapters.waha import WahaProvider
 from adapters.wasend import WasendProvider
 from adapters.whapi import WhapiProvider
 
 PROVIDER_KINDS: dict[str, type[Provider]] = {
+    "cloudapi": CloudApiProvider,
     "evolution": EvolutionProvider,
     "gowa": GowaProvider,
     "greenapi": GreenApiProvider,
+    "telegram": TelegramProvider,
     "waha": WahaProvider,
     "wasend": WasendProvider,
     "whapi": WhapiProvider,
@@ -67,12 +74,15 @@ def create_provider(name: str, settings: ProviderSettings) -> Provider:
 __all__ = [
     "PROVIDER_KINDS",
     "AnyProviderSettings",
+    "Awaited",
     "Capability",
+    "Confirmation",
     "FailureKind",
     "PictureResult",
     "PreparedPicture",
     "Provider",
     "ProviderSettings",
+    "UnreadableWebhook",
     "create_provider",
     "provider_class",
     "settings_union",

@@ -7,10 +7,12 @@ plain words for a person and whose `kind` is what the bot decides on. It raises 
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 
 class Capability(enum.Flag):
@@ -57,6 +59,15 @@ class PreparedPicture:
 
 
 @dataclass(frozen=True)
+class Awaited:
+    """A change the provider accepted and confirms later (Meta's Cloud API, by a webhook)."""
+
+    request_id: str
+    #: how long to wait for the confirmation before saying it did not come
+    within_seconds: float
+
+
+@dataclass(frozen=True)
 class PictureResult:
     ok: bool
     #: the avatar URL, when the provider tells it
@@ -66,16 +77,51 @@ class PictureResult:
     kind: FailureKind | None = None
     #: seconds to wait before trying again, when the provider says so
     retry_after: float | None = None
+    #: the picture itself, for a provider that has no URL to show (a Telegram chat's photo)
+    image: bytes | None = None
+    #: accepted, and the outcome comes later (`ok` is True until then)
+    awaited: Awaited | None = None
 
     @classmethod
-    def success(cls, url: str | None = None, note: str | None = None) -> PictureResult:
-        return cls(ok=True, url=url or None, reason=note)
+    def success(
+        cls, url: str | None = None, note: str | None = None, image: bytes | None = None
+    ) -> PictureResult:
+        return cls(ok=True, url=url or None, reason=note, image=image)
+
+    @classmethod
+    def accepted(cls, request_id: str, within_seconds: float) -> PictureResult:
+        return cls(ok=True, awaited=Awaited(request_id, within_seconds))
 
     @classmethod
     def failure(
         cls, kind: FailureKind, reason: str, retry_after: float | None = None
     ) -> PictureResult:
         return cls(ok=False, kind=kind, reason=reason, retry_after=retry_after)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a provider's webhook says of a change it accepted earlier (`PictureResult.awaited`)."""
+
+    request_id: str
+    result: PictureResult
+
+
+class UnreadableWebhook(ValueError):
+    """A webhook body this provider does not send (answered 400)."""
+
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,}")
+
+
+def _webhook_secret(value: SecretStr) -> SecretStr:
+    if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+        raise ValueError("must be at least 16 characters of A-Z a-z 0-9 _ -")
+    return value
+
+
+#: the last path segment of a provider's webhook URL (/hooks/<provider>/<secret>)
+WebhookSecret = Annotated[SecretStr, AfterValidator(_webhook_secret)]
 
 
 class ProviderSettings(BaseModel):
@@ -114,6 +160,11 @@ class Provider:
         """Say what is wrong with a group id for this provider, or None when it is well formed."""
         return None
 
+    async def check_group(self, group_id: str) -> PictureResult | None:
+        """Whether this account may change that group's picture now, where the provider tells
+        it cheaply (`check` and `/groups` say it per group); None when it cannot tell."""
+        return None
+
     def _cannot(self, what: str) -> PictureResult:
         return PictureResult.failure(FailureKind.NOT_SUPPORTED, f"{self.label} cannot {what}")
 
@@ -138,6 +189,24 @@ class Provider:
     async def check(self) -> PictureResult:
         """Ask the provider something harmless: is it there, and are we authorised?"""
         return PictureResult.success(note="nothing to check")
+
+    # webhooks: POST/GET /hooks/<provider name>/<secret> (bot/hooks.py) -----------------------
+
+    def webhook_secret(self) -> str | None:
+        """The secret last segment of this provider's webhook URL; None: it sends none."""
+        return None
+
+    def webhook_challenge(self, query: Mapping[str, str]) -> str | None:
+        """The answer to a GET that verifies the webhook URL; None refuses it (403)."""
+        return None
+
+    def webhook_authentic(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Whether a POST comes from the provider (a signature), beyond the secret URL."""
+        return True
+
+    def read_webhook(self, body: bytes) -> list[Confirmation]:
+        """What a webhook body says; raises `UnreadableWebhook` for a body it does not send."""
+        raise UnreadableWebhook(f"{self.label} sends no webhooks")
 
     async def aclose(self) -> None:
         """Release network clients; called once at shutdown."""

@@ -54,6 +54,8 @@ class Reply:
     body: Any
     text: str
     headers: httpx.Headers = field(default_factory=httpx.Headers)
+    #: the body as it came (a file's bytes)
+    content: bytes = field(default=b"", repr=False)
 
     @property
     def is_json(self) -> bool:
@@ -131,6 +133,7 @@ class ProviderHttp:
             body=_json_or_none(response),
             text=response.text[:500],
             headers=response.headers,
+            content=response.content,
         )
 
     async def aclose(self) -> None:

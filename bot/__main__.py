@@ -9,6 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from adapters import Provider
 from bot.config import AppConfig, ConfigError, StorageSettings, load_config
 from bot.domain import ANY_GROUP, Role
 from bot.ids import parse_user_id
@@ -47,10 +48,26 @@ async def _check(config: AppConfig) -> int:
             failed += not result.ok
             detail = f" - {result.reason}" if result.reason else ""
             print(f"{name} ({provider.label}): {state}{detail}")
+            failed += await _check_groups(config, name, provider)
     finally:
         for provider in providers.values():
             await provider.aclose()
     return 1 if failed else 0
+
+
+async def _check_groups(config: AppConfig, name: str, provider: Provider) -> int:
+    """One line per group of `provider` where it tells whether the group's picture may change
+    (a Telegram chat: is the bot an administrator with that right?); the number not ok."""
+    failed = 0
+    for alias, group in config.groups.items():
+        if group.provider != name:
+            continue
+        result = await provider.check_group(group.chat_id)
+        if result is None:
+            continue
+        failed += not result.ok
+        print(f"  {alias}: {'ok' if result.ok else 'FAILED'} - {result.reason}")
+    return failed
 
 
 async def _change_grant(config: AppConfig, args: argparse.Namespace, command: str) -> int:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters import Capability, Provider, create_provider
+from adapters import Capability, Confirmation, Provider, create_provider
 from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
@@ -61,6 +61,12 @@ def create_providers(config: AppConfig) -> dict[str, Provider]:
         " set server.public_url"
         for name, provider in providers.items()
         if provider.can(Capability.NEEDS_PUBLIC_URL) and not public_url
+    ]
+    problems += [
+        f"providers.{name}: {provider.label} confirms changes through a webhook at"
+        f" server.public_url/hooks/{name}/<webhook_secret>; set server.public_url"
+        for name, provider in providers.items()
+        if provider.webhook_secret() is not None and not public_url
     ]
     problems += shared_media_problems(config, providers)
     if problems:
@@ -354,6 +360,13 @@ class Services:
         if self._parts is not None:
             await self._parts.use_cases.schedule.close()
             await self._parts.changes.drain(grace)
+
+    async def confirm(self, provider: str, confirmations: list[Confirmation]) -> None:
+        """What a provider's webhook said of changes it had accepted (bot/hooks.py)."""
+        await self.use_cases()  # the changes resumed after a restart wait for theirs
+        assert self._parts is not None
+        for confirmation in confirmations:
+            self._parts.changes.confirm(provider, confirmation.request_id, confirmation.result)
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""

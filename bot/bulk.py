@@ -301,7 +301,10 @@ class BulkChanges:
             await self._progressed(bulk_id)
 
         await asyncio.gather(*(one(*entry) for entry in written))
-        await self._finish(bulk_id)
+        operations = await self._store.operations.of_bulk(bulk_id)
+        if all(op.status not in OPEN_STATUSES for op in operations):
+            await self._finish(bulk_id)
+        # else a provider confirms a change later (the Cloud API): `resumed` ends the bulk
 
     async def _propose(
         self, bulk: BulkRecord, plan: Plan, picture: PreparedPicture | None

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from adapters import Capability, PictureResult, PreparedPicture, Provider
+from adapters import Awaited, Capability, PictureResult, PreparedPicture, Provider
 from bot import audit, texts
 from bot.access import Access
 from bot.clock import Clock
@@ -57,6 +58,9 @@ Download = Callable[[str], Awaitable[bytes]]
 #: tells the person who asked how a change they no longer wait for ended (after a restart,
 #: or when its group was removed)
 Report = Callable[[Operation, Outcome], Awaitable[object]]
+#: confirmations kept for a change not yet seen waiting (one that came before the provider's
+#: answer was read); older ones are forgotten
+EARLY_CONFIRMATIONS = 1000
 
 _STATUS_AUDIT = {
     OperationStatus.DONE: AuditOutcome.DONE,
@@ -95,6 +99,16 @@ class _Finished:
 
     outcome: Outcome
     notice: ChangeEvent | None = None
+    #: the provider accepted the change and confirms it later: nothing is closed yet
+    awaiting: _Awaiting | None = None
+
+
+@dataclass(frozen=True)
+class _Awaiting:
+    """The confirmation an accepted change waits for, and until when (written down too)."""
+
+    request_id: str
+    until: datetime
 
 
 class ChangeRunner:
@@ -137,6 +151,9 @@ class ChangeRunner:
         self._keeper: asyncio.Task[None] | None = None
         #: stopping (SIGTERM): changes that did not reach a provider are handed back
         self._draining = False
+        #: (provider, request id) -> the confirmation a change accepted by its provider awaits
+        self._awaiting: dict[tuple[str, str], asyncio.Future[PictureResult]] = {}
+        self._early: OrderedDict[tuple[str, str], PictureResult] = OrderedDict()
 
     def _queue(self, name: str, provider: Provider) -> AccountQueue:
         """One account's queue, at its pace (kept across instances sharing the store)."""
@@ -158,7 +175,11 @@ class ChangeRunner:
         remembering = self._remember_reply(operation_id, progress)
         try:
             return await self.start(
-                operation_id, change, photo.file_id if photo else None, progress.queued
+                operation_id,
+                change,
+                photo.file_id if photo else None,
+                progress.queued,
+                progress.waiting,
             )
         finally:
             if remembering is not None:
@@ -200,8 +221,10 @@ class ChangeRunner:
         change: Change,
         file_id: str | None = None,
         queued: Callable[[int], Awaitable[object]] | None = None,
+        waiting: Callable[[], Awaitable[MessageRef]] | None = None,
     ) -> Outcome:
-        """Run a written-down change: fetch its picture when it has none, queue it, wait."""
+        """Run a written-down change: fetch its picture when it has none, queue it, wait (and
+        say `waiting` when the provider accepted it and confirms it later)."""
         if change.picture is None and file_id is not None:
             try:
                 picture = await self.fetch(file_id)
@@ -230,10 +253,29 @@ class ChangeRunner:
         job, ahead = await self._enqueue(operation_id, change)
         if ahead and queued is not None:
             await queued(ahead)
-        return await self._finished(job)
+        return await self._finished(job, operation_id, change, waiting)
 
     async def already_requested(self, request_key: str) -> bool:
         return await self._store.operations.for_request(request_key) is not None
+
+    def confirm(self, provider: str, request_id: str, result: PictureResult) -> bool:
+        """A provider's later word on a change it accepted (a webhook); False when no change
+        waits for it here: a duplicate, one after the change gave up waiting, or one that came
+        before the provider's answer was read (kept a while for that case)."""
+        key = (provider, request_id)
+        waiter = self._awaiting.get(key)
+        if waiter is None:
+            self._early[key] = result
+            while len(self._early) > EARLY_CONFIRMATIONS:
+                self._early.popitem(last=False)
+            log.info(
+                "%s confirmed request %s, which no change waits for here", provider, request_id
+            )
+            return False
+        if waiter.done():
+            return False
+        waiter.set_result(result)
+        return True
 
     async def cancel_group(self, group: Group, reason: str) -> None:
         """Cancel the changes waiting in a queue for a group that is being removed; whoever
@@ -290,11 +332,17 @@ class ChangeRunner:
             assert operation.id is not None
             age = now - datetime.fromisoformat(operation.created_at)
             unrun: Change | tuple[OperationStatus, str]
-            if age > self._max_resume_age:
+            if operation.awaiting is None and age > self._max_resume_age:
                 minutes = self._max_resume_age.total_seconds() / 60
                 unrun = (OperationStatus.FAILED, texts.too_old_to_resume(minutes))
             else:
                 unrun = await self._rebuild(operation)
+            if isinstance(unrun, Change) and operation.awaiting is not None:
+                # sent before the restart: wait for the rest of its time, never send it again
+                until = datetime.fromisoformat(operation.awaiting_until or operation.created_at)
+                awaiting = _Awaiting(operation.awaiting, until)
+                self._await_later(operation.id, unrun, awaiting, resumed=True)
+                continue
             if isinstance(unrun, Change):
                 self._report_later(operation, self.start(operation.id, unrun, operation.file_id))
                 continue
@@ -394,9 +442,26 @@ class ChangeRunner:
             replaced.future.set_result(_Finished(outcome))
         return job, submitted.ahead
 
-    async def _finished(self, job: Job) -> Outcome:
-        """Wait for a job; its notice goes out in the background, after the answer."""
+    async def _finished(
+        self,
+        job: Job,
+        operation_id: int,
+        change: Change,
+        waiting: Callable[[], Awaitable[MessageRef]] | None = None,
+    ) -> Outcome:
+        """Wait for a job; its notice goes out in the background, after the answer. A change
+        its provider confirms later says so (`waiting`), and its outcome comes later."""
         finished: _Finished = await job.future
+        if (awaiting := finished.awaiting) is not None:
+            # said and written down before the confirmation can come: the outcome edits it
+            if waiting is not None:
+                try:
+                    shown = await waiting()
+                    await self._write_reply(operation_id, shown)
+                except Exception:  # only a progress line: the outcome is said (or tried) later
+                    log.warning("could not say that a change waits for its confirmation")
+            self._await_later(operation_id, change, awaiting, resumed=False)
+            return Outcome(Result.DONE, change.target.title, awaiting=True)
         if finished.notice is not None:
             self._notifier.change_executed(finished.notice)
         return finished.outcome
@@ -427,8 +492,72 @@ class ChangeRunner:
                     operation_id, OperationStatus.SUPERSEDED, reason, change.target.title
                 )
             )
-        target, provider = change.target, change.target.provider
+        provider = change.target.provider
         self._notifier.provider_answered(provider.name, result)
+        if result.ok and result.awaited is not None:
+            awaiting = _awaiting(result.awaited, self._clock)
+            self._expect(provider.name, awaiting.request_id)
+            await until_back(
+                lambda: self._store.operations.await_confirmation(
+                    operation_id, awaiting.request_id, awaiting.until.isoformat()
+                )
+            )
+            return _Finished(Outcome(Result.DONE, change.target.title), awaiting=awaiting)
+        return await self._closed(operation_id, change, result)
+
+    def _expect(self, provider: str, request_id: str) -> asyncio.Future[PictureResult]:
+        """The confirmation a change waits for (already here when it came early)."""
+        key = (provider, request_id)
+        future = self._awaiting.get(key)
+        if future is None:
+            future = self._awaiting[key] = asyncio.get_running_loop().create_future()
+            early = self._early.pop(key, None)
+            if early is not None:
+                future.set_result(early)
+        return future
+
+    async def _confirmed(self, operation_id: int, change: Change, awaiting: _Awaiting) -> _Finished:
+        """Wait for the provider's confirmation of an accepted change, then close it with what
+        the confirmation says, or as accepted and not confirmed."""
+        key = (change.target.provider.name, awaiting.request_id)
+        future = self._expect(*key)
+        left = max(0.0, (awaiting.until - self._clock.now()).total_seconds())
+        try:
+            result = await asyncio.wait_for(asyncio.shield(future), left)
+            unconfirmed = False
+        except TimeoutError:
+            result = PictureResult.success(note=texts.NOT_CONFIRMED)
+            unconfirmed = True
+        finally:
+            self._awaiting.pop(key, None)
+        finished = await self._closed(operation_id, change, result)
+        if unconfirmed and finished.outcome.result is Result.DONE:
+            return replace(finished, outcome=replace(finished.outcome, unconfirmed=True))
+        return finished
+
+    def _await_later(
+        self, operation_id: int, change: Change, awaiting: _Awaiting, *, resumed: bool
+    ) -> None:
+        """Wait in the background for an accepted change's confirmation (a stop cancels the
+        wait; the change stays open and is waited for again after the restart), then tell its
+        requester by editing the answer that said it waits."""
+
+        async def wait() -> None:
+            finished = await self._confirmed(operation_id, change, awaiting)
+            if finished.notice is not None:
+                self._notifier.change_executed(finished.notice)
+            operation = await self._store.operations.get(operation_id)
+            if operation is not None and finished.outcome.result is not Result.DUPLICATE:
+                await self._tell(operation, replace(finished.outcome, resumed=resumed))
+
+        task = asyncio.create_task(wait())
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
+
+    async def _closed(self, operation_id: int, change: Change, result: PictureResult) -> _Finished:
+        """Close a change the provider answered, with its audit row and history (a store
+        away is waited for), and what to tell of it."""
+        target, provider = change.target, change.target.provider
         status = OperationStatus.DONE if result.ok else OperationStatus.FAILED
         if not await until_back(lambda: self._close(operation_id, change, status, result)):
             # another instance took it over meanwhile: its audit row is that one's to write
@@ -593,10 +722,17 @@ class ChangeRunner:
         task.add_done_callback(self._reports.discard)
 
     async def _report_resumed(self, operation: Operation, outcome: Outcome) -> None:
+        await self._tell(operation, replace(outcome, resumed=True))
+
+    async def _tell(self, operation: Operation, outcome: Outcome) -> None:
         try:
-            await self._report(operation, replace(outcome, resumed=True))
+            await self._report(operation, outcome)
         except Exception:  # the user blocked the bot, the message is gone...
-            log.warning("could not report resumed change %s", operation.id, exc_info=True)
+            log.warning("could not report how change %s ended", operation.id, exc_info=True)
+
+
+def _awaiting(awaited: Awaited, clock: Clock) -> _Awaiting:
+    return _Awaiting(awaited.request_id, clock.now() + timedelta(seconds=awaited.within_seconds))
 
 
 def _every_job(job: Job) -> bool:

@@ -257,6 +257,23 @@ class AppConfig(Section):
     schedule: ScheduleSettings = ScheduleSettings()
     logging: LoggingSettings = LoggingSettings()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _telegram_targets_use_the_bot(cls, raw: Any) -> Any:
+        """A `kind: telegram` provider speaks with the bot's own token and Bot API server."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("providers"), dict):
+            return raw
+        bot = raw.get("telegram")
+        bot = bot if isinstance(bot, dict) else {}
+        own = {key: bot[key] for key in ("token", "api_base_url") if key in bot}
+        providers = {
+            name: {**own, **entry}
+            if isinstance(entry, dict) and entry.get("kind") == "telegram"
+            else entry
+            for name, entry in raw["providers"].items()
+        }
+        return {**raw, "providers": providers}
+
     @model_validator(mode="after")
     def _references_resolve(self) -> AppConfig:
         for alias, group in self.groups.items():

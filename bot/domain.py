@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from adapters import PreparedPicture, Provider
 
@@ -295,6 +295,10 @@ class Operation(ByWhom):
     how: How | None = None
     #: the change to many groups at once it belongs to
     bulk_id: int | None = None
+    #: the provider accepted it and confirms it later: its request id, and until when (ISO
+    #: time) the change waits for that
+    awaiting: str | None = None
+    awaiting_until: str | None = None
 
     @property
     def scheduled(self) -> bool:
@@ -384,6 +388,9 @@ class Progress:
     #: then. A change that ends within a moment is answered once, at its end, so this may
     #: never come (handlers/answers.py).
     replied: Callable[[], Awaitable[MessageRef]] | None = None
+    #: says that the provider accepted the change and its confirmation is awaited; returns
+    #: the message that said it (the outcome edits it later)
+    waiting: Callable[[], Awaitable[MessageRef]] | None = None
 
 
 class Result(str, enum.Enum):
@@ -409,6 +416,12 @@ class Outcome:
     proposal: int | None = None
     #: reported after the bot restarted (the requester's wait was cut off)
     resumed: bool = False
+    #: the picture itself, where the provider has no URL to show (a Telegram chat's photo)
+    image: bytes | None = field(default=None, repr=False)
+    #: the provider accepted the change and confirms it later (the outcome is told then)
+    awaiting: bool = False
+    #: the provider accepted the change and did not confirm it in time
+    unconfirmed: bool = False
 
     @property
     def ok(self) -> bool:

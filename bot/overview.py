@@ -5,6 +5,7 @@ Everyone sees only what their rights cover; a refused look is audited like any r
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NoReturn
@@ -17,6 +18,10 @@ from bot.store import Store
 from bot.words import short
 
 DEFAULT_HISTORY = 10
+#: how long /groups waits for a provider to say whether a group's picture may change now
+TROUBLE_TIMEOUT_SECONDS = 5.0
+#: how many of those questions are asked at once (a thousand Telegram chats, one by eight)
+TROUBLE_CHECKS_AT_ONCE = 8
 MAX_HISTORY = 20
 
 
@@ -25,6 +30,8 @@ class GroupInfo:
     group: Group
     role: Role  # the caller's
     provider: Provider | None  # None when its provider left config.yaml
+    #: why its picture cannot be changed now, where the provider tells (bot not admin...)
+    trouble: str | None = None
 
     def can(self, capability: Capability) -> bool:
         return self.provider is not None and self.provider.can(capability)
@@ -44,11 +51,26 @@ class Overview:
 
     async def groups(self, actor: Actor, skip: int, limit: int) -> tuple[int, list[GroupInfo]]:
         """How many groups the caller holds a role on, and `limit` of them after the first
-        `skip` (by alias), with their provider."""
+        `skip` (by alias), with their provider and what stops a change of their picture now,
+        where the provider can tell (asked side by side, for this page only)."""
         total, roles = await self._access.roles_page(actor.user_id, skip, limit)
+        asking = asyncio.Semaphore(TROUBLE_CHECKS_AT_ONCE)
+        troubles = await asyncio.gather(*(self._trouble(group, asking) for group, _ in roles))
         return total, [
-            GroupInfo(group, role, self._providers.get(group.provider)) for group, role in roles
+            GroupInfo(group, role, self._providers.get(group.provider), trouble)
+            for (group, role), trouble in zip(roles, troubles, strict=True)
         ]
+
+    async def _trouble(self, group: Group, asking: asyncio.Semaphore) -> str | None:
+        provider = self._providers.get(group.provider)
+        if provider is None:
+            return None
+        try:
+            async with asking, asyncio.timeout(TROUBLE_TIMEOUT_SECONDS):
+                checked = await provider.check_group(group.chat_id)
+        except TimeoutError:  # /groups answers anyway; the change itself will tell
+            return None
+        return checked.reason if checked is not None and not checked.ok else None
 
     async def managers(self, actor: Actor, alias: str | None) -> Managers:
         """Who holds which role on `alias`, or on every group the caller may look into."""

@@ -91,6 +91,8 @@ class PictureHistory:
                     result = await provider.get_own_picture()
                 if not result.ok:
                     return Before.UNKNOWN, None
+                if result.image is not None:  # the provider handed the picture itself
+                    return Before.PICTURE, await prepare_picture_async(result.image)
                 if not result.url:
                     return Before.NONE, None
                 if last and last[0].after_url == result.url:

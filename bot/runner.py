@@ -19,6 +19,7 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder
 import handlers
 from bot.app import Services
 from bot.config import AppConfig
+from bot.hooks import hook_routes
 from bot.http_server import bind, create_server, use_the_file_limit
 from bot.metrics import Metrics
 from bot.server import (
@@ -197,6 +198,7 @@ def _http_server(
         health=services.health,
         webhook=webhook,
         metrics=MetricsEndpoint(services.metrics.exposition, config.server.metrics_token),
+        hooks=hook_routes(services.providers, services.confirm),
     )
     listening = bind(config.server)
     return create_server(app, config.server), [listening]

@@ -9,7 +9,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +73,11 @@ def create_server_app(
     health: Callable[[], Awaitable[dict[str, Any]]],
     webhook: WebhookEndpoint | None,
     metrics: MetricsEndpoint | None = None,
+    hooks: Sequence[Route] = (),
 ) -> Starlette:
     """GET /healthz; GET /media/<token> with a store; POST /telegram/<path> with a webhook;
-    GET /metrics with metrics."""
-    routes = [Route("/healthz", _health_route(health), methods=["GET"])]
+    GET /metrics with metrics; the providers' `hooks` (bot/hooks.py)."""
+    routes = [Route("/healthz", _health_route(health), methods=["GET"]), *hooks]
     if metrics is not None:
         routes.append(Route("/metrics", _metrics_route(metrics), methods=["GET"]))
     if media is not None:

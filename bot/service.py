@@ -315,6 +315,8 @@ class AvatarService:
             target = await self._authorize(actor, action, name)
         except Refusal as refusal:
             return await self.refused(actor, action, name, refusal)
+        if target.group and not target.provider.can(Capability.GET_GROUP):
+            return await self._last_set(target)
         if target.group:
             result = await target.provider.get_group_picture(target.group.chat_id)
         else:
@@ -325,7 +327,17 @@ class AvatarService:
             target.title,
             url=result.url,
             reason=result.reason,
+            image=result.image,
         )
+
+    async def _last_set(self, target: Target) -> Outcome:
+        """For a provider that cannot read a group's picture (the Cloud API): the last picture
+        the bot set there, saying that it is that."""
+        why = texts.cannot_read_current(target.provider.label)
+        for record in await self._records(target, self.picture_history.keep):
+            if record.after_jpeg is not None:
+                return Outcome(Result.DONE, target.title, reason=why, image=record.after_jpeg)
+        return Outcome(Result.DONE, target.title, reason=texts.none_set_by_bot(why))
 
     async def _authorize(self, actor: Actor, action: Action, name: str | None) -> Target:
         if action in ACCOUNT_ACTIONS:
@@ -355,7 +367,8 @@ class AvatarService:
                 )
             else:
                 raise Refusal(texts.may_not(action, target.title))
-        if not target.provider.can(_NEEDS[action]):
+        shows_last_set = action is Action.VIEW_GROUP_PICTURE  # see `_last_set`
+        if not target.provider.can(_NEEDS[action]) and not shows_last_set:
             raise Refusal(texts.provider_cannot(target.provider.label, action))
         return target
 

@@ -63,6 +63,8 @@ NO_PICTURE_IN_REPLY = _(
 )
 NOT_A_PICTURE = _("Send the command as the caption of a photo or an image file.")
 WORKING = _("Working on it…")
+WAITING_FOR_CONFIRMATION = _("Sent to WhatsApp, waiting for its confirmation…")
+NOT_CONFIRMED = _("WhatsApp accepted the change and did not confirm it")
 CANCELLED = _("Cancelled: I am no longer waiting for a photo.")
 NOTHING_TO_CANCEL = _("There was nothing to cancel.")
 PROPOSE_IT = _("Propose it")
@@ -125,6 +127,14 @@ def _outcome_text(action: Action, outcome: Outcome) -> Text:
         return _proposal_text(action, outcome)
     if action in (Action.VIEW_GROUP_PICTURE, Action.VIEW_OWN_PICTURE):
         return _view_text(outcome)
+    if outcome.awaiting:
+        return WAITING_FOR_CONFIRMATION
+    if outcome.unconfirmed:
+        return _(
+            "WhatsApp accepted the new picture for {target} but did not confirm it in time:"
+            " look at the group, and send it again if it still shows the old one.",
+            target=target,
+        )
     removal, about = action is Action.DELETE_GROUP_PICTURE, {"target": target, "reason": reason}
     if not outcome.ok and removal:
         return sentence(_("Could not remove the picture of {target}: {reason}", **about))
@@ -134,6 +144,8 @@ def _outcome_text(action: Action, outcome: Outcome) -> Text:
         done = _("Done: the picture of {target} is removed.", target=target)
     elif outcome.url:
         done = _("Done: {target} has a new picture.\n{url}", target=target, url=outcome.url)
+    elif reason:  # the provider's remark says what there is instead of a URL
+        done = _("Done: {target} has a new picture.", target=target)
     else:
         done = _(
             "Done: {target} has a new picture.\nThe provider did not tell its URL.", target=target
@@ -147,6 +159,10 @@ def _view_text(outcome: Outcome) -> Text:
         return sentence(_("Could not read the picture of {target}: {reason}", **about))
     if outcome.url:
         return _("The picture of {target}:\n{url}", target=outcome.target, url=outcome.url)
+    if outcome.image is not None and outcome.reason:
+        return _("The last picture the bot set for {target} ({reason}).", **about)
+    if outcome.image is not None:
+        return _("The picture of {target}.", target=outcome.target)
     if outcome.reason:
         return _("{target} has no picture ({reason}).", **about)
     return _("{target} has no picture.", target=outcome.target)
@@ -786,6 +802,19 @@ def provider_line(provider: str, label: str, abilities: list[Text]) -> Text:
         label=label,
         abilities=joined(", ", abilities),
     )
+
+
+def cannot_read_current(label: str) -> Text:
+    return _("{label} cannot show a group's current picture", label=label)
+
+
+def none_set_by_bot(why: str) -> Text:
+    return _("{why}, and the bot has set none there", why=why)
+
+
+def cannot_change_now(reason: str) -> Text:
+    """A line under a group in /groups: why its picture cannot be changed right now."""
+    return _("    ⚠ cannot change its picture now: {reason}", reason=reason)
 
 
 def group_line(alias: str, title: str, provider: object, role: str) -> Text:

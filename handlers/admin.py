@@ -217,7 +217,8 @@ def _group_line(info: GroupInfo) -> Text:
         ]
         provider = texts.provider_line(group.provider, info.provider.label, able)
     title = fit.shorten(group.title, fit.NAME)
-    return texts.group_line(group.alias, title, provider, info.role.value)
+    line = texts.group_line(group.alias, title, provider, info.role.value)
+    return joined("\n", [line, texts.cannot_change_now(info.trouble)]) if info.trouble else line
 
 
 def _admins_args(args: list[str]) -> tuple[str, str | None]:

@@ -16,6 +16,7 @@ from typing import TypeVar
 from telegram import Message
 
 from bot.domain import MessageRef, Progress
+from bot.texts import WAITING_FOR_CONFIRMATION
 from handlers.replies import WORKING, queued_text, tr
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,8 @@ class Answer:
         if pressed is not None:
             self._message.set_result(pressed)
         self._spoken = False
+        #: what the message shows now, as sent (saying it again changes nothing)
+        self._shown: str | None = None
         self._lock = asyncio.Lock()
 
     async def say(self, text: object, *, unless_spoken: bool = False) -> None:
@@ -46,7 +49,9 @@ class Answer:
         async with self._lock:
             if unless_spoken and self._spoken:
                 return
-            self._spoken = True
+            if self._spoken and tr(text) == self._shown:
+                return
+            self._spoken, self._shown = True, tr(text)
             if self._message.done():
                 await self._message.result().edit_text(tr(text))
                 return
@@ -81,11 +86,15 @@ class Answer:
         async def queued(ahead: int) -> None:
             await self.say(queued_text(ahead))
 
+        async def waiting() -> MessageRef:
+            await self.say(WAITING_FOR_CONFIRMATION)
+            return await self._replied()
+
         if self._request is None:
             pressed = self._message.result()
             where = MessageRef(pressed.chat_id, pressed.message_id)
-            return Progress(where, self.request_key, queued)
-        return Progress(None, self.request_key, queued, replied=self._replied)
+            return Progress(where, self.request_key, queued, waiting=waiting)
+        return Progress(None, self.request_key, queued, replied=self._replied, waiting=waiting)
 
     async def _replied(self) -> MessageRef:
         message = await asyncio.shield(self._message)

@@ -1,7 +1,8 @@
 """Lists that grow with the groups, people or entries (/groups, /admins, /history, /scheduled,
 /pictures), shown a page at a time with ◀ ▶ buttons.
 
-A page holds at most PAGE_ITEMS entries, each cut to ITEM characters, so a page stays within
+A page holds at most PAGE_ITEMS entries, each cut to its share of PAGE_ITEMS * ITEM characters
+(ITEM on a full page), so a page stays within
 Telegram's 4,096 characters and its buttons within 100 whatever the list holds. The buttons
 carry only the asker, the list, the page and the group asked about (`callbacks.Page`): a press
 reads the list again with the asker's rights at that moment, so a page shows only what the
@@ -30,7 +31,8 @@ from handlers.common import Handler, asker_pressed, message_of, query_of, servic
 from handlers.replies import sorry, tr
 
 #: entries on one page, and the characters one entry may take: 20 * 180 leaves room for the
-#: heading and the page line within Telegram's 4,096
+#: heading and the page line within Telegram's 4,096 (a page with fewer entries lets each
+#: take its share of the same PAGE_ITEMS * ITEM)
 PAGE_ITEMS = 20
 ITEM = 180
 #: the buttons of a page's entries, to a row
@@ -118,7 +120,8 @@ def shown(
 ) -> tuple[Text, InlineKeyboardMarkup | None]:
     """The text and keyboard of a page."""
     lines: list[object] = [listing.head]
-    lines += [fit.shorten(item.line, ITEM) for item in listing.items]
+    share = max(ITEM, PAGE_ITEMS * ITEM // max(len(listing.items), 1))
+    lines += [fit.shorten(item.line, share) for item in listing.items]
     if listing.pages is None:
         if listing.page > 1 or listing.more:
             lines.append(texts.page_of_many(listing.page))

@@ -164,6 +164,9 @@ async def view_command(update: Update, context: ContextTypes.DEFAULT_TYPE, actor
         outcome = await service.get_group_picture(actor, name)
     else:
         outcome = await service.get_own_picture(actor, name)
+    if outcome.image is not None:  # a Telegram chat's photo: its file URL carries the token
+        await message.reply_photo(outcome.image, caption=tr(outcome_text(action, outcome)))
+        return
     await message.reply_text(tr(outcome_text(action, outcome)))
 
 

@@ -100,9 +100,24 @@ class _Request:
 class OpenApiContract:
     """One OpenAPI file, ready to judge requests."""
 
-    def __init__(self, spec_path: Path) -> None:
+    def __init__(
+        self, spec_path: Path, *, paths: Iterable[str] | None = None, binary_parts: bool = False
+    ) -> None:
+        """`paths`: judge by these path templates only, where the file has templates that match
+        the same URLs (Meta's `/{Version}/{Phone-Number-ID}` and `/{Version}/{group_id}`).
+        `binary_parts`: an OpenAPI 3.1 file that types a file part `type: string, format:
+        binary` (3.0's spelling) means bytes; openapi-core would want text there."""
         self.spec_path = spec_path
         self._document = _load(spec_path)
+        if binary_parts:
+            _untype_binary(self._document)
+        if paths is not None:
+            kept = set(paths)
+            self._document["paths"] = {
+                template: item
+                for template, item in self._document.get("paths", {}).items()
+                if template in kept
+            }
         self._apps: dict[bool, OpenAPI] = {}
 
     def problems(self, request: RequestLike, *, security: bool = True) -> list[str]:
@@ -151,6 +166,18 @@ def _load(spec_path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ValueError(f"{spec_path} is not an OpenAPI document")
     return document
+
+
+def _untype_binary(node: Any) -> None:
+    """Let every `type: string, format: binary` schema take bytes (3.1: any content)."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and node.get("format") == "binary":
+            del node["type"]
+        for value in node.values():
+            _untype_binary(value)
+    elif isinstance(node, list):
+        for value in node:
+            _untype_binary(value)
 
 
 def _drop_security(document: dict[str, Any]) -> None:

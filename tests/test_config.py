@@ -89,8 +89,8 @@ async def test_every_provider_kind_commented_out_in_the_example_loads_when_uncom
         ),
         (
             lambda c: c["providers"]["green"].update(kind=5),
-            "providers.green.kind: unknown provider kind '5' (known: evolution, gowa, greenapi, "
-            "waha, wasend, whapi)",
+            "providers.green.kind: unknown provider kind '5' (known: cloudapi, evolution, gowa,"
+            " greenapi, telegram, waha, wasend, whapi)",
         ),
         (
             lambda c: c["providers"]["green"].update(colour="blue"),

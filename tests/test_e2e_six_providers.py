@@ -194,7 +194,10 @@ def expected_answer(place: Place, column: str) -> str:
 
 async def test_every_command_of_the_readme_table_through_six_providers_at_once(world: World):
     table = readme_table()
-    assert set(table) == set(PROVIDER_KINDS) == set(KINDS), "the README's table: every kind"
+    assert set(table) == set(PROVIDER_KINDS), "the README's table: every kind"
+    # the kinds answering at once with a URL; Telegram chats show a photo instead
+    # (tests/test_e2e_telegram.py), the Cloud API confirms later (tests/test_e2e_cloudapi.py)
+    assert set(KINDS) == set(PROVIDER_KINDS) - {"telegram", "cloudapi"}
     session = Session(world)
     # set before show, so there is a picture to show; remove last
     order = ["set group", "show group", "set own", "show own", "remove group"]

@@ -156,6 +156,15 @@ class Operations:
             (chat_id, message_id, self._db.clock.stamp(), operation_id),
         )
 
+    async def await_confirmation(self, operation_id: int, request_id: str, until: str) -> None:
+        """The provider accepted the change; it stays open until `request_id` is confirmed or
+        `until` passes (an ISO time), and is never sent again."""
+        await self._db.execute(
+            "UPDATE operations SET awaiting = ?, awaiting_until = ?, updated_at = ?"
+            f" WHERE id = ? AND {_OPEN}",
+            (request_id, until, self._db.clock.stamp(), operation_id),
+        )
+
     async def start_attempt(self, operation_id: int) -> None:
         await self._db.execute(
             "UPDATE operations SET status = 'running', attempts = attempts + 1,"

@@ -397,6 +397,12 @@ MIGRATIONS: list[str] = [
         seen_until TEXT NOT NULL
     );
     """,
+    # 13: a change its provider accepted and confirms later (Meta's Cloud API, by a webhook):
+    # the request id it waits for, and until when
+    """
+    ALTER TABLE operations ADD COLUMN awaiting TEXT;
+    ALTER TABLE operations ADD COLUMN awaiting_until TEXT;
+    """,
 ]
 
 

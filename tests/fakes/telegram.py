@@ -41,6 +41,7 @@ from telegram import (
     ChatMemberLeft,
     ChatMemberMember,
     ChatMemberOwner,
+    ChatPhoto,
     Document,
     File,
     InlineKeyboardMarkup,
@@ -447,6 +448,9 @@ class FakeTelegram:
                 "getChat": self._get_chat,
             }.items()
         }
+        #: chat photos, for chats the bot manages as a `kind: telegram` target
+        self.chat_photos = ChatPhotos(self)
+        self._methods.update(self.chat_photos.methods())
         self.app = Starlette(
             routes=[Route("/{path:path}", self._http_endpoint, methods=["GET", "POST"])]
         )
@@ -473,9 +477,9 @@ class FakeTelegram:
         )
         return user
 
-    def group_chat(self, chat_id: int, title: str) -> FakeChat:
-        """A supergroup."""
-        chat = FakeChat(chat_id, Chat.SUPERGROUP, title=title)
+    def group_chat(self, chat_id: int, title: str, *, username: str | None = None) -> FakeChat:
+        """A supergroup (public when it has a `username`)."""
+        chat = FakeChat(chat_id, Chat.SUPERGROUP, title=title, username=username)
         self._chats[chat_id] = chat
         return chat
 
@@ -857,6 +861,8 @@ class FakeTelegram:
         else:
             raise ApiError(400, "Bad Request: user not found")
         status = self._member_status.get((chat.id, user_id), "member")
+        if user_id == self.me.id and status == "administrator":
+            return self.chat_photos.bot_admin(chat.id).to_dict()
         return _MEMBER_FACTORIES[status](user).to_dict()
 
     async def _get_chat(self, call: Call) -> JSON:
@@ -870,6 +876,7 @@ class FakeTelegram:
             title=chat.title,
             first_name=chat.first_name,
             username=chat.username,
+            photo=self.chat_photos.photo_of(chat.id),
         ).to_dict()
 
     # ----- state ------------------------------------------------------------------------------
@@ -1138,6 +1145,127 @@ class FakeRequest(BaseRequest):
         }
         reply = await self._fake.handle(unquote(urlsplit(url).path), fields, files)
         return reply.status, reply.body
+
+
+class ChatPhotos:
+    """setChatPhoto, deleteChatPhoto and the `photo` of getChat, as Telegram answers them.
+
+    The bot may change a chat's photo when it is the chat's creator, or an administrator with
+    `can_change_info` (`admit_bot`); otherwise "not enough rights". Private chats have no photo
+    to change. A photo is kept as its 160 px and 640 px JPEGs, like Telegram's ChatPhoto.
+    """
+
+    SIDES = (160, 640)
+    MIN_SIDE = 160  # smaller: PHOTO_CROP_SIZE_SMALL
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self._fake = fake
+        #: chat id -> (small, big) stored files of its current photo
+        self._photos: dict[int, tuple[StoredFile, StoredFile]] = {}
+        #: chat id -> whether the bot, an administrator there, has can_change_info
+        self._change_info: dict[int, bool] = {}
+        #: every JPEG set, per chat, oldest first
+        self.uploads: defaultdict[int, list[bytes]] = defaultdict(list)
+
+    def methods(self) -> dict[str, tuple[str, Handler]]:
+        return {
+            name.lower(): (name, handler)
+            for name, handler in {
+                "setChatPhoto": self._set_chat_photo,
+                "deleteChatPhoto": self._delete_chat_photo,
+            }.items()
+        }
+
+    def admit_bot(self, chat: ChatRef, *, can_change_info: bool = True) -> None:
+        """Make the bot an administrator of `chat`, with or without the right to change info."""
+        self._fake.set_member_status(chat, self._fake.me.id, "administrator")
+        self._change_info[_id(chat)] = can_change_info
+
+    def set_photo(self, chat: ChatRef, image: bytes) -> None:
+        """A photo someone else set (any image Pillow reads)."""
+        self._store(_id(chat), image)
+
+    def current(self, chat: ChatRef) -> bytes | None:
+        """The big (640 px) JPEG of the chat's photo, or None."""
+        photo = self._photos.get(_id(chat))
+        return photo[1].data if photo else None
+
+    def photo_of(self, chat_id: int) -> ChatPhoto | None:
+        photo = self._photos.get(chat_id)
+        if photo is None:
+            return None
+        small, big = photo
+        return ChatPhoto(small.file_id, small.file_unique_id, big.file_id, big.file_unique_id)
+
+    def bot_admin(self, chat_id: int) -> ChatMember:
+        return ChatMemberAdministrator(
+            self._fake.me,
+            can_be_edited=False,
+            is_anonymous=False,
+            can_manage_chat=True,
+            can_delete_messages=True,
+            can_manage_video_chats=True,
+            can_restrict_members=True,
+            can_promote_members=False,
+            can_change_info=self._change_info.get(chat_id, True),
+            can_invite_users=True,
+            can_post_stories=False,
+            can_edit_stories=False,
+            can_delete_stories=False,
+        )
+
+    async def _set_chat_photo(self, call: Call) -> bool:
+        chat = self._changeable(call.params)
+        photo = call.files.get("photo")
+        if photo is None:
+            if call.params.get("photo"):
+                raise ApiError(400, "Bad Request: photo must be uploaded as an InputFile")
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        self._store(chat.id, photo)
+        self.uploads[chat.id].append(photo)
+        return True
+
+    async def _delete_chat_photo(self, call: Call) -> bool:
+        chat = self._changeable(call.params)
+        if self._photos.pop(chat.id, None) is None:
+            raise ApiError(400, "Bad Request: CHAT_NOT_MODIFIED")
+        return True
+
+    def _changeable(self, params: JSON) -> FakeChat:
+        chat = self._fake._known_chat(params)
+        if chat.type == Chat.PRIVATE:
+            raise ApiError(400, "Bad Request: can't change private chat photo")
+        status = self._fake._member_status.get((chat.id, self._fake.me.id), "member")
+        if status in ("left", "kicked"):
+            raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
+        allowed = status == "creator" or (
+            status == "administrator" and self._change_info.get(chat.id, True)
+        )
+        if not allowed:
+            raise ApiError(400, "Bad Request: not enough rights to change chat photo")
+        return chat
+
+    def _store(self, chat_id: int, image: bytes) -> None:
+        try:
+            with Image.open(io.BytesIO(image)) as opened:
+                picture = opened.convert("RGB")
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from error
+        if min(picture.size) < self.MIN_SIDE:
+            raise ApiError(400, "Bad Request: PHOTO_CROP_SIZE_SMALL")
+        side = min(picture.size)
+        square = ImageOps.fit(picture, (side, side))
+        small, big = (
+            self._fake._store_file(
+                _jpeg(square.resize((size, size))),
+                "profile_photos",
+                ".jpg",
+                width=size,
+                height=size,
+            )
+            for size in self.SIDES
+        )
+        self._photos[chat_id] = (small, big)
 
 
 _MEMBER_FACTORIES: dict[str, Callable[[User], ChatMember]] = {
