@@ -195,3 +195,24 @@ async def test_a_list_with_a_time_is_confirmed_and_its_scheduled_changes_page(bo
     await bot.deliver()
     assert len(await bot.store.schedules.pending()) == GROUPS - 1
     within_limits(bot)
+
+
+async def test_a_requesters_list_over_every_group_reaches_its_deciders_within_the_caption(
+    bot: Bot,
+):
+    # issue 21: a list proposal whose caption grew past 1,024 characters reached nobody, and
+    # its requester was told it had been sent
+    requester = bot.user(2000, "Rita")
+    await bot.store.grants.add(2000, "*", Role.REQUESTER, granted_by=OWNER)
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic *")
+    await bot.deliver()
+    plan = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(plan, plan.callback_data("Propose them"))
+    await bot.deliver()
+    assert plan.content.startswith("Sent to the admins as one proposal"), plan.content
+    # nobody but the owners may decide all 302 groups (family and work have admins of their own)
+    copy = bot.telegram.bot_messages(OWNER)[-1]
+    assert copy.caption is not None and len(copy.caption) <= 1024
+    assert copy.caption.startswith("Rita (2000) proposes this picture for 302 groups at once")
+    assert "open until" in copy.caption  # the whole sentence, the list shortened inside it
+    within_limits(bot)
