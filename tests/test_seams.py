@@ -5,14 +5,29 @@ not to their aliases; a time that passed while a question waited is refused at t
 from __future__ import annotations
 
 import re
+import sqlite3
 
 from bot.domain import Role
-from tests.conftest import ADMIN, FAMILY, OTHER_OWNER, OWNER, REQUESTER, WORK, WORK_ADMIN, Bot
-from tests.fakes.telegram import BotMessage, FakeUser
+from tests.conftest import (
+    ADMIN,
+    BOT_TOKEN,
+    FAMILY,
+    OTHER_OWNER,
+    OWNER,
+    REQUESTER,
+    WORK,
+    WORK_ADMIN,
+    Bot,
+    raw_config,
+    shut_down,
+    start_bot,
+)
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_callbacks import answers
 from tests.test_reliability import until
 from tests.test_schedule import OUTCOME_TIMEOUT, confirmed, rows, schedule, told
+from tests.test_store import at_version
 
 CLUB = "120363000000000003@g.us"
 OTHER_CLUB = "120363000000000004@g.us"
@@ -180,3 +195,47 @@ async def test_a_double_tap_on_a_lists_confirmation_says_nothing_more(bot: Bot):
     assert [m.content for m in bot.telegram.bot_messages(owner)] == [plan.content]
     assert plan.content.startswith("Done: 2 of 2 groups changed")
     assert {call.form["groupId"] for call in bot.green.set_calls()} == {FAMILY, WORK}
+
+
+async def test_a_list_proposed_before_lists_were_proposals_is_decided_after_the_upgrade(
+    tmp_path, green
+):
+    """Issue 20: the list tables merged into the proposals; a store migrated with a requester's
+    list still open keeps it: its copies get the buttons of the proposal it became."""
+    fake, url = green
+    raw = raw_config(tmp_path, url)
+    database = raw["storage"]["path"]
+    await at_version(
+        database,
+        10,
+        f"INSERT INTO groups (alias, provider, chat_id, title) VALUES"
+        f" ('family', 'green', '{FAMILY}', 'Family'), ('work', 'green', '{WORK}', 'Work')",
+    )
+    telegram = FakeTelegram(token=BOT_TOKEN)
+    owner = telegram.user(OWNER, "Olga")
+    telegram.user(REQUESTER, "Rita")
+    old_copy = telegram.sent_before(  # the copy an older version sent Olga
+        owner,
+        "Rita (224) proposes this picture for 2 groups at once: family, work.",
+        [("Approve", "bap:1"), ("Reject", "brj:1")],
+    )
+    with sqlite3.connect(database) as db:
+        db.execute(
+            "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, status,"
+            " created_at, jpeg, side) VALUES ('set', ?, 'Rita', ?, 'family,work', 'proposed',"
+            " '2026-12-07T09:00:00+00:00', ?, 640)",
+            (REQUESTER, REQUESTER, photo_bytes(640, 640)),
+        )
+        db.execute(
+            "INSERT INTO bulk_messages (bulk_id, chat_id, message_id) VALUES (1, ?, ?)",
+            (OWNER, old_copy.message_id),
+        )
+    bot, application = await start_bot(raw, fake, telegram, grants=False)
+    try:
+        assert [b["text"] for b in old_copy.buttons()] == ["Approve", "Reject"]
+        await owner.press(old_copy, old_copy.callback_data("Approve"))
+        await bot.deliver()
+        assert {call.form["groupId"] for call in fake.set_calls()} == {FAMILY, WORK}
+        assert [b["text"] for b in old_copy.buttons()] == ["✅ Approved by Olga"]
+    finally:
+        await shut_down(application)

@@ -17,7 +17,7 @@ import math
 import re
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -532,6 +532,15 @@ class FakeTelegram:
         """From now on, sendMessage to `chat` waits until the returned release is called."""
         gate = self._held.setdefault(_id(chat), asyncio.Event())
         return gate.set
+
+    def sent_before(
+        self, chat: ChatRef, text: str, buttons: Sequence[tuple[str, str]] = ()
+    ) -> BotMessage:
+        """A message the bot sent before this test started it (an older version's): `text`
+        with one row of (label, callback data) buttons."""
+        markup = {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in buttons]]}
+        self._add_bot_message(self._chat(chat), text=text, reply_markup=markup if buttons else None)
+        return self._bot_messages[_id(chat)][-1]
 
     def lose_call(
         self, method: str, chat: ChatRef, when: Callable[[JSON], bool] = lambda _: True
