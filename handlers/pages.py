@@ -1,5 +1,5 @@
-"""Lists that grow with the groups, people or entries (/groups, /admins, /history, /scheduled,
-/pictures), shown a page at a time with ◀ ▶ buttons.
+"""Lists that grow with the groups, people or entries (/groups, /admins, /history, /scheduled),
+shown a page at a time with ◀ ▶ buttons.
 
 A page holds at most PAGE_ITEMS entries, each cut to ITEM characters, so a page stays within
 Telegram's 4,096 characters and its buttons within 100 whatever the list holds. The buttons
