@@ -549,7 +549,8 @@ class BulkChanges:
         bulk = await self._store.bulks.get(bulk_id)
         if progress is None or bulk is None:
             return
-        if not texts.bulk_summary_fits(progress):  # it names what went wrong; this, every group
+        complete = texts.bulk_summary_fits(progress)  # else it names what went wrong first
+        if not complete:  # and every group's outcome follows as a document
             await self._send_results(
                 bulk.chat_id or bulk.decided_by or bulk.actor.chat_id, progress
             )
@@ -564,6 +565,8 @@ class BulkChanges:
             decider = Actor(bulk.decided_by, bulk.decided_by, bulk.decided_by_name or "")
             with contextlib.suppress(Exception):
                 await self._show(bulk.actor.chat_id, None, progress)
+            if not complete:
+                await self._send_results(bulk.actor.chat_id, progress)
             self._notifier.bulk_executed(decider, progress, groups, also=bulk.actor)
             return
         self._notifier.bulk_executed(bulk.actor, progress, groups)

@@ -42,9 +42,9 @@ class Prefix(enum.StrEnum):
 #: Telegram's limit for callback_data
 MAX_BYTES = 64
 _ALIAS = re.compile(ALIAS_PATTERN.removeprefix("^").removesuffix("$"))
-#: the lists that have pages: /groups, /admins, /scheduled, /pictures, and /history with its
-#: rows a page (1-20)
-_VIEW = re.compile(r"[gasp]|h(?:[1-9]|1[0-9]|20)")
+#: the lists that have pages (handlers/pages.py): /groups, /admins, /scheduled, and /history
+#: with its rows a page (1-20)
+_VIEW = re.compile(r"[gas]|h(?:[1-9]|1[0-9]|20)")
 NOT_ON_MESSAGE = texts.NOT_ON_MESSAGE
 
 

@@ -1,5 +1,5 @@
-"""Lists that grow with the groups, people or entries (/groups, /admins, /history, /scheduled,
-/pictures), shown a page at a time with ◀ ▶ buttons.
+"""Lists that grow with the groups, people or entries (/groups, /admins, /history, /scheduled),
+shown a page at a time with ◀ ▶ buttons.
 
 A page holds at most PAGE_ITEMS entries, each cut to its share of PAGE_ITEMS * ITEM characters
 (ITEM on a full page), so a page stays within

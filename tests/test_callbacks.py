@@ -19,6 +19,7 @@ from handlers.callbacks import (
     ConfirmTimedRemoval,
     Decision,
     KeepPicture,
+    Page,
     decode,
     encode,
     is_ours,
@@ -269,6 +270,9 @@ async def test_a_removal_with_a_time_takes_only_its_askers_press_and_not_after_i
         ConfirmRemoval(asker=2**52 - 1, alias="a" * 32),
         KeepPicture(asker=OWNER),
         ConfirmTimedRemoval(asker=2**52 - 1, draft=2**52 - 1),
+        Page(asker=OWNER, view="g", page=1),
+        Page(asker=2**52 - 1, view="h20", page=9999, alias="a" * 32),  # 200,000 rows back
+        Page(asker=OWNER, view="s", page=3, alias="family"),
     ],
 )
 def test_every_value_survives_a_round_trip_within_telegrams_64_bytes(value: Callback):
@@ -300,6 +304,13 @@ def test_the_decision_buttons_the_core_makes_decode():
         "del:1:" + "a" * 33,
         "keep:1:x",
         "KEEP:1",
+        "pg:1:g:0",
+        "pg:1:x:1",
+        "pg:1:h0:1",
+        "pg:1:h21:1",
+        "pg:1:g:1:Family",
+        "pg:1:g",
+        "pg:1:g:1:family:2",
     ],
 )
 def test_the_codec_refuses_what_it_did_not_make(data: str | None):

@@ -14,7 +14,16 @@ import pytest
 
 from bot import texts
 from bot.domain import Role
-from tests.conftest import ADMIN, OTHER_OWNER, OWNER, Bot, raw_config, shut_down, start_bot
+from tests.conftest import (
+    ADMIN,
+    OTHER_OWNER,
+    OWNER,
+    REQUESTER,
+    Bot,
+    raw_config,
+    shut_down,
+    start_bot,
+)
 from tests.fakes.telegram import FakeUser
 from tests.pictures import photo_bytes
 
@@ -215,4 +224,32 @@ async def test_a_requesters_list_over_every_group_reaches_its_deciders_within_th
     assert copy.caption is not None and len(copy.caption) <= 1024
     assert copy.caption.startswith("Rita (2000) proposes this picture for 302 groups at once")
     assert "open until" in copy.caption  # the whole sentence, the list shortened inside it
+
+
+async def test_a_requesters_list_over_every_group_is_one_proposal_and_its_results_reach_them(
+    bot: Bot,
+):
+    requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+    await bot.store.grants.remove(REQUESTER, "family")
+    for n in range(1, GROUPS + 1):
+        await bot.store.grants.add(REQUESTER, f"g{n:03d}", Role.REQUESTER, granted_by=OWNER)
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic *")
+    plan = await bot.answer(requester)
+    assert plan.startswith("You may only propose this") and " more." in plan
+    asked = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(asked, asked.callback_data("Propose them"))
+    await bot.deliver()
+
+    # the deciders' copy is a photo whose caption names the first groups and how many more
+    [copy] = [m for m in bot.telegram.bot_messages(admin) if m.photo is not None]
+    assert copy.caption is not None and f"for {GROUPS} groups at once: g001, g002," in copy.caption
+    await admin.press(copy, copy.callback_data("Approve"))
+    await bot.deliver()
+
+    summary = bot.telegram.bot_messages(requester)[-2].content.split("\n")
+    assert summary[0] == f"Done: {GROUPS - 3} of {GROUPS} groups changed · 3 failed · 0 refused."
+    [document] = [m for m in bot.telegram.bot_messages(requester) if m.document is not None]
+    assert document.document is not None
+    rows = list(csv.DictReader(io.StringIO(document.document.decode())))
+    assert len(rows) == GROUPS and {row["outcome"] for row in rows} == {"done", "failed"}
     within_limits(bot)
