@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -250,23 +251,30 @@ async def test_the_photo_the_bot_asked_for_on_one_instance_is_taken_by_the_other
     assert both.balancer.routed == [0, 1]
 
 
+async def killed_while_green_holds_its_upload(fleet: Fleet, owner: FakeUser) -> dict[str, Any]:
+    """Instance A (0) takes Olga's /setgrouppic family and dies (SIGKILL) while Green API holds
+    its upload; the request Olga sent."""
+    doomed = await fleet.start(0)
+    try:
+        fleet.green.fail_next("setGroupPicture", Fault.slow(60))
+        sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        await fleet.deliver(to=0)
+        await until(lambda: fleet.green.set_calls(), timeout=20)
+        doomed.process.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(doomed.process.wait(), 10)
+    finally:
+        if doomed.process.returncode is None:
+            doomed.process.kill()
+    return sent
+
+
 async def test_the_other_instance_finishes_a_change_whose_instance_was_killed(
     fleet: Fleet,
 ) -> None:
     telegram, green = fleet.telegram, fleet.green
     owner = telegram.user(OWNER, "Olga")
     async with running_bot(fleet.config, telegram, fleet.env(1)):
-        doomed = await fleet.start(0)
-        try:
-            green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the upload
-            sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
-            await fleet.deliver(to=0)
-            await until(lambda: green.set_calls(), timeout=20)
-            doomed.process.send_signal(signal.SIGKILL)  # A dies while the change runs
-            await asyncio.wait_for(doomed.process.wait(), 10)
-        finally:
-            if doomed.process.returncode is None:
-                doomed.process.kill()
+        sent = await killed_while_green_holds_its_upload(fleet, owner)
         # B takes it over once A's lease ran out, and edits A's reply to the request
         await resumed_answer(telegram, owner, sent)
     # the held upload and the one B made (setting a picture is idempotent); audited once
@@ -397,20 +405,10 @@ async def test_with_the_default_lease_a_killed_instances_change_is_finished_with
     raw = yaml.safe_load(fleet.config.read_text())
     del raw["reliability"]["lease_seconds"]  # the default
     fleet.config.write_text(yaml.safe_dump(raw))
-    telegram, green = fleet.telegram, fleet.green
+    telegram = fleet.telegram
     owner = telegram.user(OWNER, "Olga")
     async with running_bot(fleet.config, telegram, fleet.env(1)):
-        doomed = await fleet.start(0)
-        try:
-            green.fail_next("setGroupPicture", Fault.slow(60))  # Green API holds the upload
-            sent = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
-            await fleet.deliver(to=0)
-            await until(lambda: green.set_calls(), timeout=20)
-            doomed.process.send_signal(signal.SIGKILL)
-            await asyncio.wait_for(doomed.process.wait(), 10)
-        finally:
-            if doomed.process.returncode is None:
-                doomed.process.kill()
+        sent = await killed_while_green_holds_its_upload(fleet, owner)
         # what the issue promises: the other instance finishes it within 15 s of the kill
         told = await telegram.wait_for_bot_message(
             owner,
