@@ -722,6 +722,8 @@ class ChangeRunner:
         task.add_done_callback(self._reports.discard)
 
     async def _report_resumed(self, operation: Operation, outcome: Outcome) -> None:
+        if outcome.result is Result.DUPLICATE:  # another run (or instance) holds it, and tells
+            return
         await self._tell(operation, replace(outcome, resumed=True))
 
     async def _tell(self, operation: Operation, outcome: Outcome) -> None:
