@@ -244,7 +244,15 @@ class Services:
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
             clock=self._clock,
         )
-        bulks = BulkChanges(avatars, store, notifier, speaking, box, scheduler)
+        bulks = BulkChanges(
+            avatars,
+            store,
+            notifier,
+            speaking,
+            box,
+            scheduler,
+            config.telegram.edit_interval_seconds,
+        )
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access, scheduler, bulks),

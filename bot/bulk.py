@@ -6,7 +6,7 @@ rights again, fetches the picture once, and writes one ordinary change per group
 together with the bulk's "running" mark, in one transaction; so a crash leaves either nothing
 or every change written down, and the changes resume like any other. They run in their
 accounts' queues, side by side across accounts and each at its account's pace. One message
-shows the progress (edited at most every PROGRESS_SECONDS) and, at the end, every group's URL or
+shows the progress (edited at most every `telegram.edit_interval_seconds`) and, at the end, every group's URL or
 reason; the end is claimed once in the store, so the summary and its one notice are told once,
 whether the bulk ended in this run or after a restart.
 """
@@ -63,9 +63,6 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
-
-#: the progress message is edited no more often than this
-PROGRESS_SECONDS = 2.0
 
 
 def _listed(names: str) -> str:
@@ -140,6 +137,7 @@ class BulkChanges:
         messenger: Messenger,
         box: ProposalBox,
         scheduler: Scheduler,
+        edit_interval: float,
     ) -> None:
         self._service = service
         self._store = store
@@ -147,6 +145,8 @@ class BulkChanges:
         self._messenger = messenger
         self._box = box
         self._shown: dict[int, _Shown] = {}
+        #: the least seconds between two edits of one progress message
+        self._edit_interval = edit_interval
         #: keeps the scheduled changes of a list with a time
         self.scheduler = scheduler
 
@@ -487,12 +487,12 @@ class BulkChanges:
         )
 
     async def _progressed(self, bulk_id: int) -> None:
-        """Edit the progress message now, or once PROGRESS_SECONDS have passed since the last
+        """Edit the progress message now, or once the edit interval has passed since the last
         edit (one edit waits at most)."""
         shown = self._shown.setdefault(bulk_id, _Shown())
         if shown.later is not None:
             return  # the waiting edit will show this too
-        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        wait = shown.at + self._edit_interval - time.monotonic()
         if wait <= 0:
             # the turn is taken now, before the edit's reads: changes of twenty accounts that
             # end together would otherwise all find it free and edit at once
@@ -542,7 +542,7 @@ class BulkChanges:
             shown.later.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await shown.later
-        wait = shown.at + PROGRESS_SECONDS - time.monotonic()
+        wait = shown.at + self._edit_interval - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
         progress = await self._edit(bulk_id, shown, final=True)

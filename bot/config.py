@@ -53,6 +53,9 @@ class TelegramSettings(Section):
     #: the bot's own pace toward the Bot API, all chats together: Telegram's flood limit is
     #: about 30 messages a second; 0 lifts it (a self-hosted Bot API server, benchmarks)
     messages_per_second: float = Field(default=30, ge=0)
+    #: the least time between two edits of one message that shows a list's progress (Telegram
+    #: refuses a message edited too often); 0 for a self-hosted Bot API server, or tests
+    edit_interval_seconds: float = Field(default=2.0, ge=0)
 
 
 def _url_parts_read_back(url: SecretStr | None) -> SecretStr | None:
