@@ -1190,14 +1190,6 @@ def bulk_what(kind: BulkKind, names: str) -> Text:
     return what(action, shown, How.UNDO if kind is BulkKind.UNDO else None)
 
 
-def bulk_rejected(kind: BulkKind, names: str, decider: str) -> Text:
-    return _(
-        "Your proposal to {what} was rejected by {decider}.",
-        what=bulk_what(kind, names),
-        decider=decider,
-    )
-
-
 def bulk_expired(kind: BulkKind, names: str) -> Text:
     return _(
         "Your proposal to {what} expired: nobody decided in time.", what=bulk_what(kind, names)
@@ -1207,15 +1199,6 @@ def bulk_expired(kind: BulkKind, names: str) -> Text:
 def bulk_working(kind: BulkKind) -> Text:
     """The approver's progress message, before its first edit."""
     return _("Approved: working on it ({what} the groups)…", what=BULK_VERB[kind])
-
-
-def bulk_decided(status: str, name: str | None) -> Text:
-    """The one button a decided list keeps."""
-    if status in ("running", "done"):
-        return decided(ProposalStatus.APPROVED, name or "")
-    if status == "rejected":
-        return decided(ProposalStatus.REJECTED, name or "")
-    return decided(ProposalStatus.EXPIRED, "")
 
 
 # /language --------------------------------------------------------------------------------------
