@@ -1275,6 +1275,26 @@ def too_far(days: int) -> Text:
     return _("a change can be scheduled at most {days} days ahead", days=days)
 
 
+def unreadable_rhythm(said: str) -> Text:
+    return _(
+        "I can't read the rhythm {said}; write for example every day at 09:00, every monday at "
+        "08:00, every weekday at 08:00, every weekend day at 10:00, every 6h, or every friday at "
+        "18:00 until monday at 08:00",
+        said=repr(said),
+    )
+
+
+def every_too_often(minutes: str) -> Text:
+    return _("a change can recur at most every {minutes} minutes", minutes=minutes)
+
+
+SAY_WHAT_TIME = _("say at what time, for example every weekday at 08:00")
+WINDOW_OVERLAPS = _(
+    "the earlier picture must come back before the next run; for example every friday at "
+    "18:00 until monday at 08:00"
+)
+
+
 def until_before_at(when: object) -> Text:
     return _(
         "the earlier picture cannot come back at {when}, before the change itself is made; "
