@@ -1369,6 +1369,85 @@ def cannot_put_back(title: str) -> Text:
     )
 
 
+def recurring_what(what: object, rhythm: str, pictures: int) -> Text:
+    """What a recurrence does: `what`, its `every …` words, how many pictures it rotates."""
+    if pictures > 1:
+        return ngettext(
+            "{what}, {rhythm}, rotating {n} picture",
+            "{what}, {rhythm}, rotating {n} pictures",
+            pictures,
+            what=what,
+            rhythm=rhythm,
+        )
+    return _("{what}, {rhythm}", what=what, rhythm=rhythm)
+
+
+EVERY_NOT_AT = _(
+    "a recurring change runs at its rhythm's own times; leave out at, in and until before every"
+)
+LIST_NOT_RECURRING = _(
+    "a list of groups cannot recur yet; give each group its own /setgrouppic … every …"
+)
+RECUR_WITH_PHOTOS = _(
+    "send the photo, or an album of 2 to 10 photos, with the command as its caption, or send "
+    "the command as a reply to a photo"
+)
+ONLY_PICTURES_RECUR = _("only a new picture can recur: /setgrouppic <group> every …")
+
+
+def recurring_from(what: object, first: object) -> Text:
+    return _("Recurring: {what}. First run: {first}.", what=what, first=first)
+
+
+SEE_RECURRING = _(
+    "/scheduled lists it, with buttons to stop it or skip its next run. You hear from me only "
+    "when a run fails."
+)
+RECUR_NEEDS_RIGHT = _(
+    "only someone who may change the picture can make it recur; ask an admin of the group"
+)
+
+
+def album_refused(number: int, reason: object) -> Text:
+    return _(
+        "picture {number} of the album cannot be used, so none was kept: {reason}",
+        number=number,
+        reason=reason,
+    )
+
+
+def recurrence_stopped(name: str, what: object) -> Text:
+    return _("Stopped by {name}: {what}.", name=name, what=what)
+
+
+def run_skipped(name: str, what: object, following: object) -> Text:
+    return _(
+        "Skipped by {name}: the next run of {what} will not be made; the one after is at "
+        "{following}.",
+        name=name,
+        what=what,
+        following=following,
+    )
+
+
+def recurrence_paused(what: object, failures: int, reason: str) -> Text:
+    return _(
+        "Alert: a recurring change failed {failures} runs in a row and is paused: {what}. The "
+        "last failure: {reason}",
+        failures=failures,
+        what=what,
+        reason=reason,
+    )
+
+
+def stop_label(number: int) -> Text:
+    return _("Stop {number}", number=number)
+
+
+def skip_label(number: int) -> Text:
+    return _("Skip next {number}", number=number)
+
+
 SOMEONE = _("someone")
 NOT_MADE_NO_UNTIL = _("The change was not made, so there is nothing to put back.")
 NOTHING_SCHEDULED = _("Nothing is scheduled.")

@@ -71,6 +71,9 @@ async def set_picture_command(
             return
         await requests.carry(message, context, replace(request, photo=source))
         return
+    if request.every is not None:  # its pictures come with it: they are kept with the rhythm
+        await message.reply_text(tr(sorry(texts.RECUR_WITH_PHOTOS)))
+        return
     await _ask_for_photo(message, context, request)
 
 

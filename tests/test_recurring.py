@@ -1,0 +1,298 @@
+"""Recurring pictures end to end: `every …` from Telegram, the provider's uploads out, the
+bot's clock moved by the test (a fake one: no test waits for a time), restarts in between."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.clock import stamp
+from tests.conftest import (
+    ADMIN,
+    OTHER_OWNER,
+    OWNER,
+    REQUESTER,
+    STRANGER,
+    Bot,
+    FakeClock,
+    raw_config,
+    shut_down,
+    start_bot,
+)
+from tests.fakes.greenapi import FakeGreenApi, Fault
+from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
+from tests.pictures import photo_bytes
+from tests.test_callbacks import answers
+from tests.test_reliability import answer_to, until
+from tests.test_schedule import rows, set_files
+
+#: `every 12s` is allowed in these tests, as the issue's end-to-end test asks
+FAST = {"schedule": {"min_every_seconds": 10}}
+
+
+@contextlib.asynccontextmanager
+async def running(
+    raw: dict[str, Any],
+    fake: FakeGreenApi,
+    telegram: FakeTelegram | None = None,
+    clock: FakeClock | None = None,
+) -> AsyncIterator[Bot]:
+    """The bot on `raw` until the block ends (again with the same telegram and clock: a
+    restart on the same store)."""
+    bot, application = await start_bot(raw, fake, telegram, grants=telegram is None, clock=clock)
+    try:
+        yield bot
+    finally:
+        await shut_down(application)
+
+
+@pytest.fixture
+async def fast(tmp_path, green) -> AsyncIterator[Bot]:
+    fake, url = green
+    async with running(raw_config(tmp_path, url, **FAST), fake) as bot:
+        yield bot
+
+
+async def recur(bot: Bot, user: FakeUser, caption: str, image: bytes) -> BotMessage:
+    """Send a photo with an `every` caption; the bot's reply."""
+    sent = await user.send_photo(image, caption=caption)
+    await bot.deliver()
+    return answer_to(bot, user, sent)
+
+
+async def uploads(bot: Bot, count: int) -> None:
+    """Wait until the provider received `count` pictures in all."""
+    await until(lambda: len(bot.green.set_calls()) >= count, timeout=30)
+    assert len(bot.green.set_calls()) == count
+
+
+async def settled(bot: Bot) -> None:
+    """Wait until the bot made every run due by its clock: nothing runs, and what waits
+    waits for a later time."""
+    now = stamp(bot.clock.now())
+    await until(
+        lambda: (
+            not rows(
+                bot,
+                "SELECT id FROM schedules WHERE status = 'running'"
+                f" OR (status = 'pending' AND due_at <= '{now}')",
+            )
+        )
+    )
+
+
+async def scheduled(bot: Bot, user: FakeUser) -> BotMessage:
+    await user.send("/scheduled")
+    await bot.deliver()
+    return bot.telegram.bot_messages(user)[-1]
+
+
+async def test_every_period_runs_now_then_each_period_quietly(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    reply = await recur(fast, owner, "/setgrouppic family every 12s", photo_bytes())
+    assert reply.content.startswith(
+        "Recurring: change the picture of Family, every 12s. First run: "
+    ), reply.content
+    assert "You hear from me only when a run fails." in reply.content
+    await uploads(fast, 1)  # the first run is now
+    await settled(fast)
+    fast.clock.advance(seconds=11)
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 1
+    fast.clock.advance(seconds=1)
+    await uploads(fast, 2)
+    await settled(fast)
+    first, second = set_files(fast)
+    assert first == second
+    # runs that went well say nothing: no noise in the chat each day
+    assert [m.content for m in fast.telegram.bot_messages(owner)] == [reply.content]
+    audit = [(r.action, r.outcome) for r in await fast.store.audit.latest(limit=5)]
+    assert audit == [("set_group_picture", "done")] * 2
+    assert rows(fast, "SELECT status, runs, rhythm FROM schedules") == [("pending", 2, "every 12s")]
+
+
+@pytest.mark.parametrize(
+    ("caption", "said"),
+    [
+        ("/setgrouppic family every 5m", "a change can recur at most every 15 minutes"),
+        ("/setgrouppic family every fortnight", "I can't read the rhythm 'every fortnight'"),
+        ("/setgrouppic family every weekday", "say at what time"),
+        ("/setgrouppic family at 18:00 every day at 09:00", "leave out at, in and until"),
+        ("/setgrouppic family,work every day at 09:00", "a list of groups cannot recur yet"),
+        ("/setgrouppic nosuchgroup every day at 09:00", "nosuchgroup"),
+    ],
+)
+async def test_a_rhythm_the_bot_cannot_use_is_answered_and_keeps_nothing(
+    bot: Bot, caption: str, said: str
+):
+    owner = bot.user(OWNER, "Olga")
+    await owner.send_photo(photo_bytes(), caption=caption)
+    answer = await bot.answer(owner)
+    assert answer.startswith("Sorry") and said in answer, answer
+    assert rows(bot, "SELECT id FROM schedules") == []
+    assert bot.green.set_calls() == []
+
+
+async def test_a_recurrence_needs_its_photo_with_the_command(bot: Bot):
+    owner = bot.user(OWNER, "Olga")
+    answer = await bot.say(owner, "/setgrouppic family every day at 09:00")
+    assert "with the command as its caption" in answer
+    assert rows(bot, "SELECT id FROM schedules") == []
+
+
+async def test_a_day_rhythm_first_runs_at_its_next_time(bot: Bot):
+    reply = await recur(
+        bot, bot.user(OWNER, "Olga"), "/setgrouppic family every monday at 08:00", photo_bytes()
+    )
+    assert reply.content.startswith("Recurring: change the picture of Family, every monday at")
+    assert "First run: Mon " in reply.content
+    assert bot.green.set_calls() == []
+
+
+async def test_scheduled_lists_it_once_with_stop_and_skip_and_skip_skips_one_run(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    await recur(fast, owner, "/setgrouppic family every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    shown = await scheduled(fast, owner)
+    lines = shown.content.split("\n")
+    assert lines[0] == "Scheduled changes:"
+    assert lines[1].startswith("1. ") and lines[1].endswith(
+        ": change the picture of Family, every 12s (by Olga)"
+    )
+    assert [b["text"] for b in shown.buttons()] == ["Stop 1", "Skip next 1"]
+
+    await owner.press(shown, shown.callback_data("Skip next 1"))
+    await fast.deliver()
+    assert str(answers(fast)[-1]).startswith(
+        "Skipped by Olga: the next run of change the picture of Family, every 12s will not be"
+    )
+    await owner.press(shown, shown.callback_data("Skip next 1"))  # that run is skipped already
+    await fast.deliver()
+    assert answers(fast)[-1] == "That scheduled change is no longer waiting; nothing was done."
+    fast.clock.advance(seconds=12)  # the skipped run
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 1
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 2)
+    await settled(fast)
+
+    shown = await scheduled(fast, owner)
+    await owner.press(shown, shown.callback_data("Stop 1"))
+    await fast.deliver()
+    assert answers(fast)[-1] == "Stopped by Olga: change the picture of Family, every 12s."
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 2
+    assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    assert (await scheduled(fast, owner)).content == "Nothing is scheduled."
+
+
+async def test_a_forged_stop_and_a_press_without_the_right_stop_nothing(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    shown = await scheduled(fast, admin)
+    stop = shown.callback_data("Stop 1")
+    await admin.press(shown, "sx:999:at", forged=True)
+    await admin.press(shown, "sk:1:7", forged=True)
+    await fast.deliver()
+    assert answers(fast)[-2:] == ["That button is not on this message; nothing was done."] * 2
+    stranger = fast.user(STRANGER, "Sam")
+    await stranger.press(shown, stop)
+    await stranger.press(shown, shown.callback_data("Skip next 1"))
+    await fast.deliver()
+    assert answers(fast)[-2:] == ["You may not cancel that scheduled change."] * 2
+    assert rows(fast, "SELECT status, runs FROM schedules") == [("pending", 1)]
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 2)
+
+
+async def test_an_author_who_lost_the_right_is_told_once_and_it_stops(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    assert await fast.store.grants.remove(ADMIN, "family")
+    fast.clock.advance(seconds=12)
+    await until(lambda: "may no longer" in fast.telegram.bot_messages(admin)[-1].content)
+    await settled(fast)
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    told = [m.content for m in fast.telegram.bot_messages(admin) if "may no longer" in m.content]
+    assert told == [
+        "The scheduled change was not made: Ada may no longer change the picture of Family."
+    ]
+    assert len(fast.green.set_calls()) == 1
+    assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
+
+
+async def test_three_failed_runs_in_a_row_pause_it_and_alert_the_owners_once(fast: Bot):
+    for owner in (OWNER, OTHER_OWNER):  # a bot can only write to those who started it
+        await fast.user(owner, "Owner").send("/start")
+    await fast.deliver()
+    admin = fast.user(ADMIN, "Ada")
+    fast.green.fail_next("setGroupPicture", Fault.refused("not-authorized"), times=100)
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    for run in (1, 2):
+        await until(lambda: rows(fast, "SELECT runs FROM schedules") == [(run,)])  # noqa: B023
+        fast.clock.advance(seconds=12)
+    await until(lambda: rows(fast, "SELECT status FROM schedules") == [("paused",)])
+    await settled(fast)
+    said = [m.content for m in fast.telegram.bot_messages(admin)]
+    failures = [text for text in said if text.startswith("Could not change the picture")]
+    assert len(failures) == 3  # the author hears of each failure
+    for owner in (OWNER, OTHER_OWNER):
+        said = [m.content for m in fast.telegram.bot_messages(owner)]
+        alerts = [text for text in said if text.startswith("Alert: a recurring")]
+        assert len(alerts) == 1 and alerts[0].startswith(
+            "Alert: a recurring change failed 3 runs in a row and is paused: change the picture"
+            " of Family, every 12s."
+        ), alerts
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert rows(fast, "SELECT status FROM schedules") == [("paused",)]
+
+
+async def test_a_requester_cannot_make_a_picture_recur(bot: Bot):
+    requester = bot.user(REQUESTER, "Rita")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family every day at 09:00")
+    assert "ask an admin of the group" in await bot.answer(requester)
+    assert rows(bot, "SELECT id FROM schedules") == []
+
+
+async def test_a_long_outage_makes_the_latest_run_once(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    async with running(raw, fake) as bot:
+        await recur(bot, bot.user(OWNER, "Olga"), "/setgrouppic family every 12s", photo_bytes())
+        await uploads(bot, 1)
+        await settled(bot)
+    bot.clock.advance(hours=20)  # 6,000 runs missed while the bot was down
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:
+        await uploads(bot, 2)  # once, not 6,000 times
+        await settled(bot)
+        assert len(fake.set_calls()) == 2
+        [(due, runs)] = rows(bot, "SELECT due_at, runs FROM schedules")
+        assert runs == 2 and due > bot.clock.now().isoformat()
+
+
+async def test_a_run_later_than_allowed_is_skipped_and_the_next_one_waits(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url, schedule={"min_every_seconds": 10, "max_late_minutes": 1})
+    async with running(raw, fake) as bot:
+        await recur(bot, bot.user(OWNER, "Olga"), "/setgrouppic family every 2d", photo_bytes())
+        await uploads(bot, 1)
+        await settled(bot)
+    bot.clock.advance(days=2, minutes=5)  # its second run is 5 minutes late: too late
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:
+        await until(lambda: rows(bot, "SELECT runs, status FROM schedules") == [(1, "pending")])
+        await settled(bot)
+        assert len(fake.set_calls()) == 1
+        bot.clock.advance(days=2, minutes=-5)  # the third run, on time
+        await uploads(bot, 2)
