@@ -63,6 +63,9 @@ class ChangeRequest:
     how: How | None = None
     #: `every …`: the change recurs (then `when` is None)
     every: Rhythm | None = None
+    #: an album's photos in the order sent (`photo` is the captioned one): a recurrence
+    #: rotates them
+    album: tuple[PhotoSource, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action not in REQUESTABLE:

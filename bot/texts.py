@@ -1416,6 +1416,10 @@ def album_refused(number: int, reason: object) -> Text:
     )
 
 
+def album_too_long(most: int) -> Text:
+    return _("an album holds at most {most} photos; nothing was kept", most=most)
+
+
 def recurrence_stopped(name: str, what: object) -> Text:
     return _("Stopped by {name}: {what}.", name=name, what=what)
 

@@ -73,7 +73,7 @@ async def recur(
         return
     answer = await message.reply_text(tr(WORKING), do_quote=True)
     reply = MessageRef(answer.chat_id, answer.message_id)
-    photos = [request.photo]
+    photos = list(request.album) or [request.photo]
     await _said(
         answer.edit_text,
         scheduler.recur(

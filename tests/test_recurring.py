@@ -63,6 +63,13 @@ async def recur(bot: Bot, user: FakeUser, caption: str, image: bytes) -> BotMess
     return answer_to(bot, user, sent)
 
 
+async def deliver_album(bot: Bot) -> None:
+    """Let the bot process an album: its messages at the same time, as the bot runs updates
+    (bot/runner.py: concurrent updates), so the captioned one waits while the rest come."""
+    await bot.telegram.feed(bot.application, at_once=True)
+    await bot.services.notices_sent()
+
+
 async def uploads(bot: Bot, count: int) -> None:
     """Wait until the provider received `count` pictures in all."""
     await until(lambda: len(bot.green.set_calls()) >= count, timeout=30)
@@ -296,3 +303,66 @@ async def test_a_run_later_than_allowed_is_skipped_and_the_next_one_waits(tmp_pa
         assert len(fake.set_calls()) == 1
         bot.clock.advance(days=2, minutes=-5)  # the third run, on time
         await uploads(bot, 2)
+
+
+async def test_an_album_rotates_in_the_order_sent_over_a_restart_with_a_skip(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    sizes = [(1200, 900), (800, 800), (900, 1200)]
+    async with running(raw, fake) as bot:
+        owner = bot.user(OWNER, "Olga")
+        album = [photo_bytes(*size) for size in sizes]
+        # the caption is on the second photo: the order is the album's, not the caption's
+        sent = await owner.send_album(album, caption="/setgrouppic family every 12s", caption_on=1)
+        await deliver_album(bot)
+        reply = answer_to(bot, owner, sent[1])
+        assert reply.content.startswith(
+            "Recurring: change the picture of Family, every 12s, rotating 3 pictures."
+        ), reply.content
+        await uploads(bot, 1)
+        await settled(bot)
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 2)
+        await settled(bot)
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 3)
+        await settled(bot)
+        first, second, third = set_files(bot)
+        assert len({first, second, third}) == 3  # three different pictures, in turn
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 4)  # then the first again
+        await settled(bot)
+        assert set_files(bot)[3] == first
+
+        shown = await scheduled(bot, owner)
+        assert "change the picture of Family, every 12s, rotating 3 pictures (by Olga)" in (
+            shown.content
+        )
+        await owner.press(shown, shown.callback_data("Skip next 1"))  # the second's turn
+        await bot.deliver()
+        bot.clock.advance(seconds=12)
+        await settled(bot)
+        assert len(fake.set_calls()) == 4
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 5)
+        assert set_files(bot)[4] == third  # the run after puts up what follows the skipped one
+        await settled(bot)
+        # the author heard nothing after the reply: every run went well
+        said = [m.content for m in bot.telegram.bot_messages(owner)]
+        assert said == [reply.content, shown.content]
+
+
+async def test_a_bad_picture_refuses_the_whole_album_naming_which(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(1000, 1000), photo_bytes(100, 100)]
+    sent = await owner.send_album(album, caption="/setgrouppic family every 12s")
+    await deliver_album(fast)
+    reply = answer_to(fast, owner, sent[0])
+    assert reply.content.startswith("Sorry") and "picture 3 of the album" in reply.content, (
+        reply.content
+    )
+    assert rows(fast, "SELECT id FROM schedules") == []
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    assert fast.green.set_calls() == []
