@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -366,3 +367,48 @@ async def test_a_bad_picture_refuses_the_whole_album_naming_which(fast: Bot):
     assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
     fast.clock.advance(seconds=60)
     assert fast.green.set_calls() == []
+
+
+async def test_a_weekly_window_over_berlins_clock_change(tmp_path, green):
+    fake, url = green
+    friday_noon = datetime(2026, 3, 27, 11, 0, tzinfo=UTC)  # 12:00 CET, before the switch
+    raw = raw_config(tmp_path, url)
+    async with running(raw, fake, clock=FakeClock(friday_noon)) as bot:
+        owner = bot.user(OWNER, "Olga")
+        await bot.say(owner, "/timezone Europe/Berlin")
+        await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+        await bot.deliver()
+        await uploads(bot, 1)
+        caption = "/setgrouppic family every friday at 18:00 until monday at 08:00"
+        reply = await recur(bot, owner, caption, photo_bytes(800, 800))
+        assert "First run: Fri 27 Mar 18:00 (Europe/Berlin)." in reply.content, reply.content
+
+        bot.clock.advance(hours=6)  # Friday 18:00 CET
+        await uploads(bot, 2)
+        await settled(bot)
+        assert rows(bot, "SELECT phase FROM schedules WHERE rhythm IS NOT NULL") == [("until",)]
+        # Monday 08:00 is CEST: 61 hours later, not 62
+        bot.clock.advance(hours=61)
+        await uploads(bot, 3)
+        await settled(bot)
+        earlier, weekend, back = set_files(bot)
+        assert back == earlier and weekend != earlier
+
+        bot.clock.advance(days=4, hours=10)  # Friday 3 April 18:00 CEST
+        await uploads(bot, 4)
+        await settled(bot)
+        assert set_files(bot)[3] == weekend
+        # someone changes the picture during the weekend: theirs stays on Monday
+        admin = bot.user(ADMIN, "Ada")
+        await admin.send_photo(photo_bytes(1000, 1000), caption="/setgrouppic family")
+        await bot.deliver()
+        await uploads(bot, 5)
+        bot.clock.advance(days=2, hours=14)  # Monday 6 April 08:00 CEST
+        await until(
+            lambda: "Ada changed the picture since" in bot.telegram.bot_messages(owner)[-1].content
+        )
+        await settled(bot)
+        assert len(fake.set_calls()) == 5
+        # and the window goes on: it waits for the next Friday
+        [(phase, due)] = rows(bot, "SELECT phase, due_at FROM schedules WHERE rhythm IS NOT NULL")
+        assert phase == "at" and due.startswith("2026-04-10T16:00")
