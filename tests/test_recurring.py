@@ -3,6 +3,7 @@ bot's clock moved by the test (a fake one: no test waits for a time), restarts i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -10,7 +11,10 @@ from typing import Any
 
 import pytest
 
+from adapters import PreparedPicture
 from bot.clock import stamp
+from bot.domain import ScheduledChange
+from bot.store import Store
 from tests.conftest import (
     ADMIN,
     OTHER_OWNER,
@@ -412,3 +416,48 @@ async def test_a_weekly_window_over_berlins_clock_change(tmp_path, green):
         # and the window goes on: it waits for the next Friday
         [(phase, due)] = rows(bot, "SELECT phase, due_at FROM schedules WHERE rhythm IS NOT NULL")
         assert phase == "at" and due.startswith("2026-04-10T16:00")
+
+
+async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
+    """Two instances on one store (PostgreSQL in production): each run of a recurrence is
+    claimed by one, moved on to the next by one, and a Skip naming a run made since skips
+    nothing; the rotation's pictures come back in turn."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    entry = ScheduledChange(
+        action="set_group_picture",
+        name="family",
+        title="Family",
+        provider="green",
+        actor_id=1001,
+        actor_name="Olga",
+        actor_chat_id=1001,
+        due_at="2026-12-24T17:00:00+00:00",
+        request_key="7:1",
+        rhythm="every 12s",
+        zone="Europe/Berlin",
+    )
+    entry_id = await one.schedules.add(entry)
+    assert entry_id is not None
+    pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(3)]
+    await one.schedules.keep_pictures(entry_id, pictures)
+    assert [await two.schedules.picture(entry_id, run) for run in range(4)] == [
+        *pictures,
+        pictures[0],
+    ]
+    for run in range(2):
+        claimed = await asyncio.gather(*(s.schedules.claim(entry_id) for s in (one, two)))
+        assert sorted(claimed) == [False, True]
+        due = f"2026-12-24T17:00:{12 * (run + 1)}+00:00"
+        again = await asyncio.gather(*(s.schedules.again(entry_id, due, 0) for s in (one, two)))
+        assert sorted(again) == [False, True]
+    found = await one.schedules.get(entry_id)
+    assert found is not None and (found.runs, found.status) == (2, "pending")
+    assert found.run_key == f"schedule:{entry_id}:at:2"
+    assert not await two.schedules.skip(entry_id, 1, "2026-12-24T17:01:00+00:00")  # run made
+    skipped = await asyncio.gather(
+        *(s.schedules.skip(entry_id, 2, "2026-12-24T17:01:00+00:00") for s in (one, two))
+    )
+    assert sorted(skipped) == [False, True]
+    assert (await two.schedules.get(entry_id)).runs == 3  # type: ignore[union-attr]
+    await one.close()
+    await two.close()
