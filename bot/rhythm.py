@@ -82,8 +82,8 @@ class Rhythm:
 
 def split(args: list[str]) -> tuple[list[str], list[str]]:
     """The words before `every` (the group), and the rhythm's words: from the first `every`
-    whose rest reads as a rhythm, else from the first `every` when more follows it (then
-    answered as unreadable); a lone `every` is a name."""
+    whose rest reads as a rhythm, else from the first `every` (then answered as unreadable),
+    unless that `every` is the only word: a name (as bot/when.py `split`)."""
     starts = [index for index, word in enumerate(args) if word.lower() == KEYWORD]
     for start in starts:
         try:
@@ -93,7 +93,7 @@ def split(args: list[str]) -> tuple[list[str], list[str]]:
         except BadTime:
             pass
         return args[:start], args[start:]
-    if starts and starts[0] + 1 < len(args):
+    if starts and len(args) > 1:
         return args[: starts[0]], args[starts[0] :]
     return args, []
 

@@ -132,6 +132,7 @@ async def test_every_period_runs_now_then_each_period_quietly(fast: Bot):
         ("/setgrouppic family every 5m", "a change can recur at most every 15 minutes"),
         ("/setgrouppic family every fortnight", "I can't read the rhythm 'every fortnight'"),
         ("/setgrouppic family every weekday", "say at what time"),
+        ("/setgrouppic family every", "I can't read the rhythm 'every'"),
         ("/setgrouppic family at 18:00 every day at 09:00", "leave out at, in and until"),
         ("/setgrouppic family,work every day at 09:00", "a list of groups cannot recur yet"),
         ("/setgrouppic nosuchgroup every day at 09:00", "nosuchgroup"),

@@ -42,6 +42,7 @@ def test_the_group_words_come_before_every():
     )
     assert split(["every", "every", "6h"]) == (["every"], ["every", "6h"])  # a group `every`
     assert split(["every"]) == (["every"], [])
+    assert split(["family", "every"]) == (["family"], ["every"])  # answered as unreadable
     assert split(["family", "every", "fortnight"]) == (["family"], ["every", "fortnight"])
     assert split(["family", "at", "18:00"]) == (["family", "at", "18:00"], [])
 
