@@ -216,6 +216,9 @@ class Proposal:
     listed: int = 0
     #: every copy went out to the deciders (0: a restart sends the rest)
     sent: int = 1
+    #: a recurrence (`every …`): its words and the zone they are read in
+    rhythm: str | None = None
+    zone: str | None = None
     groups: tuple[ProposedGroup, ...] = ()
 
     @property

@@ -189,8 +189,8 @@ class Scheduler:
         it; each run is then an ordinary change. The sentence that says when it first runs;
         None for a request kept already. Raises `Refusal`."""
         target = await self._avatars.authorize(actor, action, name)
-        if target.needs_approval:
-            raise Refusal(texts.RECUR_NEEDS_RIGHT)
+        if target.needs_approval and len(photos) > 1:
+            raise Refusal(texts.ROTATION_NOT_PROPOSED)
         pictures = []
         for number, photo in enumerate(photos, start=1):
             try:
@@ -201,6 +201,17 @@ class Scheduler:
                     raise
                 raise Refusal(texts.album_refused(number, refusal.reason)) from None
         zone = await self.zone_of(actor.user_id)
+        if target.needs_approval:  # a proposal that carries the rhythm and the picture
+            progress = Progress(reply=reply, request_key=request_key)
+            outcome = await self._avatars.propose(
+                actor, action, target, pictures[0], progress, rhythm=(rhythm.said, zone.key)
+            )
+            if outcome.result is Result.DUPLICATE:
+                return None
+            said = texts.outcome_text(action, outcome)
+            if outcome.result is not Result.PROPOSED:
+                return said
+            return joined("\n", [said, texts.proposed_rhythm(rhythm.said)])
         first = rhythm.first(self.now(), zone)
         entry = _entry(
             Change(action, target, actor, None),
@@ -321,9 +332,11 @@ class Scheduler:
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)
 
     async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
-        """Keep the change an approved proposal with times describes (joining the caller's
-        transaction: the approval and its scheduled change are written together); its
-        outcomes go to the requester."""
+        """Keep the change an approved proposal with times (or a rhythm) describes (joining
+        the caller's transaction: the approval and its scheduled change are written together);
+        its outcomes go to the requester."""
+        if proposal.rhythm is not None:
+            return await self._keep_approved_recurrence(change, proposal, proposal.rhythm)
         entry = _entry(
             change,
             run_at=proposal.run_at,
@@ -333,6 +346,25 @@ class Scheduler:
             request_key=f"proposal:{proposal.id}",
         )
         return await self._store.schedules.add(entry)
+
+    async def _keep_approved_recurrence(
+        self, change: Change, proposal: Proposal, words: str
+    ) -> int | None:
+        """An approved recurrence: its first run counts from the approval."""
+        zone = ZoneInfo(proposal.zone or self.default_zone)
+        first = parse(words.split(), timedelta(0)).first(self.now(), zone)
+        entry = _entry(
+            replace(change, picture=None),
+            due_at=stamp(first),
+            reply_chat_id=proposal.chat_id,
+            request_key=f"proposal:{proposal.id}",
+            rhythm=words,
+            zone=zone.key,
+        )
+        entry_id = await self._store.schedules.add(entry)
+        if entry_id is not None and change.picture is not None:
+            await self._store.schedules.keep_pictures(entry_id, [change.picture])
+        return entry_id
 
     def wake(self) -> None:
         """Look at the store again (a change was kept outside `schedule`)."""

@@ -1403,9 +1403,14 @@ SEE_RECURRING = _(
     "/scheduled lists it, with buttons to stop it or skip its next run. You hear from me only "
     "when a run fails."
 )
-RECUR_NEEDS_RIGHT = _(
-    "only someone who may change the picture can make it recur; ask an admin of the group"
+ROTATION_NOT_PROPOSED = _(
+    "a rotation cannot be proposed yet: propose one picture with every …, or ask an admin of "
+    "the group"
 )
+
+
+def proposed_rhythm(rhythm: str) -> Text:
+    return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
 
 
 def album_refused(number: int, reason: object) -> Text:

@@ -272,11 +272,47 @@ async def test_three_failed_runs_in_a_row_pause_it_and_alert_the_owners_once(fas
     assert rows(fast, "SELECT status FROM schedules") == [("paused",)]
 
 
-async def test_a_requester_cannot_make_a_picture_recur(bot: Bot):
-    requester = bot.user(REQUESTER, "Rita")
-    await requester.send_photo(photo_bytes(), caption="/setgrouppic family every day at 09:00")
-    assert "ask an admin of the group" in await bot.answer(requester)
-    assert rows(bot, "SELECT id FROM schedules") == []
+async def test_a_requesters_recurrence_is_a_proposal_whose_approval_starts_it(fast: Bot):
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
+    reply = await recur(fast, requester, "/setgrouppic family every 12s", photo_bytes())
+    assert reply.content.startswith("You may not make this change yourself, so I sent your")
+    assert reply.content.endswith("\nTo recur every 12s, from its approval."), reply.content
+    [invitation] = fast.telegram.bot_messages(admin)
+    assert invitation.content.endswith("\nTo recur every 12s, from its approval.")
+    assert fast.green.set_calls() == []
+
+    await admin.press(invitation, "ap:1")
+    await fast.deliver()
+    told = fast.telegram.bot_messages(requester)[-1].content
+    assert told == (
+        "Your proposal to change the picture of Family was approved by Ada (222). To recur"
+        " every 12s, from its approval."
+    )
+    await uploads(fast, 1)  # its first run is at the approval
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 2)
+    await settled(fast)
+    first, second = fast.green.set_calls()
+    assert first.file == second.file == invitation.photo  # the picture the admin saw
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await fast.store.audit.latest(limit=2)]
+    assert audit == [(ADMIN, "done", REQUESTER)] * 2  # made by the approver, for Rita
+    listing = await fast.say(requester, "/scheduled")  # she sees it, and may stop it
+    assert "change the picture of Family, every 12s (by Ada)" in listing
+    await admin.press(invitation, "ap:1")  # a second press keeps nothing more
+    await fast.deliver()
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(1,)]
+
+
+async def test_a_requesters_rotation_is_refused_plainly(fast: Bot):
+    requester = fast.user(REQUESTER, "Rita")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    sent = await requester.send_album(album, caption="/setgrouppic family every 12s")
+    await deliver_album(fast)
+    reply = answer_to(fast, requester, sent[0])
+    assert "a rotation cannot be proposed yet" in reply.content, reply.content
+    assert rows(fast, "SELECT COUNT(*) FROM proposals") == [(0,)]
+    assert rows(fast, "SELECT id FROM schedules") == []
 
 
 async def test_a_long_outage_makes_the_latest_run_once(tmp_path, green):

@@ -417,6 +417,9 @@ MIGRATIONS: list[str] = [
         side        INTEGER NOT NULL,
         PRIMARY KEY (schedule_id, position)
     );
+    -- a requester's recurrence: a proposal that carries its rhythm and zone
+    ALTER TABLE proposals ADD COLUMN rhythm TEXT;
+    ALTER TABLE proposals ADD COLUMN zone TEXT;
     """,
 ]
 
