@@ -498,3 +498,24 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
     assert (await two.schedules.get(entry_id)).runs == 3  # type: ignore[union-attr]
     await one.close()
     await two.close()
+
+
+async def test_an_alias_removed_and_given_to_another_group_stops_it(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    first, second = "120363000000000003@g.us", "120363000000000004@g.us"
+    fast.green.groups |= {first, second}
+    assert "club" in await fast.say(owner, f"/addgroup club green {first} Club")
+    await recur(fast, owner, "/setgrouppic club every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    assert "club" in await fast.say(owner, "/removegroup club")
+    assert "club" in await fast.say(owner, f"/addgroup club green {second} New club")
+    fast.clock.advance(seconds=12)
+    await until(lambda: "is gone" in fast.telegram.bot_messages(owner)[-1].content)
+    await settled(fast)
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 1  # the new club's picture was left alone
+    said = [m.content for m in fast.telegram.bot_messages(owner) if "is gone" in m.content]
+    assert said == ["The scheduled change was not made: the group club is gone."]
+    assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
