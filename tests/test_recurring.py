@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +16,10 @@ from adapters import PreparedPicture
 from bot.clock import stamp
 from bot.domain import ScheduledChange
 from bot.store import Store
+from tests.bot_process import running_bot, spawn_bot
 from tests.conftest import (
     ADMIN,
+    FAMILY,
     OTHER_OWNER,
     OWNER,
     REQUESTER,
@@ -31,6 +34,7 @@ from tests.fakes.greenapi import FakeGreenApi, Fault
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser
 from tests.pictures import photo_bytes
 from tests.test_callbacks import answers
+from tests.test_e2e_crash import ENV, green_holds_the_first_upload, kill
 from tests.test_reliability import answer_to, until
 from tests.test_schedule import rows, set_files
 
@@ -519,3 +523,26 @@ async def test_an_alias_removed_and_given_to_another_group_stops_it(fast: Bot):
     said = [m.content for m in fast.telegram.bot_messages(owner) if "is gone" in m.content]
     assert said == ["The scheduled change was not made: the group club is gone."]
     assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
+
+
+async def test_a_run_killed_while_it_uploads_is_made_once_after_the_restart(tmp_path):
+    """SIGKILL while Green API holds a run's upload: after the restart the change engine
+    resumes that run by its request key, the recurrence waits for its next run, and the
+    author hears nothing (the run went well)."""
+    async with green_holds_the_first_upload(tmp_path) as (telegram, green, owner, config, database):
+        first = await spawn_bot(config, telegram, ENV)
+        await owner.send_photo(photo_bytes(), caption="/setgrouppic family every 1h")
+        await until(lambda: green.set_calls(), timeout=30)
+        await kill(first)
+
+        def state() -> list[tuple]:
+            with sqlite3.connect(database) as db:
+                return db.execute("SELECT status, runs FROM schedules").fetchall()
+
+        assert state() == [("running", 0)]
+        async with running_bot(config, telegram, ENV):
+            await until(lambda: state() == [("pending", 1)], timeout=30)
+    assert [r.form["groupId"] for r in green.set_calls()] == [FAMILY, FAMILY]  # held, resumed
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT outcome FROM audit").fetchall() == [("done",)]
+    assert not [m for m in telegram.bot_messages(owner) if "Done" in m.content]
