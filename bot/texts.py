@@ -1440,12 +1440,14 @@ def run_skipped(name: str, what: object, following: object) -> Text:
 
 
 def recurrence_paused(what: object, failures: int, reason: str) -> Text:
-    return _(
-        "Alert: a recurring change failed {failures} runs in a row and is paused: {what}. The "
-        "last failure: {reason}",
-        failures=failures,
-        what=what,
-        reason=reason,
+    return sentence(
+        _(
+            "Alert: a recurring change failed {failures} runs in a row and is paused: {what}. "
+            "The last failure: {reason}",
+            failures=failures,
+            what=what,
+            reason=reason,
+        )
     )
 
 
