@@ -1392,7 +1392,9 @@ RECUR_WITH_PHOTOS = _(
     "send the photo, or an album of 2 to 10 photos, with the command as its caption, or send "
     "the command as a reply to a photo"
 )
-ONLY_PICTURES_RECUR = _("only a new picture can recur: /setgrouppic <group> every …")
+ONLY_PICTURES_RECUR = _(
+    "only a new picture can recur; send /setgrouppic <group> every … as the caption of a photo"
+)
 
 
 def recurring_from(what: object, first: object) -> Text:

@@ -554,3 +554,15 @@ async def test_a_run_killed_while_it_uploads_is_made_once_after_the_restart(tmp_
     with sqlite3.connect(database) as db:
         assert db.execute("SELECT outcome FROM audit").fetchall() == [("done",)]
     assert not [m for m in telegram.bot_messages(owner) if "Done" in m.content]
+
+
+@pytest.mark.parametrize(
+    "command", ["/delgrouppic family every day at 09:00", "/undogrouppic family every 6h"]
+)
+async def test_only_a_new_picture_can_recur(bot: Bot, command: str):
+    answer = await bot.say(bot.user(OWNER, "Olga"), command)
+    assert answer == (
+        "Sorry, only a new picture can recur; send /setgrouppic <group> every … as the caption"
+        " of a photo."
+    ), answer
+    assert rows(bot, "SELECT id FROM schedules") == []
