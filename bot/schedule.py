@@ -81,8 +81,8 @@ class Scheduler:
         messenger: Messenger,
         zone: str,
         max_late: timedelta,
+        min_every: timedelta,
         clock: Clock,
-        min_every: timedelta = timedelta(minutes=15),
     ) -> None:
         self._store = store
         self._access = access
