@@ -242,6 +242,7 @@ class Services:
             messenger=speaking,
             zone=config.timezone,
             max_late=timedelta(minutes=config.schedule.max_late_minutes),
+            min_every=timedelta(seconds=config.schedule.min_every_seconds),
             clock=self._clock,
         )
         bulks = BulkChanges(

@@ -197,7 +197,11 @@ class Approvals:
             return None
         if claim.scheduled:
             self._scheduler.wake()
-            times = texts.proposed_at(proposal.run_at, proposal.until_at)
+            times = (
+                texts.proposed_rhythm(proposal.rhythm)
+                if proposal.rhythm is not None
+                else texts.proposed_at(proposal.run_at, proposal.until_at)
+            )
             await self._box.tell_requester(
                 proposal, texts.approved_for_later(action, names, who(decider), times, proposal.how)
             )
@@ -298,7 +302,10 @@ class Approvals:
 
 
 def _timed(proposal: Proposal) -> bool:
-    return proposal.run_at is not None or proposal.until_at is not None
+    """Whether an approval keeps the change for later (its times, or its rhythm)."""
+    return (
+        proposal.run_at is not None or proposal.until_at is not None or proposal.rhythm is not None
+    )
 
 
 def _verdict(approve: bool) -> Verdict:

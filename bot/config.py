@@ -222,6 +222,8 @@ class ScheduleSettings(Section):
     #: a change that came due while the bot was down still runs at start-up when it is late by
     #: less than this; otherwise it fails and its author is told
     max_late_minutes: float = Field(default=60, gt=0)
+    #: the shortest period of a recurring change (`every 6h`): a shorter one is refused
+    min_every_seconds: float = Field(default=900, gt=0)
 
 
 class LoggingSettings(Section):

@@ -216,6 +216,9 @@ class Proposal:
     listed: int = 0
     #: every copy went out to the deciders (0: a restart sends the rest)
     sent: int = 1
+    #: a recurrence (`every …`): its words and the zone they are read in
+    rhythm: str | None = None
+    zone: str | None = None
     groups: tuple[ProposedGroup, ...] = ()
 
     @property
@@ -559,6 +562,8 @@ class ScheduleStatus(enum.StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    #: a recurrence that failed three runs in a row: nothing runs it (the owners were told)
+    PAUSED = "paused"
 
 
 @dataclass(frozen=True)
@@ -592,9 +597,20 @@ class ScheduledChange(ByWhom):
     requester_id: int | None = None
     requester_name: str | None = None
     requester_chat_id: int | None = None
+    #: a recurrence's `every …` words (bot/rhythm.py; None: it runs once), and the zone they
+    #: are read in (its author's when it was kept)
+    rhythm: str | None = None
+    zone: str | None = None
+    #: a recurrence's runs made or skipped so far (which picture of its rotation is next), and
+    #: its failed runs in a row
+    runs: int = 0
+    failures: int = 0
     id: int | None = None
 
     @property
     def run_key(self) -> str:
-        """The request key of the change this phase makes (one per phase: a restart finds it)."""
+        """The request key of the change this phase makes (one per phase, and a recurrence's
+        per run: a restart finds it)."""
+        if self.rhythm is not None:
+            return f"{SCHEDULED_RUN}{self.id}:{self.phase}:{self.runs}"
         return f"{SCHEDULED_RUN}{self.id}:{self.phase}"

@@ -71,6 +71,7 @@ class ProposalBox:
         how: How | None = None,
         *,
         listed: bool = False,
+        rhythm: tuple[str, str] | None = None,
     ) -> Proposal | None:
         """Store the proposal and send it to the deciders (`how`: How.UNDO for an undo worked
         out at its time; `listed`: asked as a list, worded as one); None when `request_key`
@@ -92,6 +93,7 @@ class ProposalBox:
             until_at=times[1],
             how=how,
             listed=listed,
+            rhythm=rhythm,
         )
         if proposal is None:
             return None
@@ -229,6 +231,8 @@ class ProposalBox:
                 proposal.expires_at,
                 proposal.how,
             )
+        if proposal.rhythm is not None:
+            return joined("\n", [invitation, texts.proposed_rhythm(proposal.rhythm)])
         if proposal.run_at is None and proposal.until_at is None:
             return invitation
         return joined("\n", [invitation, texts.proposed_at(proposal.run_at, proposal.until_at)])

@@ -10,6 +10,7 @@ lists, times and proposals compose instead of being special-cased:
 - `LIST`: several groups: a plan (bot/bulk.py) shows what changes and what is left alone, then
   each group is changed now, kept for its time, or proposed as one proposal;
 - `CONFIRM`: a removal of one group is asked first (Remove it / Keep it), then goes like below;
+- `RECUR`: kept with its rhythm (`every …`, bot/rhythm.py), each run an ordinary change;
 - `AT_ITS_TIME`: kept for its time (bot/schedule.py);
 - `NOW`: made now (bot/service.py, bot/changes.py).
 """
@@ -20,12 +21,14 @@ import enum
 from dataclasses import dataclass
 
 from bot.domain import Action, Actor, BulkKind, How, PhotoSource
+from bot.rhythm import Rhythm
 from bot.when import When
 
 
 class Road(enum.Enum):
     LIST = "list"
     CONFIRM = "confirm"
+    RECUR = "recur"
     AT_ITS_TIME = "at_its_time"
     NOW = "now"
 
@@ -58,6 +61,11 @@ class ChangeRequest:
     photo: PhotoSource | None = None
     #: UNDO: put back what the target had before the last change made through the bot
     how: How | None = None
+    #: `every …`: the change recurs (then `when` is None)
+    every: Rhythm | None = None
+    #: an album's photos in the order sent (`photo` is the captioned one): a recurrence
+    #: rotates them
+    album: tuple[PhotoSource, ...] = ()
 
     def __post_init__(self) -> None:
         if self.action not in REQUESTABLE:
@@ -89,6 +97,8 @@ class ChangeRequest:
     def road(self) -> Road:
         if self.many:
             return Road.LIST
+        if self.every is not None:
+            return Road.RECUR
         if self.action is Action.DELETE_GROUP_PICTURE:
             return Road.CONFIRM
         if self.when is not None:

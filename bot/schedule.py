@@ -53,6 +53,7 @@ from bot.domain import (
 )
 from bot.i18n import Text, joined
 from bot.messenger import Messenger
+from bot.rhythm import Rhythm, parse
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.when import BadTime, When, zone_named
@@ -65,6 +66,8 @@ MAX_SLEEP_SECONDS = 60.0
 RESUMED_POLL_SECONDS = 0.2
 #: how long a draft waits for its author's confirmation before it is forgotten
 DRAFT_TTL = timedelta(days=1)
+#: a recurrence that failed this many runs in a row pauses, and the owners are told
+PAUSE_AFTER_FAILURES = 3
 
 
 class Scheduler:
@@ -78,6 +81,7 @@ class Scheduler:
         messenger: Messenger,
         zone: str,
         max_late: timedelta,
+        min_every: timedelta,
         clock: Clock,
     ) -> None:
         self._store = store
@@ -87,6 +91,8 @@ class Scheduler:
         self._messenger = messenger
         self.default_zone = zone
         self._max_late = max_late
+        #: the shortest period of a recurring change
+        self.min_every = min_every
         self._clock = clock
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
@@ -167,6 +173,68 @@ class Scheduler:
             return None
         what = texts.scheduled_what(how or action.value, target.title)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED)
+
+    async def recur(
+        self,
+        actor: Actor,
+        action: Action,
+        name: str | None,
+        photos: list[PhotoSource],
+        rhythm: Rhythm,
+        reply: MessageRef,
+        request_key: str,
+    ) -> Text | None:
+        """Check and keep a recurrence (`every …`): its pictures are prepared now, in the order
+        of its rotation (a bad one refuses them all, naming which), and kept in the store with
+        it; each run is then an ordinary change. The sentence that says when it first runs;
+        None for a request kept already. Raises `Refusal`."""
+        target = await self._avatars.authorize(actor, action, name)
+        if target.needs_approval and len(photos) > 1:
+            raise Refusal(texts.ROTATION_NOT_PROPOSED)
+        pictures = []
+        for number, photo in enumerate(photos, start=1):
+            try:
+                check_size(photo)
+                pictures.append(await self._changes.fetch(photo.file_id))
+            except Refusal as refusal:
+                if len(photos) == 1:
+                    raise
+                raise Refusal(texts.album_refused(number, refusal.reason)) from None
+        zone = await self.zone_of(actor.user_id)
+        if target.needs_approval:  # a proposal that carries the rhythm and the picture
+            progress = Progress(reply=reply, request_key=request_key)
+            outcome = await self._avatars.propose(
+                actor, action, target, pictures[0], progress, rhythm=(rhythm.said, zone.key)
+            )
+            if outcome.result is Result.DUPLICATE:
+                return None
+            said = texts.outcome_text(action, outcome)
+            if outcome.result is not Result.PROPOSED:
+                return said
+            return joined("\n", [said, texts.proposed_rhythm(rhythm.said)])
+        first = rhythm.first(self.now(), zone)
+        entry = _entry(
+            Change(action, target, actor, None),
+            due_at=stamp(first),
+            reply_chat_id=reply.chat_id,
+            reply_message_id=reply.message_id,
+            request_key=request_key,
+            rhythm=rhythm.said,
+            zone=zone.key,
+        )
+        async with self._store.transaction():
+            entry_id = await self._store.schedules.add(entry)
+            if entry_id is None:
+                return None
+            await self._store.schedules.keep_pictures(entry_id, pictures)
+        self._wake.set()
+        what = texts.recurring_what(
+            texts.scheduled_what(action.value, target.title), rhythm.said, len(pictures)
+        )
+        return joined(
+            "\n",
+            [texts.recurring_from(what, texts.local_time(first, zone)), texts.SEE_RECURRING],
+        )
 
     async def proposed_times(self, user_id: int, when: When) -> Text:
         """When a proposed change is to be made (and undone), in its proposer's zone."""
@@ -264,9 +332,11 @@ class Scheduler:
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)
 
     async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
-        """Keep the change an approved proposal with times describes (joining the caller's
-        transaction: the approval and its scheduled change are written together); its
-        outcomes go to the requester."""
+        """Keep the change an approved proposal with times (or a rhythm) describes (joining
+        the caller's transaction: the approval and its scheduled change are written together);
+        its outcomes go to the requester."""
+        if proposal.rhythm is not None:
+            return await self._keep_approved_recurrence(change, proposal, proposal.rhythm)
         entry = _entry(
             change,
             run_at=proposal.run_at,
@@ -276,6 +346,25 @@ class Scheduler:
             request_key=f"proposal:{proposal.id}",
         )
         return await self._store.schedules.add(entry)
+
+    async def _keep_approved_recurrence(
+        self, change: Change, proposal: Proposal, words: str
+    ) -> int | None:
+        """An approved recurrence: its first run counts from the approval."""
+        zone = ZoneInfo(proposal.zone or self.default_zone)
+        first = parse(words.split(), timedelta(0)).first(self.now(), zone)
+        entry = _entry(
+            replace(change, picture=None),
+            due_at=stamp(first),
+            reply_chat_id=proposal.chat_id,
+            request_key=f"proposal:{proposal.id}",
+            rhythm=words,
+            zone=zone.key,
+        )
+        entry_id = await self._store.schedules.add(entry)
+        if entry_id is not None and change.picture is not None:
+            await self._store.schedules.keep_pictures(entry_id, [change.picture])
+        return entry_id
 
     def wake(self) -> None:
         """Look at the store again (a change was kept outside `schedule`)."""
@@ -304,6 +393,12 @@ class Scheduler:
         total = await self._store.schedules.count_pending(name)
         return total, await self._store.schedules.pending(name, skip, limit)
 
+    async def pictures_of(self, entry: ScheduledChange) -> int:
+        """How many pictures a recurrence rotates (1 for a change made once)."""
+        if entry.rhythm is None or entry.id is None:
+            return 1
+        return await self._store.schedules.picture_count(entry.id)
+
     async def cancel(self, actor: Actor, entry_id: int, phase: Phase | None = None) -> Text:
         """Cancel a pending change while it waits for `phase`, the step the button showed
         (None: a button from before buttons named it); rights checked now; what to tell the
@@ -318,11 +413,37 @@ class Scheduler:
             return texts.MAY_NOT_CANCEL
         if not await self._store.schedules.claim(entry_id, ScheduleStatus.CANCELLED, phase):
             return texts.SCHEDULE_GONE
-        said = texts.schedule_cancelled(actor.name, describe(entry))
+        if entry.rhythm is not None:
+            await self._store.schedules.forget_pictures(entry_id)
+            said = texts.recurrence_stopped(actor.name, describe(entry))
+        else:
+            said = texts.schedule_cancelled(actor.name, describe(entry))
         await self._tell(entry, said)
         if actor.user_id != entry.actor_id:
             await self._notify_author(entry, said)
         return said
+
+    async def skip(self, actor: Actor, entry_id: int, run: int) -> Text:
+        """Skip a recurrence's next run, the one the button showed (run number `run`): it is
+        not made, and a rotation puts up at the run after the picture it would have. Rights
+        checked now; what to tell the person pressing."""
+        entry = await self._store.schedules.get(entry_id)
+        if (
+            entry is None
+            or entry.rhythm is None
+            or entry.status is not ScheduleStatus.PENDING
+            or entry.phase is not Phase.AT
+            or entry.runs != run
+        ):
+            return texts.SCHEDULE_GONE
+        if not await self._may_handle(actor, entry):
+            return texts.MAY_NOT_CANCEL
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        after = rhythm.following(due(entry), zone)
+        if not await self._store.schedules.skip(entry_id, run, stamp(after)):
+            return texts.SCHEDULE_GONE
+        self._wake.set()
+        return texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
 
     async def _may_handle(self, actor: Actor, entry: ScheduledChange) -> bool:
         if actor.user_id in (entry.actor_id, entry.requester_id):
@@ -408,6 +529,11 @@ class Scheduler:
             await self._end(entry, ScheduleStatus.FAILED, texts.FAILED, texts.FAILED)
 
     async def _run_phase(self, entry: ScheduledChange) -> None:
+        if entry.rhythm is not None and entry.phase is Phase.AT:
+            latest = await self._latest_run(entry)
+            if latest is None:
+                return
+            entry = latest
         due_at = datetime.fromisoformat(entry.due_at)
         late = self.now() - due_at
         if late > self._max_late:
@@ -443,12 +569,35 @@ class Scheduler:
         operation = await self._store.operations.for_request(entry.run_key)
         await self._advance(entry, change.action, outcome, operation)
 
+    async def _latest_run(self, entry: ScheduledChange) -> ScheduledChange | None:
+        """The run a recurrence makes now: the latest one due (runs missed while the bot was
+        down are not made up one after another); None when even that one is later than
+        `max_late` allows: it is skipped, and the recurrence waits for its next run."""
+        assert entry.id is not None
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        now = self.now()
+        latest = rhythm.latest(due(entry), now, zone)
+        if now - latest > self._max_late:
+            log.info("recurring change %s missed its runs while the bot was down", entry.id)
+            following = stamp(rhythm.following(latest, zone))
+            if await self._store.schedules.again(entry.id, following, entry.failures, ran=False):
+                self._wake.set()
+            return None
+        if latest != due(entry):
+            await self._store.schedules.moved(entry.id, stamp(latest))
+            entry = replace(entry, due_at=stamp(latest))
+        return entry
+
     async def _change(self, entry: ScheduledChange, target: Target) -> Change | Text:
         """The change this phase makes, or why it is skipped."""
         actor = entry.actor
         if entry.phase is Phase.AT and entry.how is not How.UNDO:
             picture = None
-            if entry.jpeg is not None and entry.side is not None:
+            if entry.rhythm is not None and entry.id is not None:
+                picture = await self._store.schedules.picture(entry.id, entry.runs)
+                if picture is None:
+                    return texts.PICTURE_LOST
+            elif entry.jpeg is not None and entry.side is not None:
                 picture = PreparedPicture(entry.jpeg, entry.side)
             return Change(Action(entry.action), target, actor, picture, entry.requester)
         records = await self._store.pictures.latest(target_key(target), 1)
@@ -502,28 +651,68 @@ class Scheduler:
         """A phase's change ended: say so on the author's message, and wait for the undo."""
         said = texts.outcome_text(action, replace(outcome, resumed=False))
         status = ScheduleStatus.DONE if outcome.result is Result.DONE else ScheduleStatus.FAILED
-        if entry.phase is Phase.AT and entry.until_at is not None and entry.id is not None:
+        until = self._until(entry)
+        if entry.phase is Phase.AT and until is not None and entry.id is not None:
             if outcome.result is Result.DONE:
                 if not await self._store.schedules.next_phase(
-                    entry.id, entry.until_at, operation.id if operation else None
+                    entry.id, stamp(until), operation.id if operation else None
                 ):
                     return  # another instance, waiting for the same change, told the author
                 self._wake.set()
-                zone = await self.zone_of(entry.actor_id)
-                back = texts.comes_back(datetime.fromisoformat(entry.until_at), self.now(), zone)
-                await self._say(entry, joined("\n", [said, back]))
+                if entry.rhythm is None:  # a recurrence's author hears only of failures
+                    zone = await self.zone_of(entry.actor_id)
+                    back = texts.comes_back(until, self.now(), zone)
+                    await self._say(entry, joined("\n", [said, back]))
                 return
             said = joined("\n", [said, texts.NOT_MADE_NO_UNTIL])
         await self._end(entry, status, outcome.reason, said)
 
+    def _until(self, entry: ScheduledChange) -> datetime | None:
+        """When the earlier picture comes back after this entry's change (None: it does not)."""
+        if entry.rhythm is None:
+            return datetime.fromisoformat(entry.until_at) if entry.until_at else None
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        return rhythm.end_after(due(entry), zone) if rhythm.window else None
+
     async def _end(
         self, entry: ScheduledChange, status: ScheduleStatus, reason: str | None, said: Text
     ) -> None:
+        """A phase ended: the entry is closed and its author told (a recurrence, unless it
+        stopped, waits for its next run instead)."""
+        if entry.rhythm is not None and status is not ScheduleStatus.CANCELLED:
+            await self._recur(entry, status, reason, said)
+            return
         if entry.id is not None and not await self._store.schedules.finish(
             entry.id, status, reason
         ):
             return  # closed already, and its author told, by another instance
+        if entry.rhythm is not None and entry.id is not None:
+            await self._store.schedules.forget_pictures(entry.id)
         await self._say(entry, said)
+
+    async def _recur(
+        self, entry: ScheduledChange, status: ScheduleStatus, reason: str | None, said: Text
+    ) -> None:
+        """A recurrence's run (or its restore) ended: it waits for its next run. Its author
+        hears only what did not go as asked; after `PAUSE_AFTER_FAILURES` failed runs in a row
+        it pauses, and the owners are told once."""
+        assert entry.id is not None
+        failed = entry.phase is Phase.AT and status is ScheduleStatus.FAILED
+        failures = entry.failures + 1 if failed else 0
+        if failures >= PAUSE_AFTER_FAILURES:
+            if await self._store.schedules.finish(entry.id, ScheduleStatus.PAUSED, reason):
+                await self._say(entry, said)
+                alert = texts.recurrence_paused(describe(entry), failures, reason or "")
+                for owner in sorted(self._access.owners):
+                    await self._say_to(owner, alert)
+            return
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        following = stamp(rhythm.following(due(entry), zone))
+        if not await self._store.schedules.again(entry.id, following, failures):
+            return  # moved on already, and its author told, by another instance
+        self._wake.set()
+        if status is not ScheduleStatus.DONE:
+            await self._say(entry, said)
 
     async def _say(self, entry: ScheduledChange, text: Text) -> None:
         try:
@@ -531,9 +720,19 @@ class Scheduler:
         except Exception:  # the author blocked the bot, the message is gone...
             log.warning("could not tell how scheduled change %s went", entry.id, exc_info=True)
 
+    async def _say_to(self, chat_id: int, text: Text) -> None:
+        try:
+            await self._messenger.report(chat_id, None, text)
+        except Exception:
+            log.warning("could not tell chat %s about a recurring change", chat_id, exc_info=True)
+
     async def _tell(self, entry: ScheduledChange, text: Text) -> None:
-        """On the author's message (its reply), else in the author's chat."""
-        if entry.reply_chat_id is not None:
+        """On the author's message (its reply), else in the author's chat; a recurrence's
+        news as a message of its own, answering the one that said it was kept."""
+        if entry.rhythm is not None:
+            chat = entry.reply_chat_id or entry.actor_chat_id
+            await self._messenger.report(chat, None, text, quote=entry.reply_message_id)
+        elif entry.reply_chat_id is not None:
             await self._messenger.report(entry.reply_chat_id, entry.reply_message_id, text)
         else:
             await self._messenger.report(entry.actor_chat_id, None, text)
@@ -567,11 +766,22 @@ def _entry(change: Change, **times_and_reply: Any) -> ScheduledChange:
     )
 
 
-def describe(entry: ScheduledChange) -> Text:
-    """What a scheduled change does in its current phase."""
+def describe(entry: ScheduledChange, pictures: int = 1) -> Text:
+    """What a scheduled change does in its current phase (a recurrence: and its rhythm, and
+    how many `pictures` it rotates)."""
     if entry.phase is Phase.UNTIL:
-        return texts.scheduled_what(How.UNDO, entry.title)
-    return texts.scheduled_what(entry.how or entry.action, entry.title)
+        what = texts.scheduled_what(How.UNDO, entry.title)
+    else:
+        what = texts.scheduled_what(entry.how or entry.action, entry.title)
+    if entry.rhythm is None:
+        return what
+    return texts.recurring_what(what, entry.rhythm, pictures)
+
+
+def _rhythm_of(entry: ScheduledChange, default_zone: str) -> tuple[Rhythm, ZoneInfo]:
+    """A recurrence's rhythm, read again from its words, and the zone it is read in."""
+    assert entry.rhythm is not None
+    return parse(entry.rhythm.split(), timedelta(0)), ZoneInfo(entry.zone or default_zone)
 
 
 def due(entry: ScheduledChange) -> datetime:

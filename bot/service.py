@@ -285,14 +285,15 @@ class AvatarService:
         progress: Progress | None,
         times: tuple[str | None, str | None] = (None, None),
         how: How | None = None,
+        rhythm: tuple[str, str] | None = None,
     ) -> Outcome:
         """Send a requester's change to the deciders (`times`: when to make it and when to
         undo it, for a scheduled one; `how`: an undo for a scheduled undo, worked out at its
-        time)."""
+        time; `rhythm`: the words and zone of a recurrence)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, [target.group], picture, request_key, times, how
+            actor, action, [target.group], picture, request_key, times, how, rhythm=rhythm
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)

@@ -1258,6 +1258,26 @@ def too_far(days: int) -> Text:
     return _("a change can be scheduled at most {days} days ahead", days=days)
 
 
+def unreadable_rhythm(said: str) -> Text:
+    return _(
+        "I can't read the rhythm {said}; write for example every day at 09:00, every monday at "
+        "08:00, every weekday at 08:00, every weekend day at 10:00, every 6h, or every friday at "
+        "18:00 until monday at 08:00",
+        said=repr(said),
+    )
+
+
+def every_too_often(minutes: str) -> Text:
+    return _("a change can recur at most every {minutes} minutes", minutes=minutes)
+
+
+SAY_WHAT_TIME = _("say at what time, for example every weekday at 08:00")
+WINDOW_OVERLAPS = _(
+    "the earlier picture must come back before the next run; for example every friday at "
+    "18:00 until monday at 08:00"
+)
+
+
 def until_before_at(when: object) -> Text:
     return _(
         "the earlier picture cannot come back at {when}, before the change itself is made; "
@@ -1330,6 +1350,98 @@ def cannot_put_back(title: str) -> Text:
         "The earlier picture of {title} was not put back: I could not read what it was.",
         title=title,
     )
+
+
+def recurring_what(what: object, rhythm: str, pictures: int) -> Text:
+    """What a recurrence does: `what`, its `every …` words, how many pictures it rotates."""
+    if pictures > 1:
+        return ngettext(
+            "{what}, {rhythm}, rotating {n} picture",
+            "{what}, {rhythm}, rotating {n} pictures",
+            pictures,
+            what=what,
+            rhythm=rhythm,
+        )
+    return _("{what}, {rhythm}", what=what, rhythm=rhythm)
+
+
+EVERY_NOT_AT = _(
+    "a recurring change runs at its rhythm's own times; leave out at, in and until before every"
+)
+LIST_NOT_RECURRING = _(
+    "a list of groups cannot recur yet; give each group its own /setgrouppic … every …"
+)
+RECUR_WITH_PHOTOS = _(
+    "send the photo, or an album of 2 to 10 photos, with the command as its caption, or send "
+    "the command as a reply to a photo"
+)
+ONLY_PICTURES_RECUR = _(
+    "only a new picture can recur; send /setgrouppic <group> every … as the caption of a photo"
+)
+
+
+def recurring_from(what: object, first: object) -> Text:
+    return _("Recurring: {what}. First run: {first}.", what=what, first=first)
+
+
+SEE_RECURRING = _(
+    "/scheduled lists it, with buttons to stop it or skip its next run. You hear from me only "
+    "when a run fails."
+)
+ROTATION_NOT_PROPOSED = _(
+    "a rotation cannot be proposed yet: propose one picture with every …, or ask an admin of "
+    "the group"
+)
+
+
+def proposed_rhythm(rhythm: str) -> Text:
+    return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
+
+
+def album_refused(number: int, reason: object) -> Text:
+    return _(
+        "picture {number} of the album cannot be used, so none was kept: {reason}",
+        number=number,
+        reason=reason,
+    )
+
+
+def album_too_long(most: int) -> Text:
+    return _("an album holds at most {most} photos; nothing was kept", most=most)
+
+
+def recurrence_stopped(name: str, what: object) -> Text:
+    return _("Stopped by {name}: {what}.", name=name, what=what)
+
+
+def run_skipped(name: str, what: object, following: object) -> Text:
+    return _(
+        "Skipped by {name}: the next run of {what} will not be made; the one after is at "
+        "{following}.",
+        name=name,
+        what=what,
+        following=following,
+    )
+
+
+def recurrence_paused(what: object, failures: int, reason: str) -> Text:
+    return sentence(
+        _(
+            "Alert: a recurring change failed {failures} runs in a row and is paused: {what}. "
+            "The last failure: {reason}",
+            failures=failures,
+            what=what,
+            reason=reason,
+        )
+    )
+
+
+def stop_label(number: int) -> Text:
+    return _("Stop {number}", number=number)
+
+
+def skip_label(number: int) -> Text:
+    return _("Skip next {number}", number=number)
 
 
 SOMEONE = _("someone")

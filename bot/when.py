@@ -163,10 +163,10 @@ def _moment(words: list[str], now: datetime, zone: ZoneInfo, said: str) -> datet
     if words[0] == "in":
         if len(words) != 2:
             raise unreadable
-        return now + _span(words[1], unreadable)
+        return now + span_of(words[1], unreadable)
     today = now.astimezone(zone).date()
     if len(words) == 1:
-        clock = _clock(words[0], unreadable)
+        clock = clock_of(words[0], unreadable)
         moment = local(today, clock, zone)
         return moment if moment > now else local(today + timedelta(days=1), clock, zone)
     day_word, clock_word = words
@@ -181,10 +181,10 @@ def _moment(words: list[str], now: datetime, zone: ZoneInfo, said: str) -> datet
             raise unreadable from None
     else:
         raise unreadable
-    return local(day, _clock(clock_word, unreadable), zone)
+    return local(day, clock_of(clock_word, unreadable), zone)
 
 
-def _clock(word: str, unreadable: Unreadable) -> time:
+def clock_of(word: str, unreadable: Unreadable) -> time:
     match = _CLOCK.match(word)
     if match is None:
         raise unreadable
@@ -194,7 +194,7 @@ def _clock(word: str, unreadable: Unreadable) -> time:
     return time(hour, minute)
 
 
-def _span(word: str, unreadable: Unreadable) -> timedelta:
+def span_of(word: str, unreadable: Unreadable) -> timedelta:
     match = _SPAN.match(word)
     if match is None or not any(match.groups()):
         raise unreadable

@@ -35,6 +35,7 @@ class Prefix(enum.StrEnum):
     CONFIRM_RESTORE = "rsy"  # ConfirmRestore: rsy:<asker>:<kept picture id>:<number shown>
     CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
     CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>:<phase>
+    SKIP_RUN = "sk"  # SkipRun: sk:<scheduled change id>:<run number>
     CONFIRM_TIMED_REMOVAL = "dsy"  # ConfirmTimedRemoval: dsy:<asker>:<draft id>
     PAGE = "pg"  # Page: pg:<asker>:<view>:<page>[:<alias>]
 
@@ -100,6 +101,16 @@ class CancelSchedule:
 
 
 @dataclass(frozen=True)
+class SkipRun:
+    """ "Skip next 2" under /scheduled, naming the run it skips (a recurrence's run number: a
+    press after that run was made skips nothing); anyone shown it may press (the rights are
+    checked at the press)."""
+
+    entry: int
+    run: int
+
+
+@dataclass(frozen=True)
 class ConfirmTimedRemoval:
     """ "Remove it" under `/delgrouppic family at …`; the times are in the draft the store
     keeps (bot/schedule.py), not in the button."""
@@ -130,6 +141,7 @@ Callback = (
     | ConfirmRestore
     | ConfirmBulk
     | CancelSchedule
+    | SkipRun
 )
 
 
@@ -158,6 +170,8 @@ def _fields(value: Callback) -> tuple[object, ...]:
             return (Prefix.CONFIRM_BULK, asker, bulk)
         case CancelSchedule(entry=entry, phase=phase):
             return (Prefix.CANCEL_SCHEDULE, entry, *([phase] if phase else []))
+        case SkipRun(entry=entry, run=run):
+            return (Prefix.SKIP_RUN, entry, run)
         case ConfirmTimedRemoval(asker=asker, draft=draft):
             return (Prefix.CONFIRM_TIMED_REMOVAL, asker, draft)
         case Page(asker=asker, view=view, page=page, alias=alias):
@@ -184,6 +198,9 @@ def decode(data: str | None) -> Callback | None:
         return CancelSchedule(number, phase) if len(rest) == (phase is not None) else None
     if prefix == Prefix.PAGE:
         return _page(number, rest)
+    if prefix == Prefix.SKIP_RUN and len(rest) == 1:
+        run = 0 if rest[0] == "0" else positive_id(rest[0])  # run 0: the first
+        return None if run is None else SkipRun(number, run)
     ids = [positive_id(field) for field in rest]
     if None in ids:
         return None

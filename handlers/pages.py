@@ -43,10 +43,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Item:
-    """One entry of a list, and the button that acts on it (its label and value), if any."""
+    """One entry of a list, and the button that acts on it (its label and value), if any,
+    and a second one beside it (Skip next beside Stop)."""
 
     line: object
     button: tuple[object, Callback] | None = None
+    also: tuple[object, Callback] | None = None
 
 
 @dataclass(frozen=True)
@@ -130,8 +132,7 @@ def shown(
     entries = [
         InlineKeyboardButton(tr(label), callback_data=encode(value))
         for item in listing.items
-        if item.button is not None
-        for label, value in [item.button]
+        for label, value in [button for button in (item.button, item.also) if button]
     ]
     rows = [entries[i : i + BUTTONS_PER_ROW] for i in range(0, len(entries), BUTTONS_PER_ROW)]
     turns = []

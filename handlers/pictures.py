@@ -20,6 +20,7 @@ from bot.domain import (
 )
 from bot.requests import ChangeRequest
 from handlers import bulk, requests
+from handlers.albums import MOST, albums_of
 from handlers.answers import Answer
 from handlers.callbacks import ConfirmRemoval, KeepPicture
 from handlers.common import (
@@ -71,6 +72,9 @@ async def set_picture_command(
             return
         await requests.carry(message, context, replace(request, photo=source))
         return
+    if request.every is not None:  # its pictures come with it: they are kept with the rhythm
+        await message.reply_text(tr(sorry(texts.RECUR_WITH_PHOTOS)))
+        return
     await _ask_for_photo(message, context, request)
 
 
@@ -91,13 +95,21 @@ async def caption_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     request = await requests.request_of(
         message, context, actor, SET_COMMANDS[parsed.command], parsed.args, photo=source
     )
-    if request is not None:
-        await requests.carry(message, context, request)
+    if request is None:
+        return
+    if message.media_group_id is not None and request.every is not None:  # a rotation
+        album = await albums_of(context).collect(message)
+        if not album:
+            await message.reply_text(tr(sorry(texts.album_too_long(MOST))))
+            return
+        request = replace(request, album=tuple(album))
+    await requests.carry(message, context, request)
 
 
 async def pending_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The photo the bot asked for: a reply to its question, or sent before the deadline."""
     message = message_of(update)
+    albums_of(context).note(message)  # perhaps one of an album whose caption says `every`
     actor = actor_of(update)
     if actor is None:
         return

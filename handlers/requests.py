@@ -7,6 +7,7 @@ from __future__ import annotations
 from telegram import Message
 from telegram.ext import ContextTypes
 
+from bot import rhythm
 from bot.domain import Action, Actor, How, PhotoSource, Refusal, Result
 from bot.requests import ChangeRequest, Road, names_in
 from bot.service import UndoRefused
@@ -36,18 +37,23 @@ async def request_of(
     photo: PhotoSource | None = None,
     how: How | None = None,
 ) -> ChangeRequest | None:
-    """The request a command's words make (times read in the sender's zone); None, after a
-    plain answer, when its time cannot be used."""
-    words, time_words = split(list(args or []))
-    when = None
-    if time_words:
-        scheduler = await schedule.scheduler_of(context)
-        try:
-            when = parse(time_words, scheduler.now(), await scheduler.zone_of(actor.user_id))
-        except BadTime as bad:
-            await message.reply_text(tr(sorry(bad.reason)))
-            return None
-    return ChangeRequest(action, actor, named(words), when, photo, how)
+    """The request a command's words make (times read in the sender's zone, a rhythm after
+    `every`); None, after a plain answer, when its time or rhythm cannot be used."""
+    words, every_words = rhythm.split(list(args or []))
+    words, time_words = split(words)
+    when = every = None
+    try:
+        if time_words and every_words:
+            raise BadTime(texts.EVERY_NOT_AT)
+        if time_words or every_words:
+            scheduler = await schedule.scheduler_of(context)
+            zone = await scheduler.zone_of(actor.user_id)
+            when = parse(time_words, scheduler.now(), zone)
+            every = rhythm.parse(every_words, scheduler.min_every) if every_words else None
+    except BadTime as bad:
+        await message.reply_text(tr(sorry(bad.reason)))
+        return None
+    return ChangeRequest(action, actor, named(words), when, photo, how, every)
 
 
 async def carry(
@@ -61,6 +67,9 @@ async def carry(
     match request.road:
         case Road.LIST:  # bot/bulk.py: a plan, confirmed, then each group on its way
             assert request.names is not None
+            if request.every is not None:
+                await message.reply_text(tr(sorry(texts.LIST_NOT_RECURRING)))
+                return
             await bulk.ask(
                 message,
                 context,
@@ -72,6 +81,8 @@ async def carry(
             )
         case Road.CONFIRM:
             await _ask_removal(message, context, request)
+        case Road.RECUR:  # its reply says when it first runs; later only failures
+            await schedule.recur(message, context, request)
         case Road.AT_ITS_TIME:  # its reply says when, and later how it went
             assert request.when is not None
             await schedule.submit(message, context, request)

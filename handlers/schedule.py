@@ -15,7 +15,7 @@ from bot.requests import ChangeRequest
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When
 from handlers import pages
-from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval
+from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, SkipRun
 from handlers.common import (
     asker_pressed,
     message_of,
@@ -54,6 +54,30 @@ async def submit(
             reply,
             key,
             how=request.how,
+        ),
+    )
+
+
+async def recur(
+    message: Message, context: ContextTypes.DEFAULT_TYPE, request: ChangeRequest
+) -> None:
+    """Keep a recurring change (`every …`); the bot's reply says when it first runs, and later
+    answers it only when a run fails."""
+    assert request.every is not None
+    if request.action is Action.DELETE_GROUP_PICTURE or request.photo is None:
+        await message.reply_text(tr(sorry(texts.ONLY_PICTURES_RECUR)))
+        return
+    scheduler = await scheduler_of(context)
+    key = f"{message.chat_id}:{message.message_id}"
+    if await scheduler.already(key):  # redelivered after a restart
+        return
+    answer = await message.reply_text(tr(WORKING), do_quote=True)
+    reply = MessageRef(answer.chat_id, answer.message_id)
+    photos = list(request.album) or [request.photo]
+    await _said(
+        answer.edit_text,
+        scheduler.recur(
+            request.asker, request.action, request.names, photos, request.every, reply, key
         ),
     )
 
@@ -139,9 +163,14 @@ async def _scheduled_view(
     for number, entry in enumerate(entries, start=first):
         when = texts.local_time(due(entry), zone)
         assert entry.id is not None
-        line = texts.scheduled_line(number, when, describe(entry), entry.actor_name)
+        pictures = await scheduler.pictures_of(entry)
+        line = texts.scheduled_line(number, when, describe(entry, pictures), entry.actor_name)
         cancel = CancelSchedule(entry.id, entry.phase)
-        items.append(pages.Item(line, (texts.cancel_label(number), cancel)))
+        if entry.rhythm is None:
+            items.append(pages.Item(line, (texts.cancel_label(number), cancel)))
+            continue
+        skip = (texts.skip_label(number), SkipRun(entry.id, entry.runs))
+        items.append(pages.Item(line, (texts.stop_label(number), cancel), skip))
     return pages.counted(texts.SCHEDULED_HEADER, items, page, total)
 
 
@@ -154,6 +183,16 @@ async def cancel_pressed(
     if actor is None:
         return
     said = await (await scheduler_of(context)).cancel(actor, value.entry, value.phase)
+    await query.answer(tr(cut(said, 190)), show_alert=True)
+
+
+async def skip_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, value: SkipRun) -> None:
+    """A press on "Skip next 2" under /scheduled: the rights are checked at the press."""
+    query = query_of(update)
+    actor = await presser(update, texts.MAY_NOT_CANCEL)
+    if actor is None:
+        return
+    said = await (await scheduler_of(context)).skip(actor, value.entry, value.run)
     await query.answer(tr(cut(said, 190)), show_alert=True)
 
 

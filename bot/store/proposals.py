@@ -40,6 +40,7 @@ class Proposals:
         until_at: str | None = None,
         how: How | None = None,
         listed: bool = False,
+        rhythm: tuple[str, str] | None = None,
     ) -> Proposal | None:
         """Store a pending proposal for `groups`, its copies not sent yet; None when
         `request_key` already made one."""
@@ -48,8 +49,8 @@ class Proposals:
             written = await self._db.execute(
                 "INSERT INTO proposals (action, group_id, alias, title, requested_by,"
                 " requester_name, chat_id, jpeg, side, created_at, expires_at, request_key,"
-                " run_at, until_at, how, listed, sent)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+                " run_at, until_at, how, listed, rhythm, zone, sent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
                 " ON CONFLICT (request_key) DO NOTHING",
                 (
                     action,
@@ -68,6 +69,8 @@ class Proposals:
                     until_at,
                     how,
                     int(listed),
+                    rhythm[0] if rhythm else None,
+                    rhythm[1] if rhythm else None,
                 ),
             )
             if not written.rowcount or written.lastrowid is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
+from adapters import PreparedPicture
 from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
 from bot.store.db import Database, Parameters
 
@@ -27,6 +28,35 @@ class Schedules:
             [values[name] for name in _FIELDS],
         )
         return written.lastrowid if written.rowcount else None
+
+    async def keep_pictures(self, entry_id: int, pictures: list[PreparedPicture]) -> None:
+        """A recurrence's pictures, in the order of its rotation."""
+        for position, picture in enumerate(pictures):
+            await self._db.execute(
+                "INSERT INTO schedule_pictures (schedule_id, position, jpeg, side)"
+                " VALUES (?, ?, ?, ?)",
+                (entry_id, position, picture.jpeg, picture.side),
+            )
+
+    async def picture(self, entry_id: int, run: int) -> PreparedPicture | None:
+        """The picture run number `run` of a recurrence puts up: its rotation's next."""
+        count = await self.picture_count(entry_id)
+        if not count:
+            return None
+        row = await self._db.fetch_one(
+            "SELECT jpeg, side FROM schedule_pictures WHERE schedule_id = ? AND position = ?",
+            (entry_id, run % count),
+        )
+        return PreparedPicture(bytes(row["jpeg"]), int(row["side"])) if row else None
+
+    async def picture_count(self, entry_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM schedule_pictures WHERE schedule_id = ?", (entry_id,)
+        )
+        return int(row["n"]) if row else 0
+
+    async def forget_pictures(self, entry_id: int) -> None:
+        await self._db.execute("DELETE FROM schedule_pictures WHERE schedule_id = ?", (entry_id,))
 
     async def get(self, entry_id: int) -> ScheduledChange | None:
         found = await self._select("WHERE id = ?", (entry_id,))
@@ -121,6 +151,34 @@ class Schedules:
             "UPDATE schedules SET phase = 'until', due_at = ?, status = 'pending',"
             " operation_id = ?, jpeg = NULL WHERE id = ? AND status = 'running'",
             (due_at, operation_id, entry_id),
+        )
+        return written.rowcount == 1
+
+    async def again(self, entry_id: int, due_at: str, failures: int, *, ran: bool = True) -> bool:
+        """A recurrence's run (and its restore) ended, or was missed (not `ran`: its rotation
+        does not move on): it waits for its next run at `due_at`. False when the running entry
+        was moved on already (by another instance)."""
+        written = await self._db.execute(
+            "UPDATE schedules SET phase = 'at', due_at = ?, status = 'pending', runs = runs + ?,"
+            " failures = ?, operation_id = NULL WHERE id = ? AND status = 'running'",
+            (due_at, int(ran), failures, entry_id),
+        )
+        return written.rowcount == 1
+
+    async def moved(self, entry_id: int, due_at: str) -> None:
+        """A running recurrence makes its latest missed run (not the first one it missed)."""
+        await self._db.execute(
+            "UPDATE schedules SET due_at = ? WHERE id = ? AND status = 'running'",
+            (due_at, entry_id),
+        )
+
+    async def skip(self, entry_id: int, run: int, due_at: str) -> bool:
+        """Skip a recurrence's run number `run` (the next one, waiting for its time): it waits
+        for the one after, at `due_at`; False when that run is no longer the next one."""
+        written = await self._db.execute(
+            "UPDATE schedules SET due_at = ?, runs = runs + 1 WHERE id = ? AND runs = ?"
+            " AND status = 'pending' AND phase = 'at' AND rhythm IS NOT NULL",
+            (due_at, entry_id, run),
         )
         return written.rowcount == 1
 

@@ -403,6 +403,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE operations ADD COLUMN awaiting TEXT;
     ALTER TABLE operations ADD COLUMN awaiting_until TEXT;
     """,
+    # 14: recurring pictures (`every …`, bot/rhythm.py): a recurrence is a schedule that waits
+    # again after each run; its pictures (a rotation's, in the order sent) are kept apart
+    """
+    ALTER TABLE schedules ADD COLUMN rhythm TEXT;  -- its `every …` words (NULL: runs once)
+    ALTER TABLE schedules ADD COLUMN zone TEXT;    -- the zone they are read in
+    ALTER TABLE schedules ADD COLUMN runs INTEGER NOT NULL DEFAULT 0;      -- made or skipped
+    ALTER TABLE schedules ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;  -- failed in a row
+    CREATE TABLE schedule_pictures (
+        schedule_id INTEGER NOT NULL,
+        position    INTEGER NOT NULL,
+        jpeg        BLOB NOT NULL,
+        side        INTEGER NOT NULL,
+        PRIMARY KEY (schedule_id, position)
+    );
+    -- a requester's recurrence: a proposal that carries its rhythm and zone
+    ALTER TABLE proposals ADD COLUMN rhythm TEXT;
+    ALTER TABLE proposals ADD COLUMN zone TEXT;
+    """,
 ]
 
 

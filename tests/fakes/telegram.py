@@ -309,6 +309,27 @@ class FakeUser:
             caption_entities=_command_entities(caption),
         )
 
+    async def send_album(
+        self, images: list[bytes], *, caption: str, caption_on: int = 0
+    ) -> list[JSON]:
+        """Send 2-10 photos as an album: one message each, sharing a media_group_id, the
+        caption on photo number `caption_on` (0: the first) only."""
+        assert 2 <= len(images) <= 10, "Telegram sends albums of 2-10 photos"
+        album = str(next(self.fake._serial))
+        return [
+            self.fake._post(
+                self,
+                None,
+                None,
+                False,
+                photo=self.fake._store_photo(image),
+                media_group_id=album,
+                caption=caption if number == caption_on else None,
+                caption_entities=_command_entities(caption) if number == caption_on else None,
+            )
+            for number, image in enumerate(images)
+        ]
+
     async def send_document(
         self,
         data: bytes,
