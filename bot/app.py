@@ -33,6 +33,7 @@ from bot.service import AvatarService
 from bot.store import Store
 from bot.store.media import MediaTable
 from bot.waiting import PhotoWaits
+from bot.watch import GUARD, Guards, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,7 @@ class UseCases:
     bulks: BulkChanges
     photo_waits: PhotoWaits
     schedule: Scheduler
+    guards: Guards
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,8 @@ class Parts:
     picture_history: PictureHistory
     changes: ChangeRunner
     use_cases: UseCases
+    #: watching pictures for changes made outside the bot (None: `watch:` is off)
+    watcher: Watcher | None
 
 
 class Services:
@@ -197,7 +201,7 @@ class Services:
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
         speaking = Speaking(self._messenger, languages)
-        notifier = Notifier(speaking.send, store, access, config.notify_chat_id, self.metrics)
+        notifier = Notifier(speaking, store, access, config.notify_chat_id, self.metrics)
         box = ProposalBox(
             store,
             speaking,
@@ -220,7 +224,30 @@ class Services:
             picture_history=picture_history,
         )
         use_cases = self._use_cases(store, access, languages, speaking, notifier, box, avatars)
-        return Parts(store, speaking, notifier, picture_history, changes, use_cases)
+        watcher = self._watcher(store, changes, picture_history, notifier, use_cases.guards)
+        return Parts(store, speaking, notifier, picture_history, changes, use_cases, watcher)
+
+    def _watcher(
+        self,
+        store: Store,
+        changes: ChangeRunner,
+        picture_history: PictureHistory,
+        notifier: Notifier,
+        guards: Guards,
+    ) -> Watcher | None:
+        watch = self.config.watch
+        if watch is None:
+            return None
+        return Watcher(
+            store=store,
+            changes=changes,
+            picture_history=picture_history,
+            notifier=notifier,
+            metrics=self.metrics,
+            clock=self._clock,
+            interval=watch.interval_seconds,
+            guards=guards,
+        )
 
     def _use_cases(
         self,
@@ -245,6 +272,12 @@ class Services:
             clock=self._clock,
         )
         bulks = BulkChanges(avatars, store, notifier, speaking, box, scheduler)
+        guards = Guards(
+            store,
+            access,
+            {alias: group.guard for alias, group in config.groups.items()},
+            watching=config.watch is not None,
+        )
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access, scheduler, bulks),
@@ -255,11 +288,12 @@ class Services:
                 notifier=notifier,
                 changes=changes,
             ),
-            overview=Overview(store=store, access=access, providers=self.providers),
+            overview=Overview(store=store, access=access, providers=self.providers, guards=guards),
             languages=languages,
             bulks=bulks,
             photo_waits=PhotoWaits(store, self._clock),
             schedule=scheduler,
+            guards=guards,
         )
 
     def _change_runner(
@@ -300,6 +334,8 @@ class Services:
         """The scheduler (after the resume: it waits for the changes resumed), and the sweep
         that expires proposals nobody decided."""
         await parts.use_cases.schedule.start()
+        if parts.watcher is not None:
+            parts.watcher.start()
         self._sweeper = asyncio.create_task(self._sweep(parts.use_cases))
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
@@ -311,6 +347,8 @@ class Services:
             await self._parts.use_cases.bulks.resumed(operation)
             return
         if operation.scheduled:  # the scheduler waits for it, and tells its outcome once
+            return
+        if operation.actor_chat_id == GUARD.chat_id:  # the guard's: told by its notice alone
             return
         text = texts.outcome_text(Action(operation.action), outcome)
         chat_id, message_id, quote = _answer_place(operation)
@@ -359,6 +397,8 @@ class Services:
         self.draining = True
         if self._parts is not None:
             await self._parts.use_cases.schedule.close()
+            if self._parts.watcher is not None:
+                await self._parts.watcher.close()
             await self._parts.changes.drain(grace)
 
     async def confirm(self, provider: str, confirmations: list[Confirmation]) -> None:
@@ -367,6 +407,11 @@ class Services:
         assert self._parts is not None
         for confirmation in confirmations:
             self._parts.changes.confirm(provider, confirmation.request_id, confirmation.result)
+
+    @property
+    def watcher(self) -> Watcher | None:
+        """What watches the pictures, once built (None: `watch:` is off)."""
+        return self._parts.watcher if self._parts is not None else None
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""
@@ -379,6 +424,8 @@ class Services:
         parts, self._parts, self._started = self._parts, None, False
         if parts is not None:
             await parts.use_cases.schedule.close()
+            if parts.watcher is not None:
+                await parts.watcher.close()
             await parts.changes.close()
             await parts.use_cases.bulks.close()
             await parts.notifier.drain(NOTICE_DRAIN_SECONDS)

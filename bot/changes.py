@@ -47,7 +47,7 @@ from bot.metrics import Metrics
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
 from bot.picture_history import PictureHistory
-from bot.queues import AccountQueue, Job
+from bot.queues import UNPACED, AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store, StoreUnavailable, until_back
 
@@ -409,8 +409,29 @@ class ChangeRunner:
     # ------------------------------------------------------------------------------------------
 
     def _is_for(self, job: Job, group: Group) -> bool:
-        target = self._jobs[job][1].target.group
+        held = self._jobs.get(job)  # a read (`read`) is no change
+        target = held[1].target.group if held else None
         return target is not None and target.id == group.id
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        return self._providers
+
+    def target_of(self, group: Group) -> Target:
+        return Target(provider=self._providers[group.provider], title=group.title, group=group)
+
+    async def read(self, group: Group) -> PictureResult:
+        """Read a group's picture in its account's queue (watching, bot/watch.py): after the
+        changes queued before it, before those queued after; it keeps no pace, so a change
+        waits for at most one read."""
+        provider = self._providers[group.provider]
+        job = Job(
+            target=f"read:{group.id}",
+            pace=UNPACED,
+            run=lambda: provider.get_group_picture(group.chat_id),
+        )
+        result: PictureResult = await self._queues[group.provider].submit(job).job.future
+        return result
 
     async def fetch(self, file_id: str) -> PreparedPicture:
         """Download a picture from Telegram and prepare it; raises `Refusal`."""
