@@ -195,12 +195,20 @@ class Watcher:
         digest = hashlib.sha256(data).hexdigest() if data else None
         if known is not None and known.mark == mark and known.hash == digest:
             return None
+        if data is None and known is not None and known.mark == mark and await self._has(group):
+            return None  # "none" once, then a picture: some providers say none when unsure
         now = await self._known(group, data, digest, mark)
         if known is None or known.mark != mark:
             await watched.baseline(group.id, now)
         else:
             await self._changed(group, known, now)
         return None
+
+    async def _has(self, group: Group) -> bool:
+        """Read again before taking a removal: Evolution answers "no picture" for one it could
+        not read, and a hidden picture reads as none; a read that fails proves nothing."""
+        again = await self._changes.read(group)
+        return not again.ok or bool(again.url or again.image)
 
     async def _bytes(self, result: PictureResult) -> bytes | None:
         """The picture's bytes (None: it has none); raises what a failed download raises."""

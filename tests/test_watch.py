@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.config import ConfigError, parse_config
@@ -304,3 +304,29 @@ async def test_groups_says_nothing_of_guards_while_nothing_is_watched(tmp_path, 
         assert answer.endswith("(watching is off in the config).")
     finally:
         await shut_down(application)
+
+
+async def test_a_removal_outside_is_told_and_put_back_under_restore(restoring: Bot, cdn: Cdn):
+    bot = restoring
+    bot.green.set_avatar(FAMILY, "")  # removed in WhatsApp: getAvatar answers no URL
+    await next_turn(bot)
+    [put_back] = bot.green.set_calls()
+    assert put_back.file == prepare_picture(FIRST).jpeg
+    _, seen = await bot.store.pictures.latest(f"group:{await family_id(bot)}", limit=2)
+    assert (seen.how, seen.action, seen.after_jpeg) == (How.OUTSIDE, "delete_group_picture", None)
+
+
+async def test_a_removal_outside_is_told_in_words(bot: Bot):
+    bot.green.set_avatar(FAMILY, "")
+    await next_turn(bot)
+    [notice] = bot.telegram.bot_messages(ADMIN)
+    assert notice.photo is None
+    assert notice.content.startswith("The picture of Family was removed outside the bot")
+
+
+async def test_no_picture_once_is_no_removal_when_the_next_read_shows_one(bot: Bot):
+    """Evolution says "none" for a picture it could not read; hidden pictures read as none."""
+    bot.green.fail_next("getAvatar", Fault(lambda r: JSONResponse({"urlAvatar": ""})))
+    await next_turn(bot)
+    assert bot.telegram.bot_messages(ADMIN) == []
+    assert len(bot.green.calls("getAvatar")) == 3, "the baseline, the 'none', the read again"
