@@ -6,10 +6,18 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters import Capability, Confirmation, Provider, create_provider
+from adapters import (
+    Capability,
+    Confirmation,
+    EventSettings,
+    Provider,
+    Said,
+    create_provider,
+)
 from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
@@ -45,6 +53,13 @@ HEALTH_TIMEOUT = 5.0
 NOTICE_DRAIN_SECONDS = 10.0
 
 
+def _hook_use(provider: Provider) -> str:
+    """What a provider's webhook is for: events, or confirming changes (the Cloud API)."""
+    if isinstance(provider.settings, EventSettings):
+        return "tells of pictures changed outside the bot through a webhook at"
+    return "confirms changes through a webhook at"
+
+
 def create_providers(config: AppConfig) -> dict[str, Provider]:
     """One adapter (with its own HTTP client) per configured provider; checks what the config
     alone cannot: group ids in each provider's format, and a public URL for URL-only providers."""
@@ -64,7 +79,7 @@ def create_providers(config: AppConfig) -> dict[str, Provider]:
         if provider.can(Capability.NEEDS_PUBLIC_URL) and not public_url
     ]
     problems += [
-        f"providers.{name}: {provider.label} confirms changes through a webhook at"
+        f"providers.{name}: {provider.label} {_hook_use(provider)}"
         f" server.public_url/hooks/{name}/<webhook_secret>; set server.public_url"
         for name, provider in providers.items()
         if provider.webhook_secret() is not None and not public_url
@@ -401,12 +416,16 @@ class Services:
                 await self._parts.watcher.close()
             await self._parts.changes.drain(grace)
 
-    async def confirm(self, provider: str, confirmations: list[Confirmation]) -> None:
-        """What a provider's webhook said of changes it had accepted (bot/hooks.py)."""
+    async def confirm(self, provider: str, said: Sequence[Said]) -> None:
+        """What a provider's webhook said (bot/hooks.py): of changes it had accepted, and of
+        pictures changed outside the bot (read now when watching, ignored otherwise)."""
         await self.use_cases()  # the changes resumed after a restart wait for theirs
         assert self._parts is not None
-        for confirmation in confirmations:
-            self._parts.changes.confirm(provider, confirmation.request_id, confirmation.result)
+        for what in said:
+            if isinstance(what, Confirmation):
+                self._parts.changes.confirm(provider, what.request_id, what.result)
+            elif self._parts.watcher is not None:
+                await self._parts.watcher.heard(provider, what.chat_id)
 
     @property
     def watcher(self) -> Watcher | None:

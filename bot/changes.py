@@ -428,7 +428,7 @@ class ChangeRunner:
         job = Job(
             target=f"read:{group.id}",
             pace=UNPACED,
-            run=lambda: provider.get_group_picture(group.chat_id),
+            run=lambda: provider.watch_group_picture(group.chat_id),
         )
         result: PictureResult = await self._queues[group.provider].submit(job).job.future
         return result

@@ -174,6 +174,24 @@ class Watcher:
                     break  # the account's credentials fail: try again at the next turn
             await self._clock.sleep_until(start + self._interval)
 
+    async def heard(self, provider: str, chat_id: str) -> None:
+        """A provider's webhook says a group's picture may have changed: read it now (in the
+        background), unless the bot does not manage that group there. A poll and an event
+        seeing one change report it once (the compare-and-set of `_changed`)."""
+        group = await self._store.groups.with_chat_id(chat_id)
+        if group is None or group.provider != provider:
+            log.info("watching: %s told of a group the bot does not manage", provider)
+            return
+        task: asyncio.Task[object] = asyncio.create_task(self._look_logged(group))
+        self._restores.add(task)
+        task.add_done_callback(self._restores.discard)
+
+    async def _look_logged(self, group: Group) -> None:
+        try:
+            await self.look(group)
+        except Exception:
+            log.exception("watching: could not look at %s", group.alias)
+
     async def look(self, group: Group) -> FailureKind | None:
         """Read the group's picture once and act on a change seen; the failure of a read
         that failed (to be tried again at the next turn)."""

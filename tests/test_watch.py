@@ -4,15 +4,11 @@ seen at the next read, and the group's guard says what happens (bot/watch.py).""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse
 
 from bot.config import ConfigError, parse_config
 from bot.domain import How
@@ -24,42 +20,16 @@ from tests.conftest import (
     OWNER,
     REQUESTER,
     Bot,
+    Cdn,
     raw_config,
     shut_down,
     start_bot,
+    until,
 )
 from tests.fakes.greenapi import Fault
-from tests.fakes.serve import serve
 from tests.pictures import photo_bytes
 
 INTERVAL = 60
-
-
-@dataclass
-class Cdn:
-    """Where WhatsApp would serve the pictures: `put` one, get its URL."""
-
-    base: str = ""
-    files: dict[str, bytes] = field(default_factory=dict)
-
-    def put(self, name: str, data: bytes) -> str:
-        self.files[name] = data
-        return f"{self.base}/pp/{name}.jpg"
-
-
-@pytest.fixture
-async def cdn() -> AsyncIterator[Cdn]:
-    found = Cdn()
-
-    async def picture(request: Request) -> Response:
-        data = found.files.get(request.path_params["name"])
-        if data is None:
-            return Response(status_code=404)
-        return Response(data, media_type="image/jpeg")
-
-    async with serve(Starlette(routes=[Route("/pp/{name}.jpg", picture)])) as url:
-        found.base = url
-        yield found
 
 
 FIRST = photo_bytes(900, 900)
@@ -94,16 +64,6 @@ async def bot(tmp_path, green, cdn) -> AsyncIterator[Bot]:
 async def restoring(tmp_path, green, cdn) -> AsyncIterator[Bot]:
     async for started in watching(tmp_path, green, cdn, guard="restore"):
         yield started
-
-
-async def until(condition: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    """Wait (bounded) until `condition` holds."""
-    for _ in range(1000):
-        found = condition()
-        if found if isinstance(found, bool) else await found:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def next_turn(bot: Bot) -> None:
