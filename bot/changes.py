@@ -301,6 +301,8 @@ class ChangeRunner:
             self._keeper = asyncio.create_task(self._keep_leases())
 
     async def _take_over(self) -> None:
+        if self._draining:  # stopping: what it hands back is for the other instances
+            return
         claimed = await self._store.operations.claim_open(
             self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
         )
@@ -743,6 +745,8 @@ class ChangeRunner:
         task.add_done_callback(self._reports.discard)
 
     async def _report_resumed(self, operation: Operation, outcome: Outcome) -> None:
+        if outcome.result is Result.DUPLICATE:  # handed back (stopping): its runner answers
+            return
         await self._tell(operation, replace(outcome, resumed=True))
 
     async def _tell(self, operation: Operation, outcome: Outcome) -> None:
