@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 from datetime import timedelta
@@ -197,25 +198,28 @@ class Watcher:
         that failed (to be tried again at the next turn)."""
         assert group.id is not None
         watched = self._store.watched
-        mark, busy = await watched.mark(group.id), await watched.busy(group.id)
+        mark, busy = await watched.state(group.id)
+        known = await watched.get(group.id)
         result = await self._changes.read(group)
         if not result.ok:
             log.info("watching: could not read the picture of %s: %s", group.alias, result.reason)
             return result.kind or FailureKind.UNAVAILABLE
+        if known is not None and known.mark == mark and result.url and result.url == known.url:
+            return None  # the URL read last time: the same picture (a new one may be too)
         try:
             data = await self._bytes(result)
         except (httpx.HTTPError, ValueError) as error:
             log.info("watching: could not download the picture of %s: %s", group.alias, error)
             return FailureKind.UNAVAILABLE
-        if busy or await watched.busy(group.id) or await watched.mark(group.id) != mark:
+        if busy or await watched.state(group.id) != (mark, False):
             return None  # the bot's own change is under way, or ended during the read
-        known = await watched.get(group.id)
         digest = hashlib.sha256(data).hexdigest() if data else None
         if known is not None and known.mark == mark and known.hash == digest:
+            await watched.seen_url(group.id, mark, result.url)
             return None
         if data is None and known is not None and known.mark == mark and await self._has(group):
             return None  # "none" once, then a picture: some providers say none when unsure
-        now = await self._known(group, data, digest, mark)
+        now = await self._known(group, data, digest, mark, result.url)
         if known is None or known.mark != mark:
             await watched.baseline(group.id, now)
         else:
@@ -237,10 +241,10 @@ class Watcher:
         return await self._history.download(result.url)
 
     async def _known(
-        self, group: Group, data: bytes | None, digest: str | None, mark: int
+        self, group: Group, data: bytes | None, digest: str | None, mark: int, url: str | None
     ) -> Known:
         if data is None:
-            return Known(Before.NONE, None, None, None, mark)
+            return Known(Before.NONE, None, None, None, mark, url)
         try:
             picture: PreparedPicture | None = await prepare_picture_async(data)
         except ImageRefused as refused:  # still a change; only it cannot be put back later
@@ -252,6 +256,7 @@ class Watcher:
             picture.jpeg if picture else None,
             picture.side if picture else None,
             mark,
+            url,
         )
 
     async def _changed(self, group: Group, was: Known, now: Known) -> None:
@@ -314,7 +319,7 @@ class Watcher:
 
 
 def _marked(known: Known, mark: int) -> Known:
-    return Known(known.state, known.hash, known.jpeg, known.side, mark)
+    return dataclasses.replace(known, mark=mark)
 
 
 def _putting_back(target: Target, was: Known) -> Change | None:

@@ -268,6 +268,8 @@ class Cdn:
 
     base: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
+    #: downloads so far
+    hits: int = 0
 
     def put(self, name: str, data: bytes) -> str:
         self.files[name] = data
@@ -279,6 +281,7 @@ async def cdn() -> AsyncIterator[Cdn]:
     found = Cdn()
 
     async def picture(request: Request) -> Response:
+        found.hits += 1
         data = found.files.get(request.path_params["name"])
         if data is None:
             return Response(status_code=404)

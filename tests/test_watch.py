@@ -109,6 +109,14 @@ async def family_id(bot: Bot) -> int:
     return family.id
 
 
+async def test_the_url_read_last_time_is_not_downloaded_again(bot: Bot, cdn: Cdn):
+    downloads = cdn.hits
+    await next_turn(bot)
+    await next_turn(bot)
+    assert len(bot.green.calls("getAvatar")) == 3
+    assert cdn.hits == downloads
+
+
 async def test_a_new_url_for_the_same_picture_is_no_change(bot: Bot, cdn: Cdn):
     bot.green.set_avatar(FAMILY, cdn.put("same-again", FIRST))  # WhatsApp re-signs its URLs
     await next_turn(bot)

@@ -417,6 +417,7 @@ MIGRATIONS: list[str] = [
         jpeg     BLOB,            -- the picture, prepared (NULL: none, or it could not be)
         side     INTEGER,
         mark     INTEGER NOT NULL,
+        url      TEXT,            -- where it was read: the same URL is the same picture
         seen_at  TEXT NOT NULL
     );
     """,

@@ -19,6 +19,8 @@ class Known:
     jpeg: bytes | None
     side: int | None
     mark: int
+    #: the URL it was read from, when the provider gave one: the same URL is the same picture
+    url: str | None = None
 
 
 class WatchedTable:
@@ -27,36 +29,34 @@ class WatchedTable:
 
     async def get(self, group_id: int) -> Known | None:
         row = await self._db.fetch_one(
-            "SELECT state, hash, jpeg, side, mark FROM watched WHERE group_id = ?", (group_id,)
+            "SELECT state, hash, jpeg, side, mark, url FROM watched WHERE group_id = ?",
+            (group_id,),
         )
         if row is None:
             return None
-        return Known(Before(row["state"]), row["hash"], row["jpeg"], row["side"], row["mark"])
+        return Known(**{**row, "state": Before(row["state"])})
 
-    async def mark(self, group_id: int) -> int:
-        """The newest picture-history row of the group (0: none): it grows with every change
-        the bot makes to it, on any instance."""
+    async def state(self, group_id: int) -> tuple[int, bool]:
+        """The newest picture-history row of the group (0: none), which grows with every change
+        the bot makes to it on any instance, and whether a change of the bot's to it is written
+        down and not yet over."""
         row = await self._db.fetch_one(
-            "SELECT MAX(id) AS mark FROM pictures WHERE group_id = ? AND done = 1", (group_id,)
+            "SELECT (SELECT MAX(id) FROM pictures WHERE group_id = ? AND done = 1) AS mark,"
+            " EXISTS (SELECT 1 FROM operations WHERE group_id = ?"
+            " AND status IN ('pending', 'running')) AS busy",
+            (group_id, group_id),
         )
-        return int(row["mark"] or 0) if row else 0
-
-    async def busy(self, group_id: int) -> bool:
-        """Whether a change of the bot's to the group is written down and not yet over."""
-        row = await self._db.fetch_one(
-            "SELECT 1 AS one FROM operations WHERE group_id = ? AND status IN ('pending',"
-            " 'running') LIMIT 1",
-            (group_id,),
-        )
-        return row is not None
+        assert row is not None
+        return int(row["mark"] or 0), bool(row["busy"])
 
     async def baseline(self, group_id: int, known: Known) -> None:
         """What the group has now, not a change (a first read, or after the bot's own change)."""
         await self._db.execute(
-            "INSERT INTO watched (group_id, state, hash, jpeg, side, mark, seen_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET"
+            "INSERT INTO watched (group_id, state, hash, jpeg, side, mark, url, seen_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (group_id) DO UPDATE SET"
             " state = excluded.state, hash = excluded.hash, jpeg = excluded.jpeg,"
-            " side = excluded.side, mark = excluded.mark, seen_at = excluded.seen_at",
+            " side = excluded.side, mark = excluded.mark, url = excluded.url,"
+            " seen_at = excluded.seen_at",
             (group_id, *self._values(known)),
         )
 
@@ -64,11 +64,17 @@ class WatchedTable:
         """Take a change seen outside the bot, when no other reading (an instance sharing the
         store) took it first: what the group had is still `was`."""
         written = await self._db.execute(
-            "UPDATE watched SET state = ?, hash = ?, jpeg = ?, side = ?, mark = ?, seen_at = ?"
-            " WHERE group_id = ? AND mark = ? AND hash IS ?",
+            "UPDATE watched SET state = ?, hash = ?, jpeg = ?, side = ?, mark = ?, url = ?,"
+            " seen_at = ? WHERE group_id = ? AND mark = ? AND hash IS ?",
             (*self._values(now), group_id, was.mark, was.hash),
         )
         return written.rowcount == 1
+
+    async def seen_url(self, group_id: int, mark: int, url: str | None) -> None:
+        """The same picture, now at `url` (WhatsApp re-signs its URLs)."""
+        await self._db.execute(
+            "UPDATE watched SET url = ? WHERE group_id = ? AND mark = ?", (url, group_id, mark)
+        )
 
     async def guard(self, group_id: int) -> Guard | None:
         """The group's guard as chosen from chat or set by the bot; None: the config's."""
@@ -85,5 +91,6 @@ class WatchedTable:
             known.jpeg,
             known.side,
             known.mark,
+            known.url,
             self._db.clock.stamp(),
         )
