@@ -116,8 +116,8 @@ async def main_async(groups: int, accounts: int, interval: float, seconds: float
         )
         per_read = cpu / reads * 1000 if reads else float("nan")
         print(
-            f"  bot CPU per read:     {per_read:.2f} ms (goal <= 2 ms; getAvatar + download"
-            " + hash + store)"
+            f"  bot CPU per read:     {per_read:.2f} ms (goal <= 2 ms; getAvatar and the store;"
+            " a download only for a new URL)"
         )
         print(
             f"  peak RSS watching:    {rss:.1f} MiB; without watch: {rss_off:.1f} MiB"
