@@ -7,10 +7,11 @@ plain words for a person and whose `kind` is what the bot decides on. It raises 
 from __future__ import annotations
 
 import enum
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
@@ -107,8 +108,37 @@ class Confirmation:
     result: PictureResult
 
 
+@dataclass(frozen=True)
+class PictureEvent:
+    """A provider's webhook says a group's picture may have changed outside the bot (the bot
+    then reads it, as watching does: bot/watch.py)."""
+
+    chat_id: str
+
+
+#: what one webhook body says
+Said = Confirmation | PictureEvent
+
+
 class UnreadableWebhook(ValueError):
     """A webhook body this provider does not send (answered 400)."""
+
+
+def webhook_json(body: bytes) -> dict[str, Any]:
+    """A webhook's body as the JSON object every provider sends; `UnreadableWebhook` else."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UnreadableWebhook("not JSON") from None
+    if not isinstance(payload, dict):
+        raise UnreadableWebhook("not a JSON object")
+    return payload
+
+
+def event_secret(settings: EventSettings) -> str | None:
+    """`webhook_secret()` of a provider whose webhook tells of pictures changed outside."""
+    secret = settings.webhook_secret
+    return secret.get_secret_value() if secret is not None else None
 
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,}")
@@ -137,6 +167,13 @@ class ProviderSettings(BaseModel):
     #: one every 10 s, "rate-overlimit" otherwise)
     group_interval_seconds: float = Field(default=1.0, ge=0)
     own_interval_seconds: float = Field(default=10.0, ge=0)
+
+
+class EventSettings(ProviderSettings):
+    """A provider that can tell of pictures changed outside the bot through its webhook."""
+
+    #: the last segment of the webhook URL to add at the provider; absent: it sends none
+    webhook_secret: WebhookSecret | None = None
 
 
 class Provider:
@@ -177,6 +214,11 @@ class Provider:
     async def get_group_picture(self, group_id: str) -> PictureResult:
         return self._cannot("show a group picture")
 
+    async def watch_group_picture(self, group_id: str) -> PictureResult:
+        """The group's picture as WhatsApp has it now, for watching (bot/watch.py): where the
+        provider caches what `get_group_picture` shows, past its cache."""
+        return await self.get_group_picture(group_id)
+
     async def set_own_picture(self, picture: PreparedPicture) -> PictureResult:
         return self._cannot("set the account's own picture")
 
@@ -204,7 +246,7 @@ class Provider:
         """Whether a POST comes from the provider (a signature), beyond the secret URL."""
         return True
 
-    def read_webhook(self, body: bytes) -> list[Confirmation]:
+    def read_webhook(self, body: bytes) -> Sequence[Said]:
         """What a webhook body says; raises `UnreadableWebhook` for a body it does not send."""
         raise UnreadableWebhook(f"{self.label} sends no webhooks")
 

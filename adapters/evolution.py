@@ -25,11 +25,15 @@ from pydantic import Field, SecretStr, field_validator
 
 from adapters.base import (
     Capability,
+    EventSettings,
     FailureKind,
+    PictureEvent,
     PictureResult,
     PreparedPicture,
     Provider,
-    ProviderSettings,
+    UnreadableWebhook,
+    event_secret,
+    webhook_json,
 )
 from adapters.http import (
     ProviderHttp,
@@ -48,7 +52,7 @@ POLL_SECONDS = 0.5
 _VERSION = re.compile(r"\s*v?([0-9]+)\.")
 
 
-class EvolutionSettings(ProviderSettings):
+class EvolutionSettings(EventSettings):
     kind: Literal["evolution"]
     #: Evolution's address (no version prefix: its routes start at the root)
     base_url: str
@@ -151,6 +155,34 @@ class EvolutionProvider(Provider):
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # -- events: pictures changed outside the bot (bot/watch.py) ----------------------------
+
+    def webhook_secret(self) -> str | None:
+        return event_secret(self.settings)
+
+    def read_webhook(self, body: bytes) -> list[PictureEvent]:
+        """`contacts.update` (`CONTACTS_UPDATE`) of this instance: the groups among its
+        contacts to read again (Baileys reports a group's new or removed picture so, without
+        who changed it). Other events say nothing of pictures."""
+        payload = webhook_json(body)
+        event, instance = payload.get("event"), payload.get("instance")
+        if not isinstance(event, str) or not isinstance(instance, str):
+            raise UnreadableWebhook("not an Evolution API event")
+        if event.lower().replace("_", ".") != "contacts.update":
+            return []
+        if instance != self.settings.instance:
+            return []
+        data = payload.get("data")
+        contacts = data if isinstance(data, list) else [data]
+        found = []
+        for contact in contacts:
+            if not isinstance(contact, dict):
+                raise UnreadableWebhook("a contacts.update without contacts")
+            chat_id = contact.get("remoteJid", contact.get("id"))  # v2, v1
+            if isinstance(chat_id, str) and chat_id.endswith("@g.us"):
+                found.append(PictureEvent(chat_id))
+        return found
 
     # -- the two traps ----------------------------------------------------------------------
 

@@ -17,11 +17,16 @@ from pydantic import Field, SecretStr, field_validator
 
 from adapters.base import (
     Capability,
+    EventSettings,
     FailureKind,
+    PictureEvent,
     PictureResult,
     PreparedPicture,
     Provider,
     ProviderSettings,
+    UnreadableWebhook,
+    event_secret,
+    webhook_json,
 )
 from adapters.http import (
     ProviderHttp,
@@ -38,7 +43,7 @@ NO_PICTURE = "no picture set"
 _QUOTE_LIMIT = 150
 
 
-class WahaSettings(ProviderSettings):
+class WahaSettings(EventSettings):
     kind: Literal["waha"]
     #: WAHA's address, with its base path when it has one (http://host:3000/waha)
     base_url: str
@@ -114,8 +119,16 @@ class WahaProvider(Provider):
 
     @returns_result
     async def get_group_picture(self, group_id: str) -> PictureResult:
+        return await self._group_picture_url(group_id, refresh=False)
+
+    @returns_result
+    async def watch_group_picture(self, group_id: str) -> PictureResult:
+        """`refresh=true`: WAHA's cache would show a picture changed outside for 24 h."""
+        return await self._group_picture_url(group_id, refresh=True)
+
+    async def _group_picture_url(self, group_id: str, *, refresh: bool) -> PictureResult:
         target = _Target(group_id, editing=False)
-        url = await self._read_url(self._group_picture(group_id), target, refresh=False)
+        url = await self._read_url(self._group_picture(group_id), target, refresh=refresh)
         return PictureResult.success(url, note=None if url else NO_PICTURE)
 
     @returns_result
@@ -157,6 +170,28 @@ class WahaProvider(Provider):
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # -- events: pictures changed outside the bot (bot/watch.py) ----------------------------
+
+    def webhook_secret(self) -> str | None:
+        return event_secret(self.settings)
+
+    def read_webhook(self, body: bytes) -> list[PictureEvent]:
+        """`group.v2.update` of this session: the group to read again (the WEBJS engine sends
+        it for a new picture, without the picture; other engines never do). Other events of
+        WAHA's say nothing of pictures."""
+        payload = webhook_json(body)
+        event, session = payload.get("event"), payload.get("session")
+        if not isinstance(event, str) or not isinstance(session, str):
+            raise UnreadableWebhook("not a WAHA event")
+        if event != "group.v2.update" or session != self.settings.session:
+            return []
+        about = payload.get("payload")
+        group = about.get("group") if isinstance(about, dict) else None
+        chat_id = group.get("id") if isinstance(group, dict) else None
+        if not isinstance(chat_id, str):
+            raise UnreadableWebhook("a group.v2.update without its group's id")
+        return [PictureEvent(chat_id)]
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -19,11 +19,16 @@ from pydantic import SecretStr, field_validator
 
 from adapters.base import (
     Capability,
+    EventSettings,
     FailureKind,
+    PictureEvent,
     PictureResult,
     PreparedPicture,
     Provider,
     ProviderSettings,
+    UnreadableWebhook,
+    event_secret,
+    webhook_json,
 )
 from adapters.http import (
     ProviderHttp,
@@ -64,7 +69,7 @@ _CHANNEL_STATES: dict[str, tuple[FailureKind, str]] = {
 _QUOTE_LIMIT = 120
 
 
-class WhapiSettings(ProviderSettings):
+class WhapiSettings(EventSettings):
     kind: Literal["whapi"]
     base_url: str = "https://gate.whapi.cloud"
     #: the channel's API token, sent as `Authorization: Bearer` (never in a URL)
@@ -159,6 +164,33 @@ class WhapiProvider(Provider):
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    # -- events: pictures changed outside the bot (bot/watch.py) ----------------------------
+
+    def webhook_secret(self) -> str | None:
+        return event_secret(self.settings)
+
+    def read_webhook(self, body: bytes) -> list[PictureEvent]:
+        """`groups_updates` (and `chats_updates`) of a `patch` event: the groups to read
+        again; whether a new icon is among the changes is not documented, so any group update
+        is read. Other events say nothing of pictures."""
+        payload = webhook_json(body)
+        event = payload.get("event")
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise UnreadableWebhook("not a Whapi.Cloud event")
+        found = []
+        for key in ("groups_updates", "chats_updates"):
+            updates = payload.get(key)
+            for update in updates if isinstance(updates, list) else []:
+                if not isinstance(update, dict):
+                    raise UnreadableWebhook(f"{key} that are not updates")
+                for side in ("after_update", "before_update"):
+                    chat = update.get(side)
+                    chat_id = chat.get("id") if isinstance(chat, dict) else None
+                    if isinstance(chat_id, str) and chat_id.endswith("@g.us"):
+                        found.append(PictureEvent(chat_id))
+                        break
+        return found
 
     # -- plumbing ---------------------------------------------------------------------------
 

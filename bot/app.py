@@ -6,10 +6,18 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from adapters import Capability, Confirmation, Provider, create_provider
+from adapters import (
+    Capability,
+    Confirmation,
+    EventSettings,
+    Provider,
+    Said,
+    create_provider,
+)
 from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
@@ -33,6 +41,7 @@ from bot.service import AvatarService
 from bot.store import Store
 from bot.store.media import MediaTable
 from bot.waiting import PhotoWaits
+from bot.watch import GUARD, Guards, Watcher
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +51,13 @@ SWEEP_SECONDS = 60.0
 HEALTH_TIMEOUT = 5.0
 #: how long shutdown waits for the notices still on their way
 NOTICE_DRAIN_SECONDS = 10.0
+
+
+def _hook_use(provider: Provider) -> str:
+    """What a provider's webhook is for: events, or confirming changes (the Cloud API)."""
+    if isinstance(provider.settings, EventSettings):
+        return "tells of pictures changed outside the bot through a webhook at"
+    return "confirms changes through a webhook at"
 
 
 def create_providers(config: AppConfig) -> dict[str, Provider]:
@@ -63,7 +79,7 @@ def create_providers(config: AppConfig) -> dict[str, Provider]:
         if provider.can(Capability.NEEDS_PUBLIC_URL) and not public_url
     ]
     problems += [
-        f"providers.{name}: {provider.label} confirms changes through a webhook at"
+        f"providers.{name}: {provider.label} {_hook_use(provider)}"
         f" server.public_url/hooks/{name}/<webhook_secret>; set server.public_url"
         for name, provider in providers.items()
         if provider.webhook_secret() is not None and not public_url
@@ -106,6 +122,7 @@ class UseCases:
     bulks: BulkChanges
     photo_waits: PhotoWaits
     schedule: Scheduler
+    guards: Guards
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,8 @@ class Parts:
     picture_history: PictureHistory
     changes: ChangeRunner
     use_cases: UseCases
+    #: watching pictures for changes made outside the bot (None: `watch:` is off)
+    watcher: Watcher | None
 
 
 class Services:
@@ -197,7 +216,7 @@ class Services:
         access = Access(store, config.owners)
         languages = Languages(store, config.default_language)
         speaking = Speaking(self._messenger, languages)
-        notifier = Notifier(speaking.send, store, access, config.notify_chat_id, self.metrics)
+        notifier = Notifier(speaking, store, access, config.notify_chat_id, self.metrics)
         box = ProposalBox(
             store,
             speaking,
@@ -220,7 +239,30 @@ class Services:
             picture_history=picture_history,
         )
         use_cases = self._use_cases(store, access, languages, speaking, notifier, box, avatars)
-        return Parts(store, speaking, notifier, picture_history, changes, use_cases)
+        watcher = self._watcher(store, changes, picture_history, notifier, use_cases.guards)
+        return Parts(store, speaking, notifier, picture_history, changes, use_cases, watcher)
+
+    def _watcher(
+        self,
+        store: Store,
+        changes: ChangeRunner,
+        picture_history: PictureHistory,
+        notifier: Notifier,
+        guards: Guards,
+    ) -> Watcher | None:
+        watch = self.config.watch
+        if watch is None:
+            return None
+        return Watcher(
+            store=store,
+            changes=changes,
+            picture_history=picture_history,
+            notifier=notifier,
+            metrics=self.metrics,
+            clock=self._clock,
+            interval=watch.interval_seconds,
+            guards=guards,
+        )
 
     def _use_cases(
         self,
@@ -254,6 +296,12 @@ class Services:
             scheduler,
             config.telegram.edit_interval_seconds,
         )
+        guards = Guards(
+            store,
+            access,
+            {alias: group.guard for alias, group in config.groups.items()},
+            watching=config.watch is not None,
+        )
         return UseCases(
             avatars=avatars,
             approvals=Approvals(avatars, box, store, access, scheduler, bulks),
@@ -264,11 +312,12 @@ class Services:
                 notifier=notifier,
                 changes=changes,
             ),
-            overview=Overview(store=store, access=access, providers=self.providers),
+            overview=Overview(store=store, access=access, providers=self.providers, guards=guards),
             languages=languages,
             bulks=bulks,
             photo_waits=PhotoWaits(store, self._clock),
             schedule=scheduler,
+            guards=guards,
         )
 
     def _change_runner(
@@ -309,6 +358,8 @@ class Services:
         """The scheduler (after the resume: it waits for the changes resumed), and the sweep
         that expires proposals nobody decided."""
         await parts.use_cases.schedule.start()
+        if parts.watcher is not None:
+            parts.watcher.start()
         self._sweeper = asyncio.create_task(self._sweep(parts.use_cases))
 
     async def _report(self, operation: Operation, outcome: Outcome) -> None:
@@ -320,6 +371,8 @@ class Services:
             await self._parts.use_cases.bulks.resumed(operation)
             return
         if operation.scheduled:  # the scheduler waits for it, and tells its outcome once
+            return
+        if operation.actor_chat_id == GUARD.chat_id:  # the guard's: told by its notice alone
             return
         text = texts.outcome_text(Action(operation.action), outcome)
         chat_id, message_id, quote = _answer_place(operation)
@@ -368,14 +421,25 @@ class Services:
         self.draining = True
         if self._parts is not None:
             await self._parts.use_cases.schedule.close()
+            if self._parts.watcher is not None:
+                await self._parts.watcher.close()
             await self._parts.changes.drain(grace)
 
-    async def confirm(self, provider: str, confirmations: list[Confirmation]) -> None:
-        """What a provider's webhook said of changes it had accepted (bot/hooks.py)."""
+    async def confirm(self, provider: str, said: Sequence[Said]) -> None:
+        """What a provider's webhook said (bot/hooks.py): of changes it had accepted, and of
+        pictures changed outside the bot (read now when watching, ignored otherwise)."""
         await self.use_cases()  # the changes resumed after a restart wait for theirs
         assert self._parts is not None
-        for confirmation in confirmations:
-            self._parts.changes.confirm(provider, confirmation.request_id, confirmation.result)
+        for what in said:
+            if isinstance(what, Confirmation):
+                self._parts.changes.confirm(provider, what.request_id, what.result)
+            elif self._parts.watcher is not None:
+                await self._parts.watcher.heard(provider, what.chat_id)
+
+    @property
+    def watcher(self) -> Watcher | None:
+        """What watches the pictures, once built (None: `watch:` is off)."""
+        return self._parts.watcher if self._parts is not None else None
 
     async def notices_sent(self) -> None:
         """Wait until every notice given so far has gone out (for tests and benchmarks)."""
@@ -388,6 +452,8 @@ class Services:
         parts, self._parts, self._started = self._parts, None, False
         if parts is not None:
             await parts.use_cases.schedule.close()
+            if parts.watcher is not None:
+                await parts.watcher.close()
             await parts.changes.close()
             await parts.use_cases.bulks.close()
             await parts.notifier.drain(NOTICE_DRAIN_SECONDS)

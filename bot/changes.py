@@ -47,7 +47,7 @@ from bot.metrics import Metrics
 from bot.notify import ChangeEvent, Notifier
 from bot.pacing import pacer_for
 from bot.picture_history import PictureHistory
-from bot.queues import AccountQueue, Job
+from bot.queues import UNPACED, AccountQueue, Job
 from bot.retry import RetryPolicy, with_retries
 from bot.store import Store, StoreUnavailable, until_back
 
@@ -301,6 +301,8 @@ class ChangeRunner:
             self._keeper = asyncio.create_task(self._keep_leases())
 
     async def _take_over(self) -> None:
+        if self._draining:  # stopping: what it hands back is for the other instances
+            return
         claimed = await self._store.operations.claim_open(
             self._leases.claim(), limit=TAKE_OVER_AT_ONCE, now=self._leases.now()
         )
@@ -409,8 +411,29 @@ class ChangeRunner:
     # ------------------------------------------------------------------------------------------
 
     def _is_for(self, job: Job, group: Group) -> bool:
-        target = self._jobs[job][1].target.group
+        held = self._jobs.get(job)  # a read (`read`) is no change
+        target = held[1].target.group if held else None
         return target is not None and target.id == group.id
+
+    @property
+    def providers(self) -> dict[str, Provider]:
+        return self._providers
+
+    def target_of(self, group: Group) -> Target:
+        return Target(provider=self._providers[group.provider], title=group.title, group=group)
+
+    async def read(self, group: Group) -> PictureResult:
+        """Read a group's picture in its account's queue (watching, bot/watch.py): after the
+        changes queued before it, before those queued after; it keeps no pace, so a change
+        waits for at most one read."""
+        provider = self._providers[group.provider]
+        job = Job(
+            target=f"read:{group.id}",
+            pace=UNPACED,
+            run=lambda: provider.watch_group_picture(group.chat_id),
+        )
+        result: PictureResult = await self._queues[group.provider].submit(job).job.future
+        return result
 
     async def fetch(self, file_id: str) -> PreparedPicture:
         """Download a picture from Telegram and prepare it; raises `Refusal`."""
@@ -722,7 +745,7 @@ class ChangeRunner:
         task.add_done_callback(self._reports.discard)
 
     async def _report_resumed(self, operation: Operation, outcome: Outcome) -> None:
-        if outcome.result is Result.DUPLICATE:  # another run (or instance) holds it, and tells
+        if outcome.result is Result.DUPLICATE:  # another run holds it (or it was handed back)
             return
         await self._tell(operation, replace(outcome, resumed=True))
 

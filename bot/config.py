@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from adapters import PROVIDER_KINDS, AnyProviderSettings, provider_class
+from bot.domain import Guard
 from bot.ids import ID_LIMIT
 from bot.retry import RetryPolicy
 
@@ -127,6 +128,8 @@ class GroupSettings(Section):
     provider: str
     chat_id: str = Field(min_length=1)
     title: str | None = None
+    #: what the bot does about a picture changed outside it, when `watch:` is on (bot/watch.py)
+    guard: Guard = Guard.NOTIFY
 
 
 #: what Telegram accepts as a webhook's `secret_token`
@@ -226,6 +229,13 @@ class ScheduleSettings(Section):
     min_every_seconds: float = Field(default=900, gt=0)
 
 
+class WatchSettings(Section):
+    """Watching the pictures of the groups for changes made outside the bot (bot/watch.py)."""
+
+    #: how often each watched picture is read; the reads are spread evenly over it
+    interval_seconds: float = Field(default=900, ge=5)
+
+
 class LoggingSettings(Section):
     #: text: readable lines; json: one object a line (time, level, logger, message, change_id,
     #: provider, group), for log shippers
@@ -260,6 +270,8 @@ class AppConfig(Section):
     #: the zone times are read and shown in, for people who chose none with /timezone
     timezone: Annotated[str, AfterValidator(_known_zone)] = "UTC"
     schedule: ScheduleSettings = ScheduleSettings()
+    #: absent: nothing is watched (and no picture is read for it)
+    watch: WatchSettings | None = None
     logging: LoggingSettings = LoggingSettings()
 
     @model_validator(mode="before")

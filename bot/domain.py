@@ -62,6 +62,8 @@ class MapChange(str, enum.Enum):
     REMOVE_GROUP = "remove_group"
     LINK = "link"
     UNLINK = "unlink"
+    #: what the bot does about a group's picture changed outside it (bot/watch.py)
+    GUARD = "guard"
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,19 @@ class How(enum.StrEnum):
     UNDO = "undo"
     #: put back a kept picture picked under /pictures
     RESTORE = "restore"
+    #: made outside the bot, and seen by watching (bot/watch.py): only in the picture history
+    OUTSIDE = "outside"
+
+
+class Guard(enum.StrEnum):
+    """What the bot does when a group's picture was changed outside it (bot/watch.py)."""
+
+    #: tell the owners, the group's admins and the notify chat, with the new picture
+    NOTIFY = "notify"
+    #: put back the picture the bot last knew, at once
+    RESTORE = "restore"
+    #: keep it in the picture history only
+    OFF = "off"
 
 
 def how_of(word: str | None) -> How | None:

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from adapters import Confirmation, Provider, UnreadableWebhook
+from adapters import Provider, Said, UnreadableWebhook
 
 log = logging.getLogger(__name__)
 
-#: hands what a provider's webhook said to the change engine
-Deliver = Callable[[str, list[Confirmation]], Awaitable[object]]
+#: hands what a provider's webhook said to the change engine (confirmations) and to watching
+#: (pictures changed outside the bot)
+Deliver = Callable[[str, Sequence[Said]], Awaitable[object]]
 #: a webhook body larger than this is no provider's (Meta's are a few KB)
 MAX_BODY_BYTES = 1024 * 1024
 

@@ -19,13 +19,11 @@ from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, BulkProgress, Group
 from bot.i18n import Text
+from bot.messenger import Messenger
 from bot.metrics import Metrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
-
-#: sends one sentence to a Telegram chat, said in its language (the `Messenger`'s `send`)
-Send = Callable[[int, Text], Awaitable[object]]
 
 
 @dataclass(frozen=True)
@@ -58,13 +56,13 @@ def describe(event: ChangeEvent) -> Text:
 class Notifier:
     def __init__(
         self,
-        send: Send,
+        messenger: Messenger,
         store: Store,
         access: Access,
         notify_chat_id: int | None,
         metrics: Metrics,
     ) -> None:
-        self._send = send
+        self._messenger = messenger
         self._metrics = metrics
         self._store = store
         self._access = access
@@ -77,16 +75,39 @@ class Notifier:
     async def recipients(self, event: ChangeEvent) -> list[int]:
         """Owners, the group's admins and the notify chat, less those who opted out; never the
         actor's (or the requester's) own chat: they hear the outcome anyway."""
-        people = set(self._access.owners)
-        if event.group is not None:
-            people |= await self._access.admins_of(event.group)
-        chats = people - await self._store.notifications.opted_out()
-        if self._notify_chat_id is not None:
-            chats.add(self._notify_chat_id)
+        chats = await self._audience([event.group] if event.group is not None else [])
         for person in (event.actor, event.requester):
             if person is not None:
                 chats -= {person.user_id, person.chat_id}
         return sorted(chats)
+
+    @property
+    def owners(self) -> frozenset[int]:
+        return frozenset(self._access.owners)
+
+    async def _audience(self, groups: Iterable[Group]) -> set[int]:
+        """Who hears about changes to `groups`: the owners and their admins, less those who
+        opted out, and the notify chat."""
+        people = set(self._access.owners)
+        for group in groups:
+            people |= await self._access.admins_of(group)
+        chats = people - await self._store.notifications.opted_out()
+        if self._notify_chat_id is not None:
+            chats.add(self._notify_chat_id)
+        return chats
+
+    def outside_change(self, group: Group, jpeg: bytes | None, caption: Text) -> None:
+        """Show a picture changed outside the bot (bot/watch.py) to whoever hears about the
+        group's changes: the new picture as a photo, or the caption alone for a removal."""
+
+        async def notice() -> None:
+            for chat_id in sorted(await self._audience([group])):
+                if jpeg is None:
+                    await self._deliver(chat_id, self._messenger.send(chat_id, caption))
+                else:
+                    await self._deliver(chat_id, self._messenger.send_photo(chat_id, jpeg, caption))
+
+        self._later(notice)
 
     def change_executed(self, event: ChangeEvent) -> None:
         async def notice() -> None:
@@ -105,12 +126,7 @@ class Notifier:
         (not to `actor`, nor to `also`, the requester of an approved list)."""
 
         async def notice() -> None:
-            people = set(self._access.owners)
-            for group in groups:
-                people |= await self._access.admins_of(group)
-            chats = people - await self._store.notifications.opted_out()
-            if self._notify_chat_id is not None:
-                chats.add(self._notify_chat_id)
+            chats = await self._audience(groups)
             for person in (actor, also):  # they hear the summary anyway
                 if person is not None:
                     chats -= {person.user_id, person.chat_id}
@@ -186,10 +202,13 @@ class Notifier:
 
     async def _tell_now(self, chats: Iterable[int], text: Text) -> None:
         for chat_id in chats:
-            try:
-                await self._send(chat_id, text)
-            except Exception as error:  # a blocked bot or a gone chat must not break the change
-                self._metrics.notices.labels(outcome="failed").inc()
-                log.warning("could not notify chat %s: %s", chat_id, error)
-            else:
-                self._metrics.notices.labels(outcome="sent").inc()
+            await self._deliver(chat_id, self._messenger.send(chat_id, text))
+
+    async def _deliver(self, chat_id: int, sending: Awaitable[object]) -> None:
+        try:
+            await sending
+        except Exception as error:  # a blocked bot or a gone chat must not break the change
+            self._metrics.notices.labels(outcome="failed").inc()
+            log.warning("could not notify chat %s: %s", chat_id, error)
+        else:
+            self._metrics.notices.labels(outcome="sent").inc()

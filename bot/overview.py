@@ -13,8 +13,19 @@ from typing import NoReturn
 from adapters import Capability, Provider
 from bot import audit, texts
 from bot.access import Access
-from bot.domain import Action, Actor, AuditEntry, AuditOutcome, Grant, Group, Refusal, Role
+from bot.domain import (
+    Action,
+    Actor,
+    AuditEntry,
+    AuditOutcome,
+    Grant,
+    Group,
+    Guard,
+    Refusal,
+    Role,
+)
 from bot.store import Store
+from bot.watch import Guards
 from bot.words import short
 
 DEFAULT_HISTORY = 10
@@ -32,6 +43,8 @@ class GroupInfo:
     provider: Provider | None  # None when its provider left config.yaml
     #: why its picture cannot be changed now, where the provider tells (bot not admin...)
     trouble: str | None = None
+    #: what the bot does about a change made outside it (None: nothing is watched)
+    guard: Guard | None = None
 
     def can(self, capability: Capability) -> bool:
         return self.provider is not None and self.provider.can(capability)
@@ -44,10 +57,13 @@ class Managers:
 
 
 class Overview:
-    def __init__(self, *, store: Store, access: Access, providers: dict[str, Provider]) -> None:
+    def __init__(
+        self, *, store: Store, access: Access, providers: dict[str, Provider], guards: Guards
+    ) -> None:
         self._store = store
         self._access = access
         self._providers = providers
+        self._guards = guards
 
     async def groups(self, actor: Actor, skip: int, limit: int) -> tuple[int, list[GroupInfo]]:
         """How many groups the caller holds a role on, and `limit` of them after the first
@@ -56,9 +72,10 @@ class Overview:
         total, roles = await self._access.roles_page(actor.user_id, skip, limit)
         asking = asyncio.Semaphore(TROUBLE_CHECKS_AT_ONCE)
         troubles = await asyncio.gather(*(self._trouble(group, asking) for group, _ in roles))
+        guards = [await self._guards.shown(group) for group, _ in roles]
         return total, [
-            GroupInfo(group, role, self._providers.get(group.provider), trouble)
-            for (group, role), trouble in zip(roles, troubles, strict=True)
+            GroupInfo(group, role, self._providers.get(group.provider), trouble, guard)
+            for (group, role), trouble, guard in zip(roles, troubles, guards, strict=True)
         ]
 
     async def _trouble(self, group: Group, asking: asyncio.Semaphore) -> str | None:

@@ -97,13 +97,14 @@ class PictureHistory:
                     return Before.NONE, None
                 if last and last[0].after_url == result.url:
                     return known  # the picture the bot set last: its bytes are kept already
-                data = await self._download(result.url)
+                data = await self.download(result.url)
             return Before.PICTURE, await prepare_picture_async(data)
         except (TimeoutError, httpx.HTTPError, ImageRefused, ValueError) as error:
             log.info("the picture before a change of %s is unknown: %s", target.audit_name, error)
             return Before.UNKNOWN, None
 
-    async def _download(self, url: str) -> bytes:
+    async def download(self, url: str) -> bytes:
+        """A picture's bytes from its URL (at most MAX_DOWNLOAD_BYTES; ValueError beyond)."""
         async with self._http.stream("GET", url) as response:
             response.raise_for_status()
             data = bytearray()

@@ -19,6 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+#: the pace of a job that keeps none (a read while watching pictures, bot/watch.py): it only
+#: takes its turn in the queue, so a change waits for at most one such job
+UNPACED = ""
+
 
 @dataclass(eq=False)
 class Job:
@@ -126,12 +130,16 @@ class AccountQueue:
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
 
+    def _turn(self, pace: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """The pacer's turn; a read (`UNPACED`) only waits for its place in the queue."""
+        return contextlib.nullcontext() if pace == UNPACED else self._pacer.turn(pace)
+
     async def _work(self) -> None:
         try:
             while self._waiting:
                 job = self._running = self._waiting.pop(0)
                 try:
-                    async with self._pacer.turn(job.pace):
+                    async with self._turn(job.pace):
                         outcome = await job.run()
                 except Exception as error:  # a bug in the job: hand it to whoever awaits it
                     if not job.future.done():

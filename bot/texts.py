@@ -22,6 +22,7 @@ from bot.domain import (
     BulkKind,
     BulkProgress,
     BulkRefusal,
+    Guard,
     How,
     NoUndo,
     OperationStatus,
@@ -724,6 +725,7 @@ USAGE = {
     "link": _("/link <group>"),
     "history": _("/history [group] [number of rows]"),
     "notify": _("/notify on or /notify off"),
+    "guard": _("/guard <group> notify, /guard <group> restore or /guard <group> off"),
     "language": _("/language en, /language ru or /language pt"),
 }
 
@@ -922,7 +924,75 @@ def picture_caption(number: int, at: str, actor: str, how: How | None) -> Text:
         return _("{number} · {when} · set by {who} (undo)", **about)
     if how is How.RESTORE:
         return _("{number} · {when} · set by {who} (restore)", **about)
+    if how is How.OUTSIDE:
+        return _("{number} · {when} · made outside the bot", **about)
     return _("{number} · {when} · set by {who}", **about)
+
+
+# watching pictures: bot/watch.py, handlers/admin.py (/guard) ------------------------------------
+
+
+def outside_change(title: str, alias: str, when: datetime, removed: bool) -> Text:
+    """The caption of a picture changed outside the bot (the new picture is the photo)."""
+    about = {"title": title, "when": moment(when), "alias": alias}
+    if removed:
+        return _(
+            "The picture of {title} was removed outside the bot (seen {when})."
+            " To put the earlier picture back: /undogrouppic {alias}",
+            **about,
+        )
+    return _(
+        "The picture of {title} was changed outside the bot (seen {when})."
+        " To put the earlier picture back: /undogrouppic {alias}",
+        **about,
+    )
+
+
+def guard_stopped(title: str, alias: str, changes: int, minutes: int) -> Text:
+    """To the owners, once: the bot stops putting a group's picture back."""
+    return _(
+        "The picture of {title} was changed outside the bot {changes} times within {minutes}"
+        " minutes: the bot stops putting it back, so as not to fight another tool, and only"
+        " tells about such changes now. /guard {alias} restore starts it again.",
+        title=title,
+        alias=alias,
+        changes=changes,
+        minutes=minutes,
+    )
+
+
+GUARD_NAMES = {
+    Guard.NOTIFY: _("notify: tell the admins"),
+    Guard.RESTORE: _("restore: put the earlier picture back"),
+    Guard.OFF: _("off: keep it in the history only"),
+}
+
+
+def guard_set(title: str, guard: Guard) -> Text:
+    return _(
+        "Pictures of {title} changed outside the bot: {guard}.",
+        title=title,
+        guard=GUARD_NAMES[guard],
+    )
+
+
+def guard_is(title: str, guard: Guard, watching: bool) -> Text:
+    if watching:
+        return guard_set(title, guard)
+    return _(
+        "Pictures of {title} changed outside the bot: {guard} (watching is off in the config).",
+        title=title,
+        guard=GUARD_NAMES[guard],
+    )
+
+
+def guard_line(guard: Guard) -> Text:
+    """Under a group in /groups, while watching is on."""
+    return _("    changed outside the bot: {guard}", guard=GUARD_NAMES[guard])
+
+
+def may_not_guard(alias: str) -> Text:
+    return _("only the owners and the admins of {alias} may choose its guard", alias=alias)
 
 
 # many groups at once: bot/bulk.py, handlers/bulk.py, bot/notify.py ------------------------------
@@ -1548,6 +1618,7 @@ ABOUT = {
     "link": _("make a group the default of this chat"),
     "unlink": _("forget this chat's default group"),
     "notify": _("your change notifications"),
+    "guard": _("what I do when a group's picture is changed outside me"),
     "grant": _("give someone a role"),
     "revoke": _("take a role away"),
     "addgroup": _("add a WhatsApp group"),
@@ -1567,6 +1638,7 @@ ARGS = {
     "revoke": _("<user> <group|*>"),
     "addgroup": _("<alias> <provider> <chat id> [title]"),
     "alias": _("<alias>"),
+    "guard": _("<group> [notify|restore|off]"),
 }
 
 

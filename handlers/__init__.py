@@ -54,6 +54,7 @@ ADMIN_COMMANDS = {
     "unlink": admin.unlink_command,
     "history": admin.audit_command,
     "notify": admin.notify_command,
+    "guard": admin.guard_command,
     "language": admin.language_command,
 }
 

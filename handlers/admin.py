@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 from adapters import Capability
 from bot import fit, texts
 from bot.app import UseCases
-from bot.domain import Actor, AuditEntry, Refusal
+from bot.domain import Actor, AuditEntry, Guard, Refusal
 from bot.i18n import Text, chosen_language, joined, moment, reader, reading
 from bot.ids import parse_user_id
 from bot.overview import DEFAULT_HISTORY, MAX_HISTORY, GroupInfo
@@ -158,6 +158,19 @@ async def notify_command(cases: UseCases, actor: Actor, args: list[str], message
 
 
 @command
+async def guard_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
+    """/guard <group>: its guard; /guard <group> notify|restore|off: choose it."""
+    if len(args) not in (1, 2):
+        raise _Usage("guard")
+    guard = None
+    if len(args) == 2:
+        guard = next((g for g in Guard if g.value == args[1].lower()), None)
+        if guard is None:
+            raise _Usage("guard")
+    return await cases.guards.choose(actor, args[0].lower(), guard)
+
+
+@command
 async def language_command(cases: UseCases, actor: Actor, args: list[str], message: Message) -> str:
     """/language: which language the bot speaks with the caller; /language en|ru|pt|auto."""
     languages = cases.languages
@@ -217,8 +230,12 @@ def _group_line(info: GroupInfo) -> Text:
         ]
         provider = texts.provider_line(group.provider, info.provider.label, able)
     title = fit.shorten(group.title, fit.NAME)
-    line = texts.group_line(group.alias, title, provider, info.role.value)
-    return joined("\n", [line, texts.cannot_change_now(info.trouble)]) if info.trouble else line
+    lines = [texts.group_line(group.alias, title, provider, info.role.value)]
+    if info.guard is not None:
+        lines.append(texts.guard_line(info.guard))
+    if info.trouble:
+        lines.append(texts.cannot_change_now(info.trouble))
+    return joined("\n", lines)
 
 
 def _admins_args(args: list[str]) -> tuple[str, str | None]:

@@ -47,6 +47,7 @@ COMMANDS: list[Command] = [
     _command("link", ARGS["group"], Action.LINK_CHAT),
     _command("unlink", "", Action.LINK_CHAT),
     _command("notify", "on|off", Action.CHOOSE_NOTIFICATIONS),
+    _command("guard", ARGS["guard"], Action.SET_GROUP_PICTURE),
     _command("grant", ARGS["grant"], Action.MANAGE_GRANTS),
     _command("revoke", ARGS["revoke"], Action.MANAGE_GRANTS),
     _command("addgroup", ARGS["addgroup"], Action.MANAGE_GROUPS),

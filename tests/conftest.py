@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from telegram.ext import Application, ApplicationBuilder
 
 import handlers
@@ -258,3 +262,43 @@ async def stage() -> AsyncIterator[tuple[Stage, str]]:
     app = Stage()
     async with serve(app) as url:
         yield app, url
+
+
+@dataclass
+class Cdn:
+    """Where WhatsApp would serve the pictures: `put` one, get its URL."""
+
+    base: str = ""
+    files: dict[str, bytes] = field(default_factory=dict)
+    #: downloads so far
+    hits: int = 0
+
+    def put(self, name: str, data: bytes) -> str:
+        self.files[name] = data
+        return f"{self.base}/pp/{name}.jpg"
+
+
+@pytest.fixture
+async def cdn() -> AsyncIterator[Cdn]:
+    found = Cdn()
+
+    async def picture(request: Request) -> Response:
+        found.hits += 1
+        data = found.files.get(request.path_params["name"])
+        if data is None:
+            return Response(status_code=404)
+        return Response(data, media_type="image/jpeg")
+
+    async with serve(Starlette(routes=[Route("/pp/{name}.jpg", picture)])) as url:
+        found.base = url
+        yield found
+
+
+async def until(condition: Callable[[], Awaitable[bool] | bool], what: str) -> None:
+    """Wait (bounded) until `condition` holds."""
+    for _ in range(1000):
+        found = condition()
+        if found if isinstance(found, bool) else await found:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never happened: {what}")

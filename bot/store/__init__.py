@@ -38,6 +38,7 @@ from bot.store.postgres import PostgresDatabase, is_postgres_url
 from bot.store.proposals import Proposals
 from bot.store.schedules import Schedules, Timezones
 from bot.store.waiting import AuthAlerts, PendingPhotos
+from bot.store.watched import WatchedTable
 
 MIGRATIONS = schema.MIGRATIONS
 StoreTooNew = schema.StoreTooNew
@@ -64,6 +65,7 @@ class Store:
         self.notifications = Notifications(db)
         self.languages = LanguageTable(db)
         self.pictures = PictureTable(db)
+        self.watched = WatchedTable(db)
         self.bulks = Bulks(db)
         self.pace = AccountPace(db)
         self.pending_photos = PendingPhotos(db)

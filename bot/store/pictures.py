@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import stamp
-from bot.domain import Before, How, PictureRecord, how_of
+from bot.domain import Action, Before, How, PictureRecord, how_of
 from bot.store.db import Database, Row
 
 
@@ -97,12 +97,70 @@ class PictureTable:
             )
             if row is None:
                 return
-            await self._db.execute(
-                "DELETE FROM pictures WHERE target_key = ? AND done = 1 AND id NOT IN"
-                " (SELECT id FROM pictures WHERE target_key = ? AND done = 1"
-                "  ORDER BY id DESC LIMIT ?)",
-                (row["target_key"], row["target_key"], keep),
+            await self._keep_last(row["target_key"], keep)
+
+    async def outside(
+        self,
+        *,
+        group_id: int,
+        target: str,
+        provider: str,
+        before_state: Before,
+        before_jpeg: bytes | None,
+        before_side: int | None,
+        after_jpeg: bytes | None,
+        after_side: int | None,
+        keep: int,
+    ) -> int:
+        """Keep a change made outside the bot (seen by watching, bot/watch.py) as history, so
+        that undo puts back what it replaced; its row id. It has no operation: its
+        operation_id is minus a number no other such row has (ids grow)."""
+        async with self._db.transaction():
+            key = f"group:{group_id}"
+            written = await self._db.execute(
+                "INSERT INTO pictures (target_key, target, group_id, provider, operation_id,"
+                " action, how, actor_id, actor_name, before_state, before_jpeg, before_side,"
+                " after_jpeg, after_side, done, at)"
+                " VALUES (?, ?, ?, ?, (SELECT -1 - COALESCE(MAX(id), 0) FROM pictures),"
+                " ?, ?, 0, '', ?, ?, ?, ?, ?, 1, ?)",
+                (
+                    key,
+                    target,
+                    group_id,
+                    provider,
+                    Action.SET_GROUP_PICTURE.value
+                    if after_jpeg is not None
+                    else Action.DELETE_GROUP_PICTURE.value,
+                    How.OUTSIDE.value,
+                    before_state.value,
+                    before_jpeg,
+                    before_side,
+                    after_jpeg,
+                    after_side,
+                    self._db.clock.stamp(),
+                ),
             )
+            await self._keep_last(key, keep)
+            assert written.lastrowid is not None
+            return written.lastrowid
+
+    async def outside_since(self, group_id: int, since: str) -> int:
+        """How many changes made outside the bot were seen on the group since `since`."""
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM pictures WHERE group_id = ? AND how = ? AND done = 1"
+            " AND at >= ?",
+            (group_id, How.OUTSIDE.value, since),
+        )
+        return int(row["n"]) if row else 0
+
+    async def _keep_last(self, target_key: str, keep: int) -> None:
+        """Drop the target's history beyond its newest `keep` rows."""
+        await self._db.execute(
+            "DELETE FROM pictures WHERE target_key = ? AND done = 1 AND id NOT IN"
+            " (SELECT id FROM pictures WHERE target_key = ? AND done = 1"
+            "  ORDER BY id DESC LIMIT ?)",
+            (target_key, target_key, keep),
+        )
 
     async def latest(self, target_key: str, limit: int = 1) -> list[PictureRecord]:
         """The target's most recent changes, newest first."""

@@ -421,6 +421,24 @@ MIGRATIONS: list[str] = [
     ALTER TABLE proposals ADD COLUMN rhythm TEXT;
     ALTER TABLE proposals ADD COLUMN zone TEXT;
     """,
+    # 15: watching pictures (bot/watch.py): what the bot last knew of each watched group's
+    # picture (its bytes' hash, and the picture to put back) and the newest picture-history row
+    # then (a newer one is the bot's own change: the next read is a new baseline); each group's
+    # guard chosen from chat or set by the bot (NULL: the config's). A change seen outside the
+    # bot is kept in `pictures` with how = 'outside' and operation_id = minus a number.
+    """
+    ALTER TABLE groups ADD COLUMN guard TEXT;
+    CREATE TABLE watched (
+        group_id INTEGER PRIMARY KEY REFERENCES groups (id) ON DELETE CASCADE,
+        state    TEXT NOT NULL,   -- picture | none
+        hash     TEXT,            -- sha-256 of the bytes read; NULL for none
+        jpeg     BLOB,            -- the picture, prepared (NULL: none, or it could not be)
+        side     INTEGER,
+        mark     INTEGER NOT NULL,
+        url      TEXT,            -- where it was read: the same URL is the same picture
+        seen_at  TEXT NOT NULL
+    );
+    """,
 ]
 
 
