@@ -25,8 +25,16 @@ class Decision:
     approve: bool
 
 
+@dataclass(frozen=True)
+class PutBack:
+    """ "Put back the earlier picture" under a picture changed outside the bot: the kept
+    picture-history row of that change (bot/watch.py)."""
+
+    record: int
+
+
 #: what a button bot/ sends does when pressed
-Press = Decision
+Press = Decision | PutBack
 #: an inline button: its label and what pressing it does
 Button = tuple[Text, Press]
 #: a button whose label is said in its reader's language

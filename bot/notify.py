@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from adapters import FailureKind, PictureResult
@@ -19,7 +19,7 @@ from bot import texts
 from bot.access import Access
 from bot.domain import Action, Actor, BulkProgress, Group
 from bot.i18n import Text
-from bot.messenger import Messenger
+from bot.messenger import Button, Messenger
 from bot.metrics import Metrics
 from bot.store import Store
 
@@ -96,16 +96,20 @@ class Notifier:
             chats.add(self._notify_chat_id)
         return chats
 
-    def outside_change(self, group: Group, jpeg: bytes | None, caption: Text) -> None:
+    def outside_change(
+        self, group: Group, jpeg: bytes | None, caption: Text, buttons: Sequence[Button] = ()
+    ) -> None:
         """Show a picture changed outside the bot (bot/watch.py) to whoever hears about the
-        group's changes: the new picture as a photo, or the caption alone for a removal."""
+        group's changes: the new picture as a photo, or the caption alone for a removal, with
+        `buttons` (Put back the earlier picture)."""
 
         async def notice() -> None:
             for chat_id in sorted(await self._audience([group])):
                 if jpeg is None:
-                    await self._deliver(chat_id, self._messenger.send(chat_id, caption))
+                    sent = self._messenger.send(chat_id, caption, buttons)
                 else:
-                    await self._deliver(chat_id, self._messenger.send_photo(chat_id, jpeg, caption))
+                    sent = self._messenger.send_photo(chat_id, jpeg, caption, buttons)
+                await self._deliver(chat_id, sent)
 
         self._later(notice)
 

@@ -232,6 +232,26 @@ class AvatarService:
         change = Change(Action.SET_GROUP_PICTURE, target, actor, picture, how=How.RESTORE)
         return await self._prepared(actor, change, progress)
 
+    async def put_back(
+        self, actor: Actor, record_id: int, progress: Progress
+    ) -> tuple[Action, Outcome]:
+        """Put back the picture a change made outside the bot replaced (the button under its
+        notice): an ordinary change with the presser's rights, checked now, written down under
+        `progress.request_key` so that the first press wins; the action it took, and its
+        outcome. Raises `UndoRefused`."""
+        action = Action.SET_GROUP_PICTURE
+        record = await self.store.pictures.get(record_id)
+        group_id = record.group_id if record is not None else None
+        group = await self.store.groups.by_id(group_id) if group_id is not None else None
+        if record is None or group is None or record.how is not How.OUTSIDE:
+            return action, await self.refused(actor, action, None, Refusal(texts.NO_LONGER_KEPT))
+        try:
+            target = await self._authorize(actor, action, group.alias)
+        except Refusal as refusal:
+            return action, await self.refused(actor, action, group.alias, refusal)
+        change = await self._undo_change(actor, target, record)
+        return change.action, await self._prepared(actor, change, progress)
+
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
         if limit < 1:
             return []

@@ -932,6 +932,11 @@ def picture_caption(number: int, at: str, actor: str, how: How | None) -> Text:
 # watching pictures: bot/watch.py, handlers/admin.py (/guard) ------------------------------------
 
 
+PUT_BACK = _("Put back the earlier picture")
+PUTTING_BACK = _("Putting the earlier picture back…")
+PUT_BACK_ALREADY = _("The earlier picture was put back already, or is on its way.")
+
+
 def outside_change(title: str, alias: str, when: datetime, removed: bool) -> Text:
     """The caption of a picture changed outside the bot (the new picture is the photo)."""
     about = {"title": title, "when": moment(when), "alias": alias}

@@ -53,6 +53,7 @@ from bot.domain import (
 )
 from bot.i18n import Text
 from bot.images import ImageRefused, prepare_picture_async
+from bot.messenger import PutBack
 from bot.metrics import Metrics
 from bot.notify import Notifier
 from bot.picture_history import PictureHistory
@@ -302,13 +303,17 @@ class Watcher:
         if restore is not None and restore_id is not None:
             self._run_restore(restore_id, restore)
         elif guard is not Guard.OFF:
-            self._tell(group, now)
+            self._tell(group, was, now, record)
 
-    def _tell(self, group: Group, now: Known) -> None:
+    def _tell(self, group: Group, was: Known, now: Known, record: int) -> None:
+        """The notice of a change seen, with a button that puts back the earlier picture when
+        the bot knows it (rights checked at the press: bot/service.py `put_back`)."""
         caption = texts.outside_change(
             group.title, group.alias, self._clock.now(), removed=now.state is Before.NONE
         )
-        self._notifier.outside_change(group, now.jpeg, caption)
+        known = was.jpeg is not None or was.state is Before.NONE
+        buttons = [(texts.PUT_BACK, PutBack(record))] if known else []
+        self._notifier.outside_change(group, now.jpeg, caption, buttons)
 
     def _run_restore(self, operation_id: int, change: Change) -> None:
         """Run the change that puts the picture back (written down already); its outcome is

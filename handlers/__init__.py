@@ -147,6 +147,8 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await pages.turned(update, context, message, value)
     elif isinstance(value, callbacks.Decision):
         await approvals.decision_pressed(update, context, message, value)
+    elif isinstance(value, callbacks.PutBack):
+        await picture_history.put_back_pressed(update, context, message, value)
     elif isinstance(value, callbacks.PickRestore | callbacks.ConfirmRestore):
         await picture_history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):

@@ -21,6 +21,7 @@ from bot.ids import positive_id
 
 # the buttons bot/ sends through its Messenger are values of its own; they are written here
 from bot.messenger import Decision as Decision
+from bot.messenger import PutBack as PutBack
 
 
 class Prefix(enum.StrEnum):
@@ -29,6 +30,7 @@ class Prefix(enum.StrEnum):
 
     APPROVE = "ap"  # Decision: ap:<proposal id>
     REJECT = "rj"  # Decision: rj:<proposal id>
+    PUT_BACK = "pb"  # PutBack: pb:<kept picture id of a change made outside the bot>
     REMOVE = "del"  # ConfirmRemoval: del:<asker>:<alias>
     KEEP = "keep"  # KeepPicture: keep:<asker>
     RESTORE = "rs"  # PickRestore: rs:<kept picture id>:<number shown>
@@ -134,6 +136,7 @@ class Page:
 Callback = (
     Page
     | Decision
+    | PutBack
     | ConfirmRemoval
     | ConfirmTimedRemoval
     | KeepPicture
@@ -156,6 +159,8 @@ def encode(value: Callback) -> str:
 def _fields(value: Callback) -> tuple[object, ...]:
     """The prefix and the fields of `value`, in the order its wire format writes them."""
     match value:
+        case PutBack(record=record):
+            return (Prefix.PUT_BACK, record)
         case Decision(proposal_id=number, approve=approve):
             return (Prefix.APPROVE if approve else Prefix.REJECT, number)
         case ConfirmRemoval(asker=asker, alias=alias):
@@ -189,6 +194,8 @@ def decode(data: str | None) -> Callback | None:
     rest = fields[1:]
     if prefix in (Prefix.APPROVE, Prefix.REJECT) and not rest:
         return Decision(number, approve=prefix == Prefix.APPROVE)
+    if prefix == Prefix.PUT_BACK and not rest:
+        return PutBack(number)
     if prefix == Prefix.REMOVE and len(rest) == 1 and _ALIAS.fullmatch(rest[0]):
         return ConfirmRemoval(number, rest[0])
     if prefix == Prefix.KEEP and not rest:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.ext import ContextTypes
 
-from bot.domain import Action, Actor, How, PictureRecord, Refusal, Result
+from bot.domain import Action, Actor, How, PictureRecord, Progress, Refusal, Result
+from bot.service import UndoRefused
 from handlers import requests
 from handlers.answers import Answer
-from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, encode
+from handlers.callbacks import ConfirmRestore, KeepPicture, PickRestore, PutBack, encode
 from handlers.common import (
     asker_pressed,
     message_of,
@@ -18,7 +26,7 @@ from handlers.common import (
     with_actor,
 )
 from handlers.messenger import in_rows
-from handlers.replies import outcome_text, sorry, texts, tr
+from handlers.replies import ANONYMOUS, outcome_text, sorry, texts, tr
 
 UNDO_COMMANDS = {
     "undogrouppic": Action.SET_GROUP_PICTURE,
@@ -132,3 +140,36 @@ async def restore_pressed(
     outcome = await answer.wait(service.restore(actor, value.record, answer.progress()))
     if outcome.result is not Result.DUPLICATE:
         await answer.say(outcome_text(Action.SET_GROUP_PICTURE, outcome))
+
+
+async def put_back_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, notice: Message, value: PutBack
+) -> None:
+    """ "Put back the earlier picture" under a picture changed outside the bot: anyone shown it
+    may press; the rights are checked at the press, and the first press wins (the change is
+    written down under one request key per change seen)."""
+    query = query_of(update)
+    actor = await presser(update, ANONYMOUS)
+    if actor is None:
+        return
+    service = (await services_of(context).use_cases()).avatars
+    progress = Progress(request_key=f"putback:{value.record}")
+    assert progress.request_key is not None
+    if await service.already_requested(progress.request_key):
+        await query.answer(tr(texts.PUT_BACK_ALREADY), show_alert=True)
+        return
+    await query.answer(tr(texts.PUTTING_BACK))
+    try:
+        action, outcome = await service.put_back(actor, value.record, progress)
+    except UndoRefused as refused:
+        target = refused.target
+        said = texts.undo_refused(refused.why, target.title, target.provider.label)
+    else:
+        if outcome.result is Result.DUPLICATE:  # a press racing this one came first
+            return
+        said = outcome_text(action, outcome)
+    await context.bot.send_message(
+        actor.chat_id,
+        tr(said),
+        reply_parameters=ReplyParameters(notice.message_id, allow_sending_without_reply=True),
+    )

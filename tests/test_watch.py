@@ -298,3 +298,28 @@ async def test_no_picture_once_is_no_removal_when_the_next_read_shows_one(bot: B
     await next_turn(bot)
     assert bot.telegram.bot_messages(ADMIN) == []
     assert len(bot.green.calls("getAvatar")) == 3, "the baseline, the 'none', the read again"
+
+
+async def test_put_back_under_the_notice_restores_the_earlier_picture_once(bot: Bot, cdn: Cdn):
+    bot.green.set_avatar(FAMILY, cdn.put("second", photo_bytes(700, 500)))
+    await next_turn(bot)
+    owner, admin = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
+    [olgas] = photos_to(bot, OWNER)
+    [adas] = photos_to(bot, ADMIN)
+    assert [b["text"] for b in olgas.buttons()] == ["Put back the earlier picture"]
+    calls = len(bot.green.set_calls())
+
+    await admin.press(adas, adas.callback_data("Put back the earlier picture"))
+    await bot.deliver()
+    assert len(bot.green.set_calls()) == calls + 1
+    assert bot.green.set_calls()[-1].file == prepare_picture(FIRST).jpeg  # the exact bytes
+    assert bot.telegram.bot_messages(ADMIN)[-1].content.startswith(
+        "Done: Family has a new picture."
+    )
+
+    await owner.press(olgas, olgas.callback_data("Put back the earlier picture"))  # second
+    await bot.deliver()
+    assert bot.telegram.calls("answerCallbackQuery")[-1].params["text"] == (
+        "The earlier picture was put back already, or is on its way."
+    )
+    assert len(bot.green.set_calls()) == calls + 1
