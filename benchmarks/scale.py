@@ -50,6 +50,7 @@ from benchmarks import bulk  # noqa: E402
 from benchmarks.load import (  # noqa: E402
     BOT_TOKEN,
     OWNER_ID,
+    Group,
     Settings,
     bot_config,
     make_accounts,
@@ -60,7 +61,7 @@ from bot.store import Store  # noqa: E402
 from tests.bot_process import BotProcess, bot_env, spawn_bot, stop_bot  # noqa: E402
 from tests.fakes.serve import serve  # noqa: E402
 from tests.fakes.telegram import BotMessage, FakeTelegram, FakeUser  # noqa: E402
-from tests.fleet import serving  # noqa: E402
+from tests.fleet import FakeAccount, serving  # noqa: E402
 from tests.postgres import PASSWORD, running_server  # noqa: E402
 
 AUDIT_ROWS, KEPT_PICTURES, SCHEDULED = 100_000, 10_000, 1_000
@@ -80,11 +81,8 @@ def peak_rss_mib(bot: BotProcess) -> float:
     return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
 
 
-@asynccontextmanager
-async def world(
-    groups_count: int, accounts_count: int, storage: dict[str, str] | None = None
-) -> AsyncIterator[tuple[FakeTelegram, Path, dict[str, str]]]:
-    """The fake Bot API and Green API accounts served, and a config.yaml for them."""
+def green_accounts(groups_count: int, accounts_count: int) -> tuple[list[Group], list[FakeAccount]]:
+    """`groups_count` groups spread over `accounts_count` fake Green API accounts, unpaced."""
     settings = Settings(
         changes=1,
         users=0,
@@ -96,7 +94,15 @@ async def world(
         providers=("greenapi",),
     )
     groups = make_groups(groups_count, accounts_count)
-    accounts = make_accounts(settings, groups)
+    return groups, make_accounts(settings, groups)
+
+
+@asynccontextmanager
+async def world(
+    groups_count: int, accounts_count: int, storage: dict[str, str] | None = None
+) -> AsyncIterator[tuple[FakeTelegram, Path, dict[str, str]]]:
+    """The fake Bot API and Green API accounts served, and a config.yaml for them."""
+    groups, accounts = green_accounts(groups_count, accounts_count)
     telegram = FakeTelegram(BOT_TOKEN)
     secrets = {key: value for account in accounts for key, value in account.env.items()}
     env = bot_env(TELEGRAM_BOT_TOKEN=BOT_TOKEN, PG_PASSWORD=PASSWORD, **secrets)

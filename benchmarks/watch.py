@@ -32,15 +32,8 @@ from starlette.routing import Route
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.load import (  # noqa: E402
-    BOT_TOKEN,
-    Settings,
-    bot_config,
-    cpu_seconds,
-    make_accounts,
-    make_groups,
-)
-from benchmarks.scale import peak_rss_mib, small_jpeg  # noqa: E402
+from benchmarks.load import BOT_TOKEN, bot_config, cpu_seconds  # noqa: E402
+from benchmarks.scale import green_accounts, peak_rss_mib, small_jpeg  # noqa: E402
 from tests.bot_process import bot_env, spawn_bot, stop_bot  # noqa: E402
 from tests.fakes.greenapi import FakeGreenApi  # noqa: E402
 from tests.fakes.serve import serve  # noqa: E402
@@ -58,18 +51,7 @@ async def one_run(
 ) -> tuple[int, float, float]:
     """The reads, the bot's CPU seconds (both over `seconds` after `warmup` seconds from when
     it was ready) and its peak RSS in MiB."""
-    settings = Settings(
-        changes=1,
-        users=0,
-        groups=groups_count,
-        accounts=accounts_count,
-        rate=0,
-        pace=0,
-        timeout=60,
-        providers=("greenapi",),
-    )
-    groups = make_groups(groups_count, accounts_count)
-    accounts = make_accounts(settings, groups)
+    groups, accounts = green_accounts(groups_count, accounts_count)
     fakes = [account.fake for account in accounts if isinstance(account.fake, FakeGreenApi)]
     for fake in fakes:
         for chat_id in fake.groups:
