@@ -1443,9 +1443,6 @@ def recurring_what(what: object, rhythm: str, pictures: int) -> Text:
 EVERY_NOT_AT = _(
     "a recurring change runs at its rhythm's own times; leave out at, in and until before every"
 )
-LIST_NOT_RECURRING = _(
-    "a list of groups cannot recur yet; give each group its own /setgrouppic … every …"
-)
 RECUR_WITH_PHOTOS = _(
     "send the photo, or an album of 2 to 10 photos, with the command as its caption, or send "
     "the command as a reply to a photo"
@@ -1463,13 +1460,21 @@ SEE_RECURRING = _(
     "/scheduled lists it, with buttons to stop it or skip its next run. You hear from me only "
     "when a run fails."
 )
-ROTATION_NOT_PROPOSED = _(
-    "a rotation cannot be proposed yet: propose one picture with every …, or ask an admin of "
-    "the group"
+SEE_RECURRING_LIST = _(
+    "/scheduled lists each group's recurrence, with buttons to stop it or skip its next run. "
+    "You hear from me only when a run fails, in a message of its own."
 )
 
 
-def proposed_rhythm(rhythm: str) -> Text:
+def proposed_rhythm(rhythm: str, pictures: int = 1) -> Text:
+    """When a proposed recurrence runs (a rotation: how many pictures, the first shown)."""
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from its approval, rotating {n} picture (the first is shown).",
+            "To recur {rhythm}, from its approval, rotating {n} pictures (the first is shown).",
+            pictures,
+            rhythm=rhythm,
+        )
     return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from adapters import PreparedPicture
 from bot.clock import stamp
-from bot.domain import ScheduledChange
+from bot.domain import Role, ScheduledChange
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
 from tests.conftest import (
@@ -24,6 +24,7 @@ from tests.conftest import (
     OWNER,
     REQUESTER,
     STRANGER,
+    WORK,
     Bot,
     FakeClock,
     raw_config,
@@ -138,7 +139,6 @@ async def test_every_period_runs_now_then_each_period_quietly(fast: Bot):
         ("/setgrouppic family every weekday", "say at what time"),
         ("/setgrouppic family every", "I can't read the rhythm 'every'"),
         ("/setgrouppic family at 18:00 every day at 09:00", "leave out at, in and until"),
-        ("/setgrouppic family,work every day at 09:00", "a list of groups cannot recur yet"),
         ("/setgrouppic nosuchgroup every day at 09:00", "nosuchgroup"),
     ],
 )
@@ -313,15 +313,174 @@ async def test_a_requesters_recurrence_is_a_proposal_whose_approval_starts_it(fa
     assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(1,)]
 
 
-async def test_a_requesters_rotation_is_refused_plainly(fast: Bot):
-    requester = fast.user(REQUESTER, "Rita")
+async def test_a_requesters_rotation_is_a_proposal_whose_approval_rotates_it(fast: Bot):
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
     album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
     sent = await requester.send_album(album, caption="/setgrouppic family every 12s")
     await deliver_album(fast)
     reply = answer_to(fast, requester, sent[0])
-    assert "a rotation cannot be proposed yet" in reply.content, reply.content
-    assert rows(fast, "SELECT COUNT(*) FROM proposals") == [(0,)]
-    assert rows(fast, "SELECT id FROM schedules") == []
+    rotating = "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    assert reply.content.startswith("You may not make this change yourself, so I sent your")
+    assert reply.content.endswith(rotating), reply.content
+    [invitation] = fast.telegram.bot_messages(admin)
+    assert invitation.photo is not None and invitation.content.endswith(rotating)
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
+    assert fast.green.set_calls() == [] and rows(fast, "SELECT id FROM schedules") == []
+
+    await admin.press(invitation, "ap:1")
+    await fast.deliver()
+    await uploads(fast, 1)  # its first run is at the approval
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 3)
+    await settled(fast)
+    first, second, third = set_files(fast)
+    assert first == third == invitation.photo and second != first  # the album, in turn
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await fast.store.audit.latest(limit=3)]
+    assert audit == [(ADMIN, "done", REQUESTER)] * 3  # made by the approver, for Rita
+    # the pictures moved from the proposal to the recurrence
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+    listing = await fast.say(requester, "/scheduled")
+    assert "change the picture of Family, every 12s, rotating 2 pictures (by Ada)" in listing
+
+
+async def test_a_rejected_rotation_keeps_nothing(fast: Bot):
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800), photo_bytes(900, 1200)]
+    await requester.send_album(album, caption="/setgrouppic family every 12s")
+    await deliver_album(fast)
+    [invitation] = fast.telegram.bot_messages(admin)
+    await admin.press(invitation, "rj:1")
+    await fast.deliver()
+    assert fast.telegram.bot_messages(requester)[-1].content == (
+        f"Your proposal to change the picture of Family was rejected by Ada ({ADMIN})."
+    )
+    await admin.press(invitation, "ap:1")  # a late approval keeps nothing either
+    await fast.deliver()
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    assert fast.green.set_calls() == []
+
+
+async def confirm_list(bot: Bot, user: FakeUser, press: str = "Change them") -> BotMessage:
+    """Press the plan's button under the last message `user` got; that message."""
+    asked = bot.telegram.bot_messages(user)[-1]
+    await user.press(asked, asked.callback_data(press))
+    await bot.deliver()
+    return asked
+
+
+def uploads_to(bot: Bot, group: str) -> list[bytes | None]:
+    return [call.file for call in bot.green.set_calls() if call.form["groupId"] == group]
+
+
+async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    club = "120363000000000005@g.us"
+    fast.green.groups.add(club)
+    assert "club" in await fast.say(owner, f"/addgroup club green {club} Club")
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work,club every 12s")
+    await fast.deliver()
+    asked = await confirm_list(fast, admin)
+    assert asked.history[0].text == (
+        "I will change the picture of these 2 groups: family, work.\nLeft alone:\n"
+        "club: you may not change the picture of Club"
+    )
+    assert asked.content.startswith(
+        "Recurring: change the picture of Family, Work, every 12s. First run: "
+    ), asked.content
+    assert "/scheduled lists each group's recurrence" in asked.content
+    await uploads(fast, 2)  # the first run of each group is now
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    assert len(uploads_to(fast, FAMILY)) == len(uploads_to(fast, WORK)) == 2
+    assert uploads_to(fast, club) == []
+    # one recurrence per group, sharing one copy of the picture
+    assert rows(fast, "SELECT name, status, runs FROM schedules ORDER BY name") == [
+        ("family", "pending", 2),
+        ("work", "pending", 2),
+    ]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(1,)]
+
+    shown = await scheduled(fast, admin)
+    assert [b["text"] for b in shown.buttons()] == [
+        "Stop 1",
+        "Skip next 1",
+        "Stop 2",
+        "Skip next 2",
+    ]
+    # rights at every run, per group: Ada loses work; family goes on
+    assert await fast.store.grants.remove(ADMIN, "work")
+    fast.clock.advance(seconds=12)
+    await until(
+        lambda: any("may no longer" in m.content for m in fast.telegram.bot_messages(admin))
+    )
+    await uploads(fast, 5)
+    await settled(fast)
+    assert len(uploads_to(fast, FAMILY)) == 3 and len(uploads_to(fast, WORK)) == 2
+    assert rows(fast, "SELECT name, status FROM schedules ORDER BY name") == [
+        ("family", "pending"),
+        ("work", "cancelled"),
+    ]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(1,)]  # family's still
+    shown = await scheduled(fast, admin)
+    await admin.press(shown, shown.callback_data("Stop 1"))
+    await fast.deliver()
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+
+
+async def test_star_with_an_album_rotates_every_group(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic * every 12s")
+    await deliver_album(fast)
+    asked = await confirm_list(fast, owner)
+    assert asked.content.startswith(
+        "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
+    ), asked.content
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    for group in (FAMILY, WORK):
+        first, second = uploads_to(fast, group)
+        assert first != second
+    assert uploads_to(fast, FAMILY) == uploads_to(fast, WORK)
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_requesters_list_with_every_is_one_proposal_kept_as_recurrences(fast: Bot):
+    await fast.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
+    await fast.deliver()
+    asked = await confirm_list(fast, requester, "Propose them")
+    assert asked.content.endswith("\nTo recur every 12s, from its approval."), asked.content
+    copy = fast.telegram.bot_messages(admin)[-1]
+    assert copy.content.endswith("\nTo recur every 12s, from its approval."), copy.content
+    await admin.press(copy, copy.callback_data("Approve"))
+    await fast.deliver()
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    assert {call.file for call in fast.green.set_calls()} == {copy.photo}
+    assert rows(fast, "SELECT name, actor_id, requester_id FROM schedules ORDER BY name") == [
+        ("family", ADMIN, REQUESTER),
+        ("work", ADMIN, REQUESTER),
+    ]
 
 
 async def test_a_long_outage_makes_the_latest_run_once(tmp_path, green):

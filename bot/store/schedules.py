@@ -55,8 +55,15 @@ class Schedules:
         )
         return int(row["n"]) if row else 0
 
-    async def forget_pictures(self, entry_id: int) -> None:
-        await self._db.execute("DELETE FROM schedule_pictures WHERE schedule_id = ?", (entry_id,))
+    async def forget_pictures(self, key: int) -> None:
+        """Drop the pictures kept under `key` once no recurrence that rotates them is left
+        (pending, running or paused): the recurrences of a list share one copy."""
+        await self._db.execute(
+            "DELETE FROM schedule_pictures WHERE schedule_id = ? AND NOT EXISTS (SELECT 1 FROM"
+            " schedules WHERE (id = ? OR album = ?) AND status IN ('pending', 'running',"
+            " 'paused'))",
+            (key, key, key),
+        )
 
     async def get(self, entry_id: int) -> ScheduledChange | None:
         found = await self._select("WHERE id = ?", (entry_id,))
