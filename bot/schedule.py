@@ -476,13 +476,15 @@ class Scheduler:
         person pressing. A step that ran meanwhile is no longer waiting: the next one (the
         restore of an `until`) is not cancelled by a button that showed the first."""
         entry = await self._store.schedules.get(entry_id)
-        if entry is None or entry.status is not ScheduleStatus.PENDING:
+        if entry is None or entry.status not in (ScheduleStatus.PENDING, ScheduleStatus.PAUSED):
             return texts.SCHEDULE_GONE
         if phase is not None and phase != entry.phase:
             return texts.SCHEDULE_GONE
         if not await self._may_handle(actor, entry):
             return texts.MAY_NOT_CANCEL
-        if not await self._store.schedules.claim(entry_id, ScheduleStatus.CANCELLED, phase):
+        if not await self._store.schedules.claim(
+            entry_id, ScheduleStatus.CANCELLED, phase, was=entry.status
+        ):
             return texts.SCHEDULE_GONE
         if entry.rhythm is not None:
             await self._store.schedules.forget_pictures(entry.pictures_key or entry_id)
@@ -514,7 +516,37 @@ class Scheduler:
         if not await self._store.schedules.skip(entry_id, run, stamp(after)):
             return texts.SCHEDULE_GONE
         self._wake.set()
-        return texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
+        said = texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
+        if actor.user_id != _listener(entry):  # told once: only one press skips this run
+            await self._say(entry, said)
+        return said
+
+    async def resume(self, actor: Actor, entry_id: int) -> Text:
+        """Resume a paused recurrence from its next regular run (the runs it missed while
+        paused are not made up); rights checked now; what to tell the person pressing. Its
+        author hears who resumed it, unless that is them."""
+        entry = await self._store.schedules.get(entry_id)
+        if entry is None or entry.rhythm is None:
+            return texts.SCHEDULE_GONE
+        if entry.status in (ScheduleStatus.PENDING, ScheduleStatus.RUNNING):
+            return texts.NOT_PAUSED
+        if entry.status is not ScheduleStatus.PAUSED:
+            return texts.RECURRENCE_ENDED
+        if not await self._may_handle(actor, entry):
+            return texts.MAY_NOT_RESUME
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        now = self.now()
+        following = rhythm.following(rhythm.latest(due(entry), now, zone), zone)
+        if not await self._store.schedules.resume(entry_id, stamp(following)):
+            latest = await self._store.schedules.get(entry_id)
+            resumed = latest is not None and latest.status is not ScheduleStatus.CANCELLED
+            return texts.NOT_PAUSED if resumed else texts.RECURRENCE_ENDED
+        self._wake.set()
+        what = describe(entry, await self.pictures_of(entry))
+        said = texts.recurrence_resumed(actor.name, what, texts.local_time(following, zone))
+        if actor.user_id != _listener(entry):
+            await self._say(entry, said)
+        return said
 
     async def _may_handle(self, actor: Actor, entry: ScheduledChange) -> bool:
         if actor.user_id in (entry.actor_id, entry.requester_id):
@@ -853,6 +885,11 @@ def _rhythm_of(entry: ScheduledChange, default_zone: str) -> tuple[Rhythm, ZoneI
     """A recurrence's rhythm, read again from its words, and the zone it is read in."""
     assert entry.rhythm is not None
     return parse(entry.rhythm.split(), timedelta(0)), ZoneInfo(entry.zone or default_zone)
+
+
+def _listener(entry: ScheduledChange) -> int:
+    """Who hears a recurrence's news: the requester of an approved one, else its author."""
+    return entry.requester_id if entry.requester_id is not None else entry.actor_id
 
 
 def due(entry: ScheduledChange) -> datetime:

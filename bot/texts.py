@@ -1520,6 +1520,34 @@ def stop_label(number: int) -> Text:
     return _("Stop {number}", number=number)
 
 
+def resume_label(number: int) -> Text:
+    return _("Resume {number}", number=number)
+
+
+def paused_line(number: int, what: object, name: str) -> Text:
+    """A paused recurrence in /scheduled: it runs no more until someone resumes it."""
+    return _(
+        "{number}. Paused after failed runs: {what} (by {name})",
+        number=number,
+        what=what,
+        name=name,
+    )
+
+
+def recurrence_resumed(name: str, what: object, following: object) -> Text:
+    return _(
+        "Resumed by {name}: {what}; its next run is at {following}.",
+        name=name,
+        what=what,
+        following=following,
+    )
+
+
+NOT_PAUSED = _("That recurring change is not paused; nothing was done.")
+RECURRENCE_ENDED = _("That recurring change was stopped; nothing was done.")
+MAY_NOT_RESUME = _("You may not resume that recurring change.")
+
+
 def skip_label(number: int) -> Text:
     return _("Skip next {number}", number=number)
 
@@ -1669,6 +1697,13 @@ def help_text(lines: Sequence[object]) -> Text:
 
 def you_may_use(usage: object, names: list[str]) -> Text:
     return _("{usage}\n    you may use: {names}", usage=usage, names=fit.names(names, HELP_NAMES))
+
+
+#: in /help, under the picture commands: the times and rhythms they take
+WHEN_USAGE = _(
+    "    add at <when>, in <time> or until <when> for a set time, or every <rhythm> to make it "
+    "recur (every day at 09:00, every monday at 08:00, every 6h; an album of photos rotates)"
+)
 
 
 def you_may_propose(names: list[str]) -> Text:

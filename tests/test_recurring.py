@@ -725,3 +725,112 @@ async def test_only_a_new_picture_can_recur(bot: Bot, command: str):
         " of a photo."
     ), answer
     assert rows(bot, "SELECT id FROM schedules") == []
+
+
+async def test_a_paused_recurrence_is_listed_and_resumed_from_its_next_regular_run(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    fast.green.fail_next("setGroupPicture", Fault.refused("not-authorized"), times=3)
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    for run in (1, 2):
+        await until(lambda: rows(fast, "SELECT runs FROM schedules") == [(run,)])  # noqa: B023
+        fast.clock.advance(seconds=12)
+    await until(lambda: rows(fast, "SELECT status FROM schedules") == [("paused",)])
+    assert len(fast.green.set_calls()) == 3
+    fast.clock.advance(seconds=30)  # paused: nothing runs, and the runs missed stay missed
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+
+    shown = await scheduled(fast, admin)
+    assert shown.content.split("\n")[1] == (
+        "1. Paused after failed runs: change the picture of Family, every 12s (by Ada)"
+    )
+    assert [b["text"] for b in shown.buttons()] == ["Resume 1", "Stop 1"]
+    resume = shown.callback_data("Resume 1")
+    await admin.press(shown, "rr:999", forged=True)
+    await fast.user(STRANGER, "Sam").press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-2:] == [
+        "That button is not on this message; nothing was done.",
+        "You may not resume that recurring change.",
+    ]
+    assert rows(fast, "SELECT status FROM schedules") == [("paused",)]
+
+    before = len(fast.telegram.bot_messages(admin))
+    await owner.press(shown, resume)  # an owner resumes Ada's: she is told
+    await fast.deliver()
+    assert str(answers(fast)[-1]).startswith(
+        "Resumed by Olga: change the picture of Family, every 12s; its next run is at "
+    )
+    await owner.press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-1] == "That recurring change is not paused; nothing was done."
+    told = [m.content for m in fast.telegram.bot_messages(admin)[before:]]
+    assert len(told) == 1 and told[0].startswith("Resumed by Olga")
+
+    [(due, runs, failures)] = rows(fast, "SELECT due_at, runs, failures FROM schedules")
+    assert (runs, failures) == (3, 0)
+    assert due > stamp(fast.clock.now())  # the next regular run, not one made up now
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    assert rows(fast, "SELECT status, runs FROM schedules") == [("pending", 4)]
+
+
+async def test_a_stopped_recurrence_cannot_be_resumed(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    fast.green.fail_next("setGroupPicture", Fault.refused("not-authorized"), times=3)
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    for run in (1, 2):
+        await until(lambda: rows(fast, "SELECT runs FROM schedules") == [(run,)])  # noqa: B023
+        fast.clock.advance(seconds=12)
+    await until(lambda: rows(fast, "SELECT status FROM schedules") == [("paused",)])
+    shown = await scheduled(fast, admin)
+    resume = shown.callback_data("Resume 1")
+    await admin.press(shown, shown.callback_data("Stop 1"))
+    await admin.press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-2:] == [
+        "Stopped by Ada: change the picture of Family, every 12s.",
+        "That recurring change was stopped; nothing was done.",
+    ]
+    assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+
+
+async def test_a_skip_by_someone_else_tells_the_author_once(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    reply = await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    shown = await scheduled(fast, owner)
+    skip = shown.callback_data("Skip next 1")
+    await owner.press(shown, skip)
+    await owner.press(shown, skip)  # the same run: skipped already
+    await fast.deliver()
+    told = [m for m in fast.telegram.bot_messages(admin) if m.content.startswith("Skipped")]
+    assert [m.content for m in told] == [str(answers(fast)[-2])]
+    assert told[0].content.startswith(
+        "Skipped by Olga: the next run of change the picture of Family, every 12s will not be"
+    )
+    assert (
+        told[0].reply_to_message_id == reply.message_id
+    )  # in the thread of the reply that kept it
+    # her own skip is not told back to her
+    shown = await scheduled(fast, admin)
+    await admin.press(shown, shown.callback_data("Skip next 1"))
+    await fast.deliver()
+    told = [m for m in fast.telegram.bot_messages(admin) if m.content.startswith("Skipped")]
+    assert len(told) == 1
+
+
+async def test_help_says_how_to_schedule_and_make_a_change_recur(bot: Bot):
+    for user in (bot.user(ADMIN, "Ada"), bot.user(REQUESTER, "Rita")):
+        said = (await bot.say(user, "/help")).split("\n")
+        assert said[4].startswith("    add at <when>, in <time> or until <when>"), said
+        assert "every <rhythm> to make it recur (every day at 09:00," in said[4]
+    assert "every <rhythm>" not in await bot.say(bot.user(STRANGER, "Sam"), "/help")
