@@ -14,7 +14,7 @@ import pytest
 
 from adapters import PreparedPicture
 from bot.clock import stamp
-from bot.domain import Role, ScheduledChange
+from bot.domain import Role, ScheduledChange, ScheduleStatus
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
 from tests.conftest import (
@@ -716,7 +716,13 @@ async def test_a_run_killed_while_it_uploads_is_made_once_after_the_restart(tmp_
 
 
 @pytest.mark.parametrize(
-    "command", ["/delgrouppic family every day at 09:00", "/undogrouppic family every 6h"]
+    "command",
+    [
+        "/delgrouppic family every day at 09:00",
+        "/undogrouppic family every 6h",
+        "/delgrouppic family,work every day at 09:00",
+        "/undogrouppic * every 6h",
+    ],
 )
 async def test_only_a_new_picture_can_recur(bot: Bot, command: str):
     answer = await bot.say(bot.user(OWNER, "Olga"), command)
@@ -834,3 +840,56 @@ async def test_help_says_how_to_schedule_and_make_a_change_recur(bot: Bot):
         assert said[4].startswith("    add at <when>, in <time> or until <when>"), said
         assert "every <rhythm> to make it recur (every day at 09:00," in said[4]
     assert "every <rhythm>" not in await bot.say(bot.user(STRANGER, "Sam"), "/help")
+
+
+async def test_a_lists_shared_pictures_and_a_resume_on_either_store(store_target):
+    """The recurrences of a list share one copy of their pictures, dropped with the last of
+    them (a paused one keeps it); two instances resuming one paused recurrence resume it
+    once."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    base = ScheduledChange(
+        action="set_group_picture",
+        name="family",
+        title="Family",
+        provider="green",
+        actor_id=1001,
+        actor_name="Olga",
+        actor_chat_id=1001,
+        due_at="2026-12-24T17:00:00+00:00",
+        request_key="bulk:1:family",
+        rhythm="every 12s",
+        zone="Europe/Berlin",
+    )
+    first = await one.schedules.add(base)
+    assert first is not None
+    pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(2)]
+    await one.schedules.keep_pictures(first, pictures)
+    second = await one.schedules.add(
+        ScheduledChange(
+            **{**vars(base), "name": "work", "request_key": "bulk:1:work", "album": first}
+        )
+    )
+    assert second is not None
+    found = await two.schedules.get(second)
+    assert found is not None and found.pictures_key == first
+    assert await two.schedules.picture(first, 3) == pictures[1]
+
+    assert await one.schedules.claim(first, ScheduleStatus.CANCELLED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 2  # work still rotates them
+    assert await one.schedules.claim(second)
+    assert await one.schedules.finish(second, ScheduleStatus.PAUSED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 2  # paused: may be resumed
+
+    due = "2026-12-24T17:01:00+00:00"
+    resumed = await asyncio.gather(*(s.schedules.resume(second, due) for s in (one, two)))
+    assert sorted(resumed) == [False, True]
+    found = await one.schedules.get(second)
+    assert found is not None
+    assert (found.status, found.due_at, found.runs, found.failures) == ("pending", due, 1, 0)
+    assert await one.schedules.claim(second, ScheduleStatus.CANCELLED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 0
+    await one.close()
+    await two.close()
