@@ -226,9 +226,10 @@ class BulkChanges:
             changes = [replace(change, picture=pictures[0]) for change in changes]
         if plan.proposal:
             return await self._propose(bulk, plan, pictures)
-        if bulk.rhythm is not None:
+        # a list whose every group was refused at the press keeps nothing: its summary says why
+        if bulk.rhythm is not None and changes:
             return await self._recur(bulk, plan, changes, pictures, message)
-        if _timed(bulk):
+        if _timed(bulk) and changes:
             return await self._schedule(bulk, plan, changes, message)
         async with self._store.transaction():
             claimed = await self._store.bulks.claim(

@@ -416,7 +416,7 @@ class Scheduler:
             zone=zone.key,
         )
         entry_id = await self._store.schedules.add(entry)
-        pictures = list(album) or ([change.picture] if change.picture else [])
+        pictures = _rotation(album, change)
         if entry_id is not None and pictures:
             await self._store.schedules.keep_pictures(entry_id, pictures)
         return entry_id
@@ -431,8 +431,8 @@ class Scheduler:
             when = When.from_stored(proposal.run_at, proposal.until_at)
             await self.keep_list(changes, when, proposal.chat_id, key)
             return
-        pictures = list(album) or [p for p in (changes[0].picture,) if p is not None]
         zone = ZoneInfo(proposal.zone or self.default_zone)
+        pictures = _rotation(album, changes[0])
         await self.keep_recurring_list(
             changes, proposal.rhythm, zone, pictures, proposal.chat_id, key
         )
@@ -885,6 +885,11 @@ def _rhythm_of(entry: ScheduledChange, default_zone: str) -> tuple[Rhythm, ZoneI
     """A recurrence's rhythm, read again from its words, and the zone it is read in."""
     assert entry.rhythm is not None
     return parse(entry.rhythm.split(), timedelta(0)), ZoneInfo(entry.zone or default_zone)
+
+
+def _rotation(album: Sequence[PreparedPicture], change: Change) -> list[PreparedPicture]:
+    """What an approved recurrence rotates: the proposal's album, else its one picture."""
+    return list(album) or ([change.picture] if change.picture is not None else [])
 
 
 def _listener(entry: ScheduledChange) -> int:

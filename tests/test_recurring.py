@@ -893,3 +893,20 @@ async def test_a_lists_shared_pictures_and_a_resume_on_either_store(store_target
     assert await two.schedules.picture_count(first) == 0
     await one.close()
     await two.close()
+
+
+async def test_a_list_whose_groups_were_all_refused_at_the_press_keeps_nothing(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
+    await fast.deliver()
+    for group in ("family", "work"):  # both taken away while the question waits
+        assert await fast.store.grants.remove(ADMIN, group)
+    asked = await confirm_list(fast, admin)
+    await until(lambda: "may not change the picture of Work" in asked.content)
+    assert "may not change the picture of Family" in asked.content
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert fast.green.set_calls() == []
