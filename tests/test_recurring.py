@@ -910,3 +910,35 @@ async def test_a_list_whose_groups_were_all_refused_at_the_press_keeps_nothing(f
     fast.clock.advance(seconds=60)
     await settled(fast)
     assert fast.green.set_calls() == []
+
+
+async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_each_group(
+    tmp_path, green
+):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    async with running(raw, fake) as bot:
+        await bot.store.grants.add(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)
+        await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+        await bot.store.grants.add(ADMIN, "*", Role.ADMIN, granted_by=OWNER)
+        requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        await requester.send_album(album, caption="/setgrouppic family,work every 12s")
+        await deliver_album(bot)
+        await confirm_list(bot, requester, "Propose them")
+        copy = bot.telegram.bot_messages(admin)[-1]
+        assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
+        admin = bot.user(ADMIN, "Ada")
+        await admin.press(copy, copy.callback_data("Approve"))
+        await bot.deliver()
+        await uploads(bot, 2)
+        await settled(bot)
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 4)
+        await settled(bot)
+        for group in (FAMILY, WORK):
+            first, second = uploads_to(bot, group)
+            assert first == copy.photo and second != first
+        assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
