@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from adapters import PreparedPicture
 from bot import audit, texts
 from bot.access import Access
 from bot.bulk import BulkChanges, Written
@@ -37,7 +38,6 @@ from bot.proposals import ProposalBox, list_kind
 from bot.schedule import Scheduler
 from bot.service import AvatarService
 from bot.store import Store
-from bot.when import When
 
 
 class Verdict(enum.Enum):
@@ -136,11 +136,13 @@ class Approvals:
                 change = await self._service.approved_change(actor, proposal)
             except Refusal as refused:
                 refusal = refused
+        album = await self._album(proposal, approve)
         async with self._store.transaction():
             closed = await self._decide(proposal, actor, approve)
             written, scheduled = None, False
             if closed is not None and change is not None and _timed(proposal):
-                scheduled = await self._scheduler.keep_approved(change, proposal) is not None
+                kept = await self._scheduler.keep_approved(change, proposal, album)
+                scheduled = kept is not None
             elif closed is not None and change is not None:
                 operation_id = await self._service.changes.record(change)
                 assert operation_id is not None  # no request key: never a duplicate
@@ -166,15 +168,13 @@ class Approvals:
         if approve:
             changes, refused = await self._bulks.approved(actor, proposal, groups)
         bulk, scheduled = None, False
+        album = await self._album(proposal, approve)
         async with self._store.transaction():
             closed = await self._decide(proposal, actor, approve)
             if closed is not None and approve and _timed(proposal):
                 scheduled = bool(changes)
                 if changes:
-                    when = When.from_stored(proposal.run_at, proposal.until_at)
-                    await self._scheduler.keep_list(
-                        changes, when, proposal.chat_id, f"proposal:{proposal.id}"
-                    )
+                    await self._scheduler.keep_approved_list(changes, proposal, album)
             elif closed is not None and approve:
                 bulk = await self._bulks.record_approved(actor, proposal, changes, refused)
         if closed is None:
@@ -242,6 +242,13 @@ class Approvals:
         return await self._store.proposals.close(
             proposal.id, status, self._box.now(), actor.user_id, actor.name
         )
+
+    async def _album(self, proposal: Proposal, approve: bool) -> list[PreparedPicture]:
+        """The rotation an approved proposal carries, read before its decision (which drops
+        it from the proposal: a rejected or expired one keeps nothing)."""
+        if not approve or proposal.rhythm is None:
+            return []
+        return await self._store.proposals.pictures(proposal.id)
 
     async def _lost(self, proposal: Proposal) -> Claim:
         """Someone else's press (or the sweep) came first."""

@@ -54,6 +54,7 @@ from bot.notify import Notifier
 from bot.permissions import PROPOSABLE
 from bot.proposals import ProposalBox, list_kind
 from bot.requests import names_in
+from bot.rhythm import Rhythm
 from bot.service import AvatarService, UndoRefused
 from bot.store import Store
 from bot.store.bulks import BulkRecord
@@ -159,9 +160,12 @@ class BulkChanges:
         names: str,
         photo: PhotoSource | None,
         when: When | None = None,
+        every: Rhythm | None = None,
+        album: Sequence[PhotoSource] = (),
     ) -> Plan:
         """The plan for a list of groups; stored (waiting for a confirmation) when it would
-        change any, with its times (a requester's list: proposed with them)."""
+        change any, with its times or its rhythm and album (a requester's list: proposed
+        with them)."""
         plan, _ = await self._plan(actor, kind, await self._named(actor, kind, names), final=False)
         if not plan.targets:
             return plan
@@ -175,6 +179,8 @@ class BulkChanges:
             times,
             [target.group.id for target in plan.targets if target.group and target.group.id],
             plan.refused,
+            every.said if every is not None else None,
+            album,
         )
         return replace(plan, bulk_id=bulk_id)
 
@@ -212,15 +218,18 @@ class BulkChanges:
         if _timed(bulk):
             await self.scheduler.still_ahead(actor, When.from_stored(bulk.run_at, bulk.until_at))
         plan, changes = await self._planned(actor, bulk)
-        picture = None
+        pictures: list[PreparedPicture] = []
         if bulk.kind is BulkKind.SET and changes:
-            if bulk.file_id is None:
+            if not bulk.photos:
                 raise Refusal(texts.BULK_PICTURE_LOST)
-            picture = await self._service.changes.fetch(bulk.file_id)
-            changes = [replace(change, picture=picture) for change in changes]
+            pictures = await self.scheduler.prepare(bulk.photos)
+            changes = [replace(change, picture=pictures[0]) for change in changes]
         if plan.proposal:
-            return await self._propose(bulk, plan, picture)
-        if _timed(bulk):
+            return await self._propose(bulk, plan, pictures)
+        # a list whose every group was refused at the press keeps nothing: its summary says why
+        if bulk.rhythm is not None and changes:
+            return await self._recur(bulk, plan, changes, pictures, message)
+        if _timed(bulk) and changes:
             return await self._schedule(bulk, plan, changes, message)
         async with self._store.transaction():
             claimed = await self._store.bulks.claim(
@@ -245,6 +254,29 @@ class BulkChanges:
             ):
                 return None
             said = await self.scheduler.keep_list(changes, when, message.chat_id, f"bulk:{bulk.id}")
+        return replace(plan, bulk_id=bulk.id, said=said)
+
+    async def _recur(
+        self,
+        bulk: BulkRecord,
+        plan: Plan,
+        changes: list[Change],
+        pictures: list[PreparedPicture],
+        message: MessageRef,
+    ) -> Plan | None:
+        """A confirmed list with `every …`: one recurrence per group (bot/schedule.py),
+        written with the bulk's end, so a second press keeps nothing more. The rhythm is
+        read in the author's zone now, as for one group."""
+        assert bulk.rhythm is not None
+        zone = await self.scheduler.zone_of(bulk.actor.user_id)
+        async with self._store.transaction():
+            if not await self._store.bulks.claim(
+                bulk.id, message.chat_id, None, plan.refused, status="done"
+            ):
+                return None
+            said = await self.scheduler.keep_recurring_list(
+                changes, bulk.rhythm, zone, pictures, message.chat_id, f"bulk:{bulk.id}"
+            )
         return replace(plan, bulk_id=bulk.id, said=said)
 
     async def approved(
@@ -309,21 +341,27 @@ class BulkChanges:
         # else a provider confirms a change later (the Cloud API): `resumed` ends the bulk
 
     async def _propose(
-        self, bulk: BulkRecord, plan: Plan, picture: PreparedPicture | None
+        self, bulk: BulkRecord, plan: Plan, pictures: list[PreparedPicture]
     ) -> Plan | None:
-        """A requester's confirmed list: one proposal (with its times) for its groups, by id,
-        decided by the one proposal machinery (bot/proposals.py, bot/approvals.py)."""
+        """A requester's confirmed list: one proposal (with its times, or its rhythm and
+        pictures) for its groups, by id, decided by the one proposal machinery
+        (bot/proposals.py, bot/approvals.py)."""
         requester, action = bulk.actor, ACTIONS[plan.kind]
         groups = [target.group for target in plan.targets if target.group is not None]
+        rhythm = None
+        if bulk.rhythm is not None:
+            rhythm = (bulk.rhythm, (await self.scheduler.zone_of(requester.user_id)).key)
         proposal = await self._box.open(
             requester,
             action,
             groups,
-            picture,
+            pictures[0] if pictures else None,
             f"bulk:{bulk.id}",
             (bulk.run_at, bulk.until_at),
             How.UNDO if plan.kind is BulkKind.UNDO else None,
             listed=True,
+            rhythm=rhythm,
+            album=pictures,
         )
         if proposal is None or not await self._store.bulks.moved(bulk.id):
             return None  # a second press
@@ -334,7 +372,9 @@ class BulkChanges:
         else:
             said = texts.bulk_proposed(plan.kind, names)
             outcome = AuditOutcome.PROPOSED
-            if _timed(bulk):
+            if bulk.rhythm is not None:
+                said = joined("\n", [said, texts.proposed_rhythm(bulk.rhythm, len(pictures))])
+            elif _timed(bulk):
                 when = When.from_stored(bulk.run_at, bulk.until_at)
                 said = joined(
                     "\n", [said, await self.scheduler.proposed_times(requester.user_id, when)]

@@ -620,7 +620,15 @@ class ScheduledChange(ByWhom):
     #: its failed runs in a row
     runs: int = 0
     failures: int = 0
+    #: the entry whose pictures it rotates (the recurrences of one list share one copy);
+    #: None: its own
+    album: int | None = None
     id: int | None = None
+
+    @property
+    def pictures_key(self) -> int | None:
+        """Under which entry a recurrence's pictures are kept."""
+        return self.album if self.album is not None else self.id
 
     @property
     def run_key(self) -> str:

@@ -72,29 +72,34 @@ class ProposalBox:
         *,
         listed: bool = False,
         rhythm: tuple[str, str] | None = None,
+        album: Sequence[PreparedPicture] = (),
     ) -> Proposal | None:
         """Store the proposal and send it to the deciders (`how`: How.UNDO for an undo worked
-        out at its time; `listed`: asked as a list, worded as one); None when `request_key`
-        already made one. Returned closed (expired at once) when no copy could be delivered:
-        nobody would ever be able to decide it."""
+        out at its time; `listed`: asked as a list, worded as one; `album`: a rotation's
+        pictures, `picture` being its first); None when `request_key` already made one.
+        Returned closed (expired at once) when no copy could be delivered: nobody would ever
+        be able to decide it."""
         now = self.clock.now()
-        proposal = await self._store.proposals.add(
-            action=action.value,
-            groups=groups,
-            requested_by=requester.user_id,
-            requester_name=short(requester.name),
-            chat_id=requester.chat_id,
-            jpeg=picture.jpeg if picture else None,
-            side=picture.side if picture else None,
-            created_at=stamp(now),
-            expires_at=stamp(now + self.ttl),
-            request_key=request_key,
-            run_at=times[0],
-            until_at=times[1],
-            how=how,
-            listed=listed,
-            rhythm=rhythm,
-        )
+        async with self._store.transaction():  # a rotation: with its pictures, or not at all
+            proposal = await self._store.proposals.add(
+                action=action.value,
+                groups=groups,
+                requested_by=requester.user_id,
+                requester_name=short(requester.name),
+                chat_id=requester.chat_id,
+                jpeg=picture.jpeg if picture else None,
+                side=picture.side if picture else None,
+                created_at=stamp(now),
+                expires_at=stamp(now + self.ttl),
+                request_key=request_key,
+                run_at=times[0],
+                until_at=times[1],
+                how=how,
+                listed=listed,
+                rhythm=rhythm,
+            )
+            if proposal is not None and len(album) > 1:
+                await self._store.proposals.keep_pictures(proposal.id, album)
         if proposal is None:
             return None
         return await self._deliver(proposal)
@@ -104,7 +109,8 @@ class ProposalBox:
         when nobody has a copy."""
         groups = await self.live_groups(proposal)
         have = {chat_id for chat_id, _ in await self._store.proposals.messages(proposal.id)}
-        text = self._invitation(proposal, groups)
+        pictures = max(1, await self._store.proposals.picture_count(proposal.id))
+        text = self._invitation(proposal, groups, pictures)
         buttons = decision_buttons(proposal.id)
         for chat_id in await self._deciders(proposal, groups):
             if chat_id in have:
@@ -211,7 +217,9 @@ class ProposalBox:
             chats.add(self._notify_chat_id)
         return sorted(chats)
 
-    def _invitation(self, proposal: Proposal, groups: Sequence[Group]) -> Text:
+    def _invitation(self, proposal: Proposal, groups: Sequence[Group], pictures: int) -> Text:
+        """What a decider's copy says (a rotation: the first picture is the copy's photo,
+        and the sentence says how many it rotates)."""
         requester = texts.who(proposal.requester_name, proposal.requested_by)
         if proposal.listed:
             invitation = texts.bulk_invitation(
@@ -232,7 +240,7 @@ class ProposalBox:
                 proposal.how,
             )
         if proposal.rhythm is not None:
-            return joined("\n", [invitation, texts.proposed_rhythm(proposal.rhythm)])
+            return joined("\n", [invitation, texts.proposed_rhythm(proposal.rhythm, pictures)])
         if proposal.run_at is None and proposal.until_at is None:
             return invitation
         return joined("\n", [invitation, texts.proposed_at(proposal.run_at, proposal.until_at)])

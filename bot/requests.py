@@ -8,7 +8,8 @@ change becomes a proposal that carries the list and the times with it (bot/propo
 lists, times and proposals compose instead of being special-cased:
 
 - `LIST`: several groups: a plan (bot/bulk.py) shows what changes and what is left alone, then
-  each group is changed now, kept for its time, or proposed as one proposal;
+  each group is changed now, kept for its time or as a recurrence of its own, or proposed as
+  one proposal;
 - `CONFIRM`: a removal of one group is asked first (Remove it / Keep it), then goes like below;
 - `RECUR`: kept with its rhythm (`every …`, bot/rhythm.py), each run an ordinary change;
 - `AT_ITS_TIME`: kept for its time (bot/schedule.py);

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -189,29 +190,25 @@ class Scheduler:
         it; each run is then an ordinary change. The sentence that says when it first runs;
         None for a request kept already. Raises `Refusal`."""
         target = await self._avatars.authorize(actor, action, name)
-        if target.needs_approval and len(photos) > 1:
-            raise Refusal(texts.ROTATION_NOT_PROPOSED)
-        pictures = []
-        for number, photo in enumerate(photos, start=1):
-            try:
-                check_size(photo)
-                pictures.append(await self._changes.fetch(photo.file_id))
-            except Refusal as refusal:
-                if len(photos) == 1:
-                    raise
-                raise Refusal(texts.album_refused(number, refusal.reason)) from None
+        pictures = await self.prepare(photos)
         zone = await self.zone_of(actor.user_id)
-        if target.needs_approval:  # a proposal that carries the rhythm and the picture
+        if target.needs_approval:  # a proposal that carries the rhythm and the pictures
             progress = Progress(reply=reply, request_key=request_key)
             outcome = await self._avatars.propose(
-                actor, action, target, pictures[0], progress, rhythm=(rhythm.said, zone.key)
+                actor,
+                action,
+                target,
+                pictures[0],
+                progress,
+                rhythm=(rhythm.said, zone.key),
+                album=pictures,
             )
             if outcome.result is Result.DUPLICATE:
                 return None
             said = texts.outcome_text(action, outcome)
             if outcome.result is not Result.PROPOSED:
                 return said
-            return joined("\n", [said, texts.proposed_rhythm(rhythm.said)])
+            return joined("\n", [said, texts.proposed_rhythm(rhythm.said, len(pictures))])
         first = rhythm.first(self.now(), zone)
         entry = _entry(
             Change(action, target, actor, None),
@@ -235,6 +232,20 @@ class Scheduler:
             "\n",
             [texts.recurring_from(what, texts.local_time(first, zone)), texts.SEE_RECURRING],
         )
+
+    async def prepare(self, photos: Sequence[PhotoSource]) -> list[PreparedPicture]:
+        """A recurrence's pictures, prepared in the order of its rotation; a bad one refuses
+        them all, naming which (raises `Refusal`)."""
+        pictures = []
+        for number, photo in enumerate(photos, start=1):
+            try:
+                check_size(photo)
+                pictures.append(await self._changes.fetch(photo.file_id))
+            except Refusal as refusal:
+                if len(photos) == 1:
+                    raise
+                raise Refusal(texts.album_refused(number, refusal.reason)) from None
+        return pictures
 
     async def proposed_times(self, user_id: int, when: When) -> Text:
         """When a proposed change is to be made (and undone), in its proposer's zone."""
@@ -331,12 +342,55 @@ class Scheduler:
         zone = await self.zone_of(first.actor.user_id)
         return self._when_said(what, when, zone, texts.SEE_SCHEDULED_LIST)
 
-    async def keep_approved(self, change: Change, proposal: Proposal) -> int | None:
-        """Keep the change an approved proposal with times (or a rhythm) describes (joining
-        the caller's transaction: the approval and its scheduled change are written together);
-        its outcomes go to the requester."""
+    async def keep_recurring_list(
+        self,
+        changes: list[Change],
+        words: str,
+        zone: ZoneInfo,
+        pictures: Sequence[PreparedPicture],
+        chat_id: int,
+        request_key: str,
+    ) -> Text:
+        """Keep one recurrence per group of a confirmed (or approved) list, joining the
+        caller's transaction: each runs, is checked, skipped, paused and stopped on its own,
+        and all share one copy of the pictures (kept under the first: a thousand groups do
+        not keep a thousand copies). Each failure goes to `chat_id` as a message of its own;
+        the sentence that says when they first run."""
+        first = parse(words.split(), timedelta(0)).first(self.now(), zone)
+        album: int | None = None
+        for change in changes:
+            entry_id = await self._store.schedules.add(
+                _entry(
+                    replace(change, picture=None),
+                    due_at=stamp(first),
+                    reply_chat_id=chat_id,
+                    request_key=f"{request_key}:{change.target.name}",
+                    rhythm=words,
+                    zone=zone.key,
+                    album=album,
+                )
+            )
+            if album is None and entry_id is not None:
+                await self._store.schedules.keep_pictures(entry_id, list(pictures))
+                album = entry_id
+        self._wake.set()
+        title = fit.names([change.target.title for change in changes], texts.NAMES)
+        what = texts.recurring_what(
+            texts.scheduled_what(changes[0].action.value, title), words, len(pictures)
+        )
+        return joined(
+            "\n",
+            [texts.recurring_from(what, texts.local_time(first, zone)), texts.SEE_RECURRING_LIST],
+        )
+
+    async def keep_approved(
+        self, change: Change, proposal: Proposal, album: Sequence[PreparedPicture] = ()
+    ) -> int | None:
+        """Keep the change an approved proposal with times (or a rhythm, rotating `album`
+        when it has one) describes (joining the caller's transaction: the approval and its
+        scheduled change are written together); its outcomes go to the requester."""
         if proposal.rhythm is not None:
-            return await self._keep_approved_recurrence(change, proposal, proposal.rhythm)
+            return await self._keep_approved_recurrence(change, proposal, proposal.rhythm, album)
         entry = _entry(
             change,
             run_at=proposal.run_at,
@@ -348,7 +402,7 @@ class Scheduler:
         return await self._store.schedules.add(entry)
 
     async def _keep_approved_recurrence(
-        self, change: Change, proposal: Proposal, words: str
+        self, change: Change, proposal: Proposal, words: str, album: Sequence[PreparedPicture]
     ) -> int | None:
         """An approved recurrence: its first run counts from the approval."""
         zone = ZoneInfo(proposal.zone or self.default_zone)
@@ -362,9 +416,26 @@ class Scheduler:
             zone=zone.key,
         )
         entry_id = await self._store.schedules.add(entry)
-        if entry_id is not None and change.picture is not None:
-            await self._store.schedules.keep_pictures(entry_id, [change.picture])
+        pictures = _rotation(album, change)
+        if entry_id is not None and pictures:
+            await self._store.schedules.keep_pictures(entry_id, pictures)
         return entry_id
+
+    async def keep_approved_list(
+        self, changes: list[Change], proposal: Proposal, album: Sequence[PreparedPicture] = ()
+    ) -> None:
+        """Keep what an approved list with times (or a rhythm, rotating `album`) describes,
+        one entry per group, joining the caller's transaction."""
+        key = f"proposal:{proposal.id}"
+        if proposal.rhythm is None:
+            when = When.from_stored(proposal.run_at, proposal.until_at)
+            await self.keep_list(changes, when, proposal.chat_id, key)
+            return
+        zone = ZoneInfo(proposal.zone or self.default_zone)
+        pictures = _rotation(album, changes[0])
+        await self.keep_recurring_list(
+            changes, proposal.rhythm, zone, pictures, proposal.chat_id, key
+        )
 
     def wake(self) -> None:
         """Look at the store again (a change was kept outside `schedule`)."""
@@ -395,9 +466,9 @@ class Scheduler:
 
     async def pictures_of(self, entry: ScheduledChange) -> int:
         """How many pictures a recurrence rotates (1 for a change made once)."""
-        if entry.rhythm is None or entry.id is None:
+        if entry.rhythm is None or entry.pictures_key is None:
             return 1
-        return await self._store.schedules.picture_count(entry.id)
+        return await self._store.schedules.picture_count(entry.pictures_key)
 
     async def cancel(self, actor: Actor, entry_id: int, phase: Phase | None = None) -> Text:
         """Cancel a pending change while it waits for `phase`, the step the button showed
@@ -405,16 +476,18 @@ class Scheduler:
         person pressing. A step that ran meanwhile is no longer waiting: the next one (the
         restore of an `until`) is not cancelled by a button that showed the first."""
         entry = await self._store.schedules.get(entry_id)
-        if entry is None or entry.status is not ScheduleStatus.PENDING:
+        if entry is None or entry.status not in (ScheduleStatus.PENDING, ScheduleStatus.PAUSED):
             return texts.SCHEDULE_GONE
         if phase is not None and phase != entry.phase:
             return texts.SCHEDULE_GONE
         if not await self._may_handle(actor, entry):
             return texts.MAY_NOT_CANCEL
-        if not await self._store.schedules.claim(entry_id, ScheduleStatus.CANCELLED, phase):
+        if not await self._store.schedules.claim(
+            entry_id, ScheduleStatus.CANCELLED, phase, was=entry.status
+        ):
             return texts.SCHEDULE_GONE
         if entry.rhythm is not None:
-            await self._store.schedules.forget_pictures(entry_id)
+            await self._store.schedules.forget_pictures(entry.pictures_key or entry_id)
             said = texts.recurrence_stopped(actor.name, describe(entry))
         else:
             said = texts.schedule_cancelled(actor.name, describe(entry))
@@ -443,7 +516,37 @@ class Scheduler:
         if not await self._store.schedules.skip(entry_id, run, stamp(after)):
             return texts.SCHEDULE_GONE
         self._wake.set()
-        return texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
+        said = texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
+        if actor.user_id != _listener(entry):  # told once: only one press skips this run
+            await self._say(entry, said)
+        return said
+
+    async def resume(self, actor: Actor, entry_id: int) -> Text:
+        """Resume a paused recurrence from its next regular run (the runs it missed while
+        paused are not made up); rights checked now; what to tell the person pressing. Its
+        author hears who resumed it, unless that is them."""
+        entry = await self._store.schedules.get(entry_id)
+        if entry is None or entry.rhythm is None:
+            return texts.SCHEDULE_GONE
+        if entry.status in (ScheduleStatus.PENDING, ScheduleStatus.RUNNING):
+            return texts.NOT_PAUSED
+        if entry.status is not ScheduleStatus.PAUSED:
+            return texts.RECURRENCE_ENDED
+        if not await self._may_handle(actor, entry):
+            return texts.MAY_NOT_RESUME
+        rhythm, zone = _rhythm_of(entry, self.default_zone)
+        now = self.now()
+        following = rhythm.following(rhythm.latest(due(entry), now, zone), zone)
+        if not await self._store.schedules.resume(entry_id, stamp(following)):
+            latest = await self._store.schedules.get(entry_id)
+            resumed = latest is not None and latest.status is not ScheduleStatus.CANCELLED
+            return texts.NOT_PAUSED if resumed else texts.RECURRENCE_ENDED
+        self._wake.set()
+        what = describe(entry, await self.pictures_of(entry))
+        said = texts.recurrence_resumed(actor.name, what, texts.local_time(following, zone))
+        if actor.user_id != _listener(entry):
+            await self._say(entry, said)
+        return said
 
     async def _may_handle(self, actor: Actor, entry: ScheduledChange) -> bool:
         if actor.user_id in (entry.actor_id, entry.requester_id):
@@ -593,8 +696,8 @@ class Scheduler:
         actor = entry.actor
         if entry.phase is Phase.AT and entry.how is not How.UNDO:
             picture = None
-            if entry.rhythm is not None and entry.id is not None:
-                picture = await self._store.schedules.picture(entry.id, entry.runs)
+            if entry.rhythm is not None and entry.pictures_key is not None:
+                picture = await self._store.schedules.picture(entry.pictures_key, entry.runs)
                 if picture is None:
                     return texts.PICTURE_LOST
             elif entry.jpeg is not None and entry.side is not None:
@@ -686,8 +789,8 @@ class Scheduler:
             entry.id, status, reason
         ):
             return  # closed already, and its author told, by another instance
-        if entry.rhythm is not None and entry.id is not None:
-            await self._store.schedules.forget_pictures(entry.id)
+        if entry.rhythm is not None and entry.pictures_key is not None:
+            await self._store.schedules.forget_pictures(entry.pictures_key)
         await self._say(entry, said)
 
     async def _recur(
@@ -782,6 +885,16 @@ def _rhythm_of(entry: ScheduledChange, default_zone: str) -> tuple[Rhythm, ZoneI
     """A recurrence's rhythm, read again from its words, and the zone it is read in."""
     assert entry.rhythm is not None
     return parse(entry.rhythm.split(), timedelta(0)), ZoneInfo(entry.zone or default_zone)
+
+
+def _rotation(album: Sequence[PreparedPicture], change: Change) -> list[PreparedPicture]:
+    """What an approved recurrence rotates: the proposal's album, else its one picture."""
+    return list(album) or ([change.picture] if change.picture is not None else [])
+
+
+def _listener(entry: ScheduledChange) -> int:
+    """Who hears a recurrence's news: the requester of an approved one, else its author."""
+    return entry.requester_id if entry.requester_id is not None else entry.actor_id
 
 
 def due(entry: ScheduledChange) -> datetime:

@@ -10,6 +10,7 @@ types: the handlers give it an `Actor` and a `PhotoSource`, and word the `Outcom
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from adapters import Capability, PreparedPicture, Provider
@@ -306,14 +307,23 @@ class AvatarService:
         times: tuple[str | None, str | None] = (None, None),
         how: How | None = None,
         rhythm: tuple[str, str] | None = None,
+        album: Sequence[PreparedPicture] = (),
     ) -> Outcome:
         """Send a requester's change to the deciders (`times`: when to make it and when to
         undo it, for a scheduled one; `how`: an undo for a scheduled undo, worked out at its
-        time; `rhythm`: the words and zone of a recurrence)."""
+        time; `rhythm`: the words and zone of a recurrence, `album` the pictures it rotates)."""
         assert target.group is not None
         request_key = progress.request_key if progress else None
         proposal = await self.proposals.open(
-            actor, action, [target.group], picture, request_key, times, how, rhythm=rhythm
+            actor,
+            action,
+            [target.group],
+            picture,
+            request_key,
+            times,
+            how,
+            rhythm=rhythm,
+            album=album,
         )
         if proposal is None:
             return Outcome(Result.DUPLICATE, target.title)

@@ -1443,9 +1443,6 @@ def recurring_what(what: object, rhythm: str, pictures: int) -> Text:
 EVERY_NOT_AT = _(
     "a recurring change runs at its rhythm's own times; leave out at, in and until before every"
 )
-LIST_NOT_RECURRING = _(
-    "a list of groups cannot recur yet; give each group its own /setgrouppic … every …"
-)
 RECUR_WITH_PHOTOS = _(
     "send the photo, or an album of 2 to 10 photos, with the command as its caption, or send "
     "the command as a reply to a photo"
@@ -1463,13 +1460,21 @@ SEE_RECURRING = _(
     "/scheduled lists it, with buttons to stop it or skip its next run. You hear from me only "
     "when a run fails."
 )
-ROTATION_NOT_PROPOSED = _(
-    "a rotation cannot be proposed yet: propose one picture with every …, or ask an admin of "
-    "the group"
+SEE_RECURRING_LIST = _(
+    "/scheduled lists each group's recurrence, with buttons to stop it or skip its next run. "
+    "You hear from me only when a run fails, in a message of its own."
 )
 
 
-def proposed_rhythm(rhythm: str) -> Text:
+def proposed_rhythm(rhythm: str, pictures: int = 1) -> Text:
+    """When a proposed recurrence runs (a rotation: how many pictures, the first shown)."""
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from its approval, rotating {n} picture (the first is shown).",
+            "To recur {rhythm}, from its approval, rotating {n} pictures (the first is shown).",
+            pictures,
+            rhythm=rhythm,
+        )
     return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
 
 
@@ -1513,6 +1518,34 @@ def recurrence_paused(what: object, failures: int, reason: str) -> Text:
 
 def stop_label(number: int) -> Text:
     return _("Stop {number}", number=number)
+
+
+def resume_label(number: int) -> Text:
+    return _("Resume {number}", number=number)
+
+
+def paused_line(number: int, what: object, name: str) -> Text:
+    """A paused recurrence in /scheduled: it runs no more until someone resumes it."""
+    return _(
+        "{number}. Paused after failed runs: {what} (by {name})",
+        number=number,
+        what=what,
+        name=name,
+    )
+
+
+def recurrence_resumed(name: str, what: object, following: object) -> Text:
+    return _(
+        "Resumed by {name}: {what}; its next run is at {following}.",
+        name=name,
+        what=what,
+        following=following,
+    )
+
+
+NOT_PAUSED = _("That recurring change is not paused; nothing was done.")
+RECURRENCE_ENDED = _("That recurring change was stopped; nothing was done.")
+MAY_NOT_RESUME = _("You may not resume that recurring change.")
 
 
 def skip_label(number: int) -> Text:
@@ -1664,6 +1697,13 @@ def help_text(lines: Sequence[object]) -> Text:
 
 def you_may_use(usage: object, names: list[str]) -> Text:
     return _("{usage}\n    you may use: {names}", usage=usage, names=fit.names(names, HELP_NAMES))
+
+
+#: in /help, under the picture commands: the times and rhythms they take
+WHEN_USAGE = _(
+    "    add at <when>, in <time> or until <when> for a set time, or every <rhythm> to make it "
+    "recur (every day at 09:00, every monday at 08:00, every 6h; an album of photos rotates)"
+)
 
 
 def you_may_propose(names: list[str]) -> Text:

@@ -157,6 +157,8 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await schedule.cancel_pressed(update, context, value)
     elif isinstance(value, callbacks.SkipRun):
         await schedule.skip_pressed(update, context, value)
+    elif isinstance(value, callbacks.ResumeRun):
+        await schedule.resume_pressed(update, context, value)
     elif isinstance(value, callbacks.ConfirmTimedRemoval):
         await schedule.removal_confirmed(update, context, message, value)
     else:

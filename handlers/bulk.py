@@ -8,27 +8,24 @@ from __future__ import annotations
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import ContextTypes
 
-from bot.domain import Actor, BulkKind, MessageRef, PhotoSource, Refusal
-from bot.when import When
+from bot.domain import Actor, MessageRef, Refusal
+from bot.requests import ChangeRequest
 from handlers.callbacks import ConfirmBulk, KeepPicture, encode
 from handlers.common import asker_pressed, services_of
 from handlers.replies import WORKING, sorry, texts, tr
 
 
-async def ask(
-    message: Message,
-    context: ContextTypes.DEFAULT_TYPE,
-    actor: Actor,
-    kind: BulkKind,
-    names: str,
-    photo: PhotoSource | None,
-    when: When | None = None,
-) -> None:
+async def ask(message: Message, context: ContextTypes.DEFAULT_TYPE, request: ChangeRequest) -> None:
     """List the groups it will change and those it refuses; ask to confirm when it would
-    change more than one, else start at once (or, with a time, schedule one change per
-    group: bot/bulk.py; a requester's: propose it, with its time)."""
+    change more than one, else start at once (or, with a time or a rhythm, keep one
+    scheduled change or recurrence per group: bot/bulk.py; a requester's: propose it, with
+    its time or rhythm)."""
+    assert request.names is not None
+    actor, kind = request.asker, request.kind
     bulks = (await services_of(context).use_cases()).bulks
-    plan = await bulks.ask(actor, kind, names, photo, when)
+    plan = await bulks.ask(
+        actor, kind, request.names, request.photo, request.when, request.every, request.album
+    )
     text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
     if plan.bulk_id is None:
         await message.reply_text(tr(text), do_quote=True)

@@ -38,6 +38,7 @@ class Prefix(enum.StrEnum):
     CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
     CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>:<phase>
     SKIP_RUN = "sk"  # SkipRun: sk:<scheduled change id>:<run number>
+    RESUME_RUN = "rr"  # ResumeRun: rr:<scheduled change id>
     CONFIRM_TIMED_REMOVAL = "dsy"  # ConfirmTimedRemoval: dsy:<asker>:<draft id>
     PAGE = "pg"  # Page: pg:<asker>:<view>:<page>[:<alias>]
 
@@ -113,6 +114,14 @@ class SkipRun:
 
 
 @dataclass(frozen=True)
+class ResumeRun:
+    """ "Resume 2" under /scheduled, beside a paused recurrence; anyone shown it may press
+    (the rights are checked at the press)."""
+
+    entry: int
+
+
+@dataclass(frozen=True)
 class ConfirmTimedRemoval:
     """ "Remove it" under `/delgrouppic family at …`; the times are in the draft the store
     keeps (bot/schedule.py), not in the button."""
@@ -145,6 +154,7 @@ Callback = (
     | ConfirmBulk
     | CancelSchedule
     | SkipRun
+    | ResumeRun
 )
 
 
@@ -177,6 +187,8 @@ def _fields(value: Callback) -> tuple[object, ...]:
             return (Prefix.CANCEL_SCHEDULE, entry, *([phase] if phase else []))
         case SkipRun(entry=entry, run=run):
             return (Prefix.SKIP_RUN, entry, run)
+        case ResumeRun(entry=entry):
+            return (Prefix.RESUME_RUN, entry)
         case ConfirmTimedRemoval(asker=asker, draft=draft):
             return (Prefix.CONFIRM_TIMED_REMOVAL, asker, draft)
         case Page(asker=asker, view=view, page=page, alias=alias):
@@ -200,6 +212,8 @@ def decode(data: str | None) -> Callback | None:
         return ConfirmRemoval(number, rest[0])
     if prefix == Prefix.KEEP and not rest:
         return KeepPicture(number)
+    if prefix == Prefix.RESUME_RUN and not rest:
+        return ResumeRun(number)
     if prefix == Prefix.CANCEL_SCHEDULE and len(rest) <= 1:
         phase = Phase(rest[0]) if rest and rest[0] in set(Phase) else None
         return CancelSchedule(number, phase) if len(rest) == (phase is not None) else None

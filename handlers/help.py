@@ -11,7 +11,15 @@ from bot import fit
 from bot.app import UseCases
 from bot.domain import Action, Actor
 from bot.i18n import Text, joined, say, tr
-from bot.texts import ABOUT, ARGS, help_text, no_rights, you_may_propose, you_may_use
+from bot.texts import (
+    ABOUT,
+    ARGS,
+    WHEN_USAGE,
+    help_text,
+    no_rights,
+    you_may_propose,
+    you_may_use,
+)
 from handlers.common import message_of, services_of, with_actor
 
 
@@ -91,6 +99,8 @@ async def _lines(cases: UseCases, actor: Actor) -> list[Text]:
     ]
     if proposable:
         lines.insert(0, you_may_propose(proposable))
+    if direct or proposable:  # right after the picture commands' first line
+        lines.insert(1, WHEN_USAGE)
     return lines
 
 

@@ -8,7 +8,7 @@ from telegram import Message
 from telegram.ext import ContextTypes
 
 from bot import rhythm
-from bot.domain import Action, Actor, How, PhotoSource, Refusal, Result
+from bot.domain import Action, Actor, BulkKind, How, PhotoSource, Refusal, Result
 from bot.requests import ChangeRequest, Road, names_in
 from bot.service import UndoRefused
 from bot.when import BadTime, parse, split
@@ -67,18 +67,10 @@ async def carry(
     match request.road:
         case Road.LIST:  # bot/bulk.py: a plan, confirmed, then each group on its way
             assert request.names is not None
-            if request.every is not None:
-                await message.reply_text(tr(sorry(texts.LIST_NOT_RECURRING)))
+            if request.every is not None and request.kind is not BulkKind.SET:
+                await message.reply_text(tr(sorry(texts.ONLY_PICTURES_RECUR)))
                 return
-            await bulk.ask(
-                message,
-                context,
-                request.asker,
-                request.kind,
-                request.names,
-                request.photo,
-                request.when,
-            )
+            await bulk.ask(message, context, request)
         case Road.CONFIRM:
             await _ask_removal(message, context, request)
         case Road.RECUR:  # its reply says when it first runs; later only failures

@@ -9,13 +9,13 @@ from telegram import Message, Update
 from telegram.ext import ContextTypes
 
 from bot.app import UseCases
-from bot.domain import Action, Actor, MessageRef, Refusal
+from bot.domain import Action, Actor, MessageRef, Refusal, ScheduleStatus
 from bot.i18n import Text, cut, joined
 from bot.requests import ChangeRequest
 from bot.schedule import Scheduler, describe, due
 from bot.when import BadTime, When
 from handlers import pages
-from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, SkipRun
+from handlers.callbacks import CancelSchedule, ConfirmTimedRemoval, ResumeRun, SkipRun
 from handlers.common import (
     asker_pressed,
     message_of,
@@ -164,8 +164,14 @@ async def _scheduled_view(
         when = texts.local_time(due(entry), zone)
         assert entry.id is not None
         pictures = await scheduler.pictures_of(entry)
-        line = texts.scheduled_line(number, when, describe(entry, pictures), entry.actor_name)
+        what = describe(entry, pictures)
         cancel = CancelSchedule(entry.id, entry.phase)
+        if entry.status is ScheduleStatus.PAUSED:  # waits for Resume, not for a time
+            line = texts.paused_line(number, what, entry.actor_name)
+            resume = (texts.resume_label(number), ResumeRun(entry.id))
+            items.append(pages.Item(line, resume, (texts.stop_label(number), cancel)))
+            continue
+        line = texts.scheduled_line(number, when, what, entry.actor_name)
         if entry.rhythm is None:
             items.append(pages.Item(line, (texts.cancel_label(number), cancel)))
             continue
@@ -183,6 +189,18 @@ async def cancel_pressed(
     if actor is None:
         return
     said = await (await scheduler_of(context)).cancel(actor, value.entry, value.phase)
+    await query.answer(tr(cut(said, 190)), show_alert=True)
+
+
+async def resume_pressed(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, value: ResumeRun
+) -> None:
+    """A press on "Resume 2" beside a paused recurrence: the rights are checked at the press."""
+    query = query_of(update)
+    actor = await presser(update, texts.MAY_NOT_RESUME)
+    if actor is None:
+        return
+    said = await (await scheduler_of(context)).resume(actor, value.entry)
     await query.answer(tr(cut(said, 190)), show_alert=True)
 
 

@@ -253,3 +253,47 @@ async def test_a_requesters_list_over_every_group_is_one_proposal_and_its_result
     rows = list(csv.DictReader(io.StringIO(document.document.decode())))
     assert len(rows) == GROUPS and {row["outcome"] for row in rows} == {"done", "failed"}
     within_limits(bot)
+
+
+async def test_star_every_keeps_one_recurrence_per_group_within_telegrams_limits(bot: Bot):
+    admin = bot.user(ADMIN, "Ada")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await admin.send_album(album, caption="/setgrouppic * every day at 09:00")
+    await bot.telegram.feed(bot.application, at_once=True)  # the album's photos together
+    asked = bot.telegram.bot_messages(admin)[-1]
+    await admin.press(asked, asked.callback_data("Change them"))
+    await bot.deliver()
+    assert asked.content.startswith("Recurring: change the picture of A very long"), asked.content
+    assert " more, every day at 09:00, rotating 2 pictures. First run: " in asked.content
+    entries = await bot.store.schedules.pending()
+    assert len(entries) == GROUPS
+    # one copy of the album for all of them, kept under the first
+    assert {entry.pictures_key for entry in entries} == {entries[0].pictures_key}
+    assert await bot.store.schedules.picture_count(entries[0].pictures_key or 0) == 2
+
+    seen = await pages_of(bot, admin, "/scheduled")
+    assert len(seen) == GROUPS // 20
+    shown = bot.telegram.bot_messages(admin)[-1]
+    labels = [button["text"] for button in shown.buttons()]
+    assert labels[:4] == ["Stop 281", "Skip next 281", "Stop 282", "Skip next 282"]
+    within_limits(bot)
+
+
+async def test_a_requesters_album_over_every_group_reaches_its_deciders_within_the_caption(
+    bot: Bot,
+):
+    requester = bot.user(2000, "Rita")
+    await bot.store.grants.add(2000, "*", Role.REQUESTER, granted_by=OWNER)
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800), photo_bytes(900, 1200)]
+    await requester.send_album(album, caption="/setgrouppic * every weekday at 08:00")
+    await bot.telegram.feed(bot.application, at_once=True)
+    plan = bot.telegram.bot_messages(requester)[-1]
+    await requester.press(plan, plan.callback_data("Propose them"))
+    await bot.deliver()
+    assert plan.content.startswith("Sent to the admins as one proposal"), plan.content
+    copy = bot.telegram.bot_messages(OWNER)[-1]
+    assert copy.caption is not None and len(copy.caption) <= 1024
+    assert copy.caption.endswith(
+        "To recur every weekday at 08:00, from its approval, rotating 3 pictures (the first is"
+        " shown)."
+    ), copy.caption

@@ -14,7 +14,7 @@ import pytest
 
 from adapters import PreparedPicture
 from bot.clock import stamp
-from bot.domain import ScheduledChange
+from bot.domain import Role, ScheduledChange, ScheduleStatus
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
 from tests.conftest import (
@@ -24,6 +24,7 @@ from tests.conftest import (
     OWNER,
     REQUESTER,
     STRANGER,
+    WORK,
     Bot,
     FakeClock,
     raw_config,
@@ -138,7 +139,6 @@ async def test_every_period_runs_now_then_each_period_quietly(fast: Bot):
         ("/setgrouppic family every weekday", "say at what time"),
         ("/setgrouppic family every", "I can't read the rhythm 'every'"),
         ("/setgrouppic family at 18:00 every day at 09:00", "leave out at, in and until"),
-        ("/setgrouppic family,work every day at 09:00", "a list of groups cannot recur yet"),
         ("/setgrouppic nosuchgroup every day at 09:00", "nosuchgroup"),
     ],
 )
@@ -313,15 +313,174 @@ async def test_a_requesters_recurrence_is_a_proposal_whose_approval_starts_it(fa
     assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(1,)]
 
 
-async def test_a_requesters_rotation_is_refused_plainly(fast: Bot):
-    requester = fast.user(REQUESTER, "Rita")
+async def test_a_requesters_rotation_is_a_proposal_whose_approval_rotates_it(fast: Bot):
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
     album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
     sent = await requester.send_album(album, caption="/setgrouppic family every 12s")
     await deliver_album(fast)
     reply = answer_to(fast, requester, sent[0])
-    assert "a rotation cannot be proposed yet" in reply.content, reply.content
-    assert rows(fast, "SELECT COUNT(*) FROM proposals") == [(0,)]
-    assert rows(fast, "SELECT id FROM schedules") == []
+    rotating = "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    assert reply.content.startswith("You may not make this change yourself, so I sent your")
+    assert reply.content.endswith(rotating), reply.content
+    [invitation] = fast.telegram.bot_messages(admin)
+    assert invitation.photo is not None and invitation.content.endswith(rotating)
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
+    assert fast.green.set_calls() == [] and rows(fast, "SELECT id FROM schedules") == []
+
+    await admin.press(invitation, "ap:1")
+    await fast.deliver()
+    await uploads(fast, 1)  # its first run is at the approval
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 3)
+    await settled(fast)
+    first, second, third = set_files(fast)
+    assert first == third == invitation.photo and second != first  # the album, in turn
+    audit = [(r.user_id, r.outcome, r.requested_by) for r in await fast.store.audit.latest(limit=3)]
+    assert audit == [(ADMIN, "done", REQUESTER)] * 3  # made by the approver, for Rita
+    # the pictures moved from the proposal to the recurrence
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+    listing = await fast.say(requester, "/scheduled")
+    assert "change the picture of Family, every 12s, rotating 2 pictures (by Ada)" in listing
+
+
+async def test_a_rejected_rotation_keeps_nothing(fast: Bot):
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800), photo_bytes(900, 1200)]
+    await requester.send_album(album, caption="/setgrouppic family every 12s")
+    await deliver_album(fast)
+    [invitation] = fast.telegram.bot_messages(admin)
+    await admin.press(invitation, "rj:1")
+    await fast.deliver()
+    assert fast.telegram.bot_messages(requester)[-1].content == (
+        f"Your proposal to change the picture of Family was rejected by Ada ({ADMIN})."
+    )
+    await admin.press(invitation, "ap:1")  # a late approval keeps nothing either
+    await fast.deliver()
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    assert fast.green.set_calls() == []
+
+
+async def confirm_list(bot: Bot, user: FakeUser, press: str = "Change them") -> BotMessage:
+    """Press the plan's button under the last message `user` got; that message."""
+    asked = bot.telegram.bot_messages(user)[-1]
+    await user.press(asked, asked.callback_data(press))
+    await bot.deliver()
+    return asked
+
+
+def uploads_to(bot: Bot, group: str) -> list[bytes | None]:
+    return [call.file for call in bot.green.set_calls() if call.form["groupId"] == group]
+
+
+async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    club = "120363000000000005@g.us"
+    fast.green.groups.add(club)
+    assert "club" in await fast.say(owner, f"/addgroup club green {club} Club")
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work,club every 12s")
+    await fast.deliver()
+    asked = await confirm_list(fast, admin)
+    assert asked.history[0].text == (
+        "I will change the picture of these 2 groups: family, work.\nLeft alone:\n"
+        "club: you may not change the picture of Club"
+    )
+    assert asked.content.startswith(
+        "Recurring: change the picture of Family, Work, every 12s. First run: "
+    ), asked.content
+    assert "/scheduled lists each group's recurrence" in asked.content
+    await uploads(fast, 2)  # the first run of each group is now
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    assert len(uploads_to(fast, FAMILY)) == len(uploads_to(fast, WORK)) == 2
+    assert uploads_to(fast, club) == []
+    # one recurrence per group, sharing one copy of the picture
+    assert rows(fast, "SELECT name, status, runs FROM schedules ORDER BY name") == [
+        ("family", "pending", 2),
+        ("work", "pending", 2),
+    ]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(1,)]
+
+    shown = await scheduled(fast, admin)
+    assert [b["text"] for b in shown.buttons()] == [
+        "Stop 1",
+        "Skip next 1",
+        "Stop 2",
+        "Skip next 2",
+    ]
+    # rights at every run, per group: Ada loses work; family goes on
+    assert await fast.store.grants.remove(ADMIN, "work")
+    fast.clock.advance(seconds=12)
+    await until(
+        lambda: any("may no longer" in m.content for m in fast.telegram.bot_messages(admin))
+    )
+    await uploads(fast, 5)
+    await settled(fast)
+    assert len(uploads_to(fast, FAMILY)) == 3 and len(uploads_to(fast, WORK)) == 2
+    assert rows(fast, "SELECT name, status FROM schedules ORDER BY name") == [
+        ("family", "pending"),
+        ("work", "cancelled"),
+    ]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(1,)]  # family's still
+    shown = await scheduled(fast, admin)
+    await admin.press(shown, shown.callback_data("Stop 1"))
+    await fast.deliver()
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+
+
+async def test_star_with_an_album_rotates_every_group(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic * every 12s")
+    await deliver_album(fast)
+    asked = await confirm_list(fast, owner)
+    assert asked.content.startswith(
+        "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
+    ), asked.content
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    for group in (FAMILY, WORK):
+        first, second = uploads_to(fast, group)
+        assert first != second
+    assert uploads_to(fast, FAMILY) == uploads_to(fast, WORK)
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_requesters_list_with_every_is_one_proposal_kept_as_recurrences(fast: Bot):
+    await fast.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    requester, admin = fast.user(REQUESTER, "Rita"), fast.user(ADMIN, "Ada")
+    await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
+    await fast.deliver()
+    asked = await confirm_list(fast, requester, "Propose them")
+    assert asked.content.endswith("\nTo recur every 12s, from its approval."), asked.content
+    copy = fast.telegram.bot_messages(admin)[-1]
+    assert copy.content.endswith("\nTo recur every 12s, from its approval."), copy.content
+    await admin.press(copy, copy.callback_data("Approve"))
+    await fast.deliver()
+    await uploads(fast, 2)
+    await settled(fast)
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    assert {call.file for call in fast.green.set_calls()} == {copy.photo}
+    assert rows(fast, "SELECT name, actor_id, requester_id FROM schedules ORDER BY name") == [
+        ("family", ADMIN, REQUESTER),
+        ("work", ADMIN, REQUESTER),
+    ]
 
 
 async def test_a_long_outage_makes_the_latest_run_once(tmp_path, green):
@@ -557,7 +716,13 @@ async def test_a_run_killed_while_it_uploads_is_made_once_after_the_restart(tmp_
 
 
 @pytest.mark.parametrize(
-    "command", ["/delgrouppic family every day at 09:00", "/undogrouppic family every 6h"]
+    "command",
+    [
+        "/delgrouppic family every day at 09:00",
+        "/undogrouppic family every 6h",
+        "/delgrouppic family,work every day at 09:00",
+        "/undogrouppic * every 6h",
+    ],
 )
 async def test_only_a_new_picture_can_recur(bot: Bot, command: str):
     answer = await bot.say(bot.user(OWNER, "Olga"), command)
@@ -566,3 +731,214 @@ async def test_only_a_new_picture_can_recur(bot: Bot, command: str):
         " of a photo."
     ), answer
     assert rows(bot, "SELECT id FROM schedules") == []
+
+
+async def test_a_paused_recurrence_is_listed_and_resumed_from_its_next_regular_run(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    fast.green.fail_next("setGroupPicture", Fault.refused("not-authorized"), times=3)
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    for run in (1, 2):
+        await until(lambda: rows(fast, "SELECT runs FROM schedules") == [(run,)])  # noqa: B023
+        fast.clock.advance(seconds=12)
+    await until(lambda: rows(fast, "SELECT status FROM schedules") == [("paused",)])
+    assert len(fast.green.set_calls()) == 3
+    fast.clock.advance(seconds=30)  # paused: nothing runs, and the runs missed stay missed
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+
+    shown = await scheduled(fast, admin)
+    assert shown.content.split("\n")[1] == (
+        "1. Paused after failed runs: change the picture of Family, every 12s (by Ada)"
+    )
+    assert [b["text"] for b in shown.buttons()] == ["Resume 1", "Stop 1"]
+    resume = shown.callback_data("Resume 1")
+    await admin.press(shown, "rr:999", forged=True)
+    await fast.user(STRANGER, "Sam").press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-2:] == [
+        "That button is not on this message; nothing was done.",
+        "You may not resume that recurring change.",
+    ]
+    assert rows(fast, "SELECT status FROM schedules") == [("paused",)]
+
+    before = len(fast.telegram.bot_messages(admin))
+    await owner.press(shown, resume)  # an owner resumes Ada's: she is told
+    await fast.deliver()
+    assert str(answers(fast)[-1]).startswith(
+        "Resumed by Olga: change the picture of Family, every 12s; its next run is at "
+    )
+    await owner.press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-1] == "That recurring change is not paused; nothing was done."
+    told = [m.content for m in fast.telegram.bot_messages(admin)[before:]]
+    assert len(told) == 1 and told[0].startswith("Resumed by Olga")
+
+    [(due, runs, failures)] = rows(fast, "SELECT due_at, runs, failures FROM schedules")
+    assert (runs, failures) == (3, 0)
+    assert due > stamp(fast.clock.now())  # the next regular run, not one made up now
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+    fast.clock.advance(seconds=12)
+    await uploads(fast, 4)
+    await settled(fast)
+    assert rows(fast, "SELECT status, runs FROM schedules") == [("pending", 4)]
+
+
+async def test_a_stopped_recurrence_cannot_be_resumed(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    fast.green.fail_next("setGroupPicture", Fault.refused("not-authorized"), times=3)
+    await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    for run in (1, 2):
+        await until(lambda: rows(fast, "SELECT runs FROM schedules") == [(run,)])  # noqa: B023
+        fast.clock.advance(seconds=12)
+    await until(lambda: rows(fast, "SELECT status FROM schedules") == [("paused",)])
+    shown = await scheduled(fast, admin)
+    resume = shown.callback_data("Resume 1")
+    await admin.press(shown, shown.callback_data("Stop 1"))
+    await admin.press(shown, resume)
+    await fast.deliver()
+    assert answers(fast)[-2:] == [
+        "Stopped by Ada: change the picture of Family, every 12s.",
+        "That recurring change was stopped; nothing was done.",
+    ]
+    assert rows(fast, "SELECT status FROM schedules") == [("cancelled",)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert len(fast.green.set_calls()) == 3
+
+
+async def test_a_skip_by_someone_else_tells_the_author_once(fast: Bot):
+    owner, admin = fast.user(OWNER, "Olga"), fast.user(ADMIN, "Ada")
+    reply = await recur(fast, admin, "/setgrouppic family every 12s", photo_bytes())
+    await uploads(fast, 1)
+    await settled(fast)
+    shown = await scheduled(fast, owner)
+    skip = shown.callback_data("Skip next 1")
+    await owner.press(shown, skip)
+    await owner.press(shown, skip)  # the same run: skipped already
+    await fast.deliver()
+    told = [m for m in fast.telegram.bot_messages(admin) if m.content.startswith("Skipped")]
+    assert [m.content for m in told] == [str(answers(fast)[-2])]
+    assert told[0].content.startswith(
+        "Skipped by Olga: the next run of change the picture of Family, every 12s will not be"
+    )
+    assert (
+        told[0].reply_to_message_id == reply.message_id
+    )  # in the thread of the reply that kept it
+    # her own skip is not told back to her
+    shown = await scheduled(fast, admin)
+    await admin.press(shown, shown.callback_data("Skip next 1"))
+    await fast.deliver()
+    told = [m for m in fast.telegram.bot_messages(admin) if m.content.startswith("Skipped")]
+    assert len(told) == 1
+
+
+async def test_help_says_how_to_schedule_and_make_a_change_recur(bot: Bot):
+    for user in (bot.user(ADMIN, "Ada"), bot.user(REQUESTER, "Rita")):
+        said = (await bot.say(user, "/help")).split("\n")
+        assert said[4].startswith("    add at <when>, in <time> or until <when>"), said
+        assert "every <rhythm> to make it recur (every day at 09:00," in said[4]
+    assert "every <rhythm>" not in await bot.say(bot.user(STRANGER, "Sam"), "/help")
+
+
+async def test_a_lists_shared_pictures_and_a_resume_on_either_store(store_target):
+    """The recurrences of a list share one copy of their pictures, dropped with the last of
+    them (a paused one keeps it); two instances resuming one paused recurrence resume it
+    once."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    base = ScheduledChange(
+        action="set_group_picture",
+        name="family",
+        title="Family",
+        provider="green",
+        actor_id=1001,
+        actor_name="Olga",
+        actor_chat_id=1001,
+        due_at="2026-12-24T17:00:00+00:00",
+        request_key="bulk:1:family",
+        rhythm="every 12s",
+        zone="Europe/Berlin",
+    )
+    first = await one.schedules.add(base)
+    assert first is not None
+    pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(2)]
+    await one.schedules.keep_pictures(first, pictures)
+    second = await one.schedules.add(
+        ScheduledChange(
+            **{**vars(base), "name": "work", "request_key": "bulk:1:work", "album": first}
+        )
+    )
+    assert second is not None
+    found = await two.schedules.get(second)
+    assert found is not None and found.pictures_key == first
+    assert await two.schedules.picture(first, 3) == pictures[1]
+
+    assert await one.schedules.claim(first, ScheduleStatus.CANCELLED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 2  # work still rotates them
+    assert await one.schedules.claim(second)
+    assert await one.schedules.finish(second, ScheduleStatus.PAUSED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 2  # paused: may be resumed
+
+    due = "2026-12-24T17:01:00+00:00"
+    resumed = await asyncio.gather(*(s.schedules.resume(second, due) for s in (one, two)))
+    assert sorted(resumed) == [False, True]
+    found = await one.schedules.get(second)
+    assert found is not None
+    assert (found.status, found.due_at, found.runs, found.failures) == ("pending", due, 1, 0)
+    assert await one.schedules.claim(second, ScheduleStatus.CANCELLED)
+    await one.schedules.forget_pictures(first)
+    assert await two.schedules.picture_count(first) == 0
+    await one.close()
+    await two.close()
+
+
+async def test_a_list_whose_groups_were_all_refused_at_the_press_keeps_nothing(fast: Bot):
+    admin = fast.user(ADMIN, "Ada")
+    await fast.store.grants.add(ADMIN, "work", Role.ADMIN, granted_by=OWNER)
+    await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
+    await fast.deliver()
+    for group in ("family", "work"):  # both taken away while the question waits
+        assert await fast.store.grants.remove(ADMIN, group)
+    asked = await confirm_list(fast, admin)
+    await until(lambda: "may not change the picture of Work" in asked.content)
+    assert "may not change the picture of Family" in asked.content
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM schedule_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert fast.green.set_calls() == []
+
+
+async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_each_group(
+    tmp_path, green
+):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    async with running(raw, fake) as bot:
+        await bot.store.grants.add(REQUESTER, "family", Role.REQUESTER, granted_by=OWNER)
+        await bot.store.grants.add(REQUESTER, "work", Role.REQUESTER, granted_by=OWNER)
+        await bot.store.grants.add(ADMIN, "*", Role.ADMIN, granted_by=OWNER)
+        requester, admin = bot.user(REQUESTER, "Rita"), bot.user(ADMIN, "Ada")
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        await requester.send_album(album, caption="/setgrouppic family,work every 12s")
+        await deliver_album(bot)
+        await confirm_list(bot, requester, "Propose them")
+        copy = bot.telegram.bot_messages(admin)[-1]
+        assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
+        admin = bot.user(ADMIN, "Ada")
+        await admin.press(copy, copy.callback_data("Approve"))
+        await bot.deliver()
+        await uploads(bot, 2)
+        await settled(bot)
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 4)
+        await settled(bot)
+        for group in (FAMILY, WORK):
+            first, second = uploads_to(bot, group)
+            assert first == copy.photo and second != first
+        assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo
+from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo, PhotoSource
 from bot.i18n import Text, from_renderings, renderings
 from bot.store.db import Database, Row
 
@@ -35,6 +35,17 @@ class BulkRecord:
     #: the store ids of the groups the question showed, in the order of `names` (None: asked
     #: before ids were kept)
     group_ids: tuple[int, ...] | None = None
+    #: a list with `every …`: its rhythm's words, and its album's photos in the order sent
+    #: (empty: the one photo of `file_id`)
+    rhythm: str | None = None
+    album: tuple[PhotoSource, ...] = ()
+
+    @property
+    def photos(self) -> tuple[PhotoSource, ...]:
+        """The photos it puts up: its album's, else its one photo (none: a removal, an undo)."""
+        if self.album or self.file_id is None:
+            return self.album
+        return (PhotoSource(self.file_id, self.file_size),)
 
 
 def _refusals(text: str) -> tuple[BulkRefusal, ...]:
@@ -80,6 +91,10 @@ def _record(row: Row) -> BulkRecord:
         group_ids=tuple(int(i) for i in row["group_ids"].split(",") if i)
         if row["group_ids"] is not None
         else None,
+        rhythm=row["rhythm"],
+        album=tuple(
+            PhotoSource(file_id, size) for file_id, size in json.loads(row["album"] or "[]")
+        ),
     )
 
 
@@ -97,14 +112,17 @@ class Bulks:
         times: tuple[str | None, str | None] = (None, None),
         group_ids: Sequence[int] = (),
         refused: Sequence[BulkRefusal] = (),
+        rhythm: str | None = None,
+        album: Sequence[PhotoSource] = (),
     ) -> int:
         """A bulk change asked for, waiting for its confirmation: the groups it would change
         (`names`, and their ids in the same order) and those it leaves alone; `times`
-        (run_at, until_at) when it is to be scheduled."""
+        (run_at, until_at) when it is to be scheduled, or its `rhythm` (and `album`) when
+        it recurs."""
         written = await self._db.execute(
             "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, file_id,"
-            " file_size, created_at, run_at, until_at, group_ids, refused)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_size, created_at, run_at, until_at, group_ids, refused, rhythm, album)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind.value,
                 actor.user_id,
@@ -117,6 +135,8 @@ class Bulks:
                 *times,
                 ",".join(str(i) for i in group_ids),
                 json.dumps([_refusal(r) for r in refused]),
+                rhythm,
+                json.dumps([[p.file_id, p.file_size] for p in album]) if album else None,
             ),
         )
         assert written.lastrowid is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from adapters import PreparedPicture
 from bot.domain import Group, How, Proposal, ProposalStatus, ProposedGroup, how_of
 from bot.store.db import Database, Row
 
@@ -124,7 +125,34 @@ class Proposals:
                 " decided_by_name = ? WHERE id = ? AND status = 'pending'",
                 (status.value, at, decided_by, decided_by_name, proposal_id),
             )
-            return await self.get(proposal_id) if written.rowcount else None
+            if not written.rowcount:
+                return None
+            # decided: an approval read its rotation before (bot/approvals.py)
+            await self._db.execute(
+                "DELETE FROM proposal_pictures WHERE proposal_id = ?", (proposal_id,)
+            )
+            return await self.get(proposal_id)
+
+    async def keep_pictures(self, proposal_id: int, pictures: Sequence[PreparedPicture]) -> None:
+        """A proposed rotation's pictures, in its order (the first is the proposal's own)."""
+        await self._db.execute_many(
+            "INSERT INTO proposal_pictures (proposal_id, position, jpeg, side) VALUES (?, ?, ?, ?)",
+            [(proposal_id, n, picture.jpeg, picture.side) for n, picture in enumerate(pictures)],
+        )
+
+    async def pictures(self, proposal_id: int) -> list[PreparedPicture]:
+        """A proposed rotation's pictures (none: it proposes one picture at most)."""
+        rows = await self._db.fetch_all(
+            "SELECT jpeg, side FROM proposal_pictures WHERE proposal_id = ? ORDER BY position",
+            (proposal_id,),
+        )
+        return [PreparedPicture(bytes(row["jpeg"]), int(row["side"])) for row in rows]
+
+    async def picture_count(self, proposal_id: int) -> int:
+        row = await self._db.fetch_one(
+            "SELECT COUNT(*) AS n FROM proposal_pictures WHERE proposal_id = ?", (proposal_id,)
+        )
+        return int(row["n"]) if row else 0
 
     async def shown(self, proposal_id: int, chat_id: int, message_id: int, status: str) -> None:
         """A copy's buttons now show `status`."""

@@ -55,8 +55,15 @@ class Schedules:
         )
         return int(row["n"]) if row else 0
 
-    async def forget_pictures(self, entry_id: int) -> None:
-        await self._db.execute("DELETE FROM schedule_pictures WHERE schedule_id = ?", (entry_id,))
+    async def forget_pictures(self, key: int) -> None:
+        """Drop the pictures kept under `key` once no recurrence that rotates them is left
+        (pending, running or paused): the recurrences of a list share one copy."""
+        await self._db.execute(
+            "DELETE FROM schedule_pictures WHERE schedule_id = ? AND NOT EXISTS (SELECT 1 FROM"
+            " schedules WHERE (id = ? OR album = ?) AND status IN ('pending', 'running',"
+            " 'paused'))",
+            (key, key, key),
+        )
 
     async def get(self, entry_id: int) -> ScheduledChange | None:
         found = await self._select("WHERE id = ?", (entry_id,))
@@ -69,9 +76,10 @@ class Schedules:
     async def pending(
         self, name: str | None = None, skip: int = 0, limit: int | None = None
     ) -> list[ScheduledChange]:
-        """What waits for its time (for `name` alone, when given), the soonest first, `limit`
-        of them (None: all) after the first `skip`, to be listed: without the pictures' bytes
-        (a thousand of them would be read for nothing)."""
+        """What waits for its time, and the paused recurrences, which wait to be resumed (for
+        `name` alone, when given), the soonest first, `limit` of them (None: all) after the
+        first `skip`, to be listed: without the pictures' bytes (a thousand of them would be
+        read for nothing)."""
         where, named = _pending(name)
         if limit is None:
             return await self._select(f"{where} ORDER BY due_at, id", named, listed=True)
@@ -104,19 +112,20 @@ class Schedules:
         entry_id: int,
         status: ScheduleStatus = ScheduleStatus.RUNNING,
         phase: Phase | None = None,
+        was: ScheduleStatus = ScheduleStatus.PENDING,
     ) -> bool:
-        """Move a pending entry to `status` (running, or cancelled), when it waits for `phase`
-        (None: whichever); False when it no longer waits for it (taken up, moved on to its
-        next phase, or cancelled, by someone else first)."""
+        """Move an entry that `was` pending (or paused) to `status` (running, or cancelled),
+        when it waits for `phase` (None: whichever); False when it no longer waits for it
+        (taken up, moved on to its next phase, resumed or cancelled, by someone else first)."""
         if phase is None:
             written = await self._db.execute(
-                "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending'",
-                (status, entry_id),
+                "UPDATE schedules SET status = ? WHERE id = ? AND status = ?",
+                (status, entry_id, was),
             )
         else:
             written = await self._db.execute(
-                "UPDATE schedules SET status = ? WHERE id = ? AND status = 'pending' AND phase = ?",
-                (status, entry_id, phase),
+                "UPDATE schedules SET status = ? WHERE id = ? AND status = ? AND phase = ?",
+                (status, entry_id, was, phase),
             )
         return written.rowcount == 1
 
@@ -182,6 +191,17 @@ class Schedules:
         )
         return written.rowcount == 1
 
+    async def resume(self, entry_id: int, due_at: str) -> bool:
+        """A paused recurrence waits again for its run at `due_at`, its failures forgotten,
+        and its rotation past the run that paused it (as after any failed run); False when
+        it is no longer paused (resumed or stopped by someone else first)."""
+        written = await self._db.execute(
+            "UPDATE schedules SET status = 'pending', phase = 'at', due_at = ?, failures = 0,"
+            " runs = runs + 1, operation_id = NULL WHERE id = ? AND status = 'paused'",
+            (due_at, entry_id),
+        )
+        return written.rowcount == 1
+
     async def finish(
         self, entry_id: int, status: ScheduleStatus, reason: str | None = None
     ) -> bool:
@@ -213,8 +233,8 @@ class Schedules:
 
 def _pending(name: str | None) -> tuple[str, tuple[str, ...]]:
     if name is None:
-        return "WHERE status = 'pending'", ()
-    return "WHERE status = 'pending' AND name = ?", (name,)
+        return "WHERE status IN ('pending', 'paused')", ()
+    return "WHERE status IN ('pending', 'paused') AND name = ?", (name,)
 
 
 class Timezones:

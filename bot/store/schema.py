@@ -439,6 +439,23 @@ MIGRATIONS: list[str] = [
         seen_at  TEXT NOT NULL
     );
     """,
+    # 16: recurring lists and requesters' rotations (issue 26): the recurrences of one list
+    # share one copy of their pictures (kept under the list's first entry: `album`); a list
+    # asked with `every …` keeps its rhythm and its album's photos (JSON [file_id, size] in the
+    # order sent) until it is confirmed; a requester's rotation keeps its pictures with the
+    # proposal until it is decided
+    """
+    ALTER TABLE schedules ADD COLUMN album INTEGER;  -- NULL: its pictures are its own
+    ALTER TABLE bulks ADD COLUMN rhythm TEXT;
+    ALTER TABLE bulks ADD COLUMN album TEXT;
+    CREATE TABLE proposal_pictures (
+        proposal_id INTEGER NOT NULL,
+        position    INTEGER NOT NULL,
+        jpeg        BLOB NOT NULL,
+        side        INTEGER NOT NULL,
+        PRIMARY KEY (proposal_id, position)
+    );
+    """,
 ]
 
 
