@@ -924,6 +924,8 @@ def picture_caption(number: int, at: str, actor: str, how: How | None) -> Text:
         return _("{number} · {when} · set by {who} (undo)", **about)
     if how is How.RESTORE:
         return _("{number} · {when} · set by {who} (restore)", **about)
+    if how is How.OUTSIDE and actor:
+        return _("{number} · {when} · made outside the bot by {who}", **about)
     if how is How.OUTSIDE:
         return _("{number} · {when} · made outside the bot", **about)
     return _("{number} · {when} · set by {who}", **about)
@@ -937,12 +939,27 @@ PUTTING_BACK = _("Putting the earlier picture back…")
 PUT_BACK_ALREADY = _("The earlier picture was put back already, or is on its way.")
 
 
-def outside_change(title: str, alias: str, when: datetime, removed: bool) -> Text:
-    """The caption of a picture changed outside the bot (the new picture is the photo)."""
-    about = {"title": title, "when": moment(when), "alias": alias}
+def outside_change(
+    title: str, alias: str, when: datetime, removed: bool, by: str | None = None
+) -> Text:
+    """The caption of a picture changed outside the bot (the new picture is the photo), and
+    who changed it when the event said so."""
+    about = {"title": title, "when": moment(when), "alias": alias, "who": by}
+    if removed and by:
+        return _(
+            "The picture of {title} was removed outside the bot by {who} (seen {when})."
+            " To put the earlier picture back: /undogrouppic {alias}",
+            **about,
+        )
     if removed:
         return _(
             "The picture of {title} was removed outside the bot (seen {when})."
+            " To put the earlier picture back: /undogrouppic {alias}",
+            **about,
+        )
+    if by:
+        return _(
+            "The picture of {title} was changed outside the bot by {who} (seen {when})."
             " To put the earlier picture back: /undogrouppic {alias}",
             **about,
         )

@@ -176,27 +176,28 @@ class Watcher:
                     break  # the account's credentials fail: try again at the next turn
             await self._clock.sleep_until(start + self._interval)
 
-    async def heard(self, provider: str, chat_id: str) -> None:
-        """A provider's webhook says a group's picture may have changed: read it now (in the
-        background), unless the bot does not manage that group there. A poll and an event
-        seeing one change report it once (the compare-and-set of `_changed`)."""
+    async def heard(self, provider: str, chat_id: str, by: Actor | None = None) -> None:
+        """A provider's webhook (or Telegram's service message) says a group's picture may have
+        changed, made by `by` when it says who: read it now (in the background), unless the
+        bot does not manage that group there. A poll and an event seeing one change report it
+        once (the compare-and-set of `_changed`)."""
         group = await self._store.groups.with_chat_id(chat_id)
         if group is None or group.provider != provider:
             log.info("watching: %s told of a group the bot does not manage", provider)
             return
-        task: asyncio.Task[object] = asyncio.create_task(self._look_logged(group))
+        task: asyncio.Task[object] = asyncio.create_task(self._look_logged(group, by))
         self._restores.add(task)
         task.add_done_callback(self._restores.discard)
 
-    async def _look_logged(self, group: Group) -> None:
+    async def _look_logged(self, group: Group, by: Actor | None) -> None:
         try:
-            await self.look(group)
+            await self.look(group, by)
         except Exception:
             log.exception("watching: could not look at %s", group.alias)
 
-    async def look(self, group: Group) -> FailureKind | None:
-        """Read the group's picture once and act on a change seen; the failure of a read
-        that failed (to be tried again at the next turn)."""
+    async def look(self, group: Group, by: Actor | None = None) -> FailureKind | None:
+        """Read the group's picture once and act on a change seen (made by `by`, when an event
+        said who); the failure of a read that failed (to be tried again at the next turn)."""
         assert group.id is not None
         watched = self._store.watched
         mark, busy = await watched.state(group.id)
@@ -224,7 +225,7 @@ class Watcher:
         if known is None or known.mark != mark:
             await watched.baseline(group.id, now)
         else:
-            await self._changed(group, known, now)
+            await self._changed(group, known, now, by)
         return None
 
     async def _has(self, group: Group) -> bool:
@@ -260,7 +261,7 @@ class Watcher:
             url,
         )
 
-    async def _changed(self, group: Group, was: Known, now: Known) -> None:
+    async def _changed(self, group: Group, was: Known, now: Known, by: Actor | None) -> None:
         assert group.id is not None
         guard = await self._guards.of(group)
         target = self._changes.target_of(group)
@@ -279,6 +280,7 @@ class Watcher:
                 before_side=was.side,
                 after_jpeg=now.jpeg,
                 after_side=now.side,
+                by=by,
                 keep=self._history.keep,
             )
             await self._store.watched.baseline(group.id, _marked(now, record))
@@ -303,13 +305,17 @@ class Watcher:
         if restore is not None and restore_id is not None:
             self._run_restore(restore_id, restore)
         elif guard is not Guard.OFF:
-            self._tell(group, was, now, record)
+            self._tell(group, was, now, record, by)
 
-    def _tell(self, group: Group, was: Known, now: Known, record: int) -> None:
+    def _tell(self, group: Group, was: Known, now: Known, record: int, by: Actor | None) -> None:
         """The notice of a change seen, with a button that puts back the earlier picture when
         the bot knows it (rights checked at the press: bot/service.py `put_back`)."""
         caption = texts.outside_change(
-            group.title, group.alias, self._clock.now(), removed=now.state is Before.NONE
+            group.title,
+            group.alias,
+            self._clock.now(),
+            removed=now.state is Before.NONE,
+            by=by.name if by else None,
         )
         known = was.jpeg is not None or was.state is Before.NONE
         buttons = [(texts.PUT_BACK, PutBack(record))] if known else []

@@ -31,6 +31,7 @@ async def test_a_change_is_taken_once_and_kept_as_made_outside(store_target):
             before_side=640,
             after_jpeg=None,
             after_side=None,
+            by=None,
             keep=10,
         )
         assert await store.watched.state(family.id) == (record, False)

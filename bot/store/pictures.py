@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import stamp
-from bot.domain import Action, Before, How, PictureRecord, how_of
+from bot.domain import Action, Actor, Before, How, PictureRecord, how_of
 from bot.store.db import Database, Row
 
 
@@ -110,11 +110,12 @@ class PictureTable:
         before_side: int | None,
         after_jpeg: bytes | None,
         after_side: int | None,
+        by: Actor | None,
         keep: int,
     ) -> int:
-        """Keep a change made outside the bot (seen by watching, bot/watch.py) as history, so
-        that undo puts back what it replaced; its row id. It has no operation: its
-        operation_id is minus a number no other such row has (ids grow)."""
+        """Keep a change made outside the bot (seen by watching, bot/watch.py), by `by` when
+        known, as history, so that undo puts back what it replaced; its row id. It has no
+        operation: its operation_id is minus a number no other such row has (ids grow)."""
         async with self._db.transaction():
             key = f"group:{group_id}"
             written = await self._db.execute(
@@ -122,7 +123,7 @@ class PictureTable:
                 " action, how, actor_id, actor_name, before_state, before_jpeg, before_side,"
                 " after_jpeg, after_side, done, at)"
                 " VALUES (?, ?, ?, ?, (SELECT -1 - COALESCE(MAX(id), 0) FROM pictures),"
-                " ?, ?, 0, '', ?, ?, ?, ?, ?, 1, ?)",
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 (
                     key,
                     target,
@@ -132,6 +133,8 @@ class PictureTable:
                     if after_jpeg is not None
                     else Action.DELETE_GROUP_PICTURE.value,
                     How.OUTSIDE.value,
+                    by.user_id if by else 0,
+                    by.name if by else "",
                     before_state.value,
                     before_jpeg,
                     before_side,
