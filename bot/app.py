@@ -27,7 +27,7 @@ from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.clock import Clock
 from bot.config import AppConfig, ConfigError
-from bot.domain import Action, Actor, Group, Operation, Outcome
+from bot.domain import ACCOUNT_PREFIX, Action, Actor, Group, Guard, Operation, Outcome
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
@@ -297,10 +297,15 @@ class Services:
             scheduler,
             config.telegram.edit_interval_seconds,
         )
+        configured = {
+            f"{ACCOUNT_PREFIX}{name}": Guard(provider.settings.guard)
+            for name, provider in self.providers.items()
+        }
         guards = Guards(
             store,
             access,
-            {alias: group.guard for alias, group in config.groups.items()},
+            self.providers,
+            configured | {alias: group.guard for alias, group in config.groups.items()},
             watching=config.watch is not None,
         )
         return UseCases(

@@ -45,7 +45,7 @@ async def bot(tmp_path, green) -> AsyncIterator[Bot]:
     async with serve(telegram.app) as api:
         raw = raw_config(tmp_path, green_url, watch={"interval_seconds": 3600})
         raw["telegram"]["api_base_url"] = api
-        raw["providers"]["tg"] = {"kind": "telegram", "group_interval_seconds": 0}
+        raw["providers"] = {"tg": {"kind": "telegram", "group_interval_seconds": 0}}
         raw["groups"] = {"family-tg": {"provider": "tg", "chat_id": str(FAMILY_TG), "title": "Kin"}}
         raw["links"] = {}
         started, application = await start_bot(raw, fake_green, telegram, grants=False)
