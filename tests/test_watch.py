@@ -17,6 +17,7 @@ from bot.store.watched import Spot
 from tests.conftest import (
     ADMIN,
     FAMILY,
+    GREEN_TOKEN,
     OTHER_OWNER,
     OWNER,
     REQUESTER,
@@ -81,6 +82,14 @@ async def next_turn(bot: Bot) -> None:
     await until(lambda: watcher.looks >= looks + 2, "the looks of the next turn")
     await until(lambda: not watcher._restores, "the restores to end")
     await bot.services.notices_sent()
+
+
+async def looked(bot: Bot, looks: int, *, after: float = 0) -> None:
+    """Move the fake clock `after` seconds on, and wait until the bot looked `looks` times."""
+    watcher = bot.services.watcher
+    assert watcher is not None
+    bot.clock.advance(seconds=after)
+    await until(lambda: watcher.looks >= looks, f"look number {looks}")
 
 
 def family_reads(bot: Bot) -> list[Any]:
@@ -338,3 +347,24 @@ async def test_put_back_under_the_notice_restores_the_earlier_picture_once(bot: 
         "The earlier picture was put back already, or is on its way."
     )
     assert len(bot.green.set_calls()) == calls + 1
+
+
+async def test_reads_pause_while_the_account_fails_authentication_and_resume_after(
+    bot: Bot, cdn: Cdn
+):
+    watcher = bot.services.watcher
+    assert watcher is not None
+    own_reads = len(bot.green.calls("getAvatar")) - len(family_reads(bot))
+    bot.green.token = "rotated-at-the-provider"  # every call answers 401 from now on
+    bot.green.set_avatar(FAMILY, cdn.put("second", photo_bytes(700, 500)))
+    for _ in range(2):
+        await looked(bot, watcher.looks + 1, after=INTERVAL)
+    # each turn tried its first read only: the account's own picture waited both times
+    assert len(bot.green.calls("getAvatar")) - len(family_reads(bot)) == own_reads
+    assert not photos_to(bot, OWNER), "a refused read is no change"
+
+    bot.green.token = GREEN_TOKEN  # the token works again: the next turn reads everything
+    await next_turn(bot)
+    [notice] = photos_to(bot, OWNER)
+    assert notice.caption.startswith("The picture of Family was changed outside the bot")
+    assert len(bot.green.calls("getAvatar")) - len(family_reads(bot)) == own_reads + 1
