@@ -28,6 +28,7 @@ from tests.pictures import photo_bytes
 
 FAMILY_TG = -1009876543210  # managed, the bot administers it
 OTHER_TG = -1005555555555  # a chat the bot is in and does not manage
+NEWS_TG = -1007777777777  # a managed channel: read half an interval after Family
 MIA = 5005  # an administrator of the chat, who changes its photo in Telegram
 FIRST = photo_bytes(900, 900)
 
@@ -42,11 +43,15 @@ async def bot(tmp_path, green) -> AsyncIterator[Bot]:
     telegram.chat_photos.admit_bot(family)
     telegram.chat_photos.set_photo(family, FIRST)
     telegram.group_chat(OTHER_TG, "Other")
+    telegram.chat_photos.admit_bot(telegram.channel(NEWS_TG, "News"))
     async with serve(telegram.app) as api:
         raw = raw_config(tmp_path, green_url, watch={"interval_seconds": 3600})
         raw["telegram"]["api_base_url"] = api
         raw["providers"] = {"tg": {"kind": "telegram", "group_interval_seconds": 0}}
-        raw["groups"] = {"family-tg": {"provider": "tg", "chat_id": str(FAMILY_TG), "title": "Kin"}}
+        raw["groups"] = {
+            "family-tg": {"provider": "tg", "chat_id": str(FAMILY_TG), "title": "Kin"},
+            "news-tg": {"provider": "tg", "chat_id": str(NEWS_TG), "title": "News"},
+        }
         raw["links"] = {}
         started, application = await start_bot(raw, fake_green, telegram, grants=False)
         started.user(OWNER, "Olga")
@@ -97,6 +102,17 @@ async def test_a_removal_by_an_anonymous_admin_is_told_without_a_name(bot: Bot):
     [notice] = await told(bot)
     assert notice.photo is None
     assert notice.content.startswith("The picture of Kin was removed outside the bot (seen")
+
+
+async def test_a_channels_photo_changed_in_telegram_is_told_without_a_name(bot: Bot):
+    watcher = bot.services.watcher
+    assert watcher is not None
+    bot.clock.advance(seconds=1800)
+    await until(lambda: watcher.looks == 2, "the channel's first read")
+    mia = bot.telegram.user(MIA, "Mia", username="mia_k")
+    await mia.change_chat_photo(NEWS_TG, photo_bytes(700, 500))  # a channel post, from no one
+    [notice] = await told(bot)
+    assert notice.caption.startswith("The picture of News was changed outside the bot (seen")
 
 
 async def test_the_bots_own_change_is_not_reported_and_other_chats_are_not_read(bot: Bot):
