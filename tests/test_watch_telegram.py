@@ -114,6 +114,15 @@ async def test_a_channels_photo_changed_in_telegram_is_told_without_a_name(bot: 
     [notice] = await told(bot)
     assert notice.caption.startswith("The picture of News was changed outside the bot (seen")
 
+    # the bot's own change is a channel post from no one too: read, and known as its own
+    olga = bot.user(OWNER, "Olga")
+    await olga.send_photo(photo_bytes(800, 800), caption="/setgrouppic news-tg")
+    assert (await bot.answer(olga)).startswith("Done: News has a new picture.")
+    reads = len(bot.telegram.calls("getChat"))
+    told_now = await told(bot)
+    assert len(bot.telegram.calls("getChat")) > reads, "the channel post made the bot read it"
+    assert [m for m in told_now if m.photo is not None] == [notice]
+
 
 async def test_the_bots_own_change_is_not_reported_and_other_chats_are_not_read(bot: Bot):
     olga = bot.user(OWNER, "Olga")
