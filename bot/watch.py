@@ -1,16 +1,19 @@
-"""Watching the groups' pictures for changes made outside the bot (`watch:` in the config).
+"""Watching the pictures of the groups, and of each account itself, for changes made outside
+the bot (`watch:` in the config).
 
-Each provider account that can read a group's picture has one loop: every
-`watch.interval_seconds` it reads each of its groups' pictures once, the reads spread evenly
-over the interval, each in the account's queue (bot/changes.py `read`: after the changes
-queued before it, and a change waits for at most one read). What a read finds is compared
-with what the bot last knew (table `watched`): the sha-256 of the picture's bytes, never its
-URL (WhatsApp's URLs change while the picture does not). The first read of a group is its
-baseline; so is the first read after a change of the bot's own (a picture-history row newer
+Each provider account that can read a group's picture or its own has one loop: every
+`watch.interval_seconds` it reads each of its groups' pictures once, then its own, the reads
+spread evenly over the interval, each in the account's queue (bot/changes.py `read`: after the
+changes queued before it, and a change waits for at most one read). What a read finds is
+compared with what the bot last knew (table `watched`): the sha-256 of the picture's bytes,
+never its URL (WhatsApp's URLs change while the picture does not). The first read of a group is
+its baseline; so is the first read after a change of the bot's own (a picture-history row newer
 than the baseline, on any instance), and no read counts while a change of the bot's to the
 group is written down and not over, or when one began or ended during the read. A read that
 fails, times out or answers garbage is logged and retried at the next turn; while the account
-fails authentication its reads wait for the next turn.
+fails authentication its reads wait for the next turn. A provider's event (bot/hooks.py) or
+Telegram's service message about a chat's photo (handlers/watching.py) makes the bot read that
+group at once, the same way (`heard`).
 
 A change seen is taken by one compare-and-set on `watched` (so instances sharing a store
 report it once), kept in the picture history as made outside the bot (undo puts back what it
@@ -19,7 +22,9 @@ says (the chat's choice, else the config's): `notify` shows the new picture to w
 about the group's changes; `restore` puts back what the bot knew, as an ordinary change made
 by the guard (written down in the same transaction, so a crash restores once after the
 restart); `off` keeps it in the history only. The fourth change seen on a group within ten
-minutes is not put back: the guard becomes `notify` and the owners hear it once.
+minutes is not put back: the guard becomes `notify` and the owners hear it once. An account's
+own picture is handled the same way, for the owners only (its guard: the provider entry's,
+or `/guard <provider>`).
 """
 
 from __future__ import annotations
@@ -100,8 +105,7 @@ class Guards:
         """The guard /groups shows: none while nothing is watched."""
         if not self._watching:
             return None
-        provider = self._providers[group.provider]
-        return await self.of(Target(provider=provider, title=group.title, group=group))
+        return await self.of(self._group_target(group))
 
     async def choose(self, actor: Actor, name: str, guard: Guard | None) -> Text:
         """Show (None) or choose a guard: a group's (owners and those who may change its
@@ -134,11 +138,14 @@ class Guards:
         it can read it)."""
         group = await self._store.groups.get(name)
         if group is not None and group.id is not None:
-            return Target(provider=self._providers[group.provider], title=group.title, group=group)
+            return self._group_target(group)
         provider = self._providers.get(name)
         if provider is not None and provider.can(Capability.GET_OWN):
             return Target.account(provider)
         raise Refusal(texts.no_group_called(short(name)))
+
+    def _group_target(self, group: Group) -> Target:
+        return Target(provider=self._providers[group.provider], title=group.title, group=group)
 
 
 class Watcher:
