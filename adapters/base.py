@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
@@ -167,6 +167,9 @@ class ProviderSettings(BaseModel):
     #: one every 10 s, "rate-overlimit" otherwise)
     group_interval_seconds: float = Field(default=1.0, ge=0)
     own_interval_seconds: float = Field(default=10.0, ge=0)
+    #: what the bot does about the account's own picture changed outside it, when `watch:` is
+    #: on and the provider can read it (bot/watch.py; bot/domain.py `Guard` names the same)
+    guard: Literal["notify", "restore", "off"] = "notify"
 
 
 class EventSettings(ProviderSettings):

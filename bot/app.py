@@ -18,6 +18,7 @@ from adapters import (
     Said,
     create_provider,
 )
+from adapters.telegram import TelegramProvider
 from bot import agreement, texts
 from bot.access import Access
 from bot.admin_map import AdminMap
@@ -26,7 +27,7 @@ from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.clock import Clock
 from bot.config import AppConfig, ConfigError
-from bot.domain import Action, Group, Operation, Outcome
+from bot.domain import ACCOUNT_PREFIX, Action, Actor, Group, Guard, Operation, Outcome
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
@@ -296,10 +297,15 @@ class Services:
             scheduler,
             config.telegram.edit_interval_seconds,
         )
+        configured = {
+            f"{ACCOUNT_PREFIX}{name}": Guard(provider.settings.guard)
+            for name, provider in self.providers.items()
+        }
         guards = Guards(
             store,
             access,
-            {alias: group.guard for alias, group in config.groups.items()},
+            self.providers,
+            configured | {alias: group.guard for alias, group in config.groups.items()},
             watching=config.watch is not None,
         )
         return UseCases(
@@ -435,6 +441,20 @@ class Services:
                 self._parts.changes.confirm(provider, what.request_id, what.result)
             elif self._parts.watcher is not None:
                 await self._parts.watcher.heard(provider, what.chat_id)
+
+    async def chat_photo_changed(self, chat_id: int, by: Actor | None) -> None:
+        """Telegram's service message says a chat's photo was changed or removed, by `by` when
+        it says who (the bot's own changes never come here): a chat managed as a group of a
+        `kind: telegram` provider is read now, as a provider's event makes the bot read its
+        group (watching only; any other chat's photo is none of the bot's business)."""
+        await self.use_cases()
+        assert self._parts is not None
+        watcher = self._parts.watcher
+        if watcher is None:
+            return
+        for name, provider in self.providers.items():
+            if provider.kind == TelegramProvider.kind:
+                await watcher.heard(name, str(chat_id), by)
 
     @property
     def watcher(self) -> Watcher | None:

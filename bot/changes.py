@@ -38,6 +38,7 @@ from bot.domain import (
     Refusal,
     Result,
     Target,
+    target_key,
 )
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.leases import TAKE_OVER_AT_ONCE, Leases
@@ -422,17 +423,21 @@ class ChangeRunner:
     def target_of(self, group: Group) -> Target:
         return Target(provider=self._providers[group.provider], title=group.title, group=group)
 
-    async def read(self, group: Group) -> PictureResult:
-        """Read a group's picture in its account's queue (watching, bot/watch.py): after the
-        changes queued before it, before those queued after; it keeps no pace, so a change
-        waits for at most one read."""
-        provider = self._providers[group.provider]
+    async def read(self, target: Target) -> PictureResult:
+        """Read a group's picture, or the account's own, in its account's queue (watching,
+        bot/watch.py): after the changes queued before it, before those queued after; it keeps
+        no pace, so a change waits for at most one read."""
+        provider, group = target.provider, target.group
         job = Job(
-            target=f"read:{group.id}",
+            target=f"read:{target_key(target)}",
             pace=UNPACED,
-            run=lambda: provider.watch_group_picture(group.chat_id),
+            run=(
+                (lambda: provider.watch_group_picture(group.chat_id))
+                if group is not None
+                else provider.get_own_picture
+            ),
         )
-        result: PictureResult = await self._queues[group.provider].submit(job).job.future
+        result: PictureResult = await self._queues[provider.name].submit(job).job.future
         return result
 
     async def fetch(self, file_id: str) -> PreparedPicture:

@@ -97,14 +97,19 @@ class Notifier:
         return chats
 
     def outside_change(
-        self, group: Group, jpeg: bytes | None, caption: Text, buttons: Sequence[Button] = ()
+        self,
+        group: Group | None,
+        jpeg: bytes | None,
+        caption: Text,
+        buttons: Sequence[Button] = (),
     ) -> None:
         """Show a picture changed outside the bot (bot/watch.py) to whoever hears about the
-        group's changes: the new picture as a photo, or the caption alone for a removal, with
-        `buttons` (Put back the earlier picture)."""
+        group's changes (None: an account's own picture, the owners' business): the new
+        picture as a photo, or the caption alone for a removal, with `buttons` (Put back the
+        earlier picture)."""
 
         async def notice() -> None:
-            for chat_id in sorted(await self._audience([group])):
+            for chat_id in sorted(await self._audience([group] if group else [])):
                 if jpeg is None:
                     sent = self._messenger.send(chat_id, caption, buttons)
                 else:

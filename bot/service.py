@@ -19,6 +19,7 @@ from bot.access import Access
 from bot.changes import ChangeRunner, check_size
 from bot.domain import (
     ACCOUNT_ACTIONS,
+    ACCOUNT_PREFIX,
     Action,
     Actor,
     AuditOutcome,
@@ -240,18 +241,27 @@ class AvatarService:
         notice): an ordinary change with the presser's rights, checked now, written down under
         `progress.request_key` so that the first press wins; the action it took, and its
         outcome. Raises `UndoRefused`."""
-        action = Action.SET_GROUP_PICTURE
         record = await self.store.pictures.get(record_id)
-        group_id = record.group_id if record is not None else None
-        group = await self.store.groups.by_id(group_id) if group_id is not None else None
-        if record is None or group is None or record.how is not How.OUTSIDE:
+        action, name = await self._seen_on(record)
+        if record is None or name is None:
             return action, await self.refused(actor, action, None, Refusal(texts.NO_LONGER_KEPT))
         try:
-            target = await self._authorize(actor, action, group.alias)
+            target = await self._authorize(actor, action, name)
         except Refusal as refusal:
-            return action, await self.refused(actor, action, group.alias, refusal)
+            return action, await self.refused(actor, action, name, refusal)
         change = await self._undo_change(actor, target, record)
         return change.action, await self._prepared(actor, change, progress)
+
+    async def _seen_on(self, record: PictureRecord | None) -> tuple[Action, str | None]:
+        """What a change seen outside the bot was on: the action that puts it back, and the
+        group's alias or the provider's name (None: no such change is kept, or the group is
+        gone)."""
+        if record is None or record.how is not How.OUTSIDE:
+            return Action.SET_GROUP_PICTURE, None
+        if record.group_id is None:  # an account's own picture
+            return Action.SET_OWN_PICTURE, record.target.removeprefix(ACCOUNT_PREFIX)
+        group = await self.store.groups.by_id(record.group_id)
+        return Action.SET_GROUP_PICTURE, group.alias if group is not None else None
 
     async def _records(self, target: Target, limit: int) -> list[PictureRecord]:
         if limit < 1:

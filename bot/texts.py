@@ -924,6 +924,8 @@ def picture_caption(number: int, at: str, actor: str, how: How | None) -> Text:
         return _("{number} · {when} · set by {who} (undo)", **about)
     if how is How.RESTORE:
         return _("{number} · {when} · set by {who} (restore)", **about)
+    if how is How.OUTSIDE and actor:
+        return _("{number} · {when} · made outside the bot by {who}", **about)
     if how is How.OUTSIDE:
         return _("{number} · {when} · made outside the bot", **about)
     return _("{number} · {when} · set by {who}", **about)
@@ -937,18 +939,33 @@ PUTTING_BACK = _("Putting the earlier picture back…")
 PUT_BACK_ALREADY = _("The earlier picture was put back already, or is on its way.")
 
 
-def outside_change(title: str, alias: str, when: datetime, removed: bool) -> Text:
-    """The caption of a picture changed outside the bot (the new picture is the photo)."""
-    about = {"title": title, "when": moment(when), "alias": alias}
+def outside_change(
+    title: str, undo: str, when: datetime, removed: bool, by: str | None = None
+) -> Text:
+    """The caption of a picture changed outside the bot (the new picture is the photo), who
+    changed it when the event said so, and the command (`undo`) that puts the earlier back."""
+    about = {"title": title, "when": moment(when), "undo": undo, "who": by}
+    if removed and by:
+        return _(
+            "The picture of {title} was removed outside the bot by {who} (seen {when})."
+            " To put the earlier picture back: {undo}",
+            **about,
+        )
     if removed:
         return _(
             "The picture of {title} was removed outside the bot (seen {when})."
-            " To put the earlier picture back: /undogrouppic {alias}",
+            " To put the earlier picture back: {undo}",
+            **about,
+        )
+    if by:
+        return _(
+            "The picture of {title} was changed outside the bot by {who} (seen {when})."
+            " To put the earlier picture back: {undo}",
             **about,
         )
     return _(
         "The picture of {title} was changed outside the bot (seen {when})."
-        " To put the earlier picture back: /undogrouppic {alias}",
+        " To put the earlier picture back: {undo}",
         **about,
     )
 
@@ -994,6 +1011,9 @@ def guard_is(title: str, guard: Guard, watching: bool) -> Text:
 def guard_line(guard: Guard) -> Text:
     """Under a group in /groups, while watching is on."""
     return _("    changed outside the bot: {guard}", guard=GUARD_NAMES[guard])
+
+
+ONLY_OWNERS_GUARD_ACCOUNT = _("only the owners may choose the guard of an account's own picture")
 
 
 def may_not_guard(alias: str) -> Text:

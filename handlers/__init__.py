@@ -31,6 +31,7 @@ from handlers import (
     picture_history,
     pictures,
     schedule,
+    watching,
 )
 from handlers.common import SERVICES_KEY, Handler, query_of
 from handlers.help import help_command, menu
@@ -105,6 +106,7 @@ def install(
                 pictures.caption_command,
             ),
             MessageHandler(_NEW_MESSAGES & _PICTURES, pictures.pending_photo),
+            MessageHandler(watching.CHAT_PHOTO_CHANGED, watching.chat_photo_changed),
             CallbackQueryHandler(
                 _button_pressed, pattern=None if answer_all_buttons else callbacks.is_ours
             ),

@@ -81,11 +81,13 @@ async def pictures_command(
     )
 
 
+def _who(record: PictureRecord) -> str:
+    """Who made a kept change ("": made outside the bot by someone no event named)."""
+    return texts.who(record.actor_name, record.actor_id) if record.actor_name else ""
+
+
 async def _send_album(message: Message, numbered: list[tuple[int, PictureRecord]]) -> None:
-    captions = [
-        tr(texts.picture_caption(n, r.at, texts.who(r.actor_name, r.actor_id), r.how))
-        for n, r in numbered
-    ]
+    captions = [tr(texts.picture_caption(n, r.at, _who(r), r.how)) for n, r in numbered]
     pictures = [record.after_jpeg or b"" for _, record in numbered]
     if len(numbered) == 1:  # an album needs two at least
         await message.reply_photo(pictures[0], caption=captions[0])

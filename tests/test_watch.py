@@ -13,9 +13,11 @@ from starlette.responses import JSONResponse
 from bot.config import ConfigError, parse_config
 from bot.domain import How
 from bot.images import prepare_picture
+from bot.store.watched import Spot
 from tests.conftest import (
     ADMIN,
     FAMILY,
+    GREEN_TOKEN,
     OTHER_OWNER,
     OWNER,
     REQUESTER,
@@ -37,7 +39,8 @@ FIRST = photo_bytes(900, 900)
 
 async def watching(tmp_path, green, cdn: Cdn, guard: str = "notify") -> AsyncIterator[Bot]:
     """The bot watching Family (guard `guard`), which has the picture FIRST when it starts;
-    yielded once its first read (the baseline) is over."""
+    yielded once its first read (the baseline) is over, and that of the account's own picture
+    half an interval later (each turn then reads Family first)."""
     fake, url = green
     fake.set_avatar(FAMILY, cdn.put("first", FIRST))
     raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL})
@@ -49,7 +52,9 @@ async def watching(tmp_path, green, cdn: Cdn, guard: str = "notify") -> AsyncIte
     watcher = started.services.watcher
     assert watcher is not None
     await until(lambda: watcher.looks == 1, "the first read")
-    assert await started.store.watched.get(await family_id(started)) is not None
+    assert await started.store.watched.get(await family_spot(started)) is not None
+    started.clock.advance(seconds=INTERVAL / 2)  # the account's own picture, read after it
+    await until(lambda: watcher.looks == 2, "the first read of the account's own picture")
     yield started
     await shut_down(application)
 
@@ -67,15 +72,29 @@ async def restoring(tmp_path, green, cdn) -> AsyncIterator[Bot]:
 
 
 async def next_turn(bot: Bot) -> None:
-    """Move the fake clock one interval on, and wait until the group was looked at again and
-    whatever that gave (notices, a change put back) is over."""
+    """Move the fake clock one interval on, and wait until the group was looked at again (and
+    the account's own picture, read half an interval after it) and whatever that gave
+    (notices, a change put back) is over."""
     watcher = bot.services.watcher
     assert watcher is not None
     looks = watcher.looks
     bot.clock.advance(seconds=INTERVAL)
-    await until(lambda: watcher.looks > looks, "a look at the next turn")
+    await until(lambda: watcher.looks >= looks + 2, "the looks of the next turn")
     await until(lambda: not watcher._restores, "the restores to end")
     await bot.services.notices_sent()
+
+
+async def looked(bot: Bot, looks: int, *, after: float = 0) -> None:
+    """Move the fake clock `after` seconds on, and wait until the bot looked `looks` times."""
+    watcher = bot.services.watcher
+    assert watcher is not None
+    bot.clock.advance(seconds=after)
+    await until(lambda: watcher.looks >= looks, f"look number {looks}")
+
+
+def family_reads(bot: Bot) -> list[Any]:
+    """The getAvatar calls about Family (not about the account's own picture)."""
+    return [call for call in bot.green.calls("getAvatar") if FAMILY.encode() in call.body]
 
 
 def photos_to(bot: Bot, chat: int) -> list[Any]:
@@ -109,11 +128,16 @@ async def family_id(bot: Bot) -> int:
     return family.id
 
 
+async def family_spot(bot: Bot) -> Spot:
+    family = await family_id(bot)
+    return Spot(f"group:{family}", family, "green")
+
+
 async def test_the_url_read_last_time_is_not_downloaded_again(bot: Bot, cdn: Cdn):
     downloads = cdn.hits
     await next_turn(bot)
     await next_turn(bot)
-    assert len(bot.green.calls("getAvatar")) == 3
+    assert len(family_reads(bot)) == 3
     assert cdn.hits == downloads
 
 
@@ -193,7 +217,7 @@ async def test_the_fourth_change_in_ten_minutes_stops_restoring_with_one_alert(
     assert "/guard family restore" in alerts[0].content
     assert not [m for m in bot.telegram.bot_messages(ADMIN) if "stops" in m.content]
     assert len(photos_to(bot, ADMIN)) == 2, "the fourth and fifth changes are told instead"
-    assert await bot.store.watched.guard(await family_id(bot)) == "notify"
+    assert await bot.store.watched.guard(await family_spot(bot)) == "notify"
 
 
 async def test_off_keeps_the_change_in_the_history_only(tmp_path, green, cdn: Cdn):
@@ -297,7 +321,7 @@ async def test_no_picture_once_is_no_removal_when_the_next_read_shows_one(bot: B
     bot.green.fail_next("getAvatar", Fault(lambda r: JSONResponse({"urlAvatar": ""})))
     await next_turn(bot)
     assert bot.telegram.bot_messages(ADMIN) == []
-    assert len(bot.green.calls("getAvatar")) == 3, "the baseline, the 'none', the read again"
+    assert len(family_reads(bot)) == 3, "the baseline, the 'none', the read again"
 
 
 async def test_put_back_under_the_notice_restores_the_earlier_picture_once(bot: Bot, cdn: Cdn):
@@ -323,3 +347,24 @@ async def test_put_back_under_the_notice_restores_the_earlier_picture_once(bot: 
         "The earlier picture was put back already, or is on its way."
     )
     assert len(bot.green.set_calls()) == calls + 1
+
+
+async def test_reads_pause_while_the_account_fails_authentication_and_resume_after(
+    bot: Bot, cdn: Cdn
+):
+    watcher = bot.services.watcher
+    assert watcher is not None
+    own_reads = len(bot.green.calls("getAvatar")) - len(family_reads(bot))
+    bot.green.token = "rotated-at-the-provider"  # every call answers 401 from now on
+    bot.green.set_avatar(FAMILY, cdn.put("second", photo_bytes(700, 500)))
+    for _ in range(2):
+        await looked(bot, watcher.looks + 1, after=INTERVAL)
+    # each turn tried its first read only: the account's own picture waited both times
+    assert len(bot.green.calls("getAvatar")) - len(family_reads(bot)) == own_reads
+    assert not photos_to(bot, OWNER), "a refused read is no change"
+
+    bot.green.token = GREEN_TOKEN  # the token works again: the next turn reads everything
+    await next_turn(bot)
+    [notice] = photos_to(bot, OWNER)
+    assert notice.caption.startswith("The picture of Family was changed outside the bot")
+    assert len(bot.green.calls("getAvatar")) - len(family_reads(bot)) == own_reads + 1

@@ -144,7 +144,7 @@ async def test_a_waha_event_makes_the_bot_read_the_group_and_tell(world: World):
     watcher = world.bot.services.watcher
     assert watcher is not None
     looks = watcher.looks
-    await until(lambda: watcher.looks >= looks + 2, "the next turn")
+    await until(lambda: watcher.looks >= looks + 4, "the next turn (groups and accounts)")
     await heard(world, 1)
 
 

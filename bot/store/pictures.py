@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.clock import stamp
-from bot.domain import Action, Before, How, PictureRecord, how_of
+from bot.domain import Action, Actor, Before, How, PictureRecord, how_of
 from bot.store.db import Database, Row
 
 
@@ -102,36 +102,38 @@ class PictureTable:
     async def outside(
         self,
         *,
-        group_id: int,
+        target_key: str,
+        group_id: int | None,
         target: str,
         provider: str,
+        action: Action,
         before_state: Before,
         before_jpeg: bytes | None,
         before_side: int | None,
         after_jpeg: bytes | None,
         after_side: int | None,
+        by: Actor | None,
         keep: int,
     ) -> int:
-        """Keep a change made outside the bot (seen by watching, bot/watch.py) as history, so
-        that undo puts back what it replaced; its row id. It has no operation: its
-        operation_id is minus a number no other such row has (ids grow)."""
+        """Keep a change made outside the bot (seen by watching, bot/watch.py), by `by` when
+        known, as history, so that undo puts back what it replaced; its row id. It has no
+        operation: its operation_id is minus a number no other such row has (ids grow)."""
         async with self._db.transaction():
-            key = f"group:{group_id}"
             written = await self._db.execute(
                 "INSERT INTO pictures (target_key, target, group_id, provider, operation_id,"
                 " action, how, actor_id, actor_name, before_state, before_jpeg, before_side,"
                 " after_jpeg, after_side, done, at)"
                 " VALUES (?, ?, ?, ?, (SELECT -1 - COALESCE(MAX(id), 0) FROM pictures),"
-                " ?, ?, 0, '', ?, ?, ?, ?, ?, 1, ?)",
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 (
-                    key,
+                    target_key,
                     target,
                     group_id,
                     provider,
-                    Action.SET_GROUP_PICTURE.value
-                    if after_jpeg is not None
-                    else Action.DELETE_GROUP_PICTURE.value,
+                    action.value,
                     How.OUTSIDE.value,
+                    by.user_id if by else 0,
+                    by.name if by else "",
                     before_state.value,
                     before_jpeg,
                     before_side,
@@ -140,16 +142,16 @@ class PictureTable:
                     self._db.clock.stamp(),
                 ),
             )
-            await self._keep_last(key, keep)
+            await self._keep_last(target_key, keep)
             assert written.lastrowid is not None
             return written.lastrowid
 
-    async def outside_since(self, group_id: int, since: str) -> int:
-        """How many changes made outside the bot were seen on the group since `since`."""
+    async def outside_since(self, target_key: str, since: str) -> int:
+        """How many changes made outside the bot were seen on the target since `since`."""
         row = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM pictures WHERE group_id = ? AND how = ? AND done = 1"
+            "SELECT COUNT(*) AS n FROM pictures WHERE target_key = ? AND how = ? AND done = 1"
             " AND at >= ?",
-            (group_id, How.OUTSIDE.value, since),
+            (target_key, How.OUTSIDE.value, since),
         )
         return int(row["n"]) if row else 0
 

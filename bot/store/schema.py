@@ -456,6 +456,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, position)
     );
     """,
+    # 17: watching the accounts' own pictures too: `watched` is keyed by the picture-history key
+    # (group:<group id> or account:<provider>; a group's row still goes with its group), and
+    # each account's guard chosen from chat or set by the bot (none: the provider entry's)
+    """
+    CREATE TABLE watched_pictures (
+        target_key TEXT PRIMARY KEY,
+        group_id   INTEGER REFERENCES groups (id) ON DELETE CASCADE,
+        state      TEXT NOT NULL,
+        hash       TEXT,
+        jpeg       BLOB,
+        side       INTEGER,
+        mark       INTEGER NOT NULL,
+        url        TEXT,
+        seen_at    TEXT NOT NULL
+    );
+    INSERT INTO watched_pictures
+        (target_key, group_id, state, hash, jpeg, side, mark, url, seen_at)
+        SELECT 'group:' || CAST(group_id AS TEXT), group_id, state, hash, jpeg, side, mark, url,
+               seen_at
+        FROM watched;
+    DROP TABLE watched;
+    ALTER TABLE watched_pictures RENAME TO watched;
+    CREATE TABLE account_guards (
+        provider TEXT PRIMARY KEY,
+        guard    TEXT NOT NULL
+    );
+    """,
 ]
 
 

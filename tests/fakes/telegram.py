@@ -361,6 +361,11 @@ class FakeUser:
             caption_entities=_command_entities(caption),
         )
 
+    async def change_chat_photo(self, chat: ChatRef, image: bytes | None) -> JSON:
+        """Change (`image`) or remove (None) a chat's photo in Telegram itself, as its
+        administrator: the photo changes and Telegram posts its service message."""
+        return self.fake.chat_photos.changed_by(self.to_user(), chat, image)
+
     async def press(
         self, message: BotMessage | Mapping[str, Any], callback_data: str, *, forged: bool = False
     ) -> JSON:
@@ -1021,6 +1026,21 @@ class FakeTelegram:
         self._push("message", message)
         return message
 
+    def _service_message(self, chat: FakeChat, author: User | None, **content: Any) -> JSON:
+        """A service message in `chat`, pushed as Telegram sends it: a `channel_post` from the
+        channel itself, else a `message` from `author` (None: an anonymous admin)."""
+        channel = chat.type == Chat.CHANNEL
+        message = Message(
+            self._next_message_id(chat.id),
+            _datetime(_now()),
+            chat.to_chat(),
+            from_user=None if channel else author or ANONYMOUS_ADMIN,
+            sender_chat=chat.to_chat() if channel or author is None else None,
+            **content,
+        ).to_dict()
+        self._push("channel_post" if channel else "message", message)
+        return message
+
     def _press(
         self,
         user: FakeUser,
@@ -1244,6 +1264,21 @@ class ChatPhotos:
             can_delete_stories=False,
         )
 
+    def changed_by(self, author: User | None, chat: ChatRef, image: bytes | None) -> JSON:
+        """Someone changed (`image`) or removed (None) the chat's photo: Telegram posts a
+        `new_chat_photo` / `delete_chat_photo` service message, from `author` in a group (None:
+        an anonymous admin, shown as the group) and as a post of the channel in a channel."""
+        target = self._fake._chat(chat)
+        if image is None:
+            self._photos.pop(target.id, None)
+            return self._fake._service_message(target, author, delete_chat_photo=True)
+        small, big = self._store(target.id, image)
+        sizes = tuple(
+            PhotoSize(file.file_id, file.file_unique_id, side, side, file.file_size)
+            for file, side in zip((small, big), self.SIDES, strict=True)
+        )
+        return self._fake._service_message(target, author, new_chat_photo=sizes)
+
     async def _set_chat_photo(self, call: Call) -> bool:
         chat = self._changeable(call.params)
         photo = call.files.get("photo")
@@ -1251,14 +1286,15 @@ class ChatPhotos:
             if call.params.get("photo"):
                 raise ApiError(400, "Bad Request: photo must be uploaded as an InputFile")
             raise ApiError(400, "Bad Request: there is no photo in the request")
-        self._store(chat.id, photo)
+        self.changed_by(self._fake.me, chat, photo)
         self.uploads[chat.id].append(photo)
         return True
 
     async def _delete_chat_photo(self, call: Call) -> bool:
         chat = self._changeable(call.params)
-        if self._photos.pop(chat.id, None) is None:
+        if chat.id not in self._photos:
             raise ApiError(400, "Bad Request: CHAT_NOT_MODIFIED")
+        self.changed_by(self._fake.me, chat, None)
         return True
 
     def _changeable(self, params: JSON) -> FakeChat:
@@ -1275,7 +1311,7 @@ class ChatPhotos:
             raise ApiError(400, "Bad Request: not enough rights to change chat photo")
         return chat
 
-    def _store(self, chat_id: int, image: bytes) -> None:
+    def _store(self, chat_id: int, image: bytes) -> tuple[StoredFile, StoredFile]:
         try:
             with Image.open(io.BytesIO(image)) as opened:
                 picture = opened.convert("RGB")
@@ -1296,6 +1332,7 @@ class ChatPhotos:
             for size in self.SIDES
         )
         self._photos[chat_id] = (small, big)
+        return small, big
 
 
 _MEMBER_FACTORIES: dict[str, Callable[[User], ChatMember]] = {
