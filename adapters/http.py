@@ -82,9 +82,10 @@ class Reply:
 
 
 @functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context (the CA bundle httpx uses) for every provider's client: loading the
-    bundle takes about 30 ms, once per client otherwise, which fifty accounts felt at start-up."""
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (the CA bundle httpx uses) for every HTTP client of the process: loading
+    the bundle takes about 30 ms, once per client otherwise, which fifty accounts felt at
+    start-up (the providers' clients and the picture downloads share it)."""
     return ssl.create_default_context(cafile=certifi.where())
 
 
@@ -108,7 +109,7 @@ class ProviderHttp:
             auth=auth,
             timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
             follow_redirects=False,
-            verify=_tls(),
+            verify=tls_context(),
         )
 
     async def request(self, method: str, url: str, **kwargs: Any) -> Reply:

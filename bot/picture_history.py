@@ -16,6 +16,7 @@ import logging
 import httpx
 
 from adapters import Capability, PictureResult, PreparedPicture
+from adapters.http import tls_context
 from bot.domain import Action, Before, Change, PictureRecord, target_key
 from bot.images import MAX_DOWNLOAD_BYTES, ImageRefused, prepare_picture_async
 from bot.store import Store
@@ -31,7 +32,7 @@ class PictureHistory:
         self._store = store
         self.keep = keep
         self._timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=True)
+        self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=tls_context())
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -201,9 +201,13 @@ class SQLiteDatabase(Database):
         return int(row["user_version"])
 
     async def migrate(self, migrations: Sequence[str]) -> None:
+        """Every step still to take in one transaction: all or none, and one commit (a new
+        store took fifteen, each a write to disk)."""
         current = await self.schema_version()
-        for number, script in enumerate(migrations[current:], start=current + 1):
+        steps = "".join(
+            f"{script}; PRAGMA user_version = {number}; "
+            for number, script in enumerate(migrations[current:], start=current + 1)
+        )
+        if steps:
             async with self._lock:
-                await self._connection.executescript(
-                    f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
-                )
+                await self._connection.executescript(f"BEGIN IMMEDIATE; {steps}COMMIT;")
