@@ -1474,7 +1474,11 @@ def _photo_variants(image: bytes) -> list[tuple[bytes, tuple[int, int]]]:
         raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED") from error
     longest = max(picture.size)
     sizes = sorted({_scaled(picture.size, min(side, longest)) for side in PHOTO_SIDES})
-    return [(_jpeg(picture.resize(size, Image.Resampling.BOX)), size) for size in sizes]
+    variants = []
+    for size in reversed(sizes):  # each from the next larger one, not from the original
+        picture = picture.resize(size, Image.Resampling.BOX)
+        variants.append((_jpeg(picture), size))
+    return variants[::-1]
 
 
 def _scaled(size: tuple[int, int], longest_side: int) -> tuple[int, int]:
