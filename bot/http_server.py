@@ -116,5 +116,10 @@ def create_server(app: ASGIApp, settings: ServerSettings) -> Server:
             log_config=None,
             lifespan="off",
             timeout_keep_alive=5,
+            # asyncio accepts up to `backlog` connections in one go (and the kernel queues as
+            # many), before any of them can be closed for being over `max_connections`: with
+            # uvicorn's 2,048, a burst of stalled connections took every file of a bot limited
+            # to 256 for a moment, and a change then failed with "Too many open files"
+            backlog=min(settings.max_connections, 64),
         )
     )
