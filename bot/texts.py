@@ -1466,12 +1466,20 @@ SEE_RECURRING_LIST = _(
 )
 
 
-def proposed_rhythm(rhythm: str, pictures: int = 1) -> Text:
-    """When a proposed recurrence runs (a rotation: how many pictures, the first shown)."""
-    if pictures > 1:
+def proposed_rhythm(rhythm: str, pictures: int = 1, *, first_shown: bool = False) -> Text:
+    """When a proposed recurrence runs, as its requester reads it (a rotation: how many of
+    their pictures); `first_shown`: as the deciders read it, under the first picture."""
+    if pictures > 1 and first_shown:
         return ngettext(
             "To recur {rhythm}, from its approval, rotating {n} picture (the first is shown).",
             "To recur {rhythm}, from its approval, rotating {n} pictures (the first is shown).",
+            pictures,
+            rhythm=rhythm,
+        )
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from its approval, rotating your {n} picture.",
+            "To recur {rhythm}, from its approval, rotating your {n} pictures.",
             pictures,
             rhythm=rhythm,
         )

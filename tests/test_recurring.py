@@ -319,16 +319,23 @@ async def test_a_requesters_rotation_is_a_proposal_whose_approval_rotates_it(fas
     sent = await requester.send_album(album, caption="/setgrouppic family every 12s")
     await deliver_album(fast)
     reply = answer_to(fast, requester, sent[0])
-    rotating = "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    # the requester sent both pictures; the deciders see the first, and are told so
+    rotating = "\nTo recur every 12s, from its approval, rotating your 2 pictures."
     assert reply.content.startswith("You may not make this change yourself, so I sent your")
     assert reply.content.endswith(rotating), reply.content
     [invitation] = fast.telegram.bot_messages(admin)
-    assert invitation.photo is not None and invitation.content.endswith(rotating)
+    assert invitation.photo is not None and invitation.content.endswith(
+        "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    ), invitation.content
     assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
     assert fast.green.set_calls() == [] and rows(fast, "SELECT id FROM schedules") == []
 
     await admin.press(invitation, "ap:1")
     await fast.deliver()
+    assert fast.telegram.bot_messages(requester)[-1].content == (
+        f"Your proposal to change the picture of Family was approved by Ada ({ADMIN}). "
+        + rotating.lstrip()
+    )  # the count, though the pictures moved from the proposal to the recurrence
     await uploads(fast, 1)  # its first run is at the approval
     await settled(fast)
     fast.clock.advance(seconds=12)
@@ -925,13 +932,18 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
         album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
         await requester.send_album(album, caption="/setgrouppic family,work every 12s")
         await deliver_album(bot)
-        await confirm_list(bot, requester, "Propose them")
+        asked = await confirm_list(bot, requester, "Propose them")
+        assert asked.content.endswith("rotating your 2 pictures."), asked.content
         copy = bot.telegram.bot_messages(admin)[-1]
         assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
     async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
-        admin = bot.user(ADMIN, "Ada")
+        admin, requester = bot.user(ADMIN, "Ada"), bot.user(REQUESTER, "Rita")
         await admin.press(copy, copy.callback_data("Approve"))
         await bot.deliver()
+        assert bot.telegram.bot_messages(requester)[-1].content == (
+            f"Your proposal to change the picture of family, work was approved by Ada ({ADMIN})."
+            " To recur every 12s, from its approval, rotating your 2 pictures."
+        )
         await uploads(bot, 2)
         await settled(bot)
         bot.clock.advance(seconds=12)
