@@ -247,12 +247,14 @@ class Scheduler:
                 raise Refusal(texts.album_refused(number, refusal.reason)) from None
         return pictures
 
-    async def proposed_times(self, user_id: int, when: When) -> Text:
-        """When a proposed change is to be made (and undone), in its proposer's zone."""
+    async def proposed_times(self, user_id: int, when: When, *, confirming: bool = False) -> Text:
+        """When a proposed change is to be made (and undone), in its proposer's zone
+        (`confirming`: a question its asker confirms to make the change themselves)."""
         zone = await self.zone_of(user_id)
         return texts.proposed_times(
             texts.local_time(when.at, zone) if when.at else None,
             texts.local_time(when.until, zone) if when.until else None,
+            confirming=confirming,
         )
 
     async def draft(
@@ -274,7 +276,12 @@ class Scheduler:
         )
         draft_id = await self._store.schedules.add(entry)
         assert draft_id is not None  # no request key: never a duplicate
-        return target, draft_id, await self.proposed_times(actor.user_id, when)
+        confirming = not target.needs_approval
+        return (
+            target,
+            draft_id,
+            await self.proposed_times(actor.user_id, when, confirming=confirming),
+        )
 
     async def draft_of(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
         """`actor`'s draft; None when it is not theirs, or was confirmed already."""

@@ -1040,9 +1040,14 @@ def _refused_lines(refused: Sequence[BulkRefusal], mark: str = "") -> list[Text]
 
 
 def bulk_plan(
-    kind: BulkKind, targets: list[str], refused: Sequence[BulkRefusal], proposal: bool = False
+    kind: BulkKind,
+    targets: list[str],
+    refused: Sequence[BulkRefusal],
+    proposal: bool = False,
+    timing: object | None = None,
 ) -> Text:
-    """What a list will change (or propose), and which groups it leaves alone and why."""
+    """What a list will change (or propose), when (`timing`: its time or rhythm, said
+    under the groups), and which groups it leaves alone and why."""
     verb, names, count = BULK_VERB[kind], fit.names(targets, NAMES), len(targets)
     if not targets:
         head = _("Nothing to do: I may not {verb} any of these groups.", verb=verb)
@@ -1064,6 +1069,8 @@ def bulk_plan(
             verb=verb,
             names=names,
         )
+    if targets and timing is not None:
+        head = joined("\n", [head, timing])
     if not refused:
         return head
     return joined("\n", [head, LEFT_ALONE, fit.lines(_refused_lines(refused), NAMES)])
@@ -1486,6 +1493,19 @@ def proposed_rhythm(rhythm: str, pictures: int = 1, *, first_shown: bool = False
     return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
 
 
+def planned_rhythm(rhythm: str, pictures: int) -> Text:
+    """When a list asked with `every …` recurs, in the question that asks to confirm it
+    (its first run counts from the press)."""
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from your confirmation, rotating {n} picture.",
+            "To recur {rhythm}, from your confirmation, rotating {n} pictures.",
+            pictures,
+            rhythm=rhythm,
+        )
+    return _("To recur {rhythm}, from your confirmation.", rhythm=rhythm)
+
+
 def album_refused(number: int, reason: object) -> Text:
     return _(
         "picture {number} of the album cannot be used, so none was kept: {reason}",
@@ -1582,14 +1602,19 @@ SCHEDULE_GONE = _("That scheduled change is no longer waiting; nothing was done.
 MAY_NOT_CANCEL = _("You may not cancel that scheduled change.")
 
 
-def proposed_times(at: object | None, until: object | None) -> Text:
-    """When a proposed change is to be made (None: once approved), and undone."""
+def proposed_times(at: object | None, until: object | None, *, confirming: bool = False) -> Text:
+    """When a proposed change is to be made (None: once approved; `confirming`: asked of
+    someone who makes it themselves, once they confirm), and undone."""
     if at is not None and until is not None:
         return _(
             "To be made at {at}; the earlier picture comes back at {until}.", at=at, until=until
         )
     if at is not None:
         return _("To be made at {at}.", at=at)
+    if confirming:
+        return _(
+            "To be made once you confirm; the earlier picture comes back at {until}.", until=until
+        )
     return _("To be made once approved; the earlier picture comes back at {until}.", until=until)
 
 

@@ -397,8 +397,9 @@ async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast
     await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work,club every 12s")
     await fast.deliver()
     asked = await confirm_list(fast, admin)
-    assert asked.history[0].text == (
-        "I will change the picture of these 2 groups: family, work.\nLeft alone:\n"
+    assert asked.history[0].text == (  # the question repeats the rhythm it confirms
+        "I will change the picture of these 2 groups: family, work.\n"
+        "To recur every 12s, from your confirmation.\nLeft alone:\n"
         "club: you may not change the picture of Club"
     )
     assert asked.content.startswith(
@@ -452,6 +453,10 @@ async def test_star_with_an_album_rotates_every_group(fast: Bot):
     await owner.send_album(album, caption="/setgrouppic * every 12s")
     await deliver_album(fast)
     asked = await confirm_list(fast, owner)
+    assert asked.history[0].text == (
+        "I will change the picture of these 2 groups: family, work.\n"
+        "To recur every 12s, from your confirmation, rotating 2 pictures."
+    )
     assert asked.content.startswith(
         "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
     ), asked.content
@@ -474,6 +479,10 @@ async def test_a_requesters_list_with_every_is_one_proposal_kept_as_recurrences(
     await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
     await fast.deliver()
     asked = await confirm_list(fast, requester, "Propose them")
+    assert asked.history[0].text == (
+        "You may only propose this, so I will send the admins one proposal to change the picture"
+        " of these 2 groups: family, work.\nTo recur every 12s, from its approval."
+    )
     assert asked.content.endswith("\nTo recur every 12s, from its approval."), asked.content
     copy = fast.telegram.bot_messages(admin)[-1]
     assert copy.content.endswith("\nTo recur every 12s, from its approval."), copy.content
