@@ -642,10 +642,50 @@ async def test_a_weekly_window_over_berlins_clock_change(tmp_path, green):
         assert phase == "at" and due.startswith("2026-04-10T16:00")
 
 
+async def test_skip_next_while_a_window_is_open_skips_the_next_start(tmp_path, green):
+    fake, url = green
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    async with running(raw_config(tmp_path, url), fake, clock=FakeClock(monday)) as bot:
+        owner = bot.user(OWNER, "Olga")
+        await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+        await bot.deliver()
+        await uploads(bot, 1)
+        await recur(bot, owner, "/setgrouppic family every day at 09:00 until 17:00", photo_bytes())
+        bot.clock.advance(hours=1)  # Monday 09:00: the window opens
+        await uploads(bot, 2)
+        await settled(bot)
+
+        shown = await scheduled(bot, owner)  # it waits for its restore at 17:00
+        assert shown.content.split("\n")[1].endswith(
+            "put back the earlier picture of Family, every day at 09:00 until 17:00 (by Olga)"
+        ), shown.content
+        await owner.press(shown, shown.callback_data("Skip next 1"))
+        await owner.press(shown, shown.callback_data("Skip next 1"))  # skipped already
+        await bot.deliver()
+        assert answers(bot)[-2:] == [
+            "Skipped by Olga: the next run of change the picture of Family, every day at 09:00"
+            " until 17:00 will not be made; the one after is at Wed 9 Dec 09:00 (UTC).",
+            "That scheduled change is no longer waiting; nothing was done.",
+        ]
+        bot.clock.advance(hours=8)  # Monday 17:00: the earlier picture comes back all the same
+        await uploads(bot, 3)
+        await settled(bot)
+        earlier, window, back = set_files(bot)
+        assert back == earlier != window
+        bot.clock.advance(hours=16)  # Tuesday 09:00: the skipped start
+        await settled(bot)
+        assert len(fake.set_calls()) == 3
+        bot.clock.advance(hours=24)  # Wednesday 09:00
+        await uploads(bot, 4)
+        await settled(bot)
+        assert set_files(bot)[3] == window
+
+
 async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
     """Two instances on one store (PostgreSQL in production): each run of a recurrence is
     claimed by one, moved on to the next by one, and a Skip naming a run made since skips
-    nothing; the rotation's pictures come back in turn."""
+    nothing (one while a window is open is kept once); the rotation's pictures come back in
+    turn."""
     one, two = await Store.open(store_target), await Store.open(store_target)
     entry = ScheduledChange(
         action="set_group_picture",
@@ -683,6 +723,20 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
     )
     assert sorted(skipped) == [False, True]
     assert (await two.schedules.get(entry_id)).runs == 3  # type: ignore[union-attr]
+    # run 3 made, its window open: a Skip of the start after it (run 4) is kept once, and
+    # taken when the window closes (the rotation moves on by two)
+    assert await one.schedules.claim(entry_id)
+    assert await one.schedules.next_phase(entry_id, "2026-12-24T17:01:30+00:00", None)
+    assert not await two.schedules.skip_after_window(entry_id, 3)  # the window's own run
+    skipped = await asyncio.gather(
+        *(s.schedules.skip_after_window(entry_id, 4) for s in (one, two))
+    )
+    assert sorted(skipped) == [False, True]
+    assert (await one.schedules.get(entry_id)).skips == 1  # type: ignore[union-attr]
+    assert await two.schedules.claim(entry_id)
+    assert await two.schedules.again(entry_id, "2026-12-24T17:02:00+00:00", 0, runs=2)
+    found = await one.schedules.get(entry_id)
+    assert found is not None and (found.runs, found.skips, found.phase) == (5, 0, "at")
     await one.close()
     await two.close()
 

@@ -456,6 +456,11 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (proposal_id, position)
     );
     """,
+    # 17: Skip next pressed while a recurrence's window is open (issue 26): the start after
+    # the window closes is skipped then (the entry waits for its restore meanwhile)
+    """
+    ALTER TABLE schedules ADD COLUMN skips INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
