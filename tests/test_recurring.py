@@ -427,6 +427,10 @@ async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast
         "Stop 2",
         "Skip next 2",
     ]
+    one_group = (await fast.say(admin, "/scheduled work")).split("\n")  # one group's
+    assert len(one_group) == 2 and one_group[1].endswith(
+        ": change the picture of Work, every 12s (by Ada)"
+    ), one_group
     # rights at every run, per group: Ada loses work; family goes on
     assert await fast.store.grants.remove(ADMIN, "work")
     fast.clock.advance(seconds=12)
