@@ -205,7 +205,7 @@ class Approvals:
         assert proposal is not None and decider is not None
         await self._box.show_decision(proposal)
         action = Action(proposal.action)
-        names = proposal.names if proposal.listed else proposal.title
+        names = texts.listed(proposal.names) if proposal.listed else proposal.title
         if claim.verdict is Verdict.REJECTED:
             await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(

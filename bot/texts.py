@@ -1081,7 +1081,7 @@ def bulk_proposed(kind: BulkKind, names: str) -> Text:
         "Sent to the admins as one proposal to {verb} {names}. I will tell you here what they"
         " decide.",
         verb=BULK_VERB[kind],
-        names=names,
+        names=listed(names),
     )
 
 
@@ -1265,11 +1265,16 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
     )
 
 
+def listed(names: str) -> Text:
+    """A list's groups (`names`: "family, work") as many as fit in a message, then how many
+    more: a thousand of them must leave room for the rest of the sentence."""
+    return fit.names(names.split(", "), NAMES)
+
+
 def bulk_what(kind: BulkKind, names: str) -> Text:
     """What a list does, naming its groups (`names`: "family, work"), as many as fit."""
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    shown = fit.names(names.split(", "), NAMES)
-    return what(action, shown, How.UNDO if kind is BulkKind.UNDO else None)
+    return what(action, listed(names), How.UNDO if kind is BulkKind.UNDO else None)
 
 
 def bulk_expired(kind: BulkKind, names: str) -> Text:

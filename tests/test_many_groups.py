@@ -329,3 +329,43 @@ def test_a_plan_over_1000_groups_at_their_longest_keeps_its_time_within_a_messag
         said = say(language, texts.bulk_plan(BulkKind.SET, names, refused, proposal, timing))
         assert len(said) <= MAX_TEXT
         assert said.split("\n")[1] == say(language, timing), said
+
+
+async def test_a_requesters_album_over_1000_groups_is_confirmed_and_approved_with_its_rhythm(
+    tmp_path, green
+):
+    """The question before proposing and the message telling the approval name the groups
+    shortened and keep what was confirmed whole: the rhythm and the pictures' count."""
+    fake, url = green
+    raw: dict[str, Any] = raw_config(tmp_path, url)
+    for n in range(1, 1001):
+        alias = f"group-{n:04d}"
+        raw["groups"][alias] = {"provider": "green", "chat_id": chat_of(n), "title": alias}
+    bot, application = await start_bot(raw, fake)
+    try:
+        requester, owner = bot.user(2000, "Rita"), bot.user(OWNER, "Olga")
+        bot.user(OTHER_OWNER, "Otto")
+        await bot.store.grants.add(2000, "*", Role.REQUESTER, granted_by=OWNER)
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        await requester.send_album(album, caption="/setgrouppic * every weekday at 08:00")
+        await bot.telegram.feed(bot.application, at_once=True)
+        rhythm = "To recur every weekday at 08:00, from its approval, rotating your 2 pictures."
+        plan = bot.telegram.bot_messages(requester)[-1]
+        assert plan.content.startswith("You may only propose this") and plan.content.endswith(
+            " more.\n" + rhythm
+        ), plan.content
+        await requester.press(plan, plan.callback_data("Propose them"))
+        await bot.deliver()
+        assert plan.content.startswith("Sent to the admins as one proposal to change the picture")
+        assert plan.content.endswith(" more. I will tell you here what they decide.\n" + rhythm)
+        copy = bot.telegram.bot_messages(owner)[-1]
+        await owner.press(copy, copy.callback_data("Approve"))
+        await bot.deliver()
+        told = bot.telegram.bot_messages(requester)[-1].content
+        assert told.startswith("Your proposal to change the picture of family, group-0001,")
+        assert told.endswith(" more was approved by Olga (111). " + rhythm), told
+        assert len(await bot.store.schedules.pending()) == 1002
+        errors = [d for _, d in bot.telegram.errors if "message is not modified" not in d]
+        assert errors == []
+    finally:
+        await shut_down(application)
