@@ -630,7 +630,7 @@ class Scheduler:
         for entry in await self._store.schedules.due(stamp(self.now())):
             if self._closing:
                 return
-            if entry.id is not None and await self._store.schedules.claim(entry.id):
+            if entry.id is not None and await self._store.schedules.take(entry):
                 self._spawn(self._run(entry))
 
     def _spawn(self, work: object) -> None:

@@ -692,8 +692,8 @@ async def test_skip_next_while_a_window_is_open_skips_the_next_start(tmp_path, g
 async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
     """Two instances on one store (PostgreSQL in production): each run of a recurrence is
     claimed by one, moved on to the next by one, and a Skip naming a run made since skips
-    nothing (one while a window is open is kept once); the rotation's pictures come back in
-    turn."""
+    nothing, nor is a run taken that was skipped after it was read as due (a Skip while a
+    window is open is kept once); the rotation's pictures come back in turn."""
     one, two = await Store.open(store_target), await Store.open(store_target)
     entry = ScheduledChange(
         action="set_group_picture",
@@ -716,8 +716,10 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
         *pictures,
         pictures[0],
     ]
+    later = "2026-12-25T00:00:00+00:00"
     for run in range(2):
-        claimed = await asyncio.gather(*(s.schedules.claim(entry_id) for s in (one, two)))
+        [read] = await one.schedules.due(later)
+        claimed = await asyncio.gather(*(s.schedules.take(read) for s in (one, two)))
         assert sorted(claimed) == [False, True]
         due = f"2026-12-24T17:00:{12 * (run + 1)}+00:00"
         again = await asyncio.gather(*(s.schedules.again(entry_id, due, 0) for s in (one, two)))
@@ -731,20 +733,25 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
     )
     assert sorted(skipped) == [False, True]
     assert (await two.schedules.get(entry_id)).runs == 3  # type: ignore[union-attr]
-    # run 3 made, its window open: a Skip of the start after it (run 4) is kept once, and
+    # a run read as due, then skipped before it was taken: it is not taken
+    [read] = await one.schedules.due(later)
+    assert await two.schedules.skip(entry_id, 3, "2026-12-24T17:02:00+00:00")
+    assert not await one.schedules.take(read)
+    # run 4 made, its window open: a Skip of the start after it (run 5) is kept once, and
     # taken when the window closes (the rotation moves on by two)
-    assert await one.schedules.claim(entry_id)
-    assert await one.schedules.next_phase(entry_id, "2026-12-24T17:01:30+00:00", None)
-    assert not await two.schedules.skip_after_window(entry_id, 3)  # the window's own run
+    [read] = await one.schedules.due(later)
+    assert await one.schedules.take(read)
+    assert await one.schedules.next_phase(entry_id, "2026-12-24T17:02:30+00:00", None)
+    assert not await two.schedules.skip_after_window(entry_id, 4)  # the window's own run
     skipped = await asyncio.gather(
-        *(s.schedules.skip_after_window(entry_id, 4) for s in (one, two))
+        *(s.schedules.skip_after_window(entry_id, 5) for s in (one, two))
     )
     assert sorted(skipped) == [False, True]
     assert (await one.schedules.get(entry_id)).skips == 1  # type: ignore[union-attr]
     assert await two.schedules.claim(entry_id)
-    assert await two.schedules.again(entry_id, "2026-12-24T17:02:00+00:00", 0, runs=2)
+    assert await two.schedules.again(entry_id, "2026-12-24T17:03:00+00:00", 0, runs=2)
     found = await one.schedules.get(entry_id)
-    assert found is not None and (found.runs, found.skips, found.phase) == (5, 0, "at")
+    assert found is not None and (found.runs, found.skips, found.phase) == (6, 0, "at")
     await one.close()
     await two.close()
 

@@ -107,6 +107,16 @@ class Schedules:
             "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
         )
 
+    async def take(self, entry: ScheduledChange) -> bool:
+        """Take a due entry to run it, as it was read; False when it changed since: taken,
+        cancelled, or its run skipped (moved on to a later one) by someone else first."""
+        written = await self._db.execute(
+            "UPDATE schedules SET status = 'running' WHERE id = ? AND status = 'pending'"
+            " AND due_at = ? AND runs = ?",
+            (entry.id, entry.due_at, entry.runs),
+        )
+        return written.rowcount == 1
+
     async def claim(
         self,
         entry_id: int,
