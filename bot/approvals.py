@@ -67,6 +67,9 @@ class Claim:
     bulk: Written | None = None
     #: the groups of a list that were removed since it was proposed (named, not decided)
     gone: tuple[str, ...] = ()
+    #: for an approved recurrence: how many pictures it rotates (read before the decision
+    #: moved them from the proposal)
+    pictures: int = 1
 
     @property
     def won(self) -> bool:
@@ -150,7 +153,13 @@ class Approvals:
         if closed is None:
             return await self._lost(proposal)
         return Claim(
-            _verdict(approve), closed, actor, change=written, refusal=refusal, scheduled=scheduled
+            _verdict(approve),
+            closed,
+            actor,
+            change=written,
+            refusal=refusal,
+            scheduled=scheduled,
+            pictures=max(1, len(album)),
         )
 
     async def _claim_list(
@@ -179,7 +188,15 @@ class Approvals:
                 bulk = await self._bulks.record_approved(actor, proposal, changes, refused)
         if closed is None:
             return await self._lost(proposal)
-        return Claim(_verdict(approve), closed, actor, scheduled=scheduled, bulk=bulk, gone=gone)
+        return Claim(
+            _verdict(approve),
+            closed,
+            actor,
+            scheduled=scheduled,
+            bulk=bulk,
+            gone=gone,
+            pictures=max(1, len(album)),
+        )
 
     async def carry_out(self, claim: Claim) -> Outcome | None:
         """Show the decision everywhere; run an approved single change and return its outcome
@@ -188,7 +205,7 @@ class Approvals:
         assert proposal is not None and decider is not None
         await self._box.show_decision(proposal)
         action = Action(proposal.action)
-        names = proposal.names if proposal.listed else proposal.title
+        names = texts.listed(proposal.names) if proposal.listed else proposal.title
         if claim.verdict is Verdict.REJECTED:
             await self._audit(decider, proposal, AuditOutcome.REJECTED)
             await self._box.tell_requester(
@@ -198,7 +215,7 @@ class Approvals:
         if claim.scheduled:
             self._scheduler.wake()
             times = (
-                texts.proposed_rhythm(proposal.rhythm)
+                texts.proposed_rhythm(proposal.rhythm, claim.pictures)
                 if proposal.rhythm is not None
                 else texts.proposed_at(proposal.run_at, proposal.until_at)
             )

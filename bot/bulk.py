@@ -108,6 +108,8 @@ class Plan:
     #: confirmed: when a list with a time runs, or that a requester's list went to the
     #: deciders (and when it is to run)
     said: Text | None = None
+    #: asked: its time or rhythm, repeated in the question that asks to confirm it
+    timing: Text | None = None
 
 
 #: a group a list names, or why no group has that name
@@ -182,7 +184,21 @@ class BulkChanges:
             every.said if every is not None else None,
             album,
         )
-        return replace(plan, bulk_id=bulk_id)
+        timing = await self._timing(actor, plan.proposal, when, every, len(album) or 1)
+        return replace(plan, bulk_id=bulk_id, timing=timing)
+
+    async def _timing(
+        self, actor: Actor, proposal: bool, when: When | None, every: Rhythm | None, pictures: int
+    ) -> Text | None:
+        """A list's time or rhythm (and how many pictures it rotates), as the question that
+        asks to confirm it repeats it: the asker confirms what they will see made."""
+        if every is not None and proposal:
+            return texts.proposed_rhythm(every.said, pictures)
+        if every is not None:
+            return texts.planned_rhythm(every.said, pictures)
+        if when is not None:
+            return await self.scheduler.proposed_times(actor.user_id, when, confirming=not proposal)
+        return None
 
     async def _planned(self, actor: Actor, bulk: BulkRecord) -> tuple[Plan, list[Change]]:
         """The plan of a confirmed list: the groups it showed, by id (one removed since is

@@ -620,6 +620,8 @@ class ScheduledChange(ByWhom):
     #: its failed runs in a row
     runs: int = 0
     failures: int = 0
+    #: starts skipped once its open window closes (Skip next pressed meanwhile): 0 or 1
+    skips: int = 0
     #: the entry whose pictures it rotates (the recurrences of one list share one copy);
     #: None: its own
     album: int | None = None
@@ -629,6 +631,11 @@ class ScheduledChange(ByWhom):
     def pictures_key(self) -> int | None:
         """Under which entry a recurrence's pictures are kept."""
         return self.album if self.album is not None else self.id
+
+    @property
+    def next_run(self) -> int:
+        """The number of the run it starts next: while its window is open, the one after."""
+        return self.runs + 1 if self.phase is Phase.UNTIL else self.runs
 
     @property
     def run_key(self) -> str:

@@ -240,7 +240,10 @@ class ProposalBox:
                 proposal.how,
             )
         if proposal.rhythm is not None:
-            return joined("\n", [invitation, texts.proposed_rhythm(proposal.rhythm, pictures)])
+            return joined(
+                "\n",
+                [invitation, texts.proposed_rhythm(proposal.rhythm, pictures, first_shown=True)],
+            )
         if proposal.run_at is None and proposal.until_at is None:
             return invitation
         return joined("\n", [invitation, texts.proposed_at(proposal.run_at, proposal.until_at)])

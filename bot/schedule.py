@@ -247,12 +247,14 @@ class Scheduler:
                 raise Refusal(texts.album_refused(number, refusal.reason)) from None
         return pictures
 
-    async def proposed_times(self, user_id: int, when: When) -> Text:
-        """When a proposed change is to be made (and undone), in its proposer's zone."""
+    async def proposed_times(self, user_id: int, when: When, *, confirming: bool = False) -> Text:
+        """When a proposed change is to be made (and undone), in its proposer's zone
+        (`confirming`: a question its asker confirms to make the change themselves)."""
         zone = await self.zone_of(user_id)
         return texts.proposed_times(
             texts.local_time(when.at, zone) if when.at else None,
             texts.local_time(when.until, zone) if when.until else None,
+            confirming=confirming,
         )
 
     async def draft(
@@ -274,7 +276,12 @@ class Scheduler:
         )
         draft_id = await self._store.schedules.add(entry)
         assert draft_id is not None  # no request key: never a duplicate
-        return target, draft_id, await self.proposed_times(actor.user_id, when)
+        confirming = not target.needs_approval
+        return (
+            target,
+            draft_id,
+            await self.proposed_times(actor.user_id, when, confirming=confirming),
+        )
 
     async def draft_of(self, actor: Actor, draft_id: int) -> ScheduledChange | None:
         """`actor`'s draft; None when it is not theirs, or was confirmed already."""
@@ -498,25 +505,32 @@ class Scheduler:
 
     async def skip(self, actor: Actor, entry_id: int, run: int) -> Text:
         """Skip a recurrence's next run, the one the button showed (run number `run`): it is
-        not made, and a rotation puts up at the run after the picture it would have. Rights
-        checked now; what to tell the person pressing."""
+        not made, and a rotation puts up at the run after the picture it would have. While
+        its window is open, the next run is the start after the window: it is skipped when
+        the window closes (its restore is made as usual). Rights checked now; what to tell
+        the person pressing."""
         entry = await self._store.schedules.get(entry_id)
         if (
             entry is None
             or entry.rhythm is None
             or entry.status is not ScheduleStatus.PENDING
-            or entry.phase is not Phase.AT
-            or entry.runs != run
+            or entry.next_run != run
         ):
             return texts.SCHEDULE_GONE
         if not await self._may_handle(actor, entry):
             return texts.MAY_NOT_CANCEL
         rhythm, zone = _rhythm_of(entry, self.default_zone)
-        after = rhythm.following(due(entry), zone)
-        if not await self._store.schedules.skip(entry_id, run, stamp(after)):
+        if entry.phase is Phase.AT:
+            after = rhythm.following(due(entry), zone)
+            skipped = await self._store.schedules.skip(entry_id, run, stamp(after))
+        else:  # due(entry) is the window's end: the next start is the one after it
+            after = rhythm.following(rhythm.following(due(entry), zone), zone)
+            skipped = await self._store.schedules.skip_after_window(entry_id, run)
+        if not skipped:
             return texts.SCHEDULE_GONE
         self._wake.set()
-        said = texts.run_skipped(actor.name, describe(entry), texts.local_time(after, zone))
+        what = describe(replace(entry, phase=Phase.AT))
+        said = texts.run_skipped(actor.name, what, texts.local_time(after, zone))
         if actor.user_id != _listener(entry):  # told once: only one press skips this run
             await self._say(entry, said)
         return said
@@ -616,7 +630,7 @@ class Scheduler:
         for entry in await self._store.schedules.due(stamp(self.now())):
             if self._closing:
                 return
-            if entry.id is not None and await self._store.schedules.claim(entry.id):
+            if entry.id is not None and await self._store.schedules.take(entry):
                 self._spawn(self._run(entry))
 
     def _spawn(self, work: object) -> None:
@@ -683,7 +697,7 @@ class Scheduler:
         if now - latest > self._max_late:
             log.info("recurring change %s missed its runs while the bot was down", entry.id)
             following = stamp(rhythm.following(latest, zone))
-            if await self._store.schedules.again(entry.id, following, entry.failures, ran=False):
+            if await self._store.schedules.again(entry.id, following, entry.failures, runs=0):
                 self._wake.set()
             return None
         if latest != due(entry):
@@ -810,12 +824,21 @@ class Scheduler:
                     await self._say_to(owner, alert)
             return
         rhythm, zone = _rhythm_of(entry, self.default_zone)
-        following = stamp(rhythm.following(due(entry), zone))
-        if not await self._store.schedules.again(entry.id, following, failures):
+        following = rhythm.following(due(entry), zone)
+        runs = 1
+        if entry.phase is Phase.UNTIL and await self._skips_after_window(entry.id):
+            following, runs = rhythm.following(following, zone), 2
+        if not await self._store.schedules.again(entry.id, stamp(following), failures, runs=runs):
             return  # moved on already, and its author told, by another instance
         self._wake.set()
         if status is not ScheduleStatus.DONE:
             await self._say(entry, said)
+
+    async def _skips_after_window(self, entry_id: int) -> bool:
+        """Whether the start after a window that just closed was skipped (read again now:
+        a Skip may have come after this run read its entry, and before it took it)."""
+        latest = await self._store.schedules.get(entry_id)
+        return latest is not None and latest.skips > 0
 
     async def _say(self, entry: ScheduledChange, text: Text) -> None:
         try:

@@ -1060,9 +1060,14 @@ def _refused_lines(refused: Sequence[BulkRefusal], mark: str = "") -> list[Text]
 
 
 def bulk_plan(
-    kind: BulkKind, targets: list[str], refused: Sequence[BulkRefusal], proposal: bool = False
+    kind: BulkKind,
+    targets: list[str],
+    refused: Sequence[BulkRefusal],
+    proposal: bool = False,
+    timing: object | None = None,
 ) -> Text:
-    """What a list will change (or propose), and which groups it leaves alone and why."""
+    """What a list will change (or propose), when (`timing`: its time or rhythm, said
+    under the groups), and which groups it leaves alone and why."""
     verb, names, count = BULK_VERB[kind], fit.names(targets, NAMES), len(targets)
     if not targets:
         head = _("Nothing to do: I may not {verb} any of these groups.", verb=verb)
@@ -1084,6 +1089,8 @@ def bulk_plan(
             verb=verb,
             names=names,
         )
+    if targets and timing is not None:
+        head = joined("\n", [head, timing])
     if not refused:
         return head
     return joined("\n", [head, LEFT_ALONE, fit.lines(_refused_lines(refused), NAMES)])
@@ -1094,7 +1101,7 @@ def bulk_proposed(kind: BulkKind, names: str) -> Text:
         "Sent to the admins as one proposal to {verb} {names}. I will tell you here what they"
         " decide.",
         verb=BULK_VERB[kind],
-        names=names,
+        names=listed(names),
     )
 
 
@@ -1278,11 +1285,16 @@ def bulk_invitation(requester: str, kind: BulkKind, names: list[str], until: obj
     )
 
 
+def listed(names: str) -> Text:
+    """A list's groups (`names`: "family, work") as many as fit in a message, then how many
+    more: a thousand of them must leave room for the rest of the sentence."""
+    return fit.names(names.split(", "), NAMES)
+
+
 def bulk_what(kind: BulkKind, names: str) -> Text:
     """What a list does, naming its groups (`names`: "family, work"), as many as fit."""
     action = Action.DELETE_GROUP_PICTURE if kind is BulkKind.DELETE else Action.SET_GROUP_PICTURE
-    shown = fit.names(names.split(", "), NAMES)
-    return what(action, shown, How.UNDO if kind is BulkKind.UNDO else None)
+    return what(action, listed(names), How.UNDO if kind is BulkKind.UNDO else None)
 
 
 def bulk_expired(kind: BulkKind, names: str) -> Text:
@@ -1486,16 +1498,37 @@ SEE_RECURRING_LIST = _(
 )
 
 
-def proposed_rhythm(rhythm: str, pictures: int = 1) -> Text:
-    """When a proposed recurrence runs (a rotation: how many pictures, the first shown)."""
-    if pictures > 1:
+def proposed_rhythm(rhythm: str, pictures: int = 1, *, first_shown: bool = False) -> Text:
+    """When a proposed recurrence runs, as its requester reads it (a rotation: how many of
+    their pictures); `first_shown`: as the deciders read it, under the first picture."""
+    if pictures > 1 and first_shown:
         return ngettext(
             "To recur {rhythm}, from its approval, rotating {n} picture (the first is shown).",
             "To recur {rhythm}, from its approval, rotating {n} pictures (the first is shown).",
             pictures,
             rhythm=rhythm,
         )
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from its approval, rotating your {n} picture.",
+            "To recur {rhythm}, from its approval, rotating your {n} pictures.",
+            pictures,
+            rhythm=rhythm,
+        )
     return _("To recur {rhythm}, from its approval.", rhythm=rhythm)
+
+
+def planned_rhythm(rhythm: str, pictures: int) -> Text:
+    """When a list asked with `every …` recurs, in the question that asks to confirm it
+    (its first run counts from the press)."""
+    if pictures > 1:
+        return ngettext(
+            "To recur {rhythm}, from your confirmation, rotating {n} picture.",
+            "To recur {rhythm}, from your confirmation, rotating {n} pictures.",
+            pictures,
+            rhythm=rhythm,
+        )
+    return _("To recur {rhythm}, from your confirmation.", rhythm=rhythm)
 
 
 def album_refused(number: int, reason: object) -> Text:
@@ -1594,14 +1627,19 @@ SCHEDULE_GONE = _("That scheduled change is no longer waiting; nothing was done.
 MAY_NOT_CANCEL = _("You may not cancel that scheduled change.")
 
 
-def proposed_times(at: object | None, until: object | None) -> Text:
-    """When a proposed change is to be made (None: once approved), and undone."""
+def proposed_times(at: object | None, until: object | None, *, confirming: bool = False) -> Text:
+    """When a proposed change is to be made (None: once approved; `confirming`: asked of
+    someone who makes it themselves, once they confirm), and undone."""
     if at is not None and until is not None:
         return _(
             "To be made at {at}; the earlier picture comes back at {until}.", at=at, until=until
         )
     if at is not None:
         return _("To be made at {at}.", at=at)
+    if confirming:
+        return _(
+            "To be made once you confirm; the earlier picture comes back at {until}.", until=until
+        )
     return _("To be made once approved; the earlier picture comes back at {until}.", until=until)
 
 

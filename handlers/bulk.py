@@ -26,7 +26,8 @@ async def ask(message: Message, context: ContextTypes.DEFAULT_TYPE, request: Cha
     plan = await bulks.ask(
         actor, kind, request.names, request.photo, request.when, request.every, request.album
     )
-    text = texts.bulk_plan(kind, [t.name for t in plan.targets], plan.refused, plan.proposal)
+    names = [t.name for t in plan.targets]
+    text = texts.bulk_plan(kind, names, plan.refused, plan.proposal, plan.timing)
     if plan.bulk_id is None:
         await message.reply_text(tr(text), do_quote=True)
         return

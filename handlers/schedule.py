@@ -175,7 +175,7 @@ async def _scheduled_view(
         if entry.rhythm is None:
             items.append(pages.Item(line, (texts.cancel_label(number), cancel)))
             continue
-        skip = (texts.skip_label(number), SkipRun(entry.id, entry.runs))
+        skip = (texts.skip_label(number), SkipRun(entry.id, entry.next_run))
         items.append(pages.Item(line, (texts.stop_label(number), cancel), skip))
     return pages.counted(texts.SCHEDULED_HEADER, items, page, total)
 

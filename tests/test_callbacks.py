@@ -174,6 +174,19 @@ async def test_the_real_buttons_still_work(bot: Bot, gowa: FakeGowa):
 # a removal with a time: the same question; its times wait in the store for the press --------
 
 
+async def test_a_removal_until_a_time_asks_the_owner_to_confirm_not_to_await_an_approval(
+    bot: Bot,
+):
+    owner = bot.user(OWNER, "Olga")
+    question = await removal_question(bot, owner, owner, "until in 1h")
+    assert re.fullmatch(
+        r"Remove the picture of Team\? /undogrouppic puts it back\.\n"
+        r"To be made once you confirm; the earlier picture comes back at \w{3} \d{1,2} \w{3}"
+        r" \d\d:\d\d \(UTC\)\.",
+        question.content,
+    ), question.content
+
+
 async def test_a_removal_with_a_time_is_asked_first_and_kept_once_at_the_press(
     bot: Bot, gowa: FakeGowa
 ):

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.domain import Role
+from bot.domain import BulkKind, BulkRefusal, Role
+from bot.i18n import LANGUAGES, say
 from tests.conftest import (
     ADMIN,
     OTHER_OWNER,
@@ -261,6 +262,11 @@ async def test_star_every_keeps_one_recurrence_per_group_within_telegrams_limits
     await admin.send_album(album, caption="/setgrouppic * every day at 09:00")
     await bot.telegram.feed(bot.application, at_once=True)  # the album's photos together
     asked = bot.telegram.bot_messages(admin)[-1]
+    question = asked.content  # the question repeats the rhythm, under the shortened groups
+    assert question.startswith("I will change the picture of these 300 groups: g001, g002,")
+    assert question.endswith(
+        " more.\nTo recur every day at 09:00, from your confirmation, rotating 2 pictures."
+    ), question
     await admin.press(asked, asked.callback_data("Change them"))
     await bot.deliver()
     assert asked.content.startswith("Recurring: change the picture of A very long"), asked.content
@@ -288,6 +294,9 @@ async def test_a_requesters_album_over_every_group_reaches_its_deciders_within_t
     await requester.send_album(album, caption="/setgrouppic * every weekday at 08:00")
     await bot.telegram.feed(bot.application, at_once=True)
     plan = bot.telegram.bot_messages(requester)[-1]
+    assert plan.content.endswith(
+        " more.\nTo recur every weekday at 08:00, from its approval, rotating your 3 pictures."
+    ), plan.content
     await requester.press(plan, plan.callback_data("Propose them"))
     await bot.deliver()
     assert plan.content.startswith("Sent to the admins as one proposal"), plan.content
@@ -297,3 +306,66 @@ async def test_a_requesters_album_over_every_group_reaches_its_deciders_within_t
         "To recur every weekday at 08:00, from its approval, rotating 3 pictures (the first is"
         " shown)."
     ), copy.caption
+
+
+@pytest.mark.parametrize("proposal", [False, True])
+@pytest.mark.parametrize(
+    "timing",
+    [
+        texts.planned_rhythm("every friday at 18:00 until monday at 08:00", 10),
+        texts.proposed_rhythm("every friday at 18:00 until monday at 08:00", 10),
+        texts.proposed_times("Thu 24 Dec 18:00 (America/Sao_Paulo)", "Mon 28 Dec 08:00 (UTC)"),
+    ],
+)
+def test_a_plan_over_1000_groups_at_their_longest_keeps_its_time_within_a_message(
+    timing: object, proposal: bool
+):
+    """The question before a list is confirmed says when it runs (or its rhythm) whole, in
+    every language, however many groups it names and refuses and however long their names and
+    reasons: the lists are shortened, never the time."""
+    names = [f"g{n:04d}-" + "x" * 80 for n in range(1000)]
+    refused = [BulkRefusal(name, "the provider said no: " + "why " * 150) for name in names]
+    for language in LANGUAGES:
+        said = say(language, texts.bulk_plan(BulkKind.SET, names, refused, proposal, timing))
+        assert len(said) <= MAX_TEXT
+        assert said.split("\n")[1] == say(language, timing), said
+
+
+async def test_a_requesters_album_over_1000_groups_is_confirmed_and_approved_with_its_rhythm(
+    tmp_path, green
+):
+    """The question before proposing and the message telling the approval name the groups
+    shortened and keep what was confirmed whole: the rhythm and the pictures' count."""
+    fake, url = green
+    raw: dict[str, Any] = raw_config(tmp_path, url)
+    for n in range(1, 1001):
+        alias = f"group-{n:04d}"
+        raw["groups"][alias] = {"provider": "green", "chat_id": chat_of(n), "title": alias}
+    bot, application = await start_bot(raw, fake)
+    try:
+        requester, owner = bot.user(2000, "Rita"), bot.user(OWNER, "Olga")
+        bot.user(OTHER_OWNER, "Otto")
+        await bot.store.grants.add(2000, "*", Role.REQUESTER, granted_by=OWNER)
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        await requester.send_album(album, caption="/setgrouppic * every weekday at 08:00")
+        await bot.telegram.feed(bot.application, at_once=True)
+        rhythm = "To recur every weekday at 08:00, from its approval, rotating your 2 pictures."
+        plan = bot.telegram.bot_messages(requester)[-1]
+        assert plan.content.startswith("You may only propose this") and plan.content.endswith(
+            " more.\n" + rhythm
+        ), plan.content
+        await requester.press(plan, plan.callback_data("Propose them"))
+        await bot.deliver()
+        assert plan.content.startswith("Sent to the admins as one proposal to change the picture")
+        assert plan.content.endswith(" more. I will tell you here what they decide.\n" + rhythm)
+        copy = bot.telegram.bot_messages(owner)[-1]
+        await owner.press(copy, copy.callback_data("Approve"))
+        await bot.deliver()
+        told = bot.telegram.bot_messages(requester)[-1].content
+        assert told.startswith("Your proposal to change the picture of family, group-0001,")
+        assert told.endswith(" more was approved by Olga (111). " + rhythm), told
+        assert len(await bot.store.schedules.pending()) == 1002
+        errors = [d for _, d in bot.telegram.errors if "message is not modified" not in d]
+        assert errors == []
+    finally:
+        await shut_down(application)

@@ -15,6 +15,7 @@ import pytest
 from adapters import PreparedPicture
 from bot.clock import stamp
 from bot.domain import Role, ScheduledChange, ScheduleStatus
+from bot.images import prepare_picture
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
 from tests.conftest import (
@@ -319,16 +320,23 @@ async def test_a_requesters_rotation_is_a_proposal_whose_approval_rotates_it(fas
     sent = await requester.send_album(album, caption="/setgrouppic family every 12s")
     await deliver_album(fast)
     reply = answer_to(fast, requester, sent[0])
-    rotating = "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    # the requester sent both pictures; the deciders see the first, and are told so
+    rotating = "\nTo recur every 12s, from its approval, rotating your 2 pictures."
     assert reply.content.startswith("You may not make this change yourself, so I sent your")
     assert reply.content.endswith(rotating), reply.content
     [invitation] = fast.telegram.bot_messages(admin)
-    assert invitation.photo is not None and invitation.content.endswith(rotating)
+    assert invitation.photo is not None and invitation.content.endswith(
+        "\nTo recur every 12s, from its approval, rotating 2 pictures (the first is shown)."
+    ), invitation.content
     assert rows(fast, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
     assert fast.green.set_calls() == [] and rows(fast, "SELECT id FROM schedules") == []
 
     await admin.press(invitation, "ap:1")
     await fast.deliver()
+    assert fast.telegram.bot_messages(requester)[-1].content == (
+        f"Your proposal to change the picture of Family was approved by Ada ({ADMIN}). "
+        + rotating.lstrip()
+    )  # the count, though the pictures moved from the proposal to the recurrence
     await uploads(fast, 1)  # its first run is at the approval
     await settled(fast)
     fast.clock.advance(seconds=12)
@@ -390,8 +398,9 @@ async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast
     await admin.send_photo(photo_bytes(), caption="/setgrouppic family,work,club every 12s")
     await fast.deliver()
     asked = await confirm_list(fast, admin)
-    assert asked.history[0].text == (
-        "I will change the picture of these 2 groups: family, work.\nLeft alone:\n"
+    assert asked.history[0].text == (  # the question repeats the rhythm it confirms
+        "I will change the picture of these 2 groups: family, work.\n"
+        "To recur every 12s, from your confirmation.\nLeft alone:\n"
         "club: you may not change the picture of Club"
     )
     assert asked.content.startswith(
@@ -419,6 +428,10 @@ async def test_an_admins_list_recurs_per_group_with_the_refused_group_named(fast
         "Stop 2",
         "Skip next 2",
     ]
+    one_group = (await fast.say(admin, "/scheduled work")).split("\n")  # one group's
+    assert len(one_group) == 2 and one_group[1].endswith(
+        ": change the picture of Work, every 12s (by Ada)"
+    ), one_group
     # rights at every run, per group: Ada loses work; family goes on
     assert await fast.store.grants.remove(ADMIN, "work")
     fast.clock.advance(seconds=12)
@@ -445,6 +458,10 @@ async def test_star_with_an_album_rotates_every_group(fast: Bot):
     await owner.send_album(album, caption="/setgrouppic * every 12s")
     await deliver_album(fast)
     asked = await confirm_list(fast, owner)
+    assert asked.history[0].text == (
+        "I will change the picture of these 2 groups: family, work.\n"
+        "To recur every 12s, from your confirmation, rotating 2 pictures."
+    )
     assert asked.content.startswith(
         "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
     ), asked.content
@@ -467,6 +484,10 @@ async def test_a_requesters_list_with_every_is_one_proposal_kept_as_recurrences(
     await requester.send_photo(photo_bytes(), caption="/setgrouppic family,work every 12s")
     await fast.deliver()
     asked = await confirm_list(fast, requester, "Propose them")
+    assert asked.history[0].text == (
+        "You may only propose this, so I will send the admins one proposal to change the picture"
+        " of these 2 groups: family, work.\nTo recur every 12s, from its approval."
+    )
     assert asked.content.endswith("\nTo recur every 12s, from its approval."), asked.content
     copy = fast.telegram.bot_messages(admin)[-1]
     assert copy.content.endswith("\nTo recur every 12s, from its approval."), copy.content
@@ -539,7 +560,10 @@ async def test_an_album_rotates_in_the_order_sent_over_a_restart_with_a_skip(tmp
         await uploads(bot, 3)
         await settled(bot)
         first, second, third = set_files(bot)
-        assert len({first, second, third}) == 3  # three different pictures, in turn
+        # the album's pictures (Telegram's largest size of each), in the order sent
+        largest = [max(message["photo"], key=lambda size: size["width"]) for message in sent]
+        kept = [prepare_picture(bot.telegram.file(size["file_id"]).data).jpeg for size in largest]
+        assert [first, second, third] == kept
         bot.clock.advance(seconds=12)
         await uploads(bot, 4)  # then the first again
         await settled(bot)
@@ -626,10 +650,50 @@ async def test_a_weekly_window_over_berlins_clock_change(tmp_path, green):
         assert phase == "at" and due.startswith("2026-04-10T16:00")
 
 
+async def test_skip_next_while_a_window_is_open_skips_the_next_start(tmp_path, green):
+    fake, url = green
+    monday = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    async with running(raw_config(tmp_path, url), fake, clock=FakeClock(monday)) as bot:
+        owner = bot.user(OWNER, "Olga")
+        await owner.send_photo(photo_bytes(1200, 900), caption="/setgrouppic family")
+        await bot.deliver()
+        await uploads(bot, 1)
+        await recur(bot, owner, "/setgrouppic family every day at 09:00 until 17:00", photo_bytes())
+        bot.clock.advance(hours=1)  # Monday 09:00: the window opens
+        await uploads(bot, 2)
+        await settled(bot)
+
+        shown = await scheduled(bot, owner)  # it waits for its restore at 17:00
+        assert shown.content.split("\n")[1].endswith(
+            "put back the earlier picture of Family, every day at 09:00 until 17:00 (by Olga)"
+        ), shown.content
+        await owner.press(shown, shown.callback_data("Skip next 1"))
+        await owner.press(shown, shown.callback_data("Skip next 1"))  # skipped already
+        await bot.deliver()
+        assert answers(bot)[-2:] == [
+            "Skipped by Olga: the next run of change the picture of Family, every day at 09:00"
+            " until 17:00 will not be made; the one after is at Wed 9 Dec 09:00 (UTC).",
+            "That scheduled change is no longer waiting; nothing was done.",
+        ]
+        bot.clock.advance(hours=8)  # Monday 17:00: the earlier picture comes back all the same
+        await uploads(bot, 3)
+        await settled(bot)
+        earlier, window, back = set_files(bot)
+        assert back == earlier != window
+        bot.clock.advance(hours=16)  # Tuesday 09:00: the skipped start
+        await settled(bot)
+        assert len(fake.set_calls()) == 3
+        bot.clock.advance(hours=24)  # Wednesday 09:00
+        await uploads(bot, 4)
+        await settled(bot)
+        assert set_files(bot)[3] == window
+
+
 async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
     """Two instances on one store (PostgreSQL in production): each run of a recurrence is
     claimed by one, moved on to the next by one, and a Skip naming a run made since skips
-    nothing; the rotation's pictures come back in turn."""
+    nothing, nor is a run taken that was skipped after it was read as due (a Skip while a
+    window is open is kept once); the rotation's pictures come back in turn."""
     one, two = await Store.open(store_target), await Store.open(store_target)
     entry = ScheduledChange(
         action="set_group_picture",
@@ -652,8 +716,10 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
         *pictures,
         pictures[0],
     ]
+    later = "2026-12-25T00:00:00+00:00"
     for run in range(2):
-        claimed = await asyncio.gather(*(s.schedules.claim(entry_id) for s in (one, two)))
+        [read] = await one.schedules.due(later)
+        claimed = await asyncio.gather(*(s.schedules.take(read) for s in (one, two)))
         assert sorted(claimed) == [False, True]
         due = f"2026-12-24T17:00:{12 * (run + 1)}+00:00"
         again = await asyncio.gather(*(s.schedules.again(entry_id, due, 0) for s in (one, two)))
@@ -667,6 +733,25 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
     )
     assert sorted(skipped) == [False, True]
     assert (await two.schedules.get(entry_id)).runs == 3  # type: ignore[union-attr]
+    # a run read as due, then skipped before it was taken: it is not taken
+    [read] = await one.schedules.due(later)
+    assert await two.schedules.skip(entry_id, 3, "2026-12-24T17:02:00+00:00")
+    assert not await one.schedules.take(read)
+    # run 4 made, its window open: a Skip of the start after it (run 5) is kept once, and
+    # taken when the window closes (the rotation moves on by two)
+    [read] = await one.schedules.due(later)
+    assert await one.schedules.take(read)
+    assert await one.schedules.next_phase(entry_id, "2026-12-24T17:02:30+00:00", None)
+    assert not await two.schedules.skip_after_window(entry_id, 4)  # the window's own run
+    skipped = await asyncio.gather(
+        *(s.schedules.skip_after_window(entry_id, 5) for s in (one, two))
+    )
+    assert sorted(skipped) == [False, True]
+    assert (await one.schedules.get(entry_id)).skips == 1  # type: ignore[union-attr]
+    assert await two.schedules.claim(entry_id)
+    assert await two.schedules.again(entry_id, "2026-12-24T17:03:00+00:00", 0, runs=2)
+    found = await one.schedules.get(entry_id)
+    assert found is not None and (found.runs, found.skips, found.phase) == (6, 0, "at")
     await one.close()
     await two.close()
 
@@ -925,13 +1010,18 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
         album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
         await requester.send_album(album, caption="/setgrouppic family,work every 12s")
         await deliver_album(bot)
-        await confirm_list(bot, requester, "Propose them")
+        asked = await confirm_list(bot, requester, "Propose them")
+        assert asked.content.endswith("rotating your 2 pictures."), asked.content
         copy = bot.telegram.bot_messages(admin)[-1]
         assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
     async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
-        admin = bot.user(ADMIN, "Ada")
+        admin, requester = bot.user(ADMIN, "Ada"), bot.user(REQUESTER, "Rita")
         await admin.press(copy, copy.callback_data("Approve"))
         await bot.deliver()
+        assert bot.telegram.bot_messages(requester)[-1].content == (
+            f"Your proposal to change the picture of family, work was approved by Ada ({ADMIN})."
+            " To recur every 12s, from its approval, rotating your 2 pictures."
+        )
         await uploads(bot, 2)
         await settled(bot)
         bot.clock.advance(seconds=12)

@@ -107,6 +107,16 @@ class Schedules:
             "WHERE status = 'pending' AND due_at <= ? ORDER BY due_at, id", (now,)
         )
 
+    async def take(self, entry: ScheduledChange) -> bool:
+        """Take a due entry to run it, as it was read; False when it changed since: taken,
+        cancelled, or its run skipped (moved on to a later one) by someone else first."""
+        written = await self._db.execute(
+            "UPDATE schedules SET status = 'running' WHERE id = ? AND status = 'pending'"
+            " AND due_at = ? AND runs = ?",
+            (entry.id, entry.due_at, entry.runs),
+        )
+        return written.rowcount == 1
+
     async def claim(
         self,
         entry_id: int,
@@ -163,14 +173,15 @@ class Schedules:
         )
         return written.rowcount == 1
 
-    async def again(self, entry_id: int, due_at: str, failures: int, *, ran: bool = True) -> bool:
-        """A recurrence's run (and its restore) ended, or was missed (not `ran`: its rotation
-        does not move on): it waits for its next run at `due_at`. False when the running entry
-        was moved on already (by another instance)."""
+    async def again(self, entry_id: int, due_at: str, failures: int, *, runs: int = 1) -> bool:
+        """A recurrence's run (and its restore) ended: it waits for its next run at `due_at`,
+        its rotation moved on by `runs` (0: a run missed, not made; 2: one made, and the next
+        one skipped while its window was open). False when the running entry was moved on
+        already (by another instance)."""
         written = await self._db.execute(
             "UPDATE schedules SET phase = 'at', due_at = ?, status = 'pending', runs = runs + ?,"
-            " failures = ?, operation_id = NULL WHERE id = ? AND status = 'running'",
-            (due_at, int(ran), failures, entry_id),
+            " failures = ?, skips = 0, operation_id = NULL WHERE id = ? AND status = 'running'",
+            (due_at, runs, failures, entry_id),
         )
         return written.rowcount == 1
 
@@ -188,6 +199,17 @@ class Schedules:
             "UPDATE schedules SET due_at = ?, runs = runs + 1 WHERE id = ? AND runs = ?"
             " AND status = 'pending' AND phase = 'at' AND rhythm IS NOT NULL",
             (due_at, entry_id, run),
+        )
+        return written.rowcount == 1
+
+    async def skip_after_window(self, entry_id: int, run: int) -> bool:
+        """Skip the start after a recurrence's open window (run number `run`, the next one):
+        it is skipped when the window closes; False when that run is no longer the next one,
+        or was skipped already."""
+        written = await self._db.execute(
+            "UPDATE schedules SET skips = 1 WHERE id = ? AND runs + 1 = ? AND skips = 0"
+            " AND status = 'pending' AND phase = 'until' AND rhythm IS NOT NULL",
+            (entry_id, run),
         )
         return written.rowcount == 1
 

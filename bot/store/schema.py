@@ -483,6 +483,11 @@ MIGRATIONS: list[str] = [
         guard    TEXT NOT NULL
     );
     """,
+    # 18: Skip next pressed while a recurrence's window is open (issue 26): the start after
+    # the window closes is skipped then (the entry waits for its restore meanwhile)
+    """
+    ALTER TABLE schedules ADD COLUMN skips INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
