@@ -183,34 +183,39 @@ async def _scheduled_view(
 async def cancel_pressed(
     update: Update, context: ContextTypes.DEFAULT_TYPE, value: CancelSchedule
 ) -> None:
-    """A press on "Cancel 2" under /scheduled: the rights are checked at the press."""
-    query = query_of(update)
-    actor = await presser(update, texts.MAY_NOT_CANCEL)
-    if actor is None:
-        return
-    said = await (await scheduler_of(context)).cancel(actor, value.entry, value.phase)
-    await query.answer(tr(cut(said, 190)), show_alert=True)
+    """A press on "Cancel 2" under /scheduled."""
+    await _pressed(
+        update, context, texts.MAY_NOT_CANCEL, lambda s, a: s.cancel(a, value.entry, value.phase)
+    )
 
 
 async def resume_pressed(
     update: Update, context: ContextTypes.DEFAULT_TYPE, value: ResumeRun
 ) -> None:
-    """A press on "Resume 2" beside a paused recurrence: the rights are checked at the press."""
-    query = query_of(update)
-    actor = await presser(update, texts.MAY_NOT_RESUME)
-    if actor is None:
-        return
-    said = await (await scheduler_of(context)).resume(actor, value.entry)
-    await query.answer(tr(cut(said, 190)), show_alert=True)
+    """A press on "Resume 2" beside a paused recurrence."""
+    await _pressed(update, context, texts.MAY_NOT_RESUME, lambda s, a: s.resume(a, value.entry))
 
 
 async def skip_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, value: SkipRun) -> None:
-    """A press on "Skip next 2" under /scheduled: the rights are checked at the press."""
+    """A press on "Skip next 2" under /scheduled."""
+    await _pressed(
+        update, context, texts.MAY_NOT_CANCEL, lambda s, a: s.skip(a, value.entry, value.run)
+    )
+
+
+async def _pressed(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    refusal: Text,
+    act: Callable[[Scheduler, Actor], Awaitable[Text]],
+) -> None:
+    """A button under /scheduled: the rights are checked at the press (`refusal` for one who
+    has none), and what `act` says comes back as an alert."""
     query = query_of(update)
-    actor = await presser(update, texts.MAY_NOT_CANCEL)
+    actor = await presser(update, refusal)
     if actor is None:
         return
-    said = await (await scheduler_of(context)).skip(actor, value.entry, value.run)
+    said = await act(await scheduler_of(context), actor)
     await query.answer(tr(cut(said, 190)), show_alert=True)
 
 
