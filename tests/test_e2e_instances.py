@@ -384,8 +384,12 @@ async def test_sigterm_hands_a_queued_change_to_the_other_instance_at_once(
     owner = telegram.user(OWNER, "Olga")
     async with running_bot(fleet.config, telegram, fleet.env(1)):
         a = await fleet.start(0)
-        green.fail_next("setGroupPicture", Fault.slow(3))
+        green.fail_next("setGroupPicture", Fault.slow(5))
         first = await owner.send_photo(photo_bytes(), caption="/setgrouppic family")
+        await fleet.deliver(to=0)
+        # the second only once Green API holds the first: two updates delivered together are
+        # handled at the same time, and either could reach the queue first
+        await until(lambda: green.set_calls(), timeout=20)
         second = await owner.send_photo(photo_bytes(), caption="/setgrouppic g0")
         await fleet.deliver(to=0)
         await telegram.wait_for_bot_message(owner, contains="Queued (1 ahead of it)")
