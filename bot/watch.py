@@ -107,6 +107,17 @@ class Guards:
             return None
         return await self.of(self._group_target(group))
 
+    async def of_accounts(self, actor: Actor) -> list[tuple[str, Guard]]:
+        """The guards /groups shows an owner for the accounts' own pictures, by provider name:
+        none while nothing is watched, and none for anyone else."""
+        if not self._watching or not await self._access.may(actor.user_id, Action.SET_OWN_PICTURE):
+            return []
+        return [
+            (name, await self.of(Target.account(provider)))
+            for name, provider in sorted(self._providers.items())
+            if provider.can(Capability.GET_OWN)
+        ]
+
     async def choose(self, actor: Actor, name: str, guard: Guard | None) -> Text:
         """Show (None) or choose a guard: a group's (owners and those who may change its
         picture), or an account's own picture's, by its provider's name (owners); a choice is

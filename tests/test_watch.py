@@ -286,6 +286,25 @@ async def test_guard_is_chosen_by_owners_and_the_groups_admins_and_audited(bot: 
     assert [call.file for call in bot.green.set_calls()] == [prepare_picture(FIRST).jpeg]
 
 
+@pytest.mark.parametrize(
+    ("language", "usage"),
+    [
+        ("en", "Usage: /guard <group or provider> notify|restore|off (a provider: its account's"),
+        ("ru", "/guard <группа или провайдер> notify|restore|off (провайдер: собственное фото"),
+        ("pt", "/guard <grupo ou provedor> notify|restore|off (um provedor: a foto da própria"),
+    ],
+)
+async def test_guards_usage_names_groups_and_providers_in_each_language(
+    bot: Bot, language: str, usage: str
+):
+    olga = bot.user(OWNER, "Olga")
+    await bot.say(olga, f"/language {language}")
+    before = bot.tables()
+    assert usage in await bot.say(olga, "/guard green fight")
+    assert usage.split(" notify")[0].removeprefix("Usage: ") in await bot.say(olga, "/help")
+    assert bot.tables() == before
+
+
 async def test_groups_says_nothing_of_guards_while_nothing_is_watched(tmp_path, green):
     fake, url = green
     started, application = await start_bot(raw_config(tmp_path, url), fake)
