@@ -229,11 +229,11 @@ class Watcher:
         targets: list[Target] = []
         if provider.can(Capability.GET_GROUP):
             try:
-                groups = await self._store.groups.all()
+                groups = await self._store.groups.of_provider(provider.name)
             except Exception:
                 log.warning("watching %s: could not read its groups", provider.name, exc_info=True)
                 groups = []
-            targets = [self._changes.target_of(g) for g in groups if g.provider == provider.name]
+            targets = [self._changes.target_of(group) for group in groups]
         if provider.can(Capability.GET_OWN):
             targets.append(Target.account(provider))
         return targets
@@ -262,8 +262,7 @@ class Watcher:
         """Read the picture once and act on a change seen (made by `by`, when an event said
         who); the failure of a read that failed (to be tried again at the next turn)."""
         watched, spot = self._store.watched, Spot.of(target)
-        mark, busy = await watched.state(spot)
-        known = await watched.get(spot)
+        mark, busy, known = await watched.looked(spot)
         result = await self._changes.read(target)
         if not result.ok:
             log.info("watching: could not read the picture of %s: %s", target.name, result.reason)
