@@ -45,6 +45,7 @@ from bot.access import Access
 from bot.changes import ChangeRunner
 from bot.clock import Clock, stamp
 from bot.domain import (
+    GUARD,
     Action,
     Actor,
     AuditOutcome,
@@ -72,8 +73,6 @@ log = logging.getLogger(__name__)
 #: the changes seen on one group within `STORM_WINDOW` after which the bot stops restoring
 STORM_CHANGES = 4
 STORM_WINDOW = timedelta(minutes=10)
-#: who makes the changes that put a picture back (audit, history, notices)
-GUARD = Actor(user_id=0, chat_id=0, name="guard")
 
 
 class Guards:
