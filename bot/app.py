@@ -27,7 +27,7 @@ from bot.bulk import BulkChanges
 from bot.changes import ChangeRunner
 from bot.clock import Clock
 from bot.config import AppConfig, ConfigError
-from bot.domain import ACCOUNT_PREFIX, Action, Actor, Group, Guard, Operation, Outcome
+from bot.domain import ACCOUNT_PREFIX, GUARD, Action, Actor, Group, Guard, Operation, Outcome
 from bot.languages import Languages, Speaking
 from bot.leases import Leases
 from bot.media import MediaStore, SharedMediaStore
@@ -42,7 +42,7 @@ from bot.service import AvatarService
 from bot.store import Store
 from bot.store.media import MediaTable
 from bot.waiting import PhotoWaits
-from bot.watch import GUARD, Guards, Watcher
+from bot.watch import Guards, Watcher
 
 log = logging.getLogger(__name__)
 

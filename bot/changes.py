@@ -25,6 +25,7 @@ from bot.access import Access
 from bot.clock import Clock
 from bot.domain import (
     ACCOUNT_PREFIX,
+    GUARD,
     Action,
     AuditOutcome,
     Change,
@@ -700,7 +701,8 @@ class ChangeRunner:
 
     async def _rebuild(self, operation: Operation) -> Change | tuple[OperationStatus, str]:
         """The change an open operation describes, or why it can no longer run: its provider
-        or group is gone, or its actor may no longer make it (checked now, as at a press)."""
+        or group is gone, or its actor may no longer make it (checked now, as at a press; the
+        guard's putting back acts on the group's policy, not on anyone's rights)."""
         action = Action(operation.action)
         provider = self._providers.get(operation.provider)
         if provider is None:
@@ -721,7 +723,9 @@ class ChangeRunner:
                     texts.group_not_served(operation.target, provider.name),
                 )
             target = Target(provider=provider, title=group.title, group=group)
-        if not await self._access.may(operation.actor_id, action, group):
+        if operation.actor != GUARD and not await self._access.may(
+            operation.actor_id, action, group
+        ):
             return (
                 OperationStatus.REFUSED,
                 texts.may_no_longer(operation.actor_name, action, target.title),

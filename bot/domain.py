@@ -75,6 +75,11 @@ class Actor:
     name: str
 
 
+#: who makes the changes that put back a picture changed outside the bot (bot/watch.py), on
+#: behalf of its group's policy: no Telegram user or chat has the id 0
+GUARD = Actor(user_id=0, chat_id=0, name="guard")
+
+
 class Refusal(Exception):
     """The request is refused before any provider call; `reason` is plain words."""
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 #: the pace of a job that keeps none (a read while watching pictures, bot/watch.py): it only
-#: takes its turn in the queue, so a change waits for at most one such job
+#: takes its turn in the queue, behind every change, so a change waits for at most one such job
 UNPACED = ""
 
 
@@ -110,8 +110,15 @@ class AccountQueue:
         if replace_same_target:
             replaced = [waiting for waiting in self._waiting if waiting.target == job.target]
             self._waiting = [waiting for waiting in self._waiting if waiting not in replaced]
-        ahead = len(self)
-        self._waiting.append(job)
+        # a change goes ahead of the reads waiting (a burst of webhook events may queue many),
+        # behind the changes: so it waits for at most the one read already running
+        place = len(self._waiting)
+        if job.pace != UNPACED:
+            place = next(
+                (i for i, waiting in enumerate(self._waiting) if waiting.pace == UNPACED), place
+            )
+        ahead = place + (self._running is not None)
+        self._waiting.insert(place, job)
         if self._worker is None:
             self._worker = asyncio.create_task(self._work())
         return Submitted(job, ahead, replaced)

@@ -725,7 +725,9 @@ USAGE = {
     "link": _("/link <group>"),
     "history": _("/history [group] [number of rows]"),
     "notify": _("/notify on or /notify off"),
-    "guard": _("/guard <group> notify, /guard <group> restore or /guard <group> off"),
+    "guard": _(
+        "/guard <group or provider> notify|restore|off (a provider: its account's own picture)"
+    ),
     "language": _("/language en, /language ru or /language pt"),
 }
 
@@ -1011,6 +1013,11 @@ def guard_is(title: str, guard: Guard, watching: bool) -> Text:
 def guard_line(guard: Guard) -> Text:
     """Under a group in /groups, while watching is on."""
     return _("    changed outside the bot: {guard}", guard=GUARD_NAMES[guard])
+
+
+def account_guards_line(guards: object) -> Text:
+    """Above the groups in /groups, for the owners while watching is on: "green: notify, …"."""
+    return _("Accounts' own pictures changed outside the bot: {guards}", guards=guards)
 
 
 ONLY_OWNERS_GUARD_ACCOUNT = _("only the owners may choose the guard of an account's own picture")
@@ -1714,7 +1721,7 @@ ABOUT = {
     "link": _("make a group the default of this chat"),
     "unlink": _("forget this chat's default group"),
     "notify": _("your change notifications"),
-    "guard": _("what I do when a group's picture is changed outside me"),
+    "guard": _("what I do when a picture is changed outside me"),
     "grant": _("give someone a role"),
     "revoke": _("take a role away"),
     "addgroup": _("add a WhatsApp group"),
@@ -1734,7 +1741,7 @@ ARGS = {
     "revoke": _("<user> <group|*>"),
     "addgroup": _("<alias> <provider> <chat id> [title]"),
     "alias": _("<alias>"),
-    "guard": _("<group> [notify|restore|off]"),
+    "guard": _("<group or provider> [notify|restore|off]"),
 }
 
 

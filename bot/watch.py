@@ -45,6 +45,7 @@ from bot.access import Access
 from bot.changes import ChangeRunner
 from bot.clock import Clock, stamp
 from bot.domain import (
+    GUARD,
     Action,
     Actor,
     AuditOutcome,
@@ -72,8 +73,6 @@ log = logging.getLogger(__name__)
 #: the changes seen on one group within `STORM_WINDOW` after which the bot stops restoring
 STORM_CHANGES = 4
 STORM_WINDOW = timedelta(minutes=10)
-#: who makes the changes that put a picture back (audit, history, notices)
-GUARD = Actor(user_id=0, chat_id=0, name="guard")
 
 
 class Guards:
@@ -106,6 +105,17 @@ class Guards:
         if not self._watching:
             return None
         return await self.of(self._group_target(group))
+
+    async def of_accounts(self, actor: Actor) -> list[tuple[str, Guard]]:
+        """The guards /groups shows an owner for the accounts' own pictures, by provider name:
+        none while nothing is watched, and none for anyone else."""
+        if not self._watching or not await self._access.may(actor.user_id, Action.SET_OWN_PICTURE):
+            return []
+        return [
+            (name, await self.of(Target.account(provider)))
+            for name, provider in sorted(self._providers.items())
+            if provider.can(Capability.GET_OWN)
+        ]
 
     async def choose(self, actor: Actor, name: str, guard: Guard | None) -> Text:
         """Show (None) or choose a guard: a group's (owners and those who may change its
@@ -218,11 +228,11 @@ class Watcher:
         targets: list[Target] = []
         if provider.can(Capability.GET_GROUP):
             try:
-                groups = await self._store.groups.all()
+                groups = await self._store.groups.of_provider(provider.name)
             except Exception:
                 log.warning("watching %s: could not read its groups", provider.name, exc_info=True)
                 groups = []
-            targets = [self._changes.target_of(g) for g in groups if g.provider == provider.name]
+            targets = [self._changes.target_of(group) for group in groups]
         if provider.can(Capability.GET_OWN):
             targets.append(Target.account(provider))
         return targets
@@ -251,8 +261,7 @@ class Watcher:
         """Read the picture once and act on a change seen (made by `by`, when an event said
         who); the failure of a read that failed (to be tried again at the next turn)."""
         watched, spot = self._store.watched, Spot.of(target)
-        mark, busy = await watched.state(spot)
-        known = await watched.get(spot)
+        mark, busy, known = await watched.looked(spot)
         result = await self._changes.read(target)
         if not result.ok:
             log.info("watching: could not read the picture of %s: %s", target.name, result.reason)

@@ -26,6 +26,9 @@ from handlers.replies import sorry, tr
 _TELEGRAM_SERVICE = 777000
 #: grants of one scope on one line of /admins
 _HOLDERS_A_LINE = 8
+#: the characters the accounts' guards take in /groups: with a page's entries (pages.ITEM each)
+#: and its heading, within Telegram's 4,096
+ACCOUNT_GUARDS = 300
 
 #: a command's work: the use cases, who asks, the arguments -> the answer
 Work = Callable[[UseCases, Actor, list[str], Message], Awaitable[str]]
@@ -208,10 +211,15 @@ async def _groups_view(
     if total and not groups:  # past the end: the list shrank, or the data was forged
         page = pages.count(total)
         total, groups = await cases.overview.groups(actor, *pages.window(page))
+    head: list[object] = [texts.your_groups(total) if groups else texts.no_groups(actor.user_id)]
+    accounts = await cases.guards.of_accounts(actor)
+    if accounts:
+        guards = [f"{name}: {guard.value}" for name, guard in accounts]
+        head.append(texts.account_guards_line(fit.names(guards, ACCOUNT_GUARDS)))
     if not groups:
-        return pages.Listing(texts.no_groups(actor.user_id), [])
+        return pages.Listing(joined("\n", head), [])
     items = [pages.Item(_group_line(info)) for info in groups]
-    return pages.counted(texts.your_groups(total), items, page, total)
+    return pages.counted(joined("\n", head), items, page, total)
 
 
 def _group_line(info: GroupInfo) -> Text:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.pacing import SharedPacer
-from bot.queues import AccountQueue, Job
+from bot.queues import UNPACED, AccountQueue, Job
 from bot.store import Store
 
 
@@ -66,6 +66,22 @@ async def test_a_newer_change_for_the_same_target_replaces_the_waiting_one():
     gate.set()
     await asyncio.gather(running.job.future, other.job.future, newer.job.future)
     assert log.count("start family") == 2 and not older.job.future.done()
+
+
+async def test_a_change_waits_for_the_running_read_only_not_for_those_queued():
+    log: list[str] = []
+    gate = asyncio.Event()
+    queue = AccountQueue({})
+    queue.submit(job("read0", log, pace=UNPACED, gate=gate))
+    await asyncio.sleep(0)  # the first read runs
+    reads = [queue.submit(job(f"read{n}", log, pace=UNPACED)) for n in (1, 2, 3)]
+    first = queue.submit(job("change1", log))
+    second = queue.submit(job("change2", log))
+    assert (first.ahead, second.ahead) == (1, 2)
+    gate.set()
+    await asyncio.gather(*(s.job.future for s in [*reads, first, second]))
+    started = [line.removeprefix("start ") for line in log if line.startswith("start")]
+    assert started == ["read0", "change1", "change2", "read1", "read2", "read3"]
 
 
 async def test_two_accounts_run_side_by_side():

@@ -32,18 +32,21 @@ from tests.fakes.greenapi import Fault
 from tests.pictures import photo_bytes
 
 INTERVAL = 60
+NOTIFY_CHAT = -100999
 
 
 FIRST = photo_bytes(900, 900)
 
 
-async def watching(tmp_path, green, cdn: Cdn, guard: str = "notify") -> AsyncIterator[Bot]:
-    """The bot watching Family (guard `guard`), which has the picture FIRST when it starts;
-    yielded once its first read (the baseline) is over, and that of the account's own picture
-    half an interval later (each turn then reads Family first)."""
+async def watching(
+    tmp_path, green, cdn: Cdn, guard: str = "notify", **extra: Any
+) -> AsyncIterator[Bot]:
+    """The bot watching Family (guard `guard`; `extra`: more of config.yaml), which has the
+    picture FIRST when it starts; yielded once its first read (the baseline) is over, and that
+    of the account's own picture half an interval later (each turn then reads Family first)."""
     fake, url = green
     fake.set_avatar(FAMILY, cdn.put("first", FIRST))
-    raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL})
+    raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL}, **extra)
     raw["groups"]["family"]["guard"] = guard
     raw["groups"].pop("work")
     started, application = await start_bot(raw, fake)
@@ -286,6 +289,25 @@ async def test_guard_is_chosen_by_owners_and_the_groups_admins_and_audited(bot: 
     assert [call.file for call in bot.green.set_calls()] == [prepare_picture(FIRST).jpeg]
 
 
+@pytest.mark.parametrize(
+    ("language", "usage"),
+    [
+        ("en", "Usage: /guard <group or provider> notify|restore|off (a provider: its account's"),
+        ("ru", "/guard <группа или провайдер> notify|restore|off (провайдер: собственное фото"),
+        ("pt", "/guard <grupo ou provedor> notify|restore|off (um provedor: a foto da própria"),
+    ],
+)
+async def test_guards_usage_names_groups_and_providers_in_each_language(
+    bot: Bot, language: str, usage: str
+):
+    olga = bot.user(OWNER, "Olga")
+    await bot.say(olga, f"/language {language}")
+    before = bot.tables()
+    assert usage in await bot.say(olga, "/guard green fight")
+    assert usage.split(" notify")[0].removeprefix("Usage: ") in await bot.say(olga, "/help")
+    assert bot.tables() == before
+
+
 async def test_groups_says_nothing_of_guards_while_nothing_is_watched(tmp_path, green):
     fake, url = green
     started, application = await start_bot(raw_config(tmp_path, url), fake)
@@ -347,6 +369,33 @@ async def test_put_back_under_the_notice_restores_the_earlier_picture_once(bot: 
         "The earlier picture was put back already, or is on its way."
     )
     assert len(bot.green.set_calls()) == calls + 1
+
+
+async def test_notify_chat_id_hears_an_admin_who_said_notify_off_does_not_a_press_is_checked(
+    tmp_path, green, cdn: Cdn
+):
+    async for bot in watching(tmp_path, green, cdn, notify_chat_id=NOTIFY_CHAT):
+        bot.telegram.group_chat(NOTIFY_CHAT, "Announcements")
+        ada, olga = bot.user(ADMIN, "Ada"), bot.user(OWNER, "Olga")
+        await bot.say(ada, "/notify off")
+        bot.green.set_avatar(FAMILY, cdn.put("second", photo_bytes(700, 500)))
+        await next_turn(bot)
+        assert not photos_to(bot, ADMIN), "Ada turned her notices off"
+        [announced] = photos_to(bot, NOTIFY_CHAT)
+        assert announced.caption.startswith("The picture of Family was changed outside the bot")
+
+        # rights are checked at the press: an admin whose role was taken since changes nothing
+        await bot.say(ada, "/notify on")
+        bot.green.set_avatar(FAMILY, cdn.put("third", photo_bytes(600, 500)))
+        await next_turn(bot)
+        [notice] = photos_to(bot, ADMIN)
+        assert (await bot.say(olga, f"/revoke {ADMIN} family")).startswith("Done")
+        await ada.press(notice, notice.callback_data("Put back the earlier picture"))
+        await bot.deliver()
+        assert bot.green.set_calls() == []
+        assert bot.telegram.bot_messages(ADMIN)[-1].content == (
+            "Sorry, you may not change the picture of Family."
+        )
 
 
 async def test_reads_pause_while_the_account_fails_authentication_and_resume_after(

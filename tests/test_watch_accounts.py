@@ -4,6 +4,7 @@ owners' `/guard <provider>`) says; only the owners hear of it; the bot's own cha
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -138,3 +139,44 @@ async def test_the_bots_own_change_of_the_accounts_picture_is_never_reported(bot
     await next_turn(bot)
     assert not photos_to(bot, OWNER)
     assert "outside" not in "".join(m.content for m in bot.telegram.bot_messages(OWNER))
+
+
+async def test_groups_shows_the_owners_the_accounts_guards(bot: Bot):
+    olga, ada = bot.user(OWNER, "Olga"), bot.user(ADMIN, "Ada")
+    line = "Accounts' own pictures changed outside the bot: green: notify"
+    assert line in (await bot.say(olga, "/groups")).splitlines()
+    assert "Accounts'" not in await bot.say(ada, "/groups"), "the account is the owners' affair"
+    await bot.say(olga, "/guard green restore")
+    assert "Accounts' own pictures changed outside the bot: green: restore" in (
+        await bot.say(olga, "/groups")
+    )
+
+
+async def test_many_accounts_guards_fit_in_groups_beside_a_full_page(tmp_path, green):
+    fake, url = green
+    raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL})
+    green_entry = raw["providers"]["green"]
+    raw["providers"] = {f"whatsapp-account-{n:03}": dict(green_entry) for n in range(60)}
+    raw["groups"] = {
+        f"group-{n:02}": {
+            "provider": "whatsapp-account-000",
+            "chat_id": f"1203630{n:08}@g.us",
+            "title": "A title as long as a group may have it " * 3,
+        }
+        for n in range(25)
+    }
+    raw.pop("links")
+    bot, application = await start_bot(raw, fake)
+    try:
+        answer = await bot.say(bot.user(OWNER, "Olga"), "/groups")  # the fake refuses > 4,096
+        [line] = [line for line in answer.splitlines() if line.startswith("Accounts'")]
+        cut = re.fullmatch(
+            r"Accounts' own pictures changed outside the bot: (.*) … and (\d+) more", line
+        )
+        assert cut is not None, line
+        shown, more = cut.groups()
+        assert shown.startswith("whatsapp-account-000: notify, whatsapp-account-001: notify")
+        assert len(shown.split(", ")) + int(more) == 60
+        assert "Page 1 of 2" in answer
+    finally:
+        await shut_down(application)

@@ -43,6 +43,13 @@ class Groups:
             for row in await self._db.fetch_all(f"SELECT {_COLUMNS} FROM groups ORDER BY alias")
         ]
 
+    async def of_provider(self, provider: str) -> list[Group]:
+        """The groups of one provider account, by alias (what one watching turn reads)."""
+        rows = await self._db.fetch_all(
+            f"SELECT {_COLUMNS} FROM groups WHERE provider = ? ORDER BY alias", (provider,)
+        )
+        return [Group(**row) for row in rows]
+
     async def count(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) AS n FROM groups")
         return int(row["n"]) if row else 0

@@ -45,31 +45,43 @@ class WatchedTable:
         self._db = db
 
     async def get(self, spot: Spot) -> Known | None:
-        row = await self._db.fetch_one(
-            "SELECT state, hash, jpeg, side, mark, url FROM watched WHERE target_key = ?",
-            (spot.key,),
-        )
-        if row is None:
-            return None
-        return Known(**{**row, "state": Before(row["state"])})
+        return (await self.looked(spot))[2]
 
     async def state(self, spot: Spot) -> tuple[int, bool]:
         """The newest picture-history row of the picture (0: none), which grows with every
         change the bot makes to it on any instance, and whether a change of the bot's to it is
         written down and not yet over."""
+        mark, busy, _ = await self.looked(spot)
+        return mark, busy
+
+    async def looked(self, spot: Spot) -> tuple[int, bool, Known | None]:
+        """`state` and what the bot last knew of the picture, in one question (each read of
+        a watched picture begins with both)."""
         about: int | str
         if spot.group_id is not None:
             changing, about = "group_id = ?", spot.group_id
         else:
             changing, about = "group_id IS NULL AND target = ?", spot.key
         row = await self._db.fetch_one(
-            "SELECT (SELECT MAX(id) FROM pictures WHERE target_key = ? AND done = 1) AS mark,"
+            "SELECT (SELECT MAX(id) FROM pictures WHERE target_key = ? AND done = 1) AS now_mark,"
             f" EXISTS (SELECT 1 FROM operations WHERE {changing}"
-            " AND status IN ('pending', 'running')) AS busy",
-            (spot.key, about),
+            " AND status IN ('pending', 'running')) AS busy,"
+            " w.state, w.hash, w.jpeg, w.side, w.mark, w.url"
+            " FROM (SELECT 1 AS one) AS here LEFT JOIN watched AS w ON w.target_key = ?",
+            (spot.key, about, spot.key),
         )
         assert row is not None
-        return int(row["mark"] or 0), bool(row["busy"])
+        known = None
+        if row["state"] is not None:
+            known = Known(
+                Before(row["state"]),
+                row["hash"],
+                row["jpeg"],
+                row["side"],
+                row["mark"],
+                row["url"],
+            )
+        return int(row["now_mark"] or 0), bool(row["busy"]), known
 
     async def baseline(self, spot: Spot, known: Known) -> None:
         """What the picture is now, not a change (a first read, or after the bot's own change)."""
