@@ -185,10 +185,11 @@ def start(tmp_path, raw: dict, *command: str) -> subprocess.CompletedProcess[str
 
 
 def cli(path: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    """`python -m bot [command] --config <path>`, to its end."""
+    """`python -m bot [command] --config <path>`, to its end, run from the config's folder: the
+    example's relative `data/` store is then the test's own, not the project's."""
     return subprocess.run(
         [sys.executable, "-m", "bot", *command, "--config", str(path)],
-        cwd=ROOT,
+        cwd=path.parent,
         env={**ENV, "PATH": ""},
         capture_output=True,
         text=True,
