@@ -23,9 +23,13 @@ async def ask(message: Message, context: ContextTypes.DEFAULT_TYPE, request: Cha
     assert request.names is not None
     actor, kind = request.asker, request.kind
     bulks = (await services_of(context).use_cases()).bulks
-    plan = await bulks.ask(
-        actor, kind, request.names, request.photo, request.when, request.every, request.album
-    )
+    try:
+        plan = await bulks.ask(
+            actor, kind, request.names, request.photo, request.when, request.every, request.album
+        )
+    except Refusal as refusal:  # a recurring list's picture (of its album) cannot be used
+        await message.reply_text(tr(sorry(refusal.reason)), do_quote=True)
+        return
     names = [t.name for t in plan.targets]
     text = texts.bulk_plan(kind, names, plan.refused, plan.proposal, plan.timing)
     if plan.bulk_id is None:

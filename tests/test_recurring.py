@@ -1032,3 +1032,79 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
             assert first == copy.photo and second != first
         assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
         assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_lists_album_with_a_bad_picture_is_refused_at_the_command_naming_it(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(100, 100), photo_bytes(800, 800)]
+    sent = await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    reply = answer_to(fast, owner, sent[0])
+    assert reply.content.startswith("Sorry") and "picture 2 of the album" in reply.content, (
+        reply.content
+    )
+    assert reply.buttons() == []  # no question to confirm
+    assert rows(fast, "SELECT COUNT(*) FROM bulks") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert fast.green.requests == []
+
+
+async def test_a_lists_album_is_prepared_once_at_the_command_and_rotates_after_a_restart(
+    tmp_path, green
+):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    async with running(raw, fake) as bot:
+        owner = bot.user(OWNER, "Olga")
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        sent = await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+        await deliver_album(bot)
+        # prepared at the command: each photo fetched once, kept with the question
+        largest = [max(message["photo"], key=lambda size: size["width"]) for message in sent]
+        assert sorted(bot.telegram.downloads) == sorted(size["file_id"] for size in largest)
+        assert len(bot.telegram.calls("getFile")) == 2
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:  # they wait in the store
+        owner = bot.user(OWNER, "Olga")
+        asked = await confirm_list(bot, owner)
+        assert asked.content.startswith(
+            "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
+        ), asked.content
+        await uploads(bot, 2)
+        await settled(bot)
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 4)
+        await settled(bot)
+        kept = [prepare_picture(bot.telegram.file(size["file_id"]).data).jpeg for size in largest]
+        for group in (FAMILY, WORK):
+            assert uploads_to(bot, group) == kept  # in the order sent
+        assert len(bot.telegram.calls("getFile")) == 2  # the press prepared nothing again
+        assert len(bot.telegram.downloads) == 2
+        # answered: the question's copy is gone, the recurrences share theirs
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_lists_question_nobody_answers_expires_and_keeps_no_pictures(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    bulks = (await fast.services.use_cases()).bulks
+    fast.clock.advance(hours=23, minutes=59)  # approval_ttl_hours: 24
+    await bulks.expire()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    fast.clock.advance(minutes=2)
+    await bulks.expire()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    asked = await confirm_list(fast, owner)  # a press after it expired
+    await until(lambda: "this question expired" in asked.content)
+    assert asked.content == (
+        "Sorry, this question expired and its pictures are no longer kept; send the command again."
+    ), asked.content
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert fast.green.requests == []
