@@ -448,6 +448,10 @@ class BulkChanges:
         if all(op.status not in OPEN_STATUSES for op in operations):
             await self._finish(operation.bulk_id)
 
+    async def keep(self, actor: Actor, bulk_id: int) -> None:
+        """Its asker answered Keep them: the question is closed and its pictures go."""
+        await self._store.bulks.kept(bulk_id, actor.user_id)
+
     async def expire(self) -> None:
         """Close the recurring lists nobody answered within a proposal's time to live, so
         their kept pictures go (a press then says the question expired)."""

@@ -1108,3 +1108,29 @@ async def test_a_lists_question_nobody_answers_expires_and_keeps_no_pictures(fas
     await settled(fast)
     assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
     assert fast.green.requests == []
+
+
+async def test_keep_them_closes_a_lists_question_and_drops_its_pictures(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    question = fast.telegram.bot_messages(owner)[-1]
+    go = question.callback_data("Change them")
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    stranger = fast.user(STRANGER, "Sam")
+    await stranger.press(question, question.callback_data("Keep them"))  # only the asker
+    await fast.deliver()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    await owner.press(question, question.callback_data("Keep them"))
+    await fast.deliver()
+    assert question.content == "Kept: nothing was changed."
+    assert rows(fast, "SELECT status FROM bulks") == [("kept",)]
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    await owner.press(question, go, forged=True)  # the button is gone: a replay is refused
+    await fast.deliver()
+    assert "not on this message" in (answers(fast)[-1] or "")
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert fast.green.requests == []

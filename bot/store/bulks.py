@@ -166,6 +166,16 @@ class Bulks:
             (bulk_id,),
         )
 
+    async def kept(self, bulk_id: int, actor_id: int) -> None:
+        """Its asker answered Keep them: asked -> kept, its pictures dropped."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE bulks SET status = 'kept'"
+                " WHERE id = ? AND actor_id = ? AND status = 'asked'",
+                (bulk_id, actor_id),
+            )
+            await self.drop_pictures(bulk_id)
+
     async def expire_asked(self, before: str) -> None:
         """Recurring lists asked before `before` and never answered expire, and their kept
         pictures go; so do those of any question a crash left answered with its pictures."""
