@@ -14,7 +14,7 @@ import pytest
 
 from adapters import PreparedPicture
 from bot.clock import stamp
-from bot.domain import Role, ScheduledChange, ScheduleStatus
+from bot.domain import Actor, BulkKind, BulkStatus, Role, ScheduledChange, ScheduleStatus
 from bot.images import prepare_picture
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
@@ -1010,8 +1010,12 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
         album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
         await requester.send_album(album, caption="/setgrouppic family,work every 12s")
         await deliver_album(bot)
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]  # at the command
         asked = await confirm_list(bot, requester, "Propose them")
         assert asked.content.endswith("rotating your 2 pictures."), asked.content
+        # the proposal keeps its copy; the question's went with it
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
         copy = bot.telegram.bot_messages(admin)[-1]
         assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
     async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
@@ -1134,3 +1138,35 @@ async def test_keep_them_closes_a_lists_question_and_drops_its_pictures(fast: Bo
     await settled(fast)
     assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
     assert fast.green.requests == []
+
+
+async def test_a_lists_kept_pictures_leave_no_orphans_on_either_store(store_target):
+    """What a crash between answering a question and dropping its pictures leaves is swept,
+    with the questions nobody answered in time; Keep them by anyone but the asker keeps."""
+    store = await Store.open(store_target)
+    olga = Actor(1001, 1001, "Olga")
+    pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(3)]
+    asked = []
+    for _ in range(4):
+        bulk_id = await store.bulks.add(
+            BulkKind.SET, olga, "family,work", "f", 10, rhythm="every 12s"
+        )
+        await store.bulks.keep_pictures(bulk_id, pictures)
+        asked.append(bulk_id)
+    answered, waiting, kept, late = asked
+    assert await store.bulks.pictures(answered) == pictures  # in the order sent
+    assert await store.bulks.claim(answered, 1001, None, [], status="done")  # then a crash
+    await store.bulks.kept(kept, 2002)  # not the asker's press
+    assert await store.bulks.pictures(kept) == pictures
+    await store.bulks.kept(kept, 1001)
+    await store.bulks.expire_asked("0000")  # none asked that long ago
+    assert await store.bulks.pictures(answered) == []
+    assert await store.bulks.pictures(kept) == []
+    assert await store.bulks.pictures(waiting) == await store.bulks.pictures(late) == pictures
+    await store.bulks.expire_asked("9999")
+    for bulk_id, status in [(waiting, BulkStatus.EXPIRED), (kept, BulkStatus.KEPT)]:
+        found = await store.bulks.get(bulk_id)
+        assert found is not None and found.status is status
+    for bulk_id in asked:
+        assert await store.bulks.pictures(bulk_id) == []
+    await store.close()
