@@ -4,15 +4,15 @@ Asking lists the groups it would change and those it refuses (no right, the prov
 nothing to undo) and is stored, waiting for its confirmation (a recurring list's pictures are
 prepared then and kept with it, in `bulk_pictures`, until it is answered or expires). The
 confirmation checks the rights again, fetches the picture once (a recurring list's: none), and
-writes one ordinary change per group (bot/changes.py)
-together with the bulk's "running" mark, in one transaction; so a crash leaves either nothing
-or every change written down, and the changes resume like any other. They run in their
-accounts' queues, side by side across accounts and each at its account's pace. One message
-shows the progress (edited at most every `telegram.edit_interval_seconds`) and, at the end,
-every group's URL or reason; the end is claimed once in the store, so the summary and its one
-notice are told once, whether the bulk ended in this run or after a restart. A requester's
-list becomes one proposal over its groups (bot/proposals.py, decided by bot/approvals.py), and
-an approved one runs here as the decider's bulk change.
+writes one ordinary change per group (bot/changes.py) together with the bulk's "running" mark,
+in one transaction; so a crash leaves either nothing or every change written down, and the
+changes resume like any other. They run in their accounts' queues, side by side across
+accounts and each at its account's pace. One message shows the progress (edited at most every
+`telegram.edit_interval_seconds`) and, at the end, every group's URL or reason; the end is
+claimed once in the store, so the summary and its one notice are told once, whether the bulk
+ended in this run or after a restart. A requester's list becomes one proposal over its groups
+(bot/proposals.py, decided by bot/approvals.py), and an approved one runs here as the
+decider's bulk change.
 """
 
 from __future__ import annotations

@@ -505,9 +505,9 @@ class BulkStatus(enum.StrEnum):
     shown) -> done; a list with a time: asked -> done (its changes are scheduled); a
     requester's: asked -> moved (it is a proposal now: bot/proposals.py); a recurring one
     nobody answered in time: asked -> expired; one its asker kept: asked -> kept (their kept
-    pictures go). An approved list
-    proposal runs as a new one, from running. Proposed and rejected are lists proposed by a
-    version that kept them apart (adopted as proposals at start-up)."""
+    pictures go). An approved list proposal runs as a new one, from running. Proposed and
+    rejected are lists proposed by a version that kept them apart (adopted as proposals at
+    start-up)."""
 
     ASKED = "asked"
     RUNNING = "running"
