@@ -389,13 +389,15 @@ class Services:
 
     @staticmethod
     async def _sweep(use_cases: UseCases) -> None:
-        """Now and then, close the proposals (single ones and lists) nobody decided in time."""
+        """Now and then, close the proposals (single ones and lists) nobody decided in time,
+        and the recurring lists' questions nobody answered."""
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await use_cases.approvals.expire_due()
+                await use_cases.bulks.expire()
             except Exception:
-                log.exception("could not expire the overdue proposals")
+                log.exception("could not expire the overdue proposals and questions")
 
     async def _count_waiting(self) -> None:
         """The gauges of /metrics: the queues of this instance, and what waits in the store."""

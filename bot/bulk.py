@@ -1,16 +1,18 @@
 """Changing many groups at once: `/setgrouppic family,work,school`, `/delgrouppic *`, ...
 
 Asking lists the groups it would change and those it refuses (no right, the provider cannot,
-nothing to undo) and is stored, waiting for its confirmation. The confirmation checks the
-rights again, fetches the picture once, and writes one ordinary change per group (bot/changes.py)
-together with the bulk's "running" mark, in one transaction; so a crash leaves either nothing
-or every change written down, and the changes resume like any other. They run in their
-accounts' queues, side by side across accounts and each at its account's pace. One message
-shows the progress (edited at most every `telegram.edit_interval_seconds`) and, at the end,
-every group's URL or reason; the end is claimed once in the store, so the summary and its one
-notice are told once, whether the bulk ended in this run or after a restart. A requester's
-list becomes one proposal over its groups (bot/proposals.py, decided by bot/approvals.py), and
-an approved one runs here as the decider's bulk change.
+nothing to undo) and is stored, waiting for its confirmation (a recurring list's pictures are
+prepared then and kept with it, in `bulk_pictures`, until it is answered or expires). The
+confirmation checks the rights again, fetches the picture once (a recurring list's: none), and
+writes one ordinary change per group (bot/changes.py) together with the bulk's "running" mark,
+in one transaction; so a crash leaves either nothing or every change written down, and the
+changes resume like any other. They run in their accounts' queues, side by side across
+accounts and each at its account's pace. One message shows the progress (edited at most every
+`telegram.edit_interval_seconds`) and, at the end, every group's URL or reason; the end is
+claimed once in the store, so the summary and its one notice are told once, whether the bulk
+ended in this run or after a restart. A requester's list becomes one proposal over its groups
+(bot/proposals.py, decided by bot/approvals.py), and an approved one runs here as the
+decider's bulk change.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from adapters import PreparedPicture
 from bot import audit, results, texts
+from bot.clock import stamp
 from bot.domain import (
     OPEN_STATUSES,
     Action,
@@ -171,19 +174,25 @@ class BulkChanges:
         plan, _ = await self._plan(actor, kind, await self._named(actor, kind, names), final=False)
         if not plan.targets:
             return plan
+        pictures: list[PreparedPicture] = []
+        if every is not None and kind is BulkKind.SET:
+            # prepared now, as one group's recurrence: a bad picture refuses the whole album,
+            # naming which, and nothing is kept (raises `Refusal`)
+            pictures = await self.scheduler.prepare(list(album) or ([photo] if photo else []))
         times = when.stored() if when is not None else (None, None)
-        bulk_id = await self._store.bulks.add(
-            kind,
-            actor,
-            ",".join(target.name for target in plan.targets),
-            photo.file_id if photo else None,
-            photo.file_size if photo else None,
-            times,
-            [target.group.id for target in plan.targets if target.group and target.group.id],
-            plan.refused,
-            every.said if every is not None else None,
-            album,
-        )
+        async with self._store.transaction():
+            bulk_id = await self._store.bulks.add(
+                kind,
+                actor,
+                ",".join(target.name for target in plan.targets),
+                photo.file_id if photo else None,
+                photo.file_size if photo else None,
+                times,
+                [target.group.id for target in plan.targets if target.group and target.group.id],
+                plan.refused,
+                every.said if every is not None else None,
+            )
+            await self._store.bulks.keep_pictures(bulk_id, pictures)
         timing = await self._timing(actor, plan.proposal, when, every, len(album) or 1)
         return replace(plan, bulk_id=bulk_id, timing=timing)
 
@@ -225,20 +234,31 @@ class BulkChanges:
         (or is not this actor's). Rights are checked again now; refusals are audited. Raises
         `Refusal` when its picture cannot be had."""
         bulk = await self._store.bulks.get(bulk_id)
-        if (
-            bulk is None
-            or bulk.status is not BulkStatus.ASKED
-            or bulk.actor.user_id != actor.user_id
-        ):
+        if bulk is None or bulk.actor.user_id != actor.user_id:
             return None
+        if bulk.status is BulkStatus.EXPIRED:
+            raise Refusal(texts.BULK_QUESTION_EXPIRED)
+        if bulk.status is not BulkStatus.ASKED:
+            return None
+        ran = await self._answer(actor, bulk, message)
+        await self._store.bulks.drop_pictures(bulk_id)  # what it became keeps its own copy
+        return ran
+
+    async def _answer(self, actor: Actor, bulk: BulkRecord, message: MessageRef) -> Plan | None:
+        """The confirmed list made, scheduled, kept recurring or proposed; None for a second
+        press."""
+        bulk_id = bulk.id
         if _timed(bulk):
             await self.scheduler.still_ahead(actor, When.from_stored(bulk.run_at, bulk.until_at))
         plan, changes = await self._planned(actor, bulk)
         pictures: list[PreparedPicture] = []
         if bulk.kind is BulkKind.SET and changes:
-            if not bulk.photos:
+            # a recurring list's were prepared at the command; another's (or one asked before
+            # they were kept) are prepared now
+            pictures = await self._store.bulks.pictures(bulk_id)
+            if not pictures and not bulk.photos:
                 raise Refusal(texts.BULK_PICTURE_LOST)
-            pictures = await self.scheduler.prepare(bulk.photos)
+            pictures = pictures or await self.scheduler.prepare(bulk.photos)
             changes = [replace(change, picture=pictures[0]) for change in changes]
         if plan.proposal:
             return await self._propose(bulk, plan, pictures)
@@ -427,6 +447,15 @@ class BulkChanges:
         operations = await self._store.operations.of_bulk(operation.bulk_id)
         if all(op.status not in OPEN_STATUSES for op in operations):
             await self._finish(operation.bulk_id)
+
+    async def keep(self, actor: Actor, bulk_id: int) -> None:
+        """Its asker answered Keep them: the question is closed and its pictures go."""
+        await self._store.bulks.kept(bulk_id, actor.user_id)
+
+    async def expire(self) -> None:
+        """Close the recurring lists nobody answered within a proposal's time to live, so
+        their kept pictures go (a press then says the question expired)."""
+        await self._store.bulks.expire_asked(stamp(self._box.clock.now() - self._box.ttl))
 
     async def resume(self) -> None:
         """At start-up, after the changes resumed: end the bulks whose changes all ended

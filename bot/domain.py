@@ -508,15 +508,18 @@ class NoUndo(enum.Enum):
 class BulkStatus(enum.StrEnum):
     """Where a change to many groups stands: asked -> running -> ending (its summary being
     shown) -> done; a list with a time: asked -> done (its changes are scheduled); a
-    requester's: asked -> moved (it is a proposal now: bot/proposals.py). An approved list
-    proposal runs as a new one, from running. Proposed, rejected and expired are lists
-    proposed by a version that kept them apart (adopted as proposals at start-up)."""
+    requester's: asked -> moved (it is a proposal now: bot/proposals.py); a recurring one
+    nobody answered in time: asked -> expired; one its asker kept: asked -> kept (their kept
+    pictures go). An approved list proposal runs as a new one, from running. Proposed and
+    rejected are lists proposed by a version that kept them apart (adopted as proposals at
+    start-up)."""
 
     ASKED = "asked"
     RUNNING = "running"
     ENDING = "ending"
     DONE = "done"
     MOVED = "moved"
+    KEPT = "kept"
     PROPOSED = "proposed"
     REJECTED = "rejected"
     EXPIRED = "expired"

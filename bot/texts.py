@@ -1032,6 +1032,9 @@ def may_not_guard(alias: str) -> Text:
 ONLY_PROPOSE = _("you may only propose a change here: send a list of such groups on its own")
 ONLY_DIRECT = _("you may change it yourself: send a list of such groups on its own")
 BULK_PICTURE_LOST = _("the picture was lost; send it again")
+BULK_QUESTION_EXPIRED = _(
+    "this question expired and its pictures are no longer kept; send the command again"
+)
 KEEP_THEM = _("Keep them")
 PROPOSE_THEM = _("Propose them")
 LEFT_ALONE = _("Left alone:")

@@ -155,6 +155,8 @@ async def _button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await picture_history.restore_pressed(update, context, message, value)
     elif isinstance(value, callbacks.ConfirmBulk):
         await bulk.confirm_pressed(update, context, message, value)
+    elif isinstance(value, callbacks.KeepBulk):
+        await bulk.keep_pressed(update, context, value)
     elif isinstance(value, callbacks.CancelSchedule):
         await schedule.cancel_pressed(update, context, value)
     elif isinstance(value, callbacks.SkipRun):

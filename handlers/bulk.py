@@ -10,8 +10,8 @@ from telegram.ext import ContextTypes
 
 from bot.domain import Actor, MessageRef, Refusal
 from bot.requests import ChangeRequest
-from handlers.callbacks import ConfirmBulk, KeepPicture, encode
-from handlers.common import asker_pressed, services_of
+from handlers.callbacks import ConfirmBulk, KeepBulk, encode
+from handlers.common import asker_pressed, query_of, services_of
 from handlers.replies import WORKING, sorry, texts, tr
 
 
@@ -23,9 +23,13 @@ async def ask(message: Message, context: ContextTypes.DEFAULT_TYPE, request: Cha
     assert request.names is not None
     actor, kind = request.asker, request.kind
     bulks = (await services_of(context).use_cases()).bulks
-    plan = await bulks.ask(
-        actor, kind, request.names, request.photo, request.when, request.every, request.album
-    )
+    try:
+        plan = await bulks.ask(
+            actor, kind, request.names, request.photo, request.when, request.every, request.album
+        )
+    except Refusal as refusal:  # a recurring list's picture (of its album) cannot be used
+        await message.reply_text(tr(sorry(refusal.reason)), do_quote=True)
+        return
     names = [t.name for t in plan.targets]
     text = texts.bulk_plan(kind, names, plan.refused, plan.proposal, plan.timing)
     if plan.bulk_id is None:
@@ -43,7 +47,8 @@ async def ask(message: Message, context: ContextTypes.DEFAULT_TYPE, request: Cha
                     callback_data=encode(ConfirmBulk(actor.user_id, plan.bulk_id)),
                 ),
                 InlineKeyboardButton(
-                    tr(texts.KEEP_THEM), callback_data=encode(KeepPicture(actor.user_id))
+                    tr(texts.KEEP_THEM),
+                    callback_data=encode(KeepBulk(actor.user_id, plan.bulk_id)),
                 ),
             ]
         ]
@@ -66,6 +71,15 @@ async def confirm_pressed(
     actor = await asker_pressed(update, value.asker)
     if actor is not None:
         await _run(pressed, context, actor, value.bulk)
+
+
+async def keep_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, value: KeepBulk) -> None:
+    """Keep them: only the asker may press; the question is closed, so a later press on its
+    other button changes nothing, and what it kept goes."""
+    actor = await asker_pressed(update, value.asker)
+    if actor is not None:
+        await (await services_of(context).use_cases()).bulks.keep(actor, value.bulk)
+        await query_of(update).edit_message_text(tr(texts.KEPT))
 
 
 async def _run(shown: Message, context: ContextTypes.DEFAULT_TYPE, actor: Actor, bulk: int) -> None:

@@ -36,6 +36,7 @@ class Prefix(enum.StrEnum):
     RESTORE = "rs"  # PickRestore: rs:<kept picture id>:<number shown>
     CONFIRM_RESTORE = "rsy"  # ConfirmRestore: rsy:<asker>:<kept picture id>:<number shown>
     CONFIRM_BULK = "bk"  # ConfirmBulk: bk:<asker>:<bulk id>
+    KEEP_BULK = "bkk"  # KeepBulk: bkk:<asker>:<bulk id>
     CANCEL_SCHEDULE = "sx"  # CancelSchedule: sx:<scheduled change id>:<phase>
     SKIP_RUN = "sk"  # SkipRun: sk:<scheduled change id>:<run number>
     RESUME_RUN = "rr"  # ResumeRun: rr:<scheduled change id>
@@ -88,6 +89,15 @@ class ConfirmRestore:
 @dataclass(frozen=True)
 class ConfirmBulk:
     """ "Change them" under the list of groups of a bulk change."""
+
+    asker: int
+    bulk: int
+
+
+@dataclass(frozen=True)
+class KeepBulk:
+    """ "Keep them" under the list of groups of a bulk change: the question is closed (and
+    the pictures kept with it go)."""
 
     asker: int
     bulk: int
@@ -152,6 +162,7 @@ Callback = (
     | PickRestore
     | ConfirmRestore
     | ConfirmBulk
+    | KeepBulk
     | CancelSchedule
     | SkipRun
     | ResumeRun
@@ -183,6 +194,8 @@ def _fields(value: Callback) -> tuple[object, ...]:
             return (Prefix.CONFIRM_RESTORE, asker, record, number)
         case ConfirmBulk(asker=asker, bulk=bulk):
             return (Prefix.CONFIRM_BULK, asker, bulk)
+        case KeepBulk(asker=asker, bulk=bulk):
+            return (Prefix.KEEP_BULK, asker, bulk)
         case CancelSchedule(entry=entry, phase=phase):
             return (Prefix.CANCEL_SCHEDULE, entry, *([phase] if phase else []))
         case SkipRun(entry=entry, run=run):
@@ -232,6 +245,8 @@ def decode(data: str | None) -> Callback | None:
         return ConfirmRestore(number, numbers[0], numbers[1])
     if prefix == Prefix.CONFIRM_BULK and len(numbers) == 1:
         return ConfirmBulk(number, numbers[0])
+    if prefix == Prefix.KEEP_BULK and len(numbers) == 1:
+        return KeepBulk(number, numbers[0])
     if prefix == Prefix.CONFIRM_TIMED_REMOVAL and len(numbers) == 1:
         return ConfirmTimedRemoval(number, numbers[0])
     return None

@@ -14,7 +14,7 @@ import pytest
 
 from adapters import PreparedPicture
 from bot.clock import stamp
-from bot.domain import Role, ScheduledChange, ScheduleStatus
+from bot.domain import Actor, BulkKind, BulkStatus, Role, ScheduledChange, ScheduleStatus
 from bot.images import prepare_picture
 from bot.store import Store
 from tests.bot_process import running_bot, spawn_bot
@@ -1010,8 +1010,12 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
         album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
         await requester.send_album(album, caption="/setgrouppic family,work every 12s")
         await deliver_album(bot)
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]  # at the command
         asked = await confirm_list(bot, requester, "Propose them")
         assert asked.content.endswith("rotating your 2 pictures."), asked.content
+        # the proposal keeps its copy; the question's went with it
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(2,)]
         copy = bot.telegram.bot_messages(admin)[-1]
         assert copy.content.endswith("rotating 2 pictures (the first is shown)."), copy.content
     async with running(raw, fake, bot.telegram, bot.clock) as bot:  # the pictures wait in the store
@@ -1032,3 +1036,137 @@ async def test_a_requesters_album_for_a_list_is_kept_over_a_restart_and_rotates_
             assert first == copy.photo and second != first
         assert rows(bot, "SELECT COUNT(*) FROM proposal_pictures") == [(0,)]
         assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_lists_album_with_a_bad_picture_is_refused_at_the_command_naming_it(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(100, 100), photo_bytes(800, 800)]
+    sent = await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    reply = answer_to(fast, owner, sent[0])
+    assert reply.content.startswith("Sorry") and "picture 2 of the album" in reply.content, (
+        reply.content
+    )
+    assert reply.buttons() == []  # no question to confirm
+    assert rows(fast, "SELECT COUNT(*) FROM bulks") == [(0,)]
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert fast.green.requests == []
+
+
+async def test_a_lists_album_is_prepared_once_at_the_command_and_rotates_after_a_restart(
+    tmp_path, green
+):
+    fake, url = green
+    raw = raw_config(tmp_path, url, **FAST)
+    async with running(raw, fake) as bot:
+        owner = bot.user(OWNER, "Olga")
+        album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+        sent = await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+        await deliver_album(bot)
+        # prepared at the command: each photo fetched once, kept with the question
+        largest = [max(message["photo"], key=lambda size: size["width"]) for message in sent]
+        assert sorted(bot.telegram.downloads) == sorted(size["file_id"] for size in largest)
+        assert len(bot.telegram.calls("getFile")) == 2
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    async with running(raw, fake, bot.telegram, bot.clock) as bot:  # they wait in the store
+        owner = bot.user(OWNER, "Olga")
+        asked = await confirm_list(bot, owner)
+        assert asked.content.startswith(
+            "Recurring: change the picture of Family, Work, every 12s, rotating 2 pictures."
+        ), asked.content
+        await uploads(bot, 2)
+        await settled(bot)
+        bot.clock.advance(seconds=12)
+        await uploads(bot, 4)
+        await settled(bot)
+        kept = [prepare_picture(bot.telegram.file(size["file_id"]).data).jpeg for size in largest]
+        for group in (FAMILY, WORK):
+            assert uploads_to(bot, group) == kept  # in the order sent
+        assert len(bot.telegram.calls("getFile")) == 2  # the press prepared nothing again
+        assert len(bot.telegram.downloads) == 2
+        # answered: the question's copy is gone, the recurrences share theirs
+        assert rows(bot, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+        assert rows(bot, "SELECT COUNT(*) FROM schedule_pictures") == [(2,)]
+
+
+async def test_a_lists_question_nobody_answers_expires_and_keeps_no_pictures(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    bulks = (await fast.services.use_cases()).bulks
+    fast.clock.advance(hours=23, minutes=59)  # approval_ttl_hours: 24
+    await bulks.expire()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    fast.clock.advance(minutes=2)
+    await bulks.expire()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    asked = await confirm_list(fast, owner)  # a press after it expired
+    await until(lambda: "this question expired" in asked.content)
+    assert asked.content == (
+        "Sorry, this question expired and its pictures are no longer kept; send the command again."
+    ), asked.content
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert fast.green.requests == []
+
+
+async def test_keep_them_closes_a_lists_question_and_drops_its_pictures(fast: Bot):
+    owner = fast.user(OWNER, "Olga")
+    album = [photo_bytes(1200, 900), photo_bytes(800, 800)]
+    await owner.send_album(album, caption="/setgrouppic family,work every 12s")
+    await deliver_album(fast)
+    question = fast.telegram.bot_messages(owner)[-1]
+    go = question.callback_data("Change them")
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    stranger = fast.user(STRANGER, "Sam")
+    await stranger.press(question, question.callback_data("Keep them"))  # only the asker
+    await fast.deliver()
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(2,)]
+    await owner.press(question, question.callback_data("Keep them"))
+    await fast.deliver()
+    assert question.content == "Kept: nothing was changed."
+    assert rows(fast, "SELECT status FROM bulks") == [("kept",)]
+    assert rows(fast, "SELECT COUNT(*) FROM bulk_pictures") == [(0,)]
+    await owner.press(question, go, forged=True)  # the button is gone: a replay is refused
+    await fast.deliver()
+    assert "not on this message" in (answers(fast)[-1] or "")
+    fast.clock.advance(seconds=60)
+    await settled(fast)
+    assert rows(fast, "SELECT COUNT(*) FROM schedules") == [(0,)]
+    assert fast.green.requests == []
+
+
+async def test_a_lists_kept_pictures_leave_no_orphans_on_either_store(store_target):
+    """What a crash between answering a question and dropping its pictures leaves is swept,
+    with the questions nobody answered in time; Keep them by anyone but the asker keeps."""
+    store = await Store.open(store_target)
+    olga = Actor(1001, 1001, "Olga")
+    pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(3)]
+    asked = []
+    for _ in range(4):
+        bulk_id = await store.bulks.add(
+            BulkKind.SET, olga, "family,work", "f", 10, rhythm="every 12s"
+        )
+        await store.bulks.keep_pictures(bulk_id, pictures)
+        asked.append(bulk_id)
+    answered, waiting, kept, late = asked
+    assert await store.bulks.pictures(answered) == pictures  # in the order sent
+    assert await store.bulks.claim(answered, 1001, None, [], status="done")  # then a crash
+    await store.bulks.kept(kept, 2002)  # not the asker's press
+    assert await store.bulks.pictures(kept) == pictures
+    await store.bulks.kept(kept, 1001)
+    await store.bulks.expire_asked("0000")  # none asked that long ago
+    assert await store.bulks.pictures(answered) == []
+    assert await store.bulks.pictures(kept) == []
+    assert await store.bulks.pictures(waiting) == await store.bulks.pictures(late) == pictures
+    await store.bulks.expire_asked("9999")
+    for bulk_id, status in [(waiting, BulkStatus.EXPIRED), (kept, BulkStatus.KEPT)]:
+        found = await store.bulks.get(bulk_id)
+        assert found is not None and found.status is status
+    for bulk_id in asked:
+        assert await store.bulks.pictures(bulk_id) == []
+    await store.close()

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from adapters import PreparedPicture
 from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo, PhotoSource
 from bot.i18n import Text, from_renderings, renderings
 from bot.store.db import Database, Row
@@ -35,8 +36,8 @@ class BulkRecord:
     #: the store ids of the groups the question showed, in the order of `names` (None: asked
     #: before ids were kept)
     group_ids: tuple[int, ...] | None = None
-    #: a list with `every …`: its rhythm's words, and its album's photos in the order sent
-    #: (empty: the one photo of `file_id`)
+    #: a list with `every …`: its rhythm's words; and the album's photos in the order sent of
+    #: one asked before its pictures were kept prepared (bulk_pictures; empty: `file_id`'s)
     rhythm: str | None = None
     album: tuple[PhotoSource, ...] = ()
 
@@ -113,16 +114,15 @@ class Bulks:
         group_ids: Sequence[int] = (),
         refused: Sequence[BulkRefusal] = (),
         rhythm: str | None = None,
-        album: Sequence[PhotoSource] = (),
     ) -> int:
         """A bulk change asked for, waiting for its confirmation: the groups it would change
         (`names`, and their ids in the same order) and those it leaves alone; `times`
-        (run_at, until_at) when it is to be scheduled, or its `rhythm` (and `album`) when
-        it recurs."""
+        (run_at, until_at) when it is to be scheduled, or its `rhythm` when it recurs (its
+        pictures: `keep_pictures`)."""
         written = await self._db.execute(
             "INSERT INTO bulks (action, actor_id, actor_name, actor_chat_id, names, file_id,"
-            " file_size, created_at, run_at, until_at, group_ids, refused, rhythm, album)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " file_size, created_at, run_at, until_at, group_ids, refused, rhythm)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 kind.value,
                 actor.user_id,
@@ -136,11 +136,59 @@ class Bulks:
                 ",".join(str(i) for i in group_ids),
                 json.dumps([_refusal(r) for r in refused]),
                 rhythm,
-                json.dumps([[p.file_id, p.file_size] for p in album]) if album else None,
             ),
         )
         assert written.lastrowid is not None
         return written.lastrowid
+
+    async def keep_pictures(self, bulk_id: int, pictures: Sequence[PreparedPicture]) -> None:
+        """A recurring list's pictures, prepared at the command, in the order of its rotation
+        (join the transaction that adds the list)."""
+        await self._db.execute_many(
+            "INSERT INTO bulk_pictures (bulk_id, position, jpeg, side) VALUES (?, ?, ?, ?)",
+            [(bulk_id, n, picture.jpeg, picture.side) for n, picture in enumerate(pictures)],
+        )
+
+    async def pictures(self, bulk_id: int) -> list[PreparedPicture]:
+        """The pictures kept with a list's question (none: it kept none, or they were dropped)."""
+        rows = await self._db.fetch_all(
+            "SELECT jpeg, side FROM bulk_pictures WHERE bulk_id = ? ORDER BY position",
+            (bulk_id,),
+        )
+        return [PreparedPicture(bytes(row["jpeg"]), int(row["side"])) for row in rows]
+
+    async def drop_pictures(self, bulk_id: int) -> None:
+        """Its question was answered (it is no longer asked): what it became keeps its own
+        copy, or nothing."""
+        await self._db.execute(
+            "DELETE FROM bulk_pictures WHERE bulk_id = ?"
+            " AND bulk_id IN (SELECT id FROM bulks WHERE status <> 'asked')",
+            (bulk_id,),
+        )
+
+    async def kept(self, bulk_id: int, actor_id: int) -> None:
+        """Its asker answered Keep them: asked -> kept, its pictures dropped."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE bulks SET status = 'kept'"
+                " WHERE id = ? AND actor_id = ? AND status = 'asked'",
+                (bulk_id, actor_id),
+            )
+            await self.drop_pictures(bulk_id)
+
+    async def expire_asked(self, before: str) -> None:
+        """Recurring lists asked before `before` and never answered expire, and their kept
+        pictures go; so do those of any question a crash left answered with its pictures."""
+        async with self._db.transaction():
+            await self._db.execute(
+                "UPDATE bulks SET status = 'expired'"
+                " WHERE status = 'asked' AND rhythm IS NOT NULL AND created_at < ?",
+                (before,),
+            )
+            await self._db.execute(
+                "DELETE FROM bulk_pictures WHERE bulk_id IN"
+                " (SELECT id FROM bulks WHERE status <> 'asked')"
+            )
 
     async def get(self, bulk_id: int) -> BulkRecord | None:
         row = await self._db.fetch_one("SELECT * FROM bulks WHERE id = ?", (bulk_id,))

@@ -488,6 +488,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE schedules ADD COLUMN skips INTEGER NOT NULL DEFAULT 0;
     """,
+    # 19: a list asked with `every …` keeps its pictures prepared at the command, in the order
+    # sent, until its question is answered or expires (issue 26: the press prepares nothing)
+    """
+    CREATE TABLE bulk_pictures (
+        bulk_id  INTEGER NOT NULL REFERENCES bulks (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        jpeg     BLOB NOT NULL,
+        side     INTEGER NOT NULL,
+        PRIMARY KEY (bulk_id, position)
+    );
+    """,
 ]
 
 
