@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from adapters import PreparedPicture
 from bot.domain import Actor, BulkKind, BulkRefusal, BulkStatus, NoUndo, PhotoSource
 from bot.i18n import Text, from_renderings, renderings
+from bot.store.albums import Album
 from bot.store.db import Database, Row
 
 
@@ -102,6 +103,7 @@ def _record(row: Row) -> BulkRecord:
 class Bulks:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._album = Album(db, "bulk_pictures", "bulk_id")
 
     async def add(
         self,
@@ -144,18 +146,11 @@ class Bulks:
     async def keep_pictures(self, bulk_id: int, pictures: Sequence[PreparedPicture]) -> None:
         """A recurring list's pictures, prepared at the command, in the order of its rotation
         (join the transaction that adds the list)."""
-        await self._db.execute_many(
-            "INSERT INTO bulk_pictures (bulk_id, position, jpeg, side) VALUES (?, ?, ?, ?)",
-            [(bulk_id, n, picture.jpeg, picture.side) for n, picture in enumerate(pictures)],
-        )
+        await self._album.keep(bulk_id, pictures)
 
     async def pictures(self, bulk_id: int) -> list[PreparedPicture]:
         """The pictures kept with a list's question (none: it kept none, or they were dropped)."""
-        rows = await self._db.fetch_all(
-            "SELECT jpeg, side FROM bulk_pictures WHERE bulk_id = ? ORDER BY position",
-            (bulk_id,),
-        )
-        return [PreparedPicture(bytes(row["jpeg"]), int(row["side"])) for row in rows]
+        return await self._album.pictures(bulk_id)
 
     async def drop_pictures(self, bulk_id: int) -> None:
         """Its question was answered (it is no longer asked): what it became keeps its own

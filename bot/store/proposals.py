@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from adapters import PreparedPicture
 from bot.domain import Group, How, Proposal, ProposalStatus, ProposedGroup, how_of
+from bot.store.albums import Album
 from bot.store.db import Database, Row
 
 
@@ -23,6 +24,7 @@ def _proposal(row: Row, groups: tuple[ProposedGroup, ...]) -> Proposal:
 class Proposals:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._album = Album(db, "proposal_pictures", "proposal_id")
 
     async def add(
         self,
@@ -135,24 +137,14 @@ class Proposals:
 
     async def keep_pictures(self, proposal_id: int, pictures: Sequence[PreparedPicture]) -> None:
         """A proposed rotation's pictures, in its order (the first is the proposal's own)."""
-        await self._db.execute_many(
-            "INSERT INTO proposal_pictures (proposal_id, position, jpeg, side) VALUES (?, ?, ?, ?)",
-            [(proposal_id, n, picture.jpeg, picture.side) for n, picture in enumerate(pictures)],
-        )
+        await self._album.keep(proposal_id, pictures)
 
     async def pictures(self, proposal_id: int) -> list[PreparedPicture]:
         """A proposed rotation's pictures (none: it proposes one picture at most)."""
-        rows = await self._db.fetch_all(
-            "SELECT jpeg, side FROM proposal_pictures WHERE proposal_id = ? ORDER BY position",
-            (proposal_id,),
-        )
-        return [PreparedPicture(bytes(row["jpeg"]), int(row["side"])) for row in rows]
+        return await self._album.pictures(proposal_id)
 
     async def picture_count(self, proposal_id: int) -> int:
-        row = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM proposal_pictures WHERE proposal_id = ?", (proposal_id,)
-        )
-        return int(row["n"]) if row else 0
+        return await self._album.count(proposal_id)
 
     async def shown(self, proposal_id: int, chat_id: int, message_id: int, status: str) -> None:
         """A copy's buttons now show `status`."""
