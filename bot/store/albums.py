@@ -1,6 +1,7 @@
 """Prepared pictures kept in their order with what they belong to: a list's question
-(`bulk_pictures`), a proposed rotation (`proposal_pictures`). Each is its own table of one
-shape (owner id, position, jpeg, side), so each goes with its owner's rows."""
+(`bulk_pictures`), a proposed rotation (`proposal_pictures`), a recurrence
+(`schedule_pictures`). Each is its own table of one shape (owner id, position, jpeg, side), so
+each goes with its owner's rows."""
 
 from __future__ import annotations
 
@@ -30,6 +31,13 @@ class Album:
             (owner_id,),
         )
         return [PreparedPicture(bytes(row["jpeg"]), int(row["side"])) for row in rows]
+
+    async def at(self, owner_id: int, position: int) -> PreparedPicture | None:
+        row = await self._db.fetch_one(
+            f"SELECT jpeg, side FROM {self._table} WHERE {self._owner} = ? AND position = ?",
+            (owner_id, position),
+        )
+        return PreparedPicture(bytes(row["jpeg"]), int(row["side"])) if row else None
 
     async def count(self, owner_id: int) -> int:
         row = await self._db.fetch_one(

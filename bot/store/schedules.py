@@ -6,6 +6,7 @@ from dataclasses import fields
 
 from adapters import PreparedPicture
 from bot.domain import Phase, ScheduledChange, ScheduleStatus, how_of
+from bot.store.albums import Album
 from bot.store.db import Database, Parameters
 
 _FIELDS = [field.name for field in fields(ScheduledChange) if field.name != "id"]
@@ -16,6 +17,7 @@ _LISTED = ", ".join(["id", *(name for name in _FIELDS if name != "jpeg")])
 class Schedules:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._album = Album(db, "schedule_pictures", "schedule_id")
 
     async def add(self, entry: ScheduledChange) -> int | None:
         """Keep a scheduled change; its id, or None when its request already has one."""
@@ -31,29 +33,15 @@ class Schedules:
 
     async def keep_pictures(self, entry_id: int, pictures: list[PreparedPicture]) -> None:
         """A recurrence's pictures, in the order of its rotation."""
-        for position, picture in enumerate(pictures):
-            await self._db.execute(
-                "INSERT INTO schedule_pictures (schedule_id, position, jpeg, side)"
-                " VALUES (?, ?, ?, ?)",
-                (entry_id, position, picture.jpeg, picture.side),
-            )
+        await self._album.keep(entry_id, pictures)
 
     async def picture(self, entry_id: int, run: int) -> PreparedPicture | None:
         """The picture run number `run` of a recurrence puts up: its rotation's next."""
         count = await self.picture_count(entry_id)
-        if not count:
-            return None
-        row = await self._db.fetch_one(
-            "SELECT jpeg, side FROM schedule_pictures WHERE schedule_id = ? AND position = ?",
-            (entry_id, run % count),
-        )
-        return PreparedPicture(bytes(row["jpeg"]), int(row["side"])) if row else None
+        return await self._album.at(entry_id, run % count) if count else None
 
     async def picture_count(self, entry_id: int) -> int:
-        row = await self._db.fetch_one(
-            "SELECT COUNT(*) AS n FROM schedule_pictures WHERE schedule_id = ?", (entry_id,)
-        )
-        return int(row["n"]) if row else 0
+        return await self._album.count(entry_id)
 
     async def forget_pictures(self, key: int) -> None:
         """Drop the pictures kept under `key` once no recurrence that rotates them is left
