@@ -39,15 +39,23 @@ FIRST = photo_bytes(900, 900)
 
 
 async def watching(
-    tmp_path, green, cdn: Cdn, guard: str = "notify", **extra: Any
+    tmp_path,
+    green,
+    cdn: Cdn,
+    guard: str = "notify",
+    account_guard: str | None = None,
+    **extra: Any,
 ) -> AsyncIterator[Bot]:
-    """The bot watching Family (guard `guard`; `extra`: more of config.yaml), which has the
-    picture FIRST when it starts; yielded once its first read (the baseline) is over, and that
-    of the account's own picture half an interval later (each turn then reads Family first)."""
+    """The bot watching Family (guard `guard`; the account's own picture `account_guard`, the
+    default when None; `extra`: more of config.yaml), which has the picture FIRST when it
+    starts; yielded once its first read (the baseline) is over, and that of the account's own
+    picture half an interval later (each turn then reads Family first)."""
     fake, url = green
     fake.set_avatar(FAMILY, cdn.put("first", FIRST))
     raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL}, **extra)
     raw["groups"]["family"]["guard"] = guard
+    if account_guard is not None:
+        raw["providers"]["green"]["guard"] = account_guard
     raw["groups"].pop("work")
     started, application = await start_bot(raw, fake)
     for person, name in ((OWNER, "Olga"), (OTHER_OWNER, "Oleg"), (ADMIN, "Ada")):

@@ -20,10 +20,10 @@ from tests.conftest import (
     raw_config,
     shut_down,
     start_bot,
-    until,
 )
 from tests.pictures import photo_bytes
 from tests.test_watch import INTERVAL, next_turn, photos_to
+from tests.test_watch import watching as watching_family
 
 OWN = "79876543210@c.us"  # the fake Green API account's own chat id (getSettings)
 FIRST = photo_bytes(900, 900)
@@ -31,25 +31,11 @@ PUT_BACK = "Put back the earlier picture"
 
 
 async def watching(tmp_path, green, cdn: Cdn, guard: str | None = None) -> AsyncIterator[Bot]:
-    """The bot watching Family and the Green API account's own picture (FIRST), with the
-    provider entry's `guard`; yielded once both were read the first time (Family's at once,
-    the account's half an interval later: each turn reads the groups first)."""
-    fake, url = green
-    fake.set_avatar(OWN, cdn.put("own", FIRST))
-    raw = raw_config(tmp_path, url, watch={"interval_seconds": INTERVAL})
-    raw["groups"].pop("work")
-    if guard is not None:
-        raw["providers"]["green"]["guard"] = guard
-    bot, application = await start_bot(raw, fake)
-    for person, name in ((OWNER, "Olga"), (OTHER_OWNER, "Oleg"), (ADMIN, "Ada")):
-        bot.user(person, name)
-    watcher = bot.services.watcher
-    assert watcher is not None
-    await until(lambda: watcher.looks == 1, "Family's first read")
-    bot.clock.advance(seconds=INTERVAL / 2)
-    await until(lambda: watcher.looks == 2, "the account's first read")
-    yield bot
-    await shut_down(application)
+    """tests/test_watch.py's bot watching Family, with the Green API account's own picture
+    FIRST (read half an interval after Family's) under the provider entry's `guard`."""
+    green[0].set_avatar(OWN, cdn.put("own", FIRST))
+    async for bot in watching_family(tmp_path, green, cdn, account_guard=guard):
+        yield bot
 
 
 @pytest.fixture
