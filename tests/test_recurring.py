@@ -689,13 +689,9 @@ async def test_skip_next_while_a_window_is_open_skips_the_next_start(tmp_path, g
         assert set_files(bot)[3] == window
 
 
-async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
-    """Two instances on one store (PostgreSQL in production): each run of a recurrence is
-    claimed by one, moved on to the next by one, and a Skip naming a run made since skips
-    nothing, nor is a run taken that was skipped after it was read as due (a Skip while a
-    window is open is kept once); the rotation's pictures come back in turn."""
-    one, two = await Store.open(store_target), await Store.open(store_target)
-    entry = ScheduledChange(
+def olgas_recurrence(request_key: str) -> ScheduledChange:
+    """Olga's recurrence of Family every 12 s in Berlin, as the store keeps it."""
+    return ScheduledChange(
         action="set_group_picture",
         name="family",
         title="Family",
@@ -704,10 +700,19 @@ async def test_each_run_is_taken_once_across_instances_on_either_store(store_tar
         actor_name="Olga",
         actor_chat_id=1001,
         due_at="2026-12-24T17:00:00+00:00",
-        request_key="7:1",
+        request_key=request_key,
         rhythm="every 12s",
         zone="Europe/Berlin",
     )
+
+
+async def test_each_run_is_taken_once_across_instances_on_either_store(store_target):
+    """Two instances on one store (PostgreSQL in production): each run of a recurrence is
+    claimed by one, moved on to the next by one, and a Skip naming a run made since skips
+    nothing, nor is a run taken that was skipped after it was read as due (a Skip while a
+    window is open is kept once); the rotation's pictures come back in turn."""
+    one, two = await Store.open(store_target), await Store.open(store_target)
+    entry = olgas_recurrence(request_key="7:1")
     entry_id = await one.schedules.add(entry)
     assert entry_id is not None
     pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(3)]
@@ -932,19 +937,7 @@ async def test_a_lists_shared_pictures_and_a_resume_on_either_store(store_target
     them (a paused one keeps it); two instances resuming one paused recurrence resume it
     once."""
     one, two = await Store.open(store_target), await Store.open(store_target)
-    base = ScheduledChange(
-        action="set_group_picture",
-        name="family",
-        title="Family",
-        provider="green",
-        actor_id=1001,
-        actor_name="Olga",
-        actor_chat_id=1001,
-        due_at="2026-12-24T17:00:00+00:00",
-        request_key="bulk:1:family",
-        rhythm="every 12s",
-        zone="Europe/Berlin",
-    )
+    base = olgas_recurrence(request_key="bulk:1:family")
     first = await one.schedules.add(base)
     assert first is not None
     pictures = [PreparedPicture(bytes([n]) * 10, 640) for n in range(2)]
